@@ -1,0 +1,546 @@
+"""Time asynclint side by side with the LibCST parse floor, ruff and flake8-async.
+
+Every tool runs over the same files (the pinned corpus from corpus.py, or --paths),
+copied once into a temporary work tree so asynclint's cache and the one-file edit never
+touch the corpus. Prints a Markdown table; --json writes the same data as JSON.
+See benchmarks/README.md for what each row means and the targets.
+
+Standard library only; libcst is needed only by the python that runs parse_floor.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import platform
+import random
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import corpus  # noqa: E402  (sibling script, not a package)
+
+PEERS = {"ruff": "0.17.6", "flake8": "7.5.0", "flake8-async": "26.8.1"}
+QUICK_LINES = 20_000        # --quick: corpus slice size
+QUICK_FLAKE8_LINES = 5_000
+SAMPLE_EVERY = 0.1          # s between memory samples; ru_maxrss catches shorter peaks
+SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}
+TARGETS_DOC = "benchmarks/README.md#targets"
+
+
+# ---------------------------------------------------------------- file sets
+
+@dataclass
+class FileSet:
+    root: Path               # every tool runs with this as cwd
+    files: list[str]         # paths relative to root, sorted
+    lines: dict[str, int] = field(repr=False)
+
+    @property
+    def total(self) -> int:
+        return sum(self.lines[f] for f in self.files)
+
+    def subset(self, files: list[str]) -> "FileSet":
+        return FileSet(self.root, sorted(files), self.lines)
+
+
+def discover(paths: list[Path]) -> tuple[Path, list[Path]]:
+    """All .py files under paths (hidden and vendored folders skipped) and their common root."""
+    found = []
+    for path in (p.resolve() for p in paths):
+        if path.is_file():
+            found.append(path)
+            continue
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = [d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS]
+            found += [Path(folder, n) for n in names if n.endswith(".py")]
+    if not found:
+        sys.exit("run: no .py files found")
+    root = Path(os.path.commonpath([p.parent for p in found]))
+    return root, found
+
+
+def load_fileset(root: Path, files: list[Path]) -> FileSet:
+    rel = sorted(str(f.relative_to(root)) for f in files)
+    lines = {r: corpus.count_lines((root / r).read_bytes()) for r in rel}
+    return FileSet(root, rel, lines)
+
+
+def sample(fs: FileSet, budget: int, seed: int = 0) -> FileSet:
+    """A fixed pseudo-random slice of about `budget` lines, spread over all packages.
+
+    A plain "first N files" slice would all come from the alphabetically first package.
+    """
+    order = list(fs.files)
+    random.Random(seed).shuffle(order)
+    picked, total = [], 0
+    for f in order:
+        if total + fs.lines[f] <= budget:
+            picked.append(f)
+            total += fs.lines[f]
+    return fs.subset(picked or order[:1])
+
+
+def pick_file(fs: FileSet, want_lines: int) -> str:
+    """The async file whose size is closest to want_lines (any file if none is async)."""
+    def is_async(f: str) -> bool:
+        return b"async def" in (fs.root / f).read_bytes()
+    pool = [f for f in fs.files if is_async(f)] or fs.files
+    return min(pool, key=lambda f: (abs(fs.lines[f] - want_lines), f))
+
+
+def copy_tree(fs: FileSet, dest: Path) -> FileSet:
+    for f in fs.files:
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(fs.root / f, dest / f)
+    return FileSet(dest, fs.files, fs.lines)
+
+
+# ---------------------------------------------------------------- measuring
+
+def descendants(pid: int) -> list[int]:
+    """pid and all processes below it, found through the ppid field of /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []  # no /proc (macOS): only ru_maxrss is reported
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])  # comm may contain spaces and ')'
+        children.setdefault(ppid, []).append(int(entry))
+    tree, stack = [], [pid]
+    while stack:
+        tree.append(stack.pop())
+        stack += children.get(tree[-1], [])
+    return tree
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (forked workers, the libcst .so) count once in a sum."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory(threading.Thread):
+    """Peak of the summed PSS of a child and all its descendants, sampled in the background."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while True:
+            self.peak_kb = max(self.peak_kb, sum(map(pss_kb, descendants(self.pid))))
+            if self.done.wait(SAMPLE_EVERY):
+                return
+
+    def stop(self) -> float:
+        self.done.set()
+        self.join()
+        return self.peak_kb / 1024
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float = 0.0
+    peak_mb: float = 0.0
+    out_lines: int = 0
+    out_tail: str = ""
+    error: str = ""
+
+
+def run_once(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
+    """One timed run. wait4 gives exact CPU and max RSS for the child and its reaped children."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        try:
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=err)
+        except OSError as e:  # missing binary, or a file list too long for the OS
+            return Run(0.0, error=f"cannot start: {e}")
+        memory = TreeMemory(proc.pid)
+        memory.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
+        tree_mb = memory.stop()
+        out.seek(0)
+        stdout = out.read()
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    run = Run(wall, usage.ru_utime + usage.ru_stime,
+              max(tree_mb, usage.ru_maxrss * scale / 2**20),
+              stdout.count(b"\n"), stdout[-2000:].decode(errors="replace"))
+    if proc.returncode != 0:
+        run.error = f"exit {proc.returncode}: {stderr.strip()[-300:]}"
+    return run
+
+
+def measure(argv: list[str], cwd: Path, repeats: int, env: dict | None = None,
+            before: Callable[[int], None] | None = None, median: bool = False) -> Run:
+    """Best (or median) wall time of `repeats` runs; memory is the worst run's."""
+    runs = []
+    for i in range(repeats):
+        if before:
+            before(i)
+        runs.append(run_once(argv, cwd, env))
+        if runs[-1].error:
+            return runs[-1]
+    runs.sort(key=lambda r: r.wall)
+    chosen = runs[len(runs) // 2] if median else runs[0]
+    chosen.peak_mb = max(r.peak_mb for r in runs)
+    return chosen
+
+
+# ---------------------------------------------------------------- tools
+
+def which(cmd: list[str]) -> list[str] | None:
+    exe = shutil.which(cmd[0])
+    return [exe, *cmd[1:]] if exe else None
+
+
+def first_line(argv: list[str]) -> str:
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"error: {e}"
+    text = (out.stdout or out.stderr).strip()
+    return " ".join(text.split()) if out.returncode == 0 else f"error: {text[-200:]}"
+
+
+def peer(venv: Path, name: str) -> list[str] | None:
+    """A peer tool from the pinned venv, else from PATH."""
+    exe = venv / "bin" / name
+    return [str(exe)] if exe.exists() else which([name])
+
+
+def setup_peers(venv: Path) -> None:
+    """Pinned ruff / flake8 / flake8-async in their own venv: the repo's env stays clean."""
+    if not (venv / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pins = [f"{name}=={version}" for name, version in PEERS.items()]
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins],
+                   check=True)
+
+
+# ---------------------------------------------------------------- rows
+
+@dataclass
+class Row:
+    name: str
+    kind: str                 # "corpus" or "single": which floor row it is compared with
+    files: int | None = None
+    lines: int | None = None
+    wall_s: float | None = None
+    cpu_s: float | None = None
+    peak_mb: float | None = None
+    out_lines: int | None = None
+    status: str = "ok"        # ok | skipped | error
+    note: str = ""
+    command: str = ""
+    lines_per_s: float | None = None
+    x_floor: float | None = None
+
+
+def skipped(name: str, kind: str, why: str) -> Row:
+    return Row(name, kind, status="skipped", note=why)
+
+
+def show(argv: list[str], fs: FileSet) -> str:
+    """The command as a person would retype it, with the file list abbreviated."""
+    listed = set(fs.files)
+    head = [a for a in argv if a not in listed]
+    return shlex.join(head) + f" <{len(fs.files)} files>"
+
+
+def row(name: str, kind: str, argv: list[str], fs: FileSet, run: Run, note: str = "") -> Row:
+    r = Row(name, kind, len(fs.files), fs.total, command=show(argv, fs), note=note)
+    if run.error:
+        r.status, r.note = "error", run.error
+        return r
+    r.wall_s, r.cpu_s, r.peak_mb, r.out_lines = run.wall, run.cpu, run.peak_mb, run.out_lines
+    r.lines_per_s = r.lines / r.wall_s if r.wall_s else None
+    return r
+
+
+class Bench:
+    """Holds the options, the file sets and the work tree; each method yields rows."""
+
+    def __init__(self, args: argparse.Namespace, fs: FileSet):
+        self.args, self.fs = args, fs
+        self.small = fs.subset([pick_file(fs, 150)])
+        self.changed = pick_file(fs, statistics.median_low(fs.lines.values()))
+        self.xdg = fs.root.parent / "xdg-cache"
+        self.pristine = set(os.listdir(fs.root))
+        self.versions: dict[str, str] = {}
+
+    def floor(self) -> list[Row]:
+        a = self.args
+        name = f"parse floor: libcst.parse_module, {a.jobs} procs"
+        probe = first_line([a.floor_python, "-c",
+                            "import importlib.metadata as m; print('libcst', m.version('libcst'))"])
+        if probe.startswith("error"):
+            return [skipped(name, "corpus", f"{a.floor_python}: no libcst"),
+                    skipped("parse floor: 1 small file", "single", "no libcst")]
+        self.versions["floor"] = probe
+        listing = self.fs.root.parent / "files.txt"
+        listing.write_text("\n".join(self.fs.files) + "\n")
+        base = [a.floor_python, str(HERE / "parse_floor.py"), "--jobs", str(a.jobs)]
+        argv = base + ["--files-from", str(listing)]
+        run = measure(argv, self.fs.root, a.repeats)
+        failed = json.loads(run.out_tail.splitlines()[-1])["failed"] if not run.error else 0
+        corpus_row = row(name, "corpus", argv, self.fs, run,
+                         f"{failed} files LibCST cannot parse" if failed else "")
+        corpus_row.command = shlex.join(base) + f" --files-from <{len(self.fs.files)} files>"
+        corpus_row.out_lines = None  # its output is a JSON summary, not findings
+        argv = base + self.small.files
+        single = row("parse floor: 1 small file", "single", argv, self.small,
+                     measure(argv, self.fs.root, a.single_repeats, median=True),
+                     f"{self.small.files[0]}; median of {a.single_repeats}")
+        single.out_lines = None
+        return [corpus_row, single]
+
+    def ruff(self) -> list[Row]:
+        a, names = self.args, ("ruff --select ASYNC, cold", "ruff: 1 small file")
+        cmd = peer(a.peers_venv, "ruff")
+        if not cmd:
+            return [skipped(n, k, "ruff not found (--setup-peers)") for n, k in zip(names, ("corpus", "single"))]
+        self.versions["ruff"] = first_line(cmd + ["--version"])
+        base = cmd + ["check", "--isolated", "--no-cache", "--select", "ASYNC", "--exit-zero",
+                      "-q", "--output-format", "concise"]
+        argv = base + self.fs.files
+        rows = [row(names[0], "corpus", argv, self.fs, measure(argv, self.fs.root, a.fast_repeats),
+                    f"best of {a.fast_repeats}")]
+        argv = base + self.small.files
+        rows.append(row(names[1], "single", argv, self.small,
+                        measure(argv, self.fs.root, a.single_repeats, median=True),
+                        f"median of {a.single_repeats}"))
+        return rows
+
+    def flake8(self) -> list[Row]:
+        a, name = self.args, "flake8 --select ASYNC (flake8-async), slice"
+        cmd = peer(a.peers_venv, "flake8")
+        version = first_line(cmd + ["--version"]) if cmd else ""
+        if "flake8-async" not in version:
+            return [skipped(name, "corpus", "flake8 with flake8-async not found (--setup-peers)")]
+        self.versions["flake8"] = version
+        part = sample(self.fs, a.flake8_lines)
+        argv = cmd + ["--isolated", "--select", "ASYNC", "--exit-zero"] + part.files
+        r = row(name, "corpus", argv, part, measure(argv, self.fs.root, a.repeats))
+        if r.lines_per_s:
+            r.note = f"extrapolated to all {self.fs.total} lines: {self.fs.total / r.lines_per_s:.0f} s"
+        return [r]
+
+    def asynclint(self) -> list[Row]:
+        a = self.args
+        names = [("asynclint cold (--no-cache)", "corpus"), ("asynclint cold, writing cache", "corpus"),
+                 ("asynclint warm, no change", "corpus"), ("asynclint warm, 1 file changed", "corpus"),
+                 ("asynclint: 1 small file (--no-cache)", "single")]
+        cmd = which(shlex.split(a.asynclint))
+        if not cmd:
+            return [skipped(n, k, f"`{a.asynclint}` not found") for n, k in names]
+        self.versions["asynclint"] = first_line(cmd + ["--version"])
+        env = dict(os.environ, XDG_CACHE_HOME=str(self.xdg))  # a cache under ~/.cache stays ours
+        base = cmd + ["check", "--exit-zero", "-q", "--output-format", "concise"]
+        full, nocache = base + self.fs.files, base + ["--no-cache"] + self.fs.files
+        go = lambda argv, repeats, **kw: measure(argv, self.fs.root, repeats, env, **kw)  # noqa: E731
+        rows = [row(names[0][0], "corpus", nocache, self.fs,
+                    go(nocache, a.repeats, before=self.clear_cache), f"best of {a.repeats}")]
+        self.clear_cache()
+        rows.append(row(names[1][0], "corpus", full, self.fs, go(full, 1), "the priming run for the next rows"))
+        rows.append(row(names[2][0], "corpus", full, self.fs, go(full, a.fast_repeats),
+                        f"best of {a.fast_repeats}"))
+        target = self.fs.root / self.changed
+        original = target.read_bytes()
+        try:
+            rows.append(row(names[3][0], "corpus", full, self.fs,
+                            go(full, a.fast_repeats, before=lambda i: self.edit(target, original, i)),
+                            f"edited {self.changed}; best of {a.fast_repeats}"))
+        finally:
+            target.write_bytes(original)
+        single = base + ["--no-cache"] + self.small.files
+        rows.append(row(names[4][0], "single", single, self.small,
+                        go(single, a.single_repeats, median=True), f"median of {a.single_repeats}"))
+        return rows
+
+    @staticmethod
+    def edit(target: Path, original: bytes, i: int) -> None:
+        """A new trailing comment each repeat, so every run sees exactly one changed file."""
+        sep = b"" if original.endswith(b"\n") else b"\n"
+        target.write_bytes(original + sep + f"# asynclint-bench edit {i}\n".encode())
+
+    def clear_cache(self, _: int = 0) -> None:
+        """Remove asynclint's cache wherever it may be: XDG dir, new entries in the tree, --asynclint-cache-dir."""
+        shutil.rmtree(self.xdg, ignore_errors=True)
+        for entry in set(os.listdir(self.fs.root)) - self.pristine:
+            path = self.fs.root / entry
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if self.args.asynclint_cache_dir:
+            shutil.rmtree(self.fs.root / self.args.asynclint_cache_dir, ignore_errors=True)
+
+    def run_all(self) -> list[Row]:
+        rows = []
+        for tool in ("floor", "ruff", "flake8", "asynclint"):
+            if tool in self.args.skip:
+                continue
+            print(f"run: {tool} ...", file=sys.stderr)
+            rows += getattr(self, tool)()
+        add_ratios(rows)
+        return rows
+
+
+def add_ratios(rows: list[Row]) -> None:
+    """x floor = how many times longer per line than the parse floor of the same kind."""
+    floors = {r.kind: r.lines_per_s for r in rows if r.name.startswith("parse floor") and r.lines_per_s}
+    for r in rows:
+        if r.lines_per_s and floors.get(r.kind):
+            r.x_floor = floors[r.kind] / r.lines_per_s
+
+
+# ---------------------------------------------------------------- targets and output
+
+def targets(rows: list[Row]) -> list[dict]:
+    """The performance targets of README.md, each ok / failed / n/a (a row is missing)."""
+    by = {r.name: r for r in rows if r.status == "ok"}
+    cold, warm = by.get("asynclint cold (--no-cache)"), by.get("asynclint warm, no change")
+    ruff, small = by.get("ruff --select ASYNC, cold"), by.get("asynclint: 1 small file (--no-cache)")
+    flake8 = by.get("flake8 --select ASYNC (flake8-async), slice")
+    peak = lambda: max(r.peak_mb for r in rows  # noqa: E731
+                       if r.name.startswith("asynclint") and r.kind == "corpus" and r.status == "ok")
+
+    def check(name: str, limit: str, value_ok: Callable[[], tuple[str, bool]]) -> dict:
+        try:
+            value, ok = value_ok()
+        except (AttributeError, TypeError, ValueError, ZeroDivisionError):  # a row is missing
+            value, ok = None, None
+        return {"target": name, "value": value, "limit": limit, "ok": ok}
+    return [
+        check("cold <= 1.5x parse floor", "1.5x",
+              lambda: (f"{cold.x_floor:.2f}x", cold.x_floor <= 1.5)),
+        check("warm <= ruff cold time", "ruff's time",
+              lambda: (f"{warm.wall_s:.2f} s vs {ruff.wall_s:.2f} s", warm.wall_s <= ruff.wall_s)),
+        check(">= 20x faster than flake8-async", "20x",
+              lambda: (f"{cold.lines_per_s / flake8.lines_per_s:.1f}x",
+                       cold.lines_per_s >= 20 * flake8.lines_per_s)),
+        check("1 small file end to end <= 250 ms", "250 ms",
+              lambda: (f"{small.wall_s * 1000:.0f} ms", small.wall_s <= 0.25)),
+        check("peak memory <= 300 MB (whole corpus)", "300 MB",
+              lambda: (f"{peak():.0f} MB", peak() <= 300)),
+    ]
+
+
+def fmt(value, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def markdown(rows: list[Row], checks: list[dict], meta: dict) -> str:
+    out = [f"Corpus: {meta['files']} files, {meta['lines']} lines ({meta['root_label']}); "
+           f"{meta['cpu_count']} CPUs, Python {meta['python']}", "",
+           "| row | files | lines | wall s | lines/s | x floor | CPU s | peak MB | out lines | notes |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        note = r.note if r.status == "ok" else f"**{r.status}**: {r.note}"
+        out.append(f"| {r.name} | {fmt(r.files, 'd')} | {fmt(r.lines, 'd')} | {fmt(r.wall_s, '.3f')} | {fmt(r.lines_per_s, ',.0f')} "
+                   f"| {fmt(r.x_floor, '.2f')} | {fmt(r.cpu_s, '.2f')} | {fmt(r.peak_mb, '.0f')} "
+                   f"| {fmt(r.out_lines, 'd')} | {note.replace('|', '/')} |")
+    out += ["", f"Targets ({TARGETS_DOC}):", "", "| target | measured | limit | result |", "|---|---|---|---|"]
+    for c in checks:
+        result = "n/a" if c["ok"] is None else ("ok" if c["ok"] else "**FAILED**")
+        out.append(f"| {c['target']} | {c['value'] or '-'} | {c['limit']} | {result} |")
+    out += ["", "Commands (run in a temporary copy of the files; versions: "
+            + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()) + "):", ""]
+    out += [f"- {r.name}: `{r.command}`" for r in rows if r.command]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--paths", nargs="+", type=Path, help="benchmark these instead of the corpus")
+    p.add_argument("--dest", type=Path, default=None, help=f"corpus folder (default {corpus.default_dest()})")
+    p.add_argument("--asynclint", default="asynclint", help='command, e.g. "python -m asynclint"')
+    p.add_argument("--asynclint-cache-dir", help="extra cache dir to clear, relative to the work tree")
+    p.add_argument("--floor-python", default=sys.executable, help="python with libcst for the floor")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parse floor processes")
+    p.add_argument("--repeats", type=int, default=1, help="best-of for the slow corpus rows")
+    p.add_argument("--fast-repeats", type=int, default=3, help="best-of for ruff and warm asynclint")
+    p.add_argument("--single-repeats", type=int, default=10, help="median-of for the 1-file rows")
+    p.add_argument("--flake8-lines", type=int, default=30_000, help="size of the flake8 slice")
+    p.add_argument("--quick", action="store_true", help=f"smoke test on a ~{QUICK_LINES}-line slice")
+    p.add_argument("--skip", default="", help="comma list of: floor,ruff,flake8,asynclint")
+    p.add_argument("--json", type=Path, help="also write the results here")
+    p.add_argument("--setup-peers", action="store_true", help="install pinned ruff/flake8-async first")
+    p.add_argument("--peers-venv", type=Path, default=corpus.cache_home() / "peers-venv")
+    args = p.parse_args(argv)
+    args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if args.quick:
+        args.flake8_lines = min(args.flake8_lines, QUICK_FLAKE8_LINES)
+        args.single_repeats = min(args.single_repeats, 3)
+        args.fast_repeats = 1
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.setup_peers:
+        setup_peers(args.peers_venv)
+    if args.paths:
+        root, files = discover(args.paths)
+        label = " ".join(map(str, args.paths))
+    else:
+        root = corpus.build(args.dest)
+        files, label = list(root.rglob("*.py")), f"pinned corpus {root}"
+    fs = load_fileset(root, files)
+    if args.quick:
+        fs = sample(fs, QUICK_LINES)
+    work = Path(tempfile.mkdtemp(prefix="asynclint-bench-"))
+    try:
+        bench = Bench(args, copy_tree(fs, work / "tree"))
+        rows = bench.run_all()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "root_label": label + (" (--quick slice)" if args.quick else ""),
+        "files": len(fs.files), "lines": fs.total, "cpu_count": os.cpu_count(),
+        "platform": platform.platform(), "python": platform.python_version(),
+        "lock_sha256": hashlib.sha256(corpus.DEFAULT_LOCK.read_bytes()).hexdigest(),
+        "versions": bench.versions, "small_file": bench.small.files[0], "changed_file": bench.changed,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    checks = targets(rows)
+    print(markdown(rows, checks, meta))
+    if args.json:
+        args.json.write_text(json.dumps({"meta": meta, "rows": [vars(r) for r in rows],
+                                         "targets": checks}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Example shop service: deliberately full of async anti-patterns (see ../EXPECTED.md)."""

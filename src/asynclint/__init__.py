@@ -1,0 +1,3 @@
+"""asynclint: a linter for the mistakes that quietly break async Python backends."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,145 @@
+"""The command line: click commands that wire discovery, config, engine and reporters.
+
+No linting logic lives here. Errors the user can fix (a bad path, a bad config
+value, an unknown code) are one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from asynclint import __version__
+
+ISSUES_URL = "https://github.com/asynclint/asynclint/issues"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"asynclint: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _codes(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="asynclint", message="%(prog)s %(version)s")
+def cli() -> None:
+    """asynclint: catch the mistakes that quietly break async Python backends."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--select", help="Rule codes or prefixes to enable (comma-separated), e.g. ASL2,ASL101.")
+@click.option("--extend-select", help="Codes or prefixes to enable in addition to the selected ones.")
+@click.option("--ignore", help="Codes or prefixes to disable.")
+@click.option(
+    "--output-format",
+    type=click.Choice(["full", "concise", "json", "json-lines", "sarif", "github", "junit"]),
+    default=None,
+    help="How to print findings [default: full].",
+)
+@click.option("-o", "--output-file", type=click.Path(dir_okay=False), help="Write the report to this file.")
+@click.option("--target-version", help="Python version to target: py310 .. py314.")
+@click.option("--config", "config_file", type=click.Path(), help="Use this pyproject.toml instead of searching.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes also to files named on the command line.")
+@click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
+          exit_zero, statistics, no_cache, force_exclude, quiet) -> None:
+    """Lint PATHS (files or folders; default: the current folder)."""
+    from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
+    from asynclint.discovery import DiscoveryError, discover
+
+    paths = paths or (".",)
+    try:
+        settings = load_settings(paths, config_file)
+        settings = with_overrides(
+            settings,
+            select=check_selectors(_codes(select), "--select") if select is not None else None,
+            extend_select=check_selectors(_codes(extend_select), "--extend-select") if extend_select is not None else None,
+            ignore=check_selectors(_codes(ignore), "--ignore") if ignore is not None else None,
+            target_version=parse_target(target_version, "--target-version") if target_version else None,
+        )
+        files = discover(paths, settings, force_exclude=force_exclude)
+    except (ConfigError, DiscoveryError) as exc:
+        _fail(str(exc))
+        return
+
+    from asynclint.runner import lint_paths
+
+    run = lint_paths(files, settings)
+    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet)
+    for error in run.errors:
+        click.echo(
+            f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
+            f"Please report this at {ISSUES_URL} with the file if you can.\n{error.detail}",
+            err=True,
+        )
+    if run.errors:
+        sys.exit(2)
+    sys.exit(1 if run.diagnostics and not exit_zero else 0)
+
+
+def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool) -> None:
+    from asynclint.reporters import ReportContext, write
+    from asynclint.reporters.text import write_statistics
+
+    lines_cache: dict[str, list[str]] = {}
+
+    def source_line(path: str, row: int) -> str:
+        if path not in lines_cache:
+            from asynclint.source import UnreadableSource, read_source
+
+            try:
+                lines_cache[path] = read_source(path).text.splitlines()
+            except UnreadableSource:
+                lines_cache[path] = []
+        lines = lines_cache[path]
+        return lines[row - 1] if 0 < row <= len(lines) else ""
+
+    out = open(output_file, "w", encoding="utf-8") if output_file else sys.stdout
+    try:
+        if statistics:
+            write_statistics(diagnostics, out, _rule_names())
+            return
+        color = out.isatty() and "NO_COLOR" not in os.environ
+        ctx = ReportContext(source_line=source_line, color=color, rule_names=_rule_names())
+        if quiet and fmt in ("full", "concise"):
+            import io
+
+            buffer = io.StringIO()
+            write(fmt, diagnostics, buffer, ctx)
+            # Quiet: the findings without the closing summary lines.
+            text = buffer.getvalue()
+            kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
+            out.write("".join(kept))
+        else:
+            write(fmt, diagnostics, out, ctx)
+    finally:
+        if output_file:
+            out.close()
+
+
+def _is_summary(line: str) -> bool:
+    return line.startswith(("Found ", "All checks passed", "[*] ", "No fixes available", "Fixed "))
+
+
+def _rule_names() -> dict[str, str]:
+    from asynclint import registry
+
+    names = {code: name for code, (name, _) in registry.ENGINE_CODES.items()}
+    for code, module in registry.rule_modules().items():
+        names[code] = module.rsplit(".", 1)[-1].split("_", 1)[1].replace("_", "-")
+    return names
+
+
+def main() -> None:
+    cli(prog_name="asynclint")

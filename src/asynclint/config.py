@@ -1,0 +1,270 @@
+"""`[tool.asynclint]` in pyproject.toml -> one frozen Settings object.
+
+Unknown keys and wrong types are errors naming the key; the CLI turns them into
+a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+from asynclint.registry import all_codes
+
+DEFAULT_TARGET = (3, 11)
+SUPPORTED_TARGETS = [(3, minor) for minor in range(10, 15)]
+BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
+
+
+def cached_property_frozen(method):
+    """functools.cached_property for a frozen dataclass (stores via object.__setattr__)."""
+    attribute = f"_cached_{method.__name__}"
+
+    def getter(self):
+        try:
+            return object.__getattribute__(self, attribute)
+        except AttributeError:
+            value = method(self)
+            object.__setattr__(self, attribute, value)
+            return value
+
+    getter.__name__ = method.__name__
+    return getter
+
+
+class ConfigError(Exception):
+    """A bad setting or option: shown as one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    select: tuple[str, ...] = ("ASL",)
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+    target_version: tuple[int, int] = DEFAULT_TARGET
+    # code -> extra qualified names that block, e.g. {"ASL202": ("mylib.fetch",)}
+    extra_blocking_calls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    extra_resources: tuple[str, ...] = ()
+    session_types: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    fix_format: str | None = None
+    line_length: int = 88
+    project_analysis: bool = True
+    # Where the settings came from; not part of the cache key.
+    root: str = field(default=".", compare=False)
+    config_file: str | None = field(default=None, compare=False)
+
+    @cached_property_frozen
+    def enabled_codes(self) -> frozenset[str]:
+        chosen = set()
+        for code in all_codes():
+            if matches(code, self.select + self.extend_select) and not matches(code, self.ignore):
+                chosen.add(code)
+        return frozenset(chosen)
+
+    def codes_for(self, path: str) -> frozenset[str]:
+        """The enabled codes for one file, after per-file-ignores."""
+        codes = self.enabled_codes()
+        if not self.per_file_ignores:
+            return codes
+        ignored = [sel for glob, sels in self.per_file_ignores if path_matches(path, glob, self.root) for sel in sels]
+        return frozenset(code for code in codes if not matches(code, ignored)) if ignored else codes
+
+    def extra_calls_for(self, code: str) -> tuple[str, ...]:
+        return dict(self.extra_blocking_calls).get(code, ())
+
+    def fingerprint(self) -> str:
+        """A stable hash of everything that changes findings (for the cache key)."""
+        data = asdict(self)
+        data.pop("root")
+        data.pop("config_file")
+        return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+def path_matches(path: str, glob: str, root: str) -> bool:
+    """A glob such as `tests/*` against the path relative to the project root; a bare
+    file name pattern (`conftest.py`) matches in any folder."""
+    try:
+        relative = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        relative = Path(path).as_posix()
+    if "/" not in glob.rstrip("/"):
+        return fnmatch.fnmatch(Path(relative).name, glob) or fnmatch.fnmatch(relative, glob)
+    return fnmatch.fnmatch(relative, glob.rstrip("/")) or fnmatch.fnmatch(relative, glob.rstrip("/") + "/*")
+
+
+def matches(code: str, selectors) -> bool:
+    return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
+
+
+def check_selectors(selectors, where: str) -> tuple[str, ...]:
+    codes = all_codes()
+    result = []
+    for raw in selectors:
+        sel = raw.strip().upper()
+        if not sel:
+            continue
+        if sel != "ALL" and not any(code.startswith(sel) for code in codes):
+            raise ConfigError(f"{where}: unknown rule code or prefix {raw!r}")
+        result.append(sel)
+    return tuple(result)
+
+
+def parse_target(value: str, where: str) -> tuple[int, int]:
+    match = re.fullmatch(r"py3(\d{2})", value.strip().lower())
+    if not match or (3, int(match.group(1))) not in SUPPORTED_TARGETS:
+        allowed = ", ".join(f"py3{m}" for _, m in SUPPORTED_TARGETS)
+        raise ConfigError(f"{where}: invalid target version {value!r} (expected one of {allowed})")
+    return (3, int(match.group(1)))
+
+
+def requires_python_floor(spec: str) -> tuple[int, int] | None:
+    """The lowest 3.x a `requires-python` specifier admits (">=3.10,<4" -> (3, 10))."""
+    floors = []
+    for clause in spec.split(","):
+        match = re.match(r"\s*(>=|~=|==|>)\s*3\.(\d+)", clause)
+        if match:
+            minor = int(match.group(2)) + (1 if match.group(1) == ">" else 0)
+            floors.append(minor)
+    return (3, max(floors)) if floors else None
+
+
+# key -> (attribute, kind); kind drives validation.
+_KEYS = {
+    "select": ("select", "codes"),
+    "extend-select": ("extend_select", "codes"),
+    "ignore": ("ignore", "codes"),
+    "per-file-ignores": ("per_file_ignores", "per-file"),
+    "exclude": ("exclude", "strings"),
+    "extend-exclude": ("extend_exclude", "strings"),
+    "target-version": ("target_version", "target"),
+    "extra-blocking-calls": ("extra_blocking_calls", "blocking"),
+    "extra-resources": ("extra_resources", "strings"),
+    "session-types": ("session_types", "strings"),
+    "respect-gitignore": ("respect_gitignore", "bool"),
+    "fix-format": ("fix_format", "formatter"),
+    "line-length": ("line_length", "int"),
+    "project-analysis": ("project_analysis", "bool"),
+}
+
+
+def _strings(value, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"[tool.asynclint] {key}: expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _convert(key: str, kind: str, value):
+    where = f"[tool.asynclint] {key}"
+    if kind == "codes":
+        return check_selectors(_strings(value, key), where)
+    if kind == "strings":
+        return _strings(value, key)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if kind == "int":
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where}: expected a positive integer, got {value!r}")
+        return value
+    if kind == "target":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string such as \"py311\", got {value!r}")
+        return parse_target(value, where)
+    if kind == "formatter":
+        if value not in ("ruff", "none"):
+            raise ConfigError(f"{where}: expected \"ruff\" or \"none\", got {value!r}")
+        return None if value == "none" else value
+    if kind == "per-file":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table of glob = [codes], got {value!r}")
+        return tuple(
+            (glob, check_selectors(_strings(codes, f"{key}.{glob}"), f"{where}.{glob}"))
+            for glob, codes in value.items()
+        )
+    if kind == "blocking":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table such as {{ ASL202 = [\"mylib.fetch\"] }}, got {value!r}")
+        for code in value:
+            if code not in BLOCKING_CODES:
+                raise ConfigError(f"{where}: {code!r} is not a blocking-call rule ({', '.join(BLOCKING_CODES)})")
+        return tuple((code, _strings(names, f"{key}.{code}")) for code, names in sorted(value.items()))
+    raise AssertionError(kind)
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def find_pyproject(start: Path) -> tuple[Path | None, dict]:
+    """The nearest pyproject.toml with [tool.asynclint], else the nearest one at all."""
+    start = start.resolve()
+    directory = start if start.is_dir() else start.parent
+    nearest: tuple[Path | None, dict] = (None, {})
+    for folder in (directory, *directory.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            data = _read_toml(candidate)
+            if "asynclint" in data.get("tool", {}):
+                return candidate, data
+            if nearest[0] is None:
+                nearest = (candidate, data)
+    return nearest
+
+
+def settings_from_data(data: dict, source: Path | None) -> Settings:
+    table = data.get("tool", {}).get("asynclint", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [tool.asynclint] must be a table")
+    values = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            known = ", ".join(sorted(_KEYS))
+            raise ConfigError(f"[tool.asynclint] unknown key {key!r} (known keys: {known})")
+        attribute, kind = _KEYS[key]
+        values[attribute] = _convert(key, kind, value)
+    if "target_version" not in values:
+        requires = data.get("project", {}).get("requires-python")
+        floor = requires_python_floor(requires) if isinstance(requires, str) else None
+        if floor is not None:
+            values["target_version"] = max(floor, SUPPORTED_TARGETS[0])
+    root = str(source.parent) if source else "."
+    return Settings(**values, root=root, config_file=str(source) if source else None)
+
+
+def load_settings(paths, config_file: str | None = None) -> Settings:
+    if config_file:
+        source = Path(config_file)
+        if not source.is_file():
+            raise ConfigError(f"--config: no such file: {config_file}")
+        return settings_from_data(_read_toml(source), source.resolve())
+    start = Path(paths[0]) if paths else Path.cwd()
+    source, data = find_pyproject(start if start.exists() else Path.cwd())
+    if source is None:
+        return Settings(root=str(Path.cwd()))
+    return settings_from_data(data, source)
+
+
+def with_overrides(settings: Settings, **overrides) -> Settings:
+    present = {key: value for key, value in overrides.items() if value is not None}
+    return replace(settings, **present) if present else settings

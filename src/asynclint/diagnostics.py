@@ -1,0 +1,66 @@
+"""The plain data a lint run produces: findings, their fixes, and per-file results.
+
+Everything here is picklable and JSON-friendly, so results can cross process
+boundaries, be cached, and be handed to reporters that know nothing of LibCST.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Applicability = Literal["safe", "unsafe"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two positions (1-based rows and columns) with `content`."""
+
+    content: str
+    row: int
+    col: int
+    end_row: int
+    end_col: int
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding. Rows and columns are 1-based, as ruff reports them."""
+
+    code: str
+    message: str
+    path: str
+    row: int
+    col: int
+    end_row: int
+    end_col: int
+    fix: Fix | None = None
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.row, self.col, self.code)
+
+
+@dataclass(frozen=True)
+class InternalError:
+    """A rule (or the engine) crashed on a file; the run goes on and exits 2."""
+
+    path: str
+    rule: str
+    detail: str
+
+
+@dataclass
+class FileResult:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    errors: list[InternalError] = field(default_factory=list)
+    # Facts about the module for project-wide analysis (filled in by a later pass).
+    facts: dict | None = None

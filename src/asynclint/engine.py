@@ -1,0 +1,221 @@
+"""One file in, findings out.
+
+The engine owns everything between the bytes of a file and its findings:
+decoding, the cheap token prefilter, parsing, the scope pass, the one
+traversal that dispatches to every enabled rule, ASL001/ASL002, noqa, and
+isolation of rules that crash. It is a pure function of (source, settings),
+so it runs the same in a worker process, under flake8 and in tests.
+"""
+
+from __future__ import annotations
+
+import ast
+import traceback
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from asynclint import __version__, noqa, registry
+from asynclint.config import Settings
+from asynclint.context import Context
+from asynclint.diagnostics import Diagnostic, FileResult, InternalError
+from asynclint.rule import Rule
+from asynclint.scope import build_scopes
+from asynclint.source import UnreadableSource, read_source
+
+_SCOPE_BODY_OWNERS = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
+    codes = settings.codes_for(path)
+    return [
+        rule
+        for rule in registry.load_rules(codes)
+        if settings.target_version >= rule.min_target
+    ]
+
+
+def lint_file(path: str, settings: Settings) -> FileResult:
+    try:
+        source = read_source(path)
+    except UnreadableSource as exc:
+        return _engine_finding(path, "ASL002", str(exc), 1, 1, settings)
+    return lint_text(source.text, path, settings)
+
+
+def lint_text(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> FileResult:
+    result = FileResult(path=path)
+    exempt = noqa.file_exemptions(text) if apply_noqa else None
+    if exempt is not None and not exempt:
+        return result  # `# asynclint: noqa` opts the whole file out
+    rules = [rule for rule in rules_for(settings, path) if rule.wants(text, settings)]
+    check_syntax = "ASL001" in settings.codes_for(path)
+    if not rules:
+        # Nothing can match, so skip LibCST; a (much cheaper) syntax check still runs.
+        if check_syntax and not _compiles(text):
+            _parse_or_report(text, path, result)
+        return _filter(result, text, exempt, apply_noqa)
+    module = _parse_or_report(text, path, result if check_syntax else FileResult(path))
+    if module is None:
+        return _filter(result, text, exempt, apply_noqa)
+    scopes = build_scopes(module)
+    ctx = Context(path, module, scopes, settings)
+    instances = [rule(ctx) for rule in rules]
+    traversal = _Traversal(ctx, instances, result)
+    module.visit(traversal)
+    traversal.finish()
+    result.diagnostics.extend(_diagnostics(ctx, module, path))
+    return _filter(result, text, exempt, apply_noqa)
+
+
+def _compiles(text: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(text)
+        return True
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+
+
+def _parse_or_report(text: str, path: str, result: FileResult) -> cst.Module | None:
+    try:
+        return cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc.message).splitlines()[0] if exc.message else "invalid syntax"
+        result.diagnostics.append(
+            Diagnostic("ASL001", f"SyntaxError: {message}", path, exc.raw_line, exc.raw_column + 1, exc.raw_line, exc.raw_column + 1)
+        )
+    except RecursionError:
+        result.diagnostics.append(
+            Diagnostic("ASL001", "SyntaxError: the code is nested too deeply to parse", path, 1, 1, 1, 1)
+        )
+    return None
+
+
+def _engine_finding(path: str, code: str, message: str, row: int, col: int, settings: Settings) -> FileResult:
+    result = FileResult(path=path)
+    if code in settings.codes_for(path):
+        result.diagnostics.append(Diagnostic(code, message, path, row, col, row, col))
+    return result
+
+
+def _diagnostics(ctx: Context, module: cst.Module, path: str) -> list[Diagnostic]:
+    if not ctx.reports:
+        return []
+    # Positions cost a code-generation pass, so they are computed only for files with findings.
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    from asynclint.fixes import build_fix
+
+    found = []
+    for report in ctx.reports:
+        where = positions[report.node]
+        fix = build_fix(report.fix, module, positions) if report.fix is not None else None
+        found.append(
+            Diagnostic(
+                report.code,
+                report.message,
+                path,
+                where.start.line,
+                where.start.column + 1,
+                where.end.line,
+                where.end.column + 1,
+                fix,
+            )
+        )
+    return found
+
+
+def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResult:
+    if not apply_noqa or not result.diagnostics:
+        result.diagnostics.sort(key=lambda d: d.sort_key)
+        return result
+    lines = text.splitlines()
+    kept = []
+    for diagnostic in result.diagnostics:
+        if noqa.is_file_exempt(exempt, diagnostic.code):
+            continue
+        line = lines[diagnostic.row - 1] if 0 < diagnostic.row <= len(lines) else ""
+        if noqa.line_suppresses(line, diagnostic.code):
+            continue
+        kept.append(diagnostic)
+    kept.sort(key=lambda d: d.sort_key)
+    result.diagnostics = kept
+    return result
+
+
+class _Traversal(cst.CSTVisitor):
+    """The one traversal: keeps scope and node stack, and calls every rule's hooks."""
+
+    def __init__(self, ctx: Context, rules: list[Rule], result: FileResult) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.result = result
+        self.rules = rules
+        self.visits: dict[str, list] = defaultdict(list)
+        self.leaves: dict[str, list] = defaultdict(list)
+        for rule in rules:
+            for attribute in dir(type(rule)):
+                if attribute.startswith("visit_"):
+                    self.visits[attribute[6:]].append((rule, getattr(rule, attribute)))
+                elif attribute.startswith("leave_"):
+                    self.leaves[attribute[6:]].append((rule, getattr(rule, attribute)))
+        self.broken: set[str] = set()
+
+    def _call(self, rule: Rule, hook, node) -> None:
+        if rule.code in self.broken:
+            return
+        self.ctx.current_code = rule.code
+        try:
+            hook(node)
+        except Exception:  # a bug in one rule must not stop the others
+            self.broken.add(rule.code)
+            self.result.errors.append(
+                InternalError(self.ctx.path, rule.code, f"asynclint {__version__}: {traceback.format_exc(limit=-3)}")
+            )
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        ctx = self.ctx
+        ctx.stack.append(node)
+        scope = ctx.scopes.get(node) if not isinstance(node, _SCOPE_BODY_OWNERS) else None
+        if scope is not None and scope.kind == "comprehension":
+            ctx.scope = scope
+        hooks = self.visits.get(type(node).__name__)
+        if hooks:
+            for rule, hook in hooks:
+                self._call(rule, hook, node)
+        return True
+
+    def on_leave(self, original_node: cst.CSTNode) -> None:
+        ctx = self.ctx
+        hooks = self.leaves.get(type(original_node).__name__)
+        if hooks:
+            for rule, hook in hooks:
+                self._call(rule, hook, original_node)
+        scope = ctx.scopes.get(original_node) if not isinstance(original_node, _SCOPE_BODY_OWNERS) else None
+        if scope is not None and scope.kind == "comprehension":
+            ctx.scope = scope.parent
+        ctx.stack.pop()
+
+    # Function, lambda and class scopes begin at their body.
+    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body" and isinstance(node, _SCOPE_BODY_OWNERS):
+            self.ctx.scope = self.ctx.scopes[node]
+
+    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
+        if attribute == "body" and isinstance(original_node, _SCOPE_BODY_OWNERS):
+            self.ctx.scope = self.ctx.scopes[original_node].parent
+
+    def finish(self) -> None:
+        for rule in self.rules:
+            self._call(rule, lambda _node, rule=rule: rule.finish(), None)
+
+
+def display_path(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path

@@ -1,0 +1,195 @@
+"""What asynclint knows about the libraries it polices, in one place.
+
+Rules ask questions of these tables instead of carrying their own copies:
+which qualified names block, which constructors build which kind of object,
+which types are SQLAlchemy sessions, which decorators make a FastAPI route.
+"""
+
+from __future__ import annotations
+
+# --- Blocking calls (ASL201-ASL206): qualified names called directly -------------
+
+BLOCKING_SLEEP = frozenset({"time.sleep"})
+
+_REQUEST_VERBS = ("get", "post", "put", "patch", "delete", "head", "options", "request")
+BLOCKING_HTTP = frozenset(
+    {f"requests.{verb}" for verb in _REQUEST_VERBS}
+    | {f"requests.api.{verb}" for verb in _REQUEST_VERBS}
+    | {f"httpx.{verb}" for verb in (*_REQUEST_VERBS, "stream")}
+    | {"urllib.request.urlopen", "urllib2.urlopen"}
+)
+# Methods that do network I/O on a sync HTTP client instance.
+HTTP_CLIENT_METHODS = frozenset({*_REQUEST_VERBS, "send"})
+HTTP_CONNECTION_METHODS = frozenset({"request", "getresponse"})
+
+BLOCKING_SUBPROCESS = frozenset(
+    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput")}
+    | {"os.system", "os.popen", "os.wait", "os.wait3", "os.wait4", "os.waitpid", "os.waitid"}
+    | {f"os.spawn{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
+    | {"os.posix_spawn", "os.posix_spawnp"}
+)
+
+BLOCKING_FILE_IO = frozenset(
+    {"builtins.open", "io.open"}
+    | {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copyfileobj", "copytree", "move", "rmtree")}
+)
+PATH_IO_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+
+BLOCKING_DB_CONNECT = frozenset(
+    {
+        "psycopg2.connect",
+        "psycopg.connect",
+        "psycopg.Connection.connect",
+        "sqlite3.connect",
+        "pymysql.connect",
+        "MySQLdb.connect",
+        "mysql.connector.connect",
+        "oracledb.connect",
+        "pyodbc.connect",
+    }
+)
+
+# --- Types: what a constructor or factory call gives -----------------------------
+# Canonical type names used by every rule; aliases map onto them.
+
+ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession"
+SYNC_SESSION = "sqlalchemy.orm.Session"
+ASYNC_SESSIONMAKER = "sqlalchemy.ext.asyncio.async_sessionmaker"
+SYNC_SESSIONMAKER = "sqlalchemy.orm.sessionmaker"
+# `sessionmaker(class_=AsyncSession)`: a sync-spelled factory that makes async sessions.
+ASYNC_SESSIONMAKER_VIA_CLASS = "asynclint.sessionmaker[AsyncSession]"
+SYNC_ENGINE = "sqlalchemy.Engine"
+ASYNC_ENGINE = "sqlalchemy.ext.asyncio.AsyncEngine"
+REQUESTS_SESSION = "requests.Session"
+HTTPX_CLIENT = "httpx.Client"
+HTTP_CONNECTION = "http.client.HTTPConnection"
+SYNC_REDIS = "redis.Redis"
+MONGO_CLIENT = "pymongo.MongoClient"
+PATH = "pathlib.Path"
+EVENT_LOOP = "asyncio.AbstractEventLoop"
+TASK_GROUP = "asyncio.TaskGroup"
+
+TYPE_ALIASES = {
+    "sqlalchemy.ext.asyncio.session.AsyncSession": ASYNC_SESSION,
+    "sqlmodel.ext.asyncio.session.AsyncSession": ASYNC_SESSION,
+    "sqlmodel.ext.asyncio.AsyncSession": ASYNC_SESSION,
+    "sqlalchemy.ext.asyncio.session.async_sessionmaker": ASYNC_SESSIONMAKER,
+    "sqlalchemy.orm.session.Session": SYNC_SESSION,
+    "sqlalchemy.orm.Session": SYNC_SESSION,
+    "sqlmodel.Session": SYNC_SESSION,
+    "sqlmodel.orm.session.Session": SYNC_SESSION,
+    "sqlalchemy.orm.session.sessionmaker": SYNC_SESSIONMAKER,
+    "sqlalchemy.engine.Engine": SYNC_ENGINE,
+    "sqlalchemy.engine.base.Engine": SYNC_ENGINE,
+    "sqlalchemy.ext.asyncio.engine.AsyncEngine": ASYNC_ENGINE,
+    "requests.sessions.Session": REQUESTS_SESSION,
+    "http.client.HTTPSConnection": HTTP_CONNECTION,
+    "redis.StrictRedis": SYNC_REDIS,
+    "redis.client.Redis": SYNC_REDIS,
+    "redis.client.StrictRedis": SYNC_REDIS,
+    "pymongo.mongo_client.MongoClient": MONGO_CLIENT,
+    "pathlib.PosixPath": PATH,
+    "pathlib.WindowsPath": PATH,
+    "pathlib.PurePath": PATH,
+    "asyncio.BaseEventLoop": EVENT_LOOP,
+    "asyncio.events.AbstractEventLoop": EVENT_LOOP,
+    "asyncio.taskgroups.TaskGroup": TASK_GROUP,
+}
+
+# Calling one of these qualified names gives a value of that type.
+CALL_RESULT_TYPES = {
+    "sqlalchemy.create_engine": SYNC_ENGINE,
+    "sqlalchemy.engine.create_engine": SYNC_ENGINE,
+    "sqlalchemy.ext.asyncio.create_async_engine": ASYNC_ENGINE,
+    "sqlmodel.create_engine": SYNC_ENGINE,
+    "requests.session": REQUESTS_SESSION,
+    "redis.from_url": SYNC_REDIS,
+    "redis.Redis.from_url": SYNC_REDIS,
+    "asyncio.get_running_loop": EVENT_LOOP,
+    "asyncio.get_event_loop": EVENT_LOOP,
+    "asyncio.new_event_loop": EVENT_LOOP,
+    "pathlib.Path.cwd": PATH,
+    "pathlib.Path.home": PATH,
+}
+
+# Calling a value of this type gives a value of that type.
+INSTANCE_CALL_TYPES = {
+    ASYNC_SESSIONMAKER: ASYNC_SESSION,
+    ASYNC_SESSIONMAKER_VIA_CLASS: ASYNC_SESSION,
+    SYNC_SESSIONMAKER: SYNC_SESSION,
+}
+
+# Methods whose result has the receiver's type (Path arithmetic and friends).
+PATH_PRESERVING_METHODS = frozenset(
+    {"resolve", "absolute", "joinpath", "with_name", "with_suffix", "with_stem", "expanduser", "parent"}
+)
+
+SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
+
+# Coroutine methods of AsyncSession (ASL304).
+ASYNC_SESSION_COROUTINES = frozenset(
+    {
+        "close", "commit", "connection", "delete", "execute", "flush", "get", "get_one",
+        "invalidate", "merge", "refresh", "reset", "rollback", "run_sync", "scalar",
+        "scalars", "stream", "stream_scalars",
+    }
+)
+
+# --- asyncio spawning and structure ---------------------------------------------
+
+GATHER = "asyncio.gather"
+SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError", "concurrent.futures.CancelledError"})
+
+# --- FastAPI --------------------------------------------------------------------
+
+APP_CONSTRUCTORS = frozenset(
+    {
+        "fastapi.FastAPI",
+        "fastapi.APIRouter",
+        "fastapi.routing.APIRouter",
+        "fastapi.applications.FastAPI",
+        "starlette.applications.Starlette",
+        "starlette.routing.Router",
+    }
+)
+ROUTE_METHODS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "route", "websocket"}
+)
+DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.Security"})
+
+# --- Resources (ASL5xx) -----------------------------------------------------------
+
+RESOURCE_CONSTRUCTORS = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlmodel.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+        "httpx.AsyncClient",
+        "httpx.Client",
+        "aiohttp.ClientSession",
+        "aiohttp.client.ClientSession",
+        "asyncpg.create_pool",
+        "asyncpg.connect",
+        "redis.asyncio.Redis",
+        "redis.asyncio.from_url",
+        "redis.asyncio.client.Redis",
+        "motor.motor_asyncio.AsyncIOMotorClient",
+    }
+)
+ENGINE_CONSTRUCTORS = frozenset(
+    {
+        "sqlalchemy.create_engine",
+        "sqlalchemy.engine.create_engine",
+        "sqlmodel.create_engine",
+        "sqlalchemy.ext.asyncio.create_async_engine",
+    }
+)
+CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate"})
+
+
+def canonical(qualname: str | None) -> str | None:
+    if qualname is None:
+        return None
+    return TYPE_ALIASES.get(qualname, qualname)

@@ -1,0 +1,49 @@
+"""Finds the rules: every `rules/aslNNN_name.py` module is one rule, no hand-kept list.
+
+Codes and names come from the file names, so selecting codes and validating
+config never has to import a rule (and with it LibCST).
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asynclint.rule import Rule
+
+_RULE_FILE = re.compile(r"^asl(\d{3})_(\w+)\.py$")
+
+# The engine's own findings: they have no module of their own.
+ENGINE_CODES = {
+    "ASL001": ("syntax-error", "The file cannot be parsed"),
+    "ASL002": ("io-error", "The file cannot be read or decoded"),
+}
+
+
+@lru_cache(maxsize=None)
+def rule_modules() -> dict[str, str]:
+    """code -> module name, from the files in the rules package."""
+    found = {}
+    for path in sorted((Path(__file__).parent / "rules").iterdir()):
+        match = _RULE_FILE.match(path.name)
+        if match:
+            found[f"ASL{match.group(1)}"] = f"asynclint.rules.{path.stem}"
+    return found
+
+
+def all_codes() -> list[str]:
+    return sorted([*ENGINE_CODES, *rule_modules()])
+
+
+@lru_cache(maxsize=None)
+def load_rule(code: str) -> type[Rule]:
+    module = importlib.import_module(rule_modules()[code])
+    return module.RULE
+
+
+def load_rules(codes) -> list[type[Rule]]:
+    return [load_rule(code) for code in sorted(codes) if code in rule_modules()]

@@ -1,0 +1,43 @@
+"""The base class every rule module subclasses.
+
+A rule is small: its code and name, a one-line summary, the words without
+which it cannot match (checked on the text before anything is parsed), and
+`visit_<Node>` / `leave_<Node>` hooks that the engine calls during the one
+shared traversal. Hooks ask `self.ctx` what names resolve to and whether the
+code is async, and call `self.ctx.report(...)`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    # The file must contain at least one of these strings, or the rule is skipped.
+    tokens: ClassVar[tuple[str, ...]] = ()
+    # The rule only looks at async code, so a file without "async" cannot match.
+    needs_async: ClassVar[bool] = False
+    # Lowest target Python version the rule applies to.
+    min_target: ClassVar[tuple[int, int]] = (3, 0)
+    # "safe", "unsafe", or None when the rule has no fix.
+    fix_applicability: ClassVar[str | None] = None
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def finish(self) -> None:
+        """Called once after the traversal, for rules that decide at the end of a module."""
+
+    @classmethod
+    def wants(cls, text: str, settings: Settings) -> bool:
+        """Could this rule match anything in `text`? A cheap check before parsing."""
+        if cls.needs_async and "async" not in text:
+            return False
+        return not cls.tokens or any(token in text for token in cls.tokens)

@@ -1,0 +1,46 @@
+"""Bytes on disk -> text the engine can parse, honouring PEP 263 cookies and BOMs.
+
+A file that cannot be read or decoded is not an exception: it is an ASL002
+finding, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SourceText:
+    text: str
+    encoding: str  # codec to write it back with ("utf-8-sig" keeps a BOM)
+
+
+class UnreadableSource(Exception):
+    """The reason becomes the ASL002 message."""
+
+
+def decode(data: bytes) -> SourceText:
+    if b"\x00" in data:
+        raise UnreadableSource("binary file (contains NUL bytes)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise UnreadableSource(f"cannot determine encoding: {exc.msg if hasattr(exc, 'msg') else exc}") from None
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise UnreadableSource(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}") from None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return SourceText(text=text, encoding=encoding)
+
+
+def read_source(path: str) -> SourceText:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise UnreadableSource(f"cannot read file: {exc.strerror or exc}") from None
+    return decode(data)
