@@ -52,8 +52,12 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option("--force-exclude", is_flag=True, help="Apply excludes also to files named on the command line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes and write the files.")
+@click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour (with --fix or --diff).")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
+@click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
-          exit_zero, statistics, no_cache, force_exclude, quiet) -> None:
+          exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
     from asynclint.discovery import DiscoveryError, discover
@@ -73,10 +77,28 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         _fail(str(exc))
         return
 
-    from asynclint.runner import lint_paths
+    from asynclint.runner import Job, run as run_files
 
-    run = lint_paths(files, settings)
-    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet)
+    mode = "diff" if diff else "fix" if fix else None
+    if mode and settings.fix_format == "ruff":
+        import importlib.util
+
+        if importlib.util.find_spec("ruff_api") is None:
+            _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
+    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes))
+    for note in run.notes:
+        click.echo(f"asynclint: {note}", err=True)
+    if diff:
+        sys.stdout.write("".join(run.diffs))
+        if not quiet:
+            count = len(run.fixed)
+            click.echo(f"Would fix {count} error{'s' if count != 1 else ''}.", err=True)
+        sys.exit(2 if run.errors else 1 if run.diffs else 0)
+    if show_fixes and run.fixed and not quiet:
+        click.echo(f"Fixed {len(run.fixed)} error{'s' if len(run.fixed) != 1 else ''}:")
+        for d in run.fixed:
+            click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}")
+    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed))
     for error in run.errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
@@ -88,7 +110,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
 
 
-def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool) -> None:
+def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
@@ -111,7 +133,7 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
             write_statistics(diagnostics, out, _rule_names())
             return
         color = out.isatty() and "NO_COLOR" not in os.environ
-        ctx = ReportContext(source_line=source_line, color=color, rule_names=_rule_names())
+        ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
         if quiet and fmt in ("full", "concise"):
             import io
 

@@ -64,3 +64,7 @@ class FileResult:
     errors: list[InternalError] = field(default_factory=list)
     # Facts about the module for project-wide analysis (filled in by a later pass).
     facts: dict | None = None
+    # --fix / --diff: what was fixed, the diff, and fixes or writes that were refused.
+    fixed: list[Diagnostic] = field(default_factory=list)
+    diff: str = ""
+    notes: list[str] = field(default_factory=list)

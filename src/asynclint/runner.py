@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Literal
 
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, FileResult, InternalError
@@ -12,19 +13,33 @@ from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
 
+FixMode = Literal["fix", "diff"] | None
+
+
+@dataclass(frozen=True)
+class Job:
+    settings: Settings
+    fix: FixMode = None
+    unsafe: bool = False
+
 
 @dataclass
 class RunResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     errors: list[InternalError] = field(default_factory=list)
+    fixed: list[Diagnostic] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     files: int = 0
 
 
-def _lint_one(path: str, settings: Settings) -> FileResult:
-    from asynclint.engine import lint_file
-
+def _process(path: str, job: Job) -> FileResult:
     try:
-        return lint_file(path, settings)
+        if job.fix is None:
+            from asynclint.engine import lint_file
+
+            return lint_file(path, job.settings)
+        return _fix_file(path, job)
     except Exception as exc:  # the engine itself failed on this file; the others go on
         import traceback
 
@@ -34,8 +49,45 @@ def _lint_one(path: str, settings: Settings) -> FileResult:
         return FileResult(path=path, errors=[InternalError(path, "engine", detail)])
 
 
-def _lint_chunk(paths: list[str], settings: Settings) -> list[FileResult]:
-    return [_lint_one(path, settings) for path in paths]
+def _fix_file(path: str, job: Job) -> FileResult:
+    from asynclint.atomic import WriteRefused, write_atomic
+    from asynclint.engine import lint_file
+    from asynclint.fixer import fix_text, unified_diff
+    from asynclint.source import UnreadableSource, read_source
+
+    try:
+        source = read_source(path)
+    except UnreadableSource:
+        return lint_file(path, job.settings)  # reports ASL002; such a file is never written
+    outcome = fix_text(source.text, path, job.settings, unsafe=job.unsafe)
+    result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
+    if outcome.text == source.text:
+        return result
+    new_text = _format(outcome.text, path, job.settings)
+    if job.fix == "diff":
+        result.diff = unified_diff(source.text, new_text, path)
+        return result
+    try:
+        write_atomic(path, new_text.encode(source.encoding), source.raw)
+    except UnicodeEncodeError:
+        result.notes.append(f"{path}: the fixed text cannot be encoded as {source.encoding}; not written")
+        result.fixed = []
+    except WriteRefused as exc:
+        result.notes.append(str(exc))
+        result.fixed = []
+    return result
+
+
+def _format(text: str, path: str, settings: Settings) -> str:
+    if settings.fix_format != "ruff":
+        return text
+    from asynclint.formatting import format_with_ruff
+
+    return format_with_ruff(text, path, settings)
+
+
+def _chunk(paths: list[str], job: Job) -> list[FileResult]:
+    return [_process(path, job) for path in paths]
 
 
 def _size(path: str) -> int:
@@ -45,21 +97,29 @@ def _size(path: str) -> int:
         return 0
 
 
-def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:
+def run(files: list[str], job: Job, jobs: int | None = None) -> RunResult:
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(files) < PARALLEL_THRESHOLD:
-        results = _lint_chunk(files, settings)
+        results = _chunk(files, job)
     else:
-        results = _parallel(files, settings, jobs)
-    for file_result in results:
+        results = _parallel(files, job, jobs)
+    for file_result in sorted(results, key=lambda r: r.path):
         result.diagnostics.extend(file_result.diagnostics)
         result.errors.extend(file_result.errors)
+        result.fixed.extend(file_result.fixed)
+        result.notes.extend(file_result.notes)
+        if file_result.diff:
+            result.diffs.append(file_result.diff)
     result.diagnostics.sort(key=lambda d: d.sort_key)
     return result
 
 
-def _parallel(files: list[str], settings: Settings, jobs: int) -> list[FileResult]:
+def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:
+    return run(files, Job(settings), jobs)
+
+
+def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     # Large files first so no worker is left with a big one at the end; small chunks
     # keep the pickling overhead low without starving a core.
     ordered = sorted(files, key=_size, reverse=True)
@@ -67,6 +127,6 @@ def _parallel(files: list[str], settings: Settings, jobs: int) -> list[FileResul
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
     results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for batch in pool.map(_lint_chunk, chunks, [settings] * len(chunks)):
+        for batch in pool.map(_chunk, chunks, [job] * len(chunks)):
             results.extend(batch)
     return results

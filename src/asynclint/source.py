@@ -15,6 +15,7 @@ from dataclasses import dataclass
 class SourceText:
     text: str
     encoding: str  # codec to write it back with ("utf-8-sig" keeps a BOM)
+    raw: bytes = b""  # the bytes as read, to check nothing changed before writing
 
 
 class UnreadableSource(Exception):
@@ -34,7 +35,7 @@ def decode(data: bytes) -> SourceText:
         raise UnreadableSource(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}") from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    return SourceText(text=text, encoding=encoding)
+    return SourceText(text=text, encoding=encoding, raw=data)
 
 
 def read_source(path: str) -> SourceText:

@@ -1,0 +1,27 @@
+"""Optional formatting of fixed files with ruff's formatter (`fix-format = "ruff"`).
+
+Only files a fix changed get here. Needs the `ruff` extra: `pip install asynclint[ruff]`.
+"""
+
+from __future__ import annotations
+
+from asynclint.config import Settings
+
+
+class FormatterMissing(Exception):
+    pass
+
+
+def format_with_ruff(text: str, path: str, settings: Settings) -> str:
+    try:
+        import ruff_api
+    except ImportError:
+        raise FormatterMissing(
+            'fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"'
+        ) from None
+    major, minor = settings.target_version
+    options = ruff_api.FormatOptions(line_width=settings.line_length, target_version=f"py{major}{minor}")
+    try:
+        return ruff_api.format_string(path, text, options)
+    except ruff_api.RuffError:
+        return text  # the fixed text parsed for us; if ruff disagrees, keep it unformatted
