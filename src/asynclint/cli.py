@@ -56,8 +56,10 @@ def cli() -> None:
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour (with --fix or --diff).")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
+@click.option("--add-noqa", is_flag=True, help="Add `# noqa: ASLnnn` to every line with findings (to adopt asynclint).")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
-          exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes) -> None:
+          exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes,
+          add_noqa) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
     from asynclint.discovery import DiscoveryError, discover
@@ -79,13 +81,18 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
 
     from asynclint.runner import Job, run as run_files
 
+    if add_noqa:
+        if fix or diff:
+            _fail("--add-noqa cannot be combined with --fix or --diff")
+        _add_noqa(run_files(files, Job(settings), use_cache=not no_cache), quiet)
+
     mode = "diff" if diff else "fix" if fix else None
     if mode and settings.fix_format == "ruff":
         import importlib.util
 
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
-    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes))
+    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache)
     for note in run.notes:
         click.echo(f"asynclint: {note}", err=True)
     if diff:
@@ -110,6 +117,23 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
 
 
+def _add_noqa(run, quiet: bool) -> None:
+    from asynclint.add_noqa import add_noqa
+
+    outcome = add_noqa(run.diagnostics)
+    for note in [*run.notes, *outcome.notes]:
+        click.echo(f"asynclint: {note}", err=True)
+    for path, row, why in outcome.skipped:
+        click.echo(f"asynclint: {path}:{row}: no noqa comment added: {why}", err=True)
+    for error in run.errors:
+        click.echo(f"asynclint: internal error: rule {error.rule} failed on {error.path}.\n{error.detail}", err=True)
+    if not quiet:
+        count = outcome.added
+        files = f" in {outcome.files} file{'s' if outcome.files != 1 else ''}" if count else ""
+        click.echo(f"Added {count} noqa directive{'s' if count != 1 else ''}{files}.", err=True)
+    sys.exit(2 if run.errors or outcome.notes else 0)
+
+
 def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
@@ -118,10 +142,10 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
 
     def source_line(path: str, row: int) -> str:
         if path not in lines_cache:
-            from asynclint.source import UnreadableSource, read_source
+            from asynclint.source import UnreadableSource, read_source, split_lines
 
             try:
-                lines_cache[path] = read_source(path).text.splitlines()
+                lines_cache[path] = split_lines(read_source(path).text)
             except UnreadableSource:
                 lines_cache[path] = []
         lines = lines_cache[path]
@@ -161,6 +185,59 @@ def _rule_names() -> dict[str, str]:
     for code, module in registry.rule_modules().items():
         names[code] = module.rsplit(".", 1)[-1].split("_", 1)[1].replace("_", "-")
     return names
+
+
+@cli.command("rules")
+@click.option("--output-format", type=click.Choice(["table", "json"]), default="table", help="How to list the rules.")
+def list_rules(output_format: str) -> None:
+    """List every rule: code, name, fix, summary."""
+    rows = _rule_rows()
+    if output_format == "json":
+        import json
+
+        click.echo(json.dumps([dict(zip(("code", "name", "fix", "summary"), row)) for row in rows], indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("Code", "Name", "Fix", "Summary"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
+    Console(highlight=False, soft_wrap=False).print(table)
+
+
+def _rule_rows() -> list[tuple[str, str, str, str]]:
+    from asynclint import registry
+
+    rows = [(code, name, "none", summary) for code, (name, summary) in registry.ENGINE_CODES.items()]
+    for code in registry.rule_modules():
+        rule = registry.load_rule(code)
+        rows.append((code, rule.name, rule.fix_applicability or "none", rule.summary))
+    return sorted(rows)
+
+
+@cli.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Explain one rule: what it flags, why, an example, the fix."""
+    from asynclint import registry
+    from asynclint.catalogue import page
+
+    code = code.upper()
+    if code not in registry.all_codes():
+        _fail(f"unknown rule code {code!r} (see `asynclint rules`)")
+    text = page(code)
+    if text is None:
+        _fail(f"the page for {code} is missing from this installation")
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.markdown import Markdown
+
+        Console().print(Markdown(text))
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
 
 
 def main() -> None:

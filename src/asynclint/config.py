@@ -91,6 +91,7 @@ class Settings:
         data = asdict(self)
         data.pop("root")
         data.pop("config_file")
+        data["enabled"] = sorted(self.enabled_codes())
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 

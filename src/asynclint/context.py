@@ -34,6 +34,8 @@ class Context:
         self.stack: list[cst.CSTNode] = []  # the nodes from the module down to the current one
         self.reports: list[Report] = []
         self.current_code = ""  # set by the engine before each hook call
+        # Per-module answers that several rules share, computed once on first use (see analysis).
+        self.cache: dict[str, object] = {}
 
     # -- where are we? ---------------------------------------------------------
 

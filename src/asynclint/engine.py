@@ -10,6 +10,7 @@ so it runs the same in a worker process, under flake8 and in tests.
 from __future__ import annotations
 
 import ast
+import re
 import traceback
 import warnings
 from collections import defaultdict
@@ -24,7 +25,7 @@ from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 from asynclint.rule import Rule
 from asynclint.scope import build_scopes
-from asynclint.source import UnreadableSource, read_source
+from asynclint.source import UnreadableSource, read_source, split_lines
 
 _SCOPE_BODY_OWNERS = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -47,38 +48,100 @@ def lint_file(path: str, settings: Settings) -> FileResult:
 
 
 def lint_text(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> FileResult:
+    # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
+    # turns what would be a crash of the whole process on hostile input into a finding.
+    return _on_big_stack(_lint_text, text, path, settings, apply_noqa)
+
+
+def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool) -> FileResult:
     result = FileResult(path=path)
     exempt = noqa.file_exemptions(text) if apply_noqa else None
     if exempt is not None and not exempt:
         return result  # `# asynclint: noqa` opts the whole file out
     rules = [rule for rule in rules_for(settings, path) if rule.wants(text, settings)]
     check_syntax = "ASL001" in settings.codes_for(path)
+    if not rules and not check_syntax:
+        return result
+    verdict = _precheck(text)
+    if verdict == "too-deep":
+        if check_syntax:
+            result.diagnostics.append(Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1))
+        return _filter(result, text, exempt, apply_noqa)
     if not rules:
-        # Nothing can match, so skip LibCST; a (much cheaper) syntax check still runs.
-        if check_syntax and not _compiles(text):
+        # Nothing can match, so LibCST is not needed unless it has a syntax error to locate.
+        if verdict == "invalid":
             _parse_or_report(text, path, result)
         return _filter(result, text, exempt, apply_noqa)
     module = _parse_or_report(text, path, result if check_syntax else FileResult(path))
     if module is None:
         return _filter(result, text, exempt, apply_noqa)
-    scopes = build_scopes(module)
-    ctx = Context(path, module, scopes, settings)
-    instances = [rule(ctx) for rule in rules]
-    traversal = _Traversal(ctx, instances, result)
-    module.visit(traversal)
-    traversal.finish()
-    result.diagnostics.extend(_diagnostics(ctx, module, path))
+    try:
+        scopes = build_scopes(module)
+        ctx = Context(path, module, scopes, settings)
+        instances = [rule(ctx) for rule in rules]
+        traversal = _Traversal(ctx, instances, result)
+        module.visit(traversal)
+        traversal.finish()
+        result.diagnostics.extend(_diagnostics(ctx, module, path))
+    except RecursionError:
+        result.errors.clear()
+        result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
     return _filter(result, text, exempt, apply_noqa)
 
 
-def _compiles(text: str) -> bool:
+_TOO_DEEP = "SyntaxError: the code is nested too deeply to analyse"
+_BRACKETS = re.compile(r"[^()\[\]{}]+")
+# CPython's tokenizer refuses more than 200 nested brackets.
+_MAX_BRACKET_DEPTH = 200
+
+
+def _precheck(text: str) -> str:
+    """"ok", "invalid" (let LibCST locate the error; it may also be newer syntax than
+    this Python knows), or "too-deep": code CPython itself refuses as too deeply nested
+    or too complex, on which LibCST's parser can take minutes or exhaust its stack.
+    CPython's own parser answers this in a fraction of LibCST's parse time."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ast.parse(text)
-        return True
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
+        return "ok"
+    except (RecursionError, MemoryError):
+        return "too-deep"
+    except (SyntaxError, ValueError):
+        return "too-deep" if _bracket_depth(text) > _MAX_BRACKET_DEPTH else "invalid"
+
+
+def _bracket_depth(text: str) -> int:
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+_STACK_SIZE = 256 * 1024 * 1024
+_RECURSION_LIMIT = 5_000
+_executor = None
+
+
+def _on_big_stack(function, *args):
+    global _executor
+    if _executor is None:
+        import concurrent.futures
+        import sys
+        import threading
+
+        previous = threading.stack_size(_STACK_SIZE)
+        try:
+            _executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="asynclint-engine")
+            _executor.submit(lambda: None).result()  # start the thread while the size is set
+        finally:
+            threading.stack_size(previous)
+        sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
+    return _executor.submit(function, *args).result()
 
 
 def _parse_or_report(text: str, path: str, result: FileResult) -> cst.Module | None:
@@ -133,7 +196,7 @@ def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResu
     if not apply_noqa or not result.diagnostics:
         result.diagnostics.sort(key=lambda d: d.sort_key)
         return result
-    lines = text.splitlines()
+    lines = split_lines(text)
     kept = []
     for diagnostic in result.diagnostics:
         if noqa.is_file_exempt(exempt, diagnostic.code):

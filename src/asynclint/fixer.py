@@ -17,6 +17,7 @@ import libcst as cst
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, Edit
 from asynclint.engine import lint_text
+from asynclint.source import split_lines
 
 MAX_PASSES = 20
 
@@ -31,7 +32,7 @@ class FixOutcome:
 
 def _offsets(text: str) -> list[int]:
     starts = [0]
-    for line in text.splitlines(keepends=True):
+    for line in split_lines(text, keepends=True):
         starts.append(starts[-1] + len(line))
     return starts
 
@@ -77,7 +78,7 @@ def _parses(text: str) -> bool:
 
 
 def _signature(diagnostic: Diagnostic, text: str) -> tuple[str, str, str]:
-    lines = text.splitlines()
+    lines = split_lines(text)
     line = lines[diagnostic.row - 1].strip() if 0 < diagnostic.row <= len(lines) else ""
     return (diagnostic.code, diagnostic.message, line)
 
@@ -131,6 +132,6 @@ def _try(text, batch, before, path, settings) -> str | None:
 def unified_diff(old: str, new: str, path: str) -> str:
     return "".join(
         difflib.unified_diff(
-            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=path, tofile=path
+            split_lines(old, keepends=True), split_lines(new, keepends=True), fromfile=path, tofile=path
         )
     )

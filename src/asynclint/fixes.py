@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from asynclint.diagnostics import Edit, Fix
+from asynclint.source import split_lines
 
 
 @dataclass
@@ -35,6 +36,73 @@ def asyncio_available(ctx) -> bool | None:
     return False if ctx.qualname(cst.Name("asyncio")) == "asyncio" else None
 
 
+def add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:
+    """`f(a, b=1)` -> `f(a, b=1, name=value)` in the call's own layout: a one-line call
+    stays on one line; with one argument per line the new one gets its own line, and a
+    trailing comma or a comment after the last argument stays where it was."""
+    new = cst.Arg(
+        value=value,
+        keyword=cst.Name(name),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    if not call.args:
+        return call.with_changes(args=[new])
+    last = call.args[-1]
+    if isinstance(last.comma, cst.Comma):
+        last, new = _after_item(list(call.args), call.whitespace_before_args, new)
+        return call.with_changes(args=[*call.args[:-1], last, new])
+    last, new, tail = _after_item(list(call.args), call.whitespace_before_args, new, last.whitespace_after_arg)
+    return call.with_changes(
+        args=[*call.args[:-1], last.with_changes(whitespace_after_arg=cst.SimpleWhitespace("")), new.with_changes(whitespace_after_arg=tail)]
+    )
+
+
+def add_dict_entry(mapping: cst.Dict, key: cst.BaseExpression, value: cst.BaseExpression) -> cst.Dict:
+    """`{"a": 1}` -> `{"a": 1, key: value}`, in the dict's own layout (see `add_keyword`)."""
+    new = cst.DictElement(key, value)
+    if not mapping.elements:
+        return mapping.with_changes(elements=[new])
+    last = mapping.elements[-1]
+    if isinstance(last.comma, cst.Comma):
+        last, new = _after_item(list(mapping.elements), mapping.lbrace.whitespace_after, new)
+        return mapping.with_changes(elements=[*mapping.elements[:-1], last, new])
+    last, new, tail = _after_item(list(mapping.elements), mapping.lbrace.whitespace_after, new, mapping.rbrace.whitespace_before)
+    return mapping.with_changes(
+        elements=[*mapping.elements[:-1], last, new], rbrace=mapping.rbrace.with_changes(whitespace_before=tail)
+    )
+
+
+def _after_item(items, opening, new, tail=None):
+    """Put `new` after the last of `items`. `tail` is the whitespace before the closing
+    bracket when the last item has no comma (None: it has one, and that comma's whitespace
+    is the tail). Returns the last item and `new` rewritten, and the new tail if given."""
+    last = items[-1]
+    # How two items are separated here: a newline and the items' indentation, or `, `.
+    previous = items[-2].comma if len(items) > 1 else None
+    if isinstance(previous, cst.Comma):
+        between = previous.whitespace_after
+    elif isinstance(opening, cst.ParenthesizedWhitespace):
+        between = opening
+    else:
+        between = cst.SimpleWhitespace(" ")
+    if isinstance(between, cst.ParenthesizedWhitespace):
+        between = cst.ParenthesizedWhitespace(indent=between.indent, last_line=between.last_line)  # no comment copied
+    trailing = tail is None
+    end = last.comma.whitespace_after if trailing else tail
+    if isinstance(end, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
+        # One item per line: the last item keeps its comment, the new item goes on the next line.
+        separator = cst.Comma(
+            whitespace_after=end.with_changes(empty_lines=[], indent=between.indent, last_line=between.last_line)
+        )
+        end = cst.ParenthesizedWhitespace(empty_lines=end.empty_lines, indent=end.indent, last_line=end.last_line)
+    else:
+        separator = cst.Comma(whitespace_after=between)
+    last = last.with_changes(comma=separator)
+    if trailing:
+        return last, new.with_changes(comma=cst.Comma(whitespace_after=end))
+    return last, new, end
+
+
 class _Replace(cst.CSTTransformer):
     def __init__(self, replacements: dict[cst.CSTNode, cst.CSTNode]) -> None:
         super().__init__()
@@ -49,7 +117,7 @@ class _LineIndex:
 
     def __init__(self, text: str) -> None:
         self.starts = [0]
-        for line in text.splitlines(keepends=True):
+        for line in split_lines(text, keepends=True):
             self.starts.append(self.starts[-1] + len(line))
 
     def position(self, offset: int) -> tuple[int, int]:

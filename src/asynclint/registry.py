@@ -20,7 +20,7 @@ _RULE_FILE = re.compile(r"^asl(\d{3})_(\w+)\.py$")
 # The engine's own findings: they have no module of their own.
 ENGINE_CODES = {
     "ASL001": ("syntax-error", "The file cannot be parsed"),
-    "ASL002": ("io-error", "The file cannot be read or decoded"),
+    "ASL002": ("unreadable-file", "The file cannot be read or decoded"),
 }
 
 

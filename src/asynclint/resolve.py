@@ -18,6 +18,8 @@ from asynclint.scope import BUILTIN_NAMES, Binding, Scope
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
 _UNION = frozenset({"typing.Union", "typing_extensions.Union"})
+# Qualifiers that do not change the type: `ClassVar[AsyncSession]` is an AsyncSession.
+_QUALIFIERS = frozenset({"typing.ClassVar", "typing.Final", "typing_extensions.ClassVar", "typing_extensions.Final"})
 _MAX_DEPTH = 8
 
 
@@ -92,16 +94,25 @@ class Resolver:
     def _bindings_type(self, bindings: list[Binding], scope: Scope, depth: int) -> str | None:
         types = set()
         for binding in bindings:
+            where = binding.scope or scope
             if binding.annotation is not None:
-                types.add(self.annotation_type(binding.annotation, scope, depth + 1))
+                types.add(self.annotation_type(binding.annotation, where, depth + 1))
+            elif binding.kind == "with" and (entered := self._entered_type(binding.value, where, depth)):
+                types.add(entered)
             elif binding.kind in ("assign", "walrus", "annassign", "with") and binding.value is not None:
                 if _is_none(binding.value):
                     continue  # `x = None` is a placeholder, not evidence
-                types.add(self.type_of(binding.value, scope, depth + 1))
+                types.add(self.type_of(binding.value, where, depth + 1))
             else:
                 return None
         if len(types) == 1:
             return types.pop()
+        return None
+
+    def _entered_type(self, item, scope: Scope, depth: int) -> str | None:
+        """`async with factory.begin() as s`: a session factory's `begin()` yields a session."""
+        if isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) and item.func.attr.value == "begin":
+            return knowledge.INSTANCE_CALL_TYPES.get(self.type_of(item.func.value, scope, depth + 1))
         return None
 
     def _attribute_type(self, expr: cst.Attribute, scope: Scope, depth: int) -> str | None:
@@ -136,7 +147,7 @@ class Resolver:
             receiver = self.type_of(func.value, scope, depth + 1)
             if receiver == knowledge.PATH and func.attr.value in knowledge.PATH_PRESERVING_METHODS:
                 return receiver
-            return None
+        # Calling a factory: `SessionLocal()`, `self.session_factory()`.
         return knowledge.INSTANCE_CALL_TYPES.get(self.type_of(func, scope, depth + 1))
 
     def _makes_async_sessions(self, call: cst.Call, scope: Scope) -> bool:
@@ -162,11 +173,16 @@ class Resolver:
             items = [e.slice.value for e in annotation.slice if isinstance(e.slice, cst.Index)]
             if not items:
                 return None
-            if base in _ANNOTATED or base in _OPTIONAL:
+            if base in _ANNOTATED or base in _OPTIONAL or base in _QUALIFIERS:
                 return self.annotation_type(items[0], scope, depth + 1)
             if base in _UNION:
                 return self._union(items, scope, depth)
-            return None
+            # A generic class: `async_sessionmaker[AsyncSession]` is an async_sessionmaker,
+            # and `sessionmaker[AsyncSession]` makes async sessions.
+            base = self._normalise(base)
+            if base == knowledge.SYNC_SESSIONMAKER and self.annotation_type(items[0], scope, depth + 1) == knowledge.ASYNC_SESSION:
+                return knowledge.ASYNC_SESSIONMAKER_VIA_CLASS
+            return base
         if isinstance(annotation, (cst.Name, cst.Attribute)):
             name = self.qualname(annotation, scope)
             if name is not None:
@@ -174,7 +190,8 @@ class Resolver:
             # A module-level alias: `SessionDep = Annotated[AsyncSession, Depends(get_db)]`.
             if isinstance(annotation, cst.Name):
                 found = scope.lookup(annotation.value)
-                if found is not None and len(found[1]) == 1 and found[1][0].kind == "assign":
+                # (also `SessionDep: TypeAlias = Annotated[...]`)
+                if found is not None and len(found[1]) == 1 and found[1][0].kind in ("assign", "annassign"):
                     value = found[1][0].value
                     if value is not None:
                         return self.annotation_type(value, found[0], depth + 1)

@@ -97,13 +97,32 @@ def _size(path: str) -> int:
         return 0
 
 
-def run(files: list[str], job: Job, jobs: int | None = None) -> RunResult:
+def run(files: list[str], job: Job, jobs: int | None = None, use_cache: bool = False) -> RunResult:
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(files) < PARALLEL_THRESHOLD:
-        results = _chunk(files, job)
+    cache = None
+    results: list[FileResult] = []
+    todo = files
+    if use_cache and job.fix is None:
+        from asynclint.cache import Cache
+
+        cache = Cache(job.settings.root, job.settings.fingerprint())
+        todo = []
+        for path in files:
+            hit = cache.get(path)
+            if hit is None:
+                todo.append(path)
+            else:
+                results.append(hit)
+    if jobs == 1 or len(todo) < PARALLEL_THRESHOLD:
+        fresh = _chunk(todo, job)
     else:
-        results = _parallel(files, job, jobs)
+        fresh = _parallel(todo, job, jobs)
+    results.extend(fresh)
+    if cache is not None:
+        for file_result in fresh:
+            cache.put(file_result)
+        cache.save()
     for file_result in sorted(results, key=lambda r: r.path):
         result.diagnostics.extend(file_result.diagnostics)
         result.errors.extend(file_result.errors)

@@ -28,6 +28,9 @@ class Binding:
     qualname: str | None = None  # imports: the qualified name bound
     value: cst.BaseExpression | None = None  # assignments and `with ... as`: the value
     annotation: cst.BaseExpression | None = None  # params and annotated assignments
+    # Instance attributes: the scope their value and annotation are written in (a method),
+    # which is not the class scope they are recorded on.
+    scope: Scope | None = None
 
 
 @dataclass(eq=False)
@@ -279,7 +282,7 @@ class ScopeBuilder(cst.CSTVisitor):
         cls = scope.enclosing_class
         if cls is not None:
             cls.instance_attrs.setdefault(target.attr.value, []).append(
-                Binding(kind, node, value=value, annotation=annotation)
+                Binding(kind, node, value=value, annotation=annotation, scope=self.current)
             )
 
 

@@ -7,6 +7,7 @@ finding, and the run goes on.
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 
@@ -45,3 +46,14 @@ def read_source(path: str) -> SourceText:
     except OSError as exc:
         raise UnreadableSource(f"cannot read file: {exc.strerror or exc}") from None
     return decode(data)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def split_lines(text: str, keepends: bool = False) -> list[str]:
+    """Lines as Python's tokenizer (and LibCST's positions) count them: only \\n, \\r\\n
+    and \\r end a line. str.splitlines would also split on form feeds and the like,
+    and put every later row off by one."""
+    lines = _LINE.findall(text)
+    return lines if keepends else [line.rstrip("\r\n") for line in lines]

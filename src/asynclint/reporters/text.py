@@ -19,25 +19,40 @@ def write_concise(diagnostics: list[Diagnostic], out: TextIO, ctx: ReportContext
 
 
 def write_full(diagnostics: list[Diagnostic], out: TextIO, ctx: ReportContext) -> None:
-    from rich.console import Console
-    from rich.markup import escape
+    """Each finding with its source line and a caret; coloured (through rich) on a terminal."""
+    if ctx.color:
+        from rich.console import Console
+        from rich.markup import escape
 
-    console = Console(file=out, force_terminal=ctx.color, no_color=not ctx.color, highlight=False, soft_wrap=True)
+        console = Console(file=out, force_terminal=True, highlight=False, soft_wrap=True)
+
+        def emit(text: str, style: str | None = None) -> None:
+            console.print(f"[{style}]{escape(text)}[/]" if style else escape(text), end="")
+    else:
+
+        def emit(text: str, style: str | None = None) -> None:
+            out.write(text)
+
     for d in diagnostics:
-        console.print(
-            f"[bold]{escape(d.path)}[/]:{d.row}:{d.col}: [bold red]{d.code}[/]{escape(_fix_mark(d))} {escape(d.message)}"
-        )
+        emit(f"{d.path}", "bold")
+        emit(f":{d.row}:{d.col}: ")
+        emit(d.code, "bold red")
+        emit(f"{_fix_mark(d)} {d.message}\n")
         line = ctx.source_line(d.path, d.row)
         if line:
             gutter = str(d.row)
             pad = " " * len(gutter)
             end = d.end_col if d.end_row == d.row else len(line) + 1
             width = max(1, end - d.col)
-            console.print(f"[blue]{pad} |[/]")
-            console.print(f"[blue]{gutter} |[/] {escape(line)}")
-            console.print(f"[blue]{pad} |[/] {' ' * (d.col - 1)}[bold red]{'^' * width} {d.code}[/]")
-            console.print(f"[blue]{pad} |[/]")
-        console.print()
+            emit(f"{pad} |\n", "blue")
+            emit(f"{gutter} |", "blue")
+            emit(f" {line}\n")
+            emit(f"{pad} |", "blue")
+            emit(" " * d.col)
+            emit(f"{'^' * width} {d.code}", "bold red")
+            emit("\n")
+            emit(f"{pad} |\n", "blue")
+        emit("\n")
     _summary(diagnostics, out, ctx)
 
 

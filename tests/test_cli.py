@@ -1,0 +1,162 @@
+"""The command line, through click's runner and through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from asynclint import __version__
+from asynclint.cli import cli
+
+SLEEPY = "import time\n\nasync def f():\n    time.sleep(1)\n"
+
+
+def invoke(*args, cwd=None):
+    runner = CliRunner()
+    if cwd is None:
+        return runner.invoke(cli, list(args))
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return runner.invoke(cli, list(args))
+    finally:
+        os.chdir(old)
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.11"\n')
+    (tmp_path / "app.py").write_text(SLEEPY)
+    (tmp_path / "clean.py").write_text("x = 1\n")
+    return tmp_path
+
+
+def test_version():
+    result = invoke("--version")
+    assert result.exit_code == 0 and result.output.strip() == f"asynclint {__version__}"
+
+
+def test_exit_codes(project):
+    assert invoke("check", "--no-cache", str(project / "clean.py")).exit_code == 0
+    assert invoke("check", "--no-cache", str(project)).exit_code == 1
+    assert invoke("check", "--no-cache", "--exit-zero", str(project)).exit_code == 0
+
+
+def test_concise_output(project):
+    result = invoke("check", "--no-cache", "--output-format", "concise", str(project))
+    path = str(project / "app.py")
+    assert f"{path}:4:5: ASL201 [*] `time.sleep` blocks the event loop" in result.output
+    assert "Found 1 error." in result.output
+
+
+def test_full_output_shows_source_and_caret(project):
+    result = invoke("check", "--no-cache", str(project / "app.py"))
+    assert "4 |     time.sleep(1)" in result.output
+    assert "  |     ^^^^^^^^^^^^^ ASL201" in result.output
+
+
+def test_json_output_uses_ruff_field_names(project):
+    result = invoke("check", "--no-cache", "--output-format", "json", str(project))
+    data = json.loads(result.output)
+    assert len(data) == 1
+    item = data[0]
+    assert set(item) >= {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+    assert item["code"] == "ASL201"
+    assert item["location"] == {"row": 4, "column": 5}
+    assert item["end_location"] == {"row": 4, "column": 18}
+    assert item["filename"] == str(project / "app.py")
+    assert item["fix"]["applicability"] == "safe"
+
+
+def test_json_lines(project):
+    result = invoke("check", "--no-cache", "--output-format", "json-lines", str(project))
+    lines = result.output.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["code"] == "ASL201"
+
+
+def test_statistics(project):
+    (project / "more.py").write_text(SLEEPY + "\nasync def g():\n    time.sleep(2)\n")
+    result = invoke("check", "--no-cache", "--statistics", str(project))
+    assert result.output.splitlines() == ["    3\tASL201\t[*] blocking-sleep"]
+
+
+def test_select_and_ignore(project):
+    assert invoke("check", "--no-cache", "--ignore", "ASL2", str(project)).exit_code == 0
+    assert invoke("check", "--no-cache", "--select", "ASL0", str(project)).exit_code == 0
+    assert invoke("check", "--no-cache", "--select", "ASL201", str(project)).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--select", "ASL999"], "--select: unknown rule code or prefix 'ASL999'"),
+        (["--ignore", "E501"], "--ignore: unknown rule code or prefix 'E501'"),
+        (["--target-version", "py27"], "--target-version: invalid target version 'py27' (expected one of py310, py311, py312, py313, py314)"),
+        (["does-not-exist.py"], "does-not-exist.py: no such file or directory"),
+        (["--config", "nope.toml"], "--config: no such file: nope.toml"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(project, args, message):
+    result = invoke("check", *args, cwd=project)
+    assert result.exit_code == 2
+    assert result.output.strip() == f"asynclint: error: {message}"
+
+
+def test_unknown_output_format_is_usage_error(project):
+    result = invoke("check", "--output-format", "xml", str(project))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_output_file(project, tmp_path):
+    out = tmp_path / "report.json"
+    result = invoke("check", "--no-cache", "--output-format", "json", "-o", str(out), str(project))
+    assert result.exit_code == 1 and result.output == ""
+    assert json.loads(out.read_text())[0]["code"] == "ASL201"
+
+
+def test_quiet_drops_summary(project):
+    result = invoke("check", "--no-cache", "-q", "--output-format", "concise", str(project))
+    assert result.output.splitlines() == [f"{project / 'app.py'}:4:5: ASL201 [*] `time.sleep` blocks the event loop in async code; use `await asyncio.sleep(...)`"]
+
+
+def test_target_version_gates_rules(tmp_path):
+    path = tmp_path / "g.py"
+    path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n")
+    assert invoke("check", "--no-cache", "--target-version", "py311", str(path)).exit_code == 1
+    assert invoke("check", "--no-cache", "--target-version", "py310", str(path)).exit_code == 0
+
+
+def test_target_version_from_requires_python(tmp_path):
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
+    path = tmp_path / "g.py"
+    path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n")
+    assert invoke("check", "--no-cache", str(path)).exit_code == 0
+
+
+def test_rules_command_lists_every_code():
+    from asynclint import registry
+
+    result = invoke("rules", "--output-format", "json")
+    rows = json.loads(result.output)
+    assert [row["code"] for row in rows] == registry.all_codes()
+    assert all(row["summary"] and row["name"] and row["fix"] in ("safe", "unsafe", "none") for row in rows)
+
+
+def test_rule_command_prints_page():
+    result = invoke("rule", "asl201")
+    assert result.exit_code == 0 and result.output.startswith("# ASL201 blocking-sleep")
+    assert invoke("rule", "ASL999").exit_code == 2
+
+
+def test_subprocess_entry_points(project):
+    for command in ([sys.executable, "-m", "asynclint"], [str(Path(sys.executable).with_name("asynclint"))]):
+        done = subprocess.run([*command, "check", "--no-cache", "--output-format", "concise", str(project)],
+                              capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        assert "ASL201" in done.stdout and done.stderr == ""

@@ -1,0 +1,103 @@
+"""[tool.asynclint]: every key, its validation, and where settings come from."""
+
+from __future__ import annotations
+
+import pytest
+
+from asynclint.config import ConfigError, Settings, load_settings, requires_python_floor
+
+
+def write(tmp_path, body: str):
+    (tmp_path / "pyproject.toml").write_text(body)
+    return tmp_path
+
+
+def test_defaults_without_pyproject(tmp_path):
+    settings = load_settings([str(tmp_path)])
+    assert settings.target_version == (3, 11)
+    assert "ASL201" in settings.enabled_codes()
+
+
+def test_all_keys(tmp_path):
+    write(tmp_path, """
+[tool.asynclint]
+select = ["ASL2"]
+extend-select = ["ASL001"]
+ignore = ["ASL203"]
+per-file-ignores = { "tests/*" = ["ASL201"] }
+exclude = ["generated"]
+extend-exclude = ["vendor"]
+target-version = "py312"
+extra-blocking-calls = { ASL202 = ["mylib.fetch"] }
+extra-resources = ["mylib.Pool"]
+session-types = ["mylib.Db"]
+respect-gitignore = false
+fix-format = "ruff"
+line-length = 100
+project-analysis = false
+""")
+    s = load_settings([str(tmp_path)])
+    assert s.select == ("ASL2",) and s.extend_select == ("ASL001",) and s.ignore == ("ASL203",)
+    assert s.target_version == (3, 12)
+    assert s.extra_calls_for("ASL202") == ("mylib.fetch",)
+    assert s.extra_resources == ("mylib.Pool",) and s.session_types == ("mylib.Db",)
+    assert s.respect_gitignore is False and s.fix_format == "ruff" and s.line_length == 100
+    assert s.project_analysis is False
+    assert "ASL203" not in s.enabled_codes() and "ASL001" in s.enabled_codes()
+    assert "ASL201" not in s.codes_for(str(tmp_path / "tests" / "test_x.py"))
+    assert "ASL201" in s.codes_for(str(tmp_path / "app" / "x.py"))
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('select = "ASL2"', "select: expected a list of strings"),
+        ('select = ["XYZ"]', "unknown rule code or prefix 'XYZ'"),
+        ('target-version = "3.11"', "invalid target version '3.11'"),
+        ("target-version = 311", "expected a string"),
+        ('colour = "red"', "unknown key 'colour'"),
+        ("respect-gitignore = 1", "expected true or false"),
+        ("line-length = -1", "expected a positive integer"),
+        ('fix-format = "black"', 'expected "ruff" or "none"'),
+        ('extra-blocking-calls = { ASL101 = ["x"] }', "'ASL101' is not a blocking-call rule"),
+        ('extra-blocking-calls = ["x"]', "expected a table"),
+        ('per-file-ignores = { "a.py" = "ASL201" }', "expected a list of strings"),
+    ],
+)
+def test_invalid_values_name_the_key(tmp_path, body, message):
+    write(tmp_path, "[tool.asynclint]\n" + body + "\n")
+    with pytest.raises(ConfigError, match="tool.asynclint") as info:
+        load_settings([str(tmp_path)])
+    assert message in str(info.value)
+
+
+def test_invalid_toml(tmp_path):
+    write(tmp_path, "[tool.asynclint\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_settings([str(tmp_path)])
+
+
+def test_nearest_pyproject_with_section_wins(tmp_path):
+    write(tmp_path, '[tool.asynclint]\nselect = ["ASL20"]\n')
+    inner = tmp_path / "pkg"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text('[project]\nname = "inner"\n')
+    assert load_settings([str(inner)]).select == ("ASL20",)
+
+
+@pytest.mark.parametrize(
+    "spec, floor",
+    [(">=3.10", (3, 10)), (">=3.9,<4", (3, 9)), ("~=3.12", (3, 12)), (">3.10", (3, 11)), ("<4", None)],
+)
+def test_requires_python_floor(spec, floor):
+    assert requires_python_floor(spec) == floor
+
+
+def test_target_below_supported_range_is_clamped(tmp_path):
+    write(tmp_path, '[project]\nrequires-python = ">=3.8"\n')
+    assert load_settings([str(tmp_path)]).target_version == (3, 10)
+
+
+def test_fingerprint_changes_with_settings():
+    assert Settings().fingerprint() == Settings().fingerprint()
+    assert Settings().fingerprint() != Settings(ignore=("ASL201",)).fingerprint()
