@@ -144,6 +144,11 @@ def test_examples_same_findings_as_concise_output():
         if re.match(r"\S+:\d+:\d+: ASL\d{3}", line) and not re.match(r"\S+:\d+:\d+: ASL00[12]", line)
     )
     assert concise, check.stdout
+    # flake8 hands a plugin one file at a time, so it cannot see a blocking helper that
+    # lives in another module (ASL207 across modules): those are asynclint check's alone.
+    cross_module = [line for line in concise if " ASL207 " in line and line not in flake8_lines]
+    assert cross_module, "examples/ should show cross-module ASL207 findings"
+    concise = [line for line in concise if line not in cross_module]
     assert [os.path.normpath(line) for line in flake8_lines] == [os.path.normpath(line) for line in concise]
 
 

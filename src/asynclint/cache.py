@@ -69,14 +69,14 @@ class Cache:
         if entry is None or stat is None:
             return None
         try:
-            size, mtime, digest, diagnostics = entry
+            size, mtime, digest, diagnostics, facts = entry
             if (size, mtime) != stat:
                 with open(path, "rb") as handle:
                     if hashlib.sha256(handle.read()).hexdigest() != digest:
                         return None
                 entry[0], entry[1] = stat
                 self.dirty = True
-            return FileResult(path=path, diagnostics=[_diagnostic_from(d) for d in diagnostics])
+            return FileResult(path=path, diagnostics=[_diagnostic_from(d) for d in diagnostics], facts=facts)
         except (OSError, ValueError, TypeError, KeyError):
             return None  # a malformed entry is a miss
 
@@ -91,7 +91,7 @@ class Cache:
             return
         if stat is None or self._stat(result.path) != stat:
             return  # changed while we looked: do not cache
-        self.entries[result.path] = [*stat, digest, [asdict(d) for d in result.diagnostics]]
+        self.entries[result.path] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
         self.dirty = True
 
     def save(self) -> None:

@@ -92,7 +92,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
 
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
-    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache)
+    project_files = _project_files(paths, settings) if mode is None else None
+    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
+                    project_files=project_files)
     for note in run.notes:
         click.echo(f"asynclint: {note}", err=True)
     if diff:
@@ -132,6 +134,22 @@ def _add_noqa(run, quiet: bool) -> None:
         files = f" in {outcome.files} file{'s' if outcome.files != 1 else ''}" if count else ""
         click.echo(f"Added {count} noqa directive{'s' if count != 1 else ''}{files}.", err=True)
     sys.exit(2 if run.errors or outcome.notes else 0)
+
+
+def _project_files(paths, settings) -> list[str] | None:
+    """Every Python file of the project (the folder of the config's pyproject.toml, else
+    the common folder of the paths given), for project-wide analysis."""
+    if not settings.project_analysis:
+        return None
+    from asynclint.discovery import DiscoveryError, discover
+
+    root = settings.root if settings.config_file else os.path.commonpath([os.path.abspath(p) for p in paths])
+    if os.path.isfile(root):
+        root = os.path.dirname(root)
+    try:
+        return discover([root], settings)
+    except DiscoveryError:
+        return None
 
 
 def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:

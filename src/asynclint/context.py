@@ -24,12 +24,23 @@ class Report:
 
 
 class Context:
-    def __init__(self, path: str, module: cst.Module, scopes: dict[cst.CSTNode, Scope], settings: Settings) -> None:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        scopes: dict[cst.CSTNode, Scope],
+        settings: Settings,
+        module_name: str | None = None,
+        project=None,
+    ) -> None:
         self.path = path
         self.module = module
         self.scopes = scopes
         self.settings = settings
-        self.resolver = Resolver(settings.session_types)
+        self.module_name = module_name
+        # The project index (asynclint.project.ProjectIndex) when project analysis runs.
+        self.project = project
+        self.resolver = Resolver(settings.session_types, module_name, path.endswith("__init__.py"))
         self.scope: Scope = scopes[module]
         self.stack: list[cst.CSTNode] = []  # the nodes from the module down to the current one
         self.reports: list[Report] = []

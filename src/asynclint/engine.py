@@ -39,35 +39,66 @@ def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     ]
 
 
-def lint_file(path: str, settings: Settings) -> FileResult:
+def lint_file(path: str, settings: Settings, *, collect_facts: bool = False, project=None) -> FileResult:
     try:
         source = read_source(path)
     except UnreadableSource as exc:
         return _engine_finding(path, "ASL002", str(exc), 1, 1, settings)
-    return lint_text(source.text, path, settings)
+    return lint_text(source.text, path, settings, collect_facts=collect_facts, project=project)
 
 
-def lint_text(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> FileResult:
+def lint_text(
+    text: str,
+    path: str,
+    settings: Settings,
+    *,
+    apply_noqa: bool = True,
+    collect_facts: bool = False,
+    project=None,
+) -> FileResult:
+    """Findings for one file. `collect_facts` also gathers the module's facts for project
+    analysis (result.facts); `project` is the ProjectIndex rules such as ASL207 consult."""
     # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
     # turns what would be a crash of the whole process on hostile input into a finding.
-    return _on_big_stack(_lint_text, text, path, settings, apply_noqa)
+    return _on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
 
 
-def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool) -> FileResult:
+def lint_standalone(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> FileResult:
+    """One file on its own (flake8, editors, fixture tests): project analysis limited to
+    the file itself, so ASL207 still sees helpers defined in the same module."""
+    result = lint_text(text, path, settings, apply_noqa=apply_noqa, collect_facts=settings.project_analysis)
+    if result.facts and "ASL207" in settings.codes_for(path):
+        from dataclasses import replace
+
+        from asynclint.project import ProjectIndex
+
+        index = ProjectIndex.build([result.facts])
+        if any(call in index.blocking for call in result.facts["async_calls"]):
+            only = replace(settings, select=("ASL207",), extend_select=())
+            extra = lint_text(text, path, only, apply_noqa=apply_noqa, project=index)
+            result.diagnostics = sorted([*result.diagnostics, *extra.diagnostics], key=lambda d: d.sort_key)
+            result.errors.extend(extra.errors)
+    result.facts = None
+    return result
+
+
+def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, collect_facts: bool, project) -> FileResult:
     result = FileResult(path=path)
     exempt = noqa.file_exemptions(text) if apply_noqa else None
     if exempt is not None and not exempt:
         return result  # `# asynclint: noqa` opts the whole file out
     rules = [rule for rule in rules_for(settings, path) if rule.wants(text, settings)]
     check_syntax = "ASL001" in settings.codes_for(path)
-    if not rules and not check_syntax:
+    # Facts matter only where something is defined or re-exported.
+    collect_facts = collect_facts and ("def " in text or "import" in text)
+    if not rules and not check_syntax and not collect_facts:
         return result
     verdict = _precheck(text)
     if verdict == "too-deep":
         if check_syntax:
             result.diagnostics.append(Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1))
         return _filter(result, text, exempt, apply_noqa)
-    if not rules:
+    if not rules and not collect_facts:
         # Nothing can match, so LibCST is not needed unless it has a syntax error to locate.
         if verdict == "invalid":
             _parse_or_report(text, path, result)
@@ -77,11 +108,24 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool) -> Fi
         return _filter(result, text, exempt, apply_noqa)
     try:
         scopes = build_scopes(module)
-        ctx = Context(path, module, scopes, settings)
+        module_name = None
+        if collect_facts or project is not None:
+            from asynclint.project import module_name as name_of
+
+            module_name = name_of(path, settings.root)
+        ctx = Context(path, module, scopes, settings, module_name=module_name, project=project)
         instances = [rule(ctx) for rule in rules]
+        collector = None
+        if collect_facts:
+            from asynclint.facts import FactsCollector
+
+            collector = FactsCollector(ctx)
+            instances.append(collector)
         traversal = _Traversal(ctx, instances, result)
         module.visit(traversal)
         traversal.finish()
+        if collector is not None:
+            result.facts = collector.facts()
         result.diagnostics.extend(_diagnostics(ctx, module, path))
     except RecursionError:
         result.errors.clear()

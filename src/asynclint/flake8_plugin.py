@@ -65,7 +65,7 @@ class Plugin:
         self.filename = filename
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
-        from asynclint.engine import lint_text
+        from asynclint.engine import lint_standalone
 
         text = "".join(self.lines)
         settings = settings_for_file(self.filename)
@@ -74,7 +74,7 @@ class Plugin:
         exempt = noqa.file_exemptions(text)  # `# asynclint: noqa` is asynclint's own, flake8 does not know it
         if exempt is not None and not exempt:
             return
-        result = lint_text(text, self.filename, settings, apply_noqa=False)
+        result = lint_standalone(text, self.filename, settings, apply_noqa=False)
         for error in result.errors:
             sys.stderr.write(
                 f"asynclint: internal error: rule {error.rule} failed on {error.path} "

@@ -23,14 +23,30 @@ _QUALIFIERS = frozenset({"typing.ClassVar", "typing.Final", "typing_extensions.C
 _MAX_DEPTH = 8
 
 
+def _definition_path(scope: Scope) -> list[str] | None:
+    """Class names from the module down to `scope`; None inside a function (a local
+    definition has no stable project-wide name)."""
+    path: list[str] = []
+    while scope.parent is not None:
+        if scope.kind != "class":
+            return None
+        path.append(scope.node.name.value)
+        scope = scope.parent
+    return list(reversed(path))
+
+
 def _is_none(expr) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 class Resolver:
-    def __init__(self, session_types=()) -> None:
+    def __init__(self, session_types=(), module: str | None = None, is_package: bool = False) -> None:
         self._session_types = frozenset(session_types)
         self._types: dict[cst.CSTNode, str | None] = {}
+        # The module's own dotted name: makes its functions, classes and relative
+        # imports resolvable as project names (`shop.helpers.render_pdf`).
+        self.module = module
+        self._is_package = is_package
 
     # -- qualified names -------------------------------------------------------
 
@@ -38,6 +54,8 @@ class Resolver:
         """`t.sleep` -> "time.sleep" after `import time as t`; None if unknown or shadowed."""
         if isinstance(expr, cst.Attribute):
             base = self.qualname(expr.value, scope, depth)
+            if base is None and isinstance(expr.value, cst.Name):
+                return self._method_qualname(expr.value.value, expr.attr.value, scope)
             return f"{base}.{expr.attr.value}" if base else None
         if not isinstance(expr, cst.Name) or depth > _MAX_DEPTH:
             return None
@@ -52,11 +70,34 @@ class Resolver:
 
     def _binding_qualname(self, binding: Binding, scope: Scope, depth: int) -> str | None:
         if binding.kind == "import":
+            if binding.qualname and binding.qualname.startswith(".") and self.module:
+                from asynclint.project import absolute_import
+
+                return absolute_import(self.module, binding.qualname, self._is_package)
             return binding.qualname
+        if binding.kind in ("def", "class") and self.module:
+            path = _definition_path(scope)
+            if path is not None:
+                return ".".join([self.module, *path, binding.node.name.value])
         # `sleep = time.sleep` is an alias: follow it.
         if binding.kind == "assign" and isinstance(binding.value, (cst.Name, cst.Attribute)):
             return self.qualname(binding.value, scope, depth + 1)
         return None
+
+    def _method_qualname(self, receiver: str, attr: str, scope: Scope) -> str | None:
+        """`self.helper` in a method of a module-level class -> `module.Class.helper`."""
+        if not self.module:
+            return None
+        found = scope.lookup(receiver)
+        if found is None or found[0].kind != "function" or found[0].self_name != receiver:
+            return None
+        cls = found[0].enclosing_class
+        if cls is None or not any(b.kind == "def" for b in cls.bindings.get(attr, [])):
+            return None
+        path = _definition_path(cls)
+        if path is None:
+            return None
+        return ".".join([self.module, *path, attr])
 
     # -- types -----------------------------------------------------------------
 

@@ -21,6 +21,8 @@ class Job:
     settings: Settings
     fix: FixMode = None
     unsafe: bool = False
+    facts: bool = False  # also collect facts for project analysis
+    project: object = None  # a ProjectIndex for rules that use one (ASL207)
 
 
 @dataclass
@@ -38,7 +40,7 @@ def _process(path: str, job: Job) -> FileResult:
         if job.fix is None:
             from asynclint.engine import lint_file
 
-            return lint_file(path, job.settings)
+            return lint_file(path, job.settings, collect_facts=job.facts, project=job.project)
         return _fix_file(path, job)
     except Exception as exc:  # the engine itself failed on this file; the others go on
         import traceback
@@ -97,16 +99,46 @@ def _size(path: str) -> int:
         return 0
 
 
-def run(files: list[str], job: Job, jobs: int | None = None, use_cache: bool = False) -> RunResult:
+def run(
+    files: list[str],
+    job: Job,
+    jobs: int | None = None,
+    use_cache: bool = False,
+    project_files: list[str] | None = None,
+) -> RunResult:
+    """Lint `files`. With `project_files` (and ASL207 enabled, project analysis on, not
+    fixing), facts of the whole project feed the project-wide rules."""
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
+    settings = job.settings
+    use_project = (
+        project_files is not None and job.fix is None and settings.project_analysis
+        and "ASL207" in settings.enabled_codes()
+    )
+    if use_project:
+        job = Job(settings, facts=True)
+    results = _run_cached(files, job, jobs, use_cache)
+    if use_project:
+        results.extend(_project_pass(files, project_files, results, settings, jobs, use_cache))
+    for file_result in sorted(results, key=lambda r: r.path):
+        result.diagnostics.extend(file_result.diagnostics)
+        result.errors.extend(file_result.errors)
+        result.fixed.extend(file_result.fixed)
+        result.notes.extend(file_result.notes)
+        if file_result.diff:
+            result.diffs.append(file_result.diff)
+    result.diagnostics.sort(key=lambda d: d.sort_key)
+    return result
+
+
+def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
     cache = None
     results: list[FileResult] = []
     todo = files
     if use_cache and job.fix is None:
         from asynclint.cache import Cache
 
-        cache = Cache(job.settings.root, job.settings.fingerprint())
+        cache = Cache(job.settings.root, job.settings.fingerprint() + ("-facts" if job.facts else ""))
         todo = []
         for path in files:
             hit = cache.get(path)
@@ -123,15 +155,29 @@ def run(files: list[str], job: Job, jobs: int | None = None, use_cache: bool = F
         for file_result in fresh:
             cache.put(file_result)
         cache.save()
-    for file_result in sorted(results, key=lambda r: r.path):
-        result.diagnostics.extend(file_result.diagnostics)
-        result.errors.extend(file_result.errors)
-        result.fixed.extend(file_result.fixed)
-        result.notes.extend(file_result.notes)
-        if file_result.diff:
-            result.diffs.append(file_result.diff)
-    result.diagnostics.sort(key=lambda d: d.sort_key)
-    return result
+    return results
+
+
+def _project_pass(files, project_files, results, settings: Settings, jobs: int, use_cache: bool) -> list[FileResult]:
+    """Facts for the rest of the project, the index, then ASL207 where it can fire."""
+    from dataclasses import replace
+
+    from asynclint.project import ProjectIndex
+
+    requested = set(files)
+    others = [path for path in project_files if path not in requested]
+    facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
+    other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
+    all_facts = [r.facts for r in (*results, *other_results) if r.facts]
+    index = ProjectIndex.build(all_facts)
+    if not index.blocking:
+        return []
+    candidates = [r.path for r in results if r.facts and any(c in index.blocking for c in r.facts["async_calls"])]
+    second = replace(settings, select=("ASL207",), extend_select=())
+    extra = _run_cached(candidates, Job(second, project=index), jobs, use_cache=False)
+    for r in extra:
+        r.facts = None
+    return extra
 
 
 def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:

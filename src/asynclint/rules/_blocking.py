@@ -18,6 +18,8 @@ from asynclint.rule import Rule
 class BlockingCallRule(Rule):
     needs_async = True
     calls: ClassVar[frozenset[str]] = frozenset()
+    # Receiver-based checks: a type (as `ctx.type_of` names it) -> its methods that block.
+    receiver_methods: ClassVar[dict[str, frozenset[str]]] = {}
     # Said after the message: what to use instead.
     remedy: ClassVar[str] = ""
 
@@ -28,24 +30,38 @@ class BlockingCallRule(Rule):
         return super().wants(text, settings)
 
     def visit_Call(self, node: cst.Call) -> None:
-        ctx = self.ctx
-        if not ctx.in_async:
+        if not self.ctx.in_async:
             return
+        found = self.match(node)
+        if found is not None:
+            name, subject = found
+            fix = self.fix(node, name) if name else None
+            self.ctx.report(node, f"{subject} blocks the event loop in async code; {self.remedy}", fix=fix)
+
+    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
+        """Does this call block, wherever it is? (qualified name or None, subject for the
+        message). Project analysis asks this of calls in sync functions too."""
+        ctx = self.ctx
         name = ctx.call_name(node)
         if name is not None and (name in self.calls or name in ctx.settings.extra_calls_for(self.code)):
-            ctx.report(node, self.message(name), fix=self.fix(node, name))
-            return
-        if isinstance(node.func, cst.Attribute):
-            described = self.blocking_method(node, node.func)
-            if described:
-                ctx.report(node, self.message(described))
-
-    def message(self, what: str) -> str:
-        shown = what.removeprefix("builtins.")
-        return f"`{shown}` blocks the event loop in async code; {self.remedy}"
+            return name, f"`{name.removeprefix('builtins.')}`"
+        # `await x.get()` means the author holds an async object: our evidence for a sync
+        # type (often an annotation) is wrong, so stay silent.
+        if isinstance(node.func, cst.Attribute) and not isinstance(ctx.parent(node), cst.Await):
+            subject = self.blocking_method(node, node.func)
+            if subject:
+                return None, subject
+        return None
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
-        """For receiver-based checks: a description like `requests.Session.get`, or None."""
+        """For receiver-based checks: the subject of the message, like
+        "`.get()` on a `requests.Session`", or None."""
+        method = func.attr.value
+        if not any(method in methods for methods in self.receiver_methods.values()):
+            return None  # cheap exit before any type inference
+        kind = self.ctx.type_of(func.value)
+        if kind is not None and method in self.receiver_methods.get(kind, ()):
+            return f"`.{method}()` on a `{kind}`"
         return None
 
     def fix(self, node: cst.Call, name: str) -> FixSpec | None:
