@@ -24,6 +24,7 @@ from asynclint.config import Settings
 from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 from asynclint.rule import Rule
+from asynclint.project import module_name
 from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
 
@@ -108,12 +109,8 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
         return _filter(result, text, exempt, apply_noqa)
     try:
         scopes = build_scopes(module)
-        module_name = None
-        if collect_facts or project is not None:
-            from asynclint.project import module_name as name_of
-
-            module_name = name_of(path, settings.root)
-        ctx = Context(path, module, scopes, settings, module_name=module_name, project=project)
+        # Always known, so that names resolve the same whether or not facts are collected.
+        ctx = Context(path, module, scopes, settings, module_name=module_name(path, settings.root), project=project)
         instances = [rule(ctx) for rule in rules]
         collector = None
         if collect_facts:
