@@ -21,6 +21,9 @@ class Report:
     node: cst.CSTNode
     message: str
     fix: FixSpec | None
+    # The module-level statement the finding is in (None if reported after the traversal):
+    # a fix is rendered from it alone, not from the whole module.
+    statement: cst.CSTNode | None = None
 
 
 class Context:
@@ -98,4 +101,5 @@ class Context:
     # -- reporting -----------------------------------------------------------------
 
     def report(self, node: cst.CSTNode, message: str, fix: FixSpec | None = None, code: str | None = None) -> None:
-        self.reports.append(Report(code or self.current_code, node, message, fix))
+        statement = self.stack[1] if len(self.stack) > 1 else None
+        self.reports.append(Report(code or self.current_code, node, message, fix, statement))

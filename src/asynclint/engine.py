@@ -217,7 +217,7 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str) -> list[Diagnostic
     found = []
     for report in ctx.reports:
         where = positions[report.node]
-        fix = build_fix(report.fix, module) if report.fix is not None else None
+        fix = build_fix(report.fix, module, report.statement, positions) if report.fix is not None else None
         found.append(
             Diagnostic(
                 report.code,

@@ -147,7 +147,7 @@ def _edit_between(old: str, new: str, index: _LineIndex) -> Edit | None:
     return Edit(new[start:end_new], row, col, end_row, end_col)
 
 
-def _import_asyncio_edit(module: cst.Module, original: str, index: _LineIndex) -> Edit | None:
+def _import_asyncio_edit(module: cst.Module) -> Edit | None:
     """`import asyncio`, after the docstring and `__future__` imports, with the other imports."""
     body = list(module.body)
     position = 0
@@ -166,26 +166,38 @@ def _import_asyncio_edit(module: cst.Module, original: str, index: _LineIndex) -
         if isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], (cst.Import, cst.ImportFrom)):
             position = i
             break
-    # The offset where statement `position` starts, after the comments above it.
+    # Where statement `position` starts, after the comments above it: only the text
+    # before that point is rendered.
     before = "".join(module.code_for_node(node) for node in [*module.header, *body[:position]])
-    offset = len(before)
     if position < len(body):
-        offset += sum(len(module.code_for_node(line)) for line in body[position].leading_lines)
+        before += "".join(module.code_for_node(line) for line in body[position].leading_lines)
     elif before and not before.endswith(("\n", "\r")):
-        return Edit(module.default_newline + "import asyncio", *index.position(offset), *index.position(offset))
-    row, col = index.position(offset)
+        row, col = _LineIndex(before).position(len(before))
+        return Edit(module.default_newline + "import asyncio", row, col, row, col)
+    row, col = _LineIndex(before).position(len(before))
     return Edit("import asyncio" + module.default_newline, row, col, row, col)
 
 
-def build_fix(spec: FixSpec, module: cst.Module) -> Fix | None:
-    original = module.code
-    index = _LineIndex(original)
-    replaced = module.visit(_Replace(dict(spec.replacements)))
-    edits = [edit for edit in [_edit_between(original, replaced.code, index)] if edit is not None]
-    if not edits:
+def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, positions=None) -> Fix | None:
+    replacements = dict(spec.replacements)
+    if statement is not None and positions is not None and statement in module.body:
+        # Render just the module-level statement that holds the finding: a fix in a
+        # large file then costs as much as the statement, not the file.
+        before = module.code_for_node(statement)
+        after = module.code_for_node(statement.visit(_Replace(replacements)))
+        first_row = positions[statement].start.line - len(statement.leading_lines)
+        edit = _edit_between(before, after, _LineIndex(before))
+        edit = edit and Edit(
+            edit.content, edit.row + first_row - 1, edit.col, edit.end_row + first_row - 1, edit.end_col
+        )
+    else:
+        original = module.code
+        edit = _edit_between(original, module.visit(_Replace(replacements)).code, _LineIndex(original))
+    if edit is None:
         return None
+    edits = [edit]
     if spec.needs_asyncio:
-        import_edit = _import_asyncio_edit(module, original, index)
+        import_edit = _import_asyncio_edit(module)
         if import_edit is not None:
             edits.insert(0, import_edit)
     return Fix(spec.applicability, spec.message, tuple(edits))
