@@ -26,9 +26,9 @@ from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 from asynclint.rule import Rule
 from asynclint.project import module_name
 from asynclint.scope import build_scopes
+from asynclint.walk import COMPREHENSIONS, walk
 from asynclint.source import UnreadableSource, read_source, split_lines
 
-_SCOPE_BODY_OWNERS = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
@@ -118,9 +118,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
 
             collector = FactsCollector(ctx)
             instances.append(collector)
-        traversal = _Traversal(ctx, instances, result)
-        module.visit(traversal)
-        traversal.finish()
+        _Traversal(ctx, instances, result).run(module)
         if collector is not None:
             result.facts = collector.facts()
         result.diagnostics.extend(_diagnostics(ctx, module, path))
@@ -251,11 +249,10 @@ def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResu
     return result
 
 
-class _Traversal(cst.CSTVisitor):
+class _Traversal:
     """The one traversal: keeps scope and node stack, and calls every rule's hooks."""
 
     def __init__(self, ctx: Context, rules: list[Rule], result: FileResult) -> None:
-        super().__init__()
         self.ctx = ctx
         self.result = result
         self.rules = rules
@@ -269,6 +266,11 @@ class _Traversal(cst.CSTVisitor):
                     self.leaves[attribute[6:]].append((rule, getattr(rule, attribute)))
         self.broken: set[str] = set()
 
+    def run(self, module: cst.Module) -> None:
+        walk(module, self.enter, self.leave, self.enter_body, self.leave_body)
+        for rule in self.rules:
+            self._call(rule, lambda _node, rule=rule: rule.finish(), None)
+
     def _call(self, rule: Rule, hook, node) -> None:
         if rule.code in self.broken:
             return
@@ -281,41 +283,34 @@ class _Traversal(cst.CSTVisitor):
                 InternalError(self.ctx.path, rule.code, f"asynclint {__version__}: {traceback.format_exc(limit=-3)}")
             )
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
+    def enter(self, node: cst.CSTNode) -> None:
         ctx = self.ctx
         ctx.stack.append(node)
-        scope = ctx.scopes.get(node) if not isinstance(node, _SCOPE_BODY_OWNERS) else None
-        if scope is not None and scope.kind == "comprehension":
-            ctx.scope = scope
-        hooks = self.visits.get(type(node).__name__)
+        cls = type(node)
+        if cls in COMPREHENSIONS:
+            ctx.scope = ctx.scopes[node]
+        hooks = self.visits.get(cls.__name__)
         if hooks:
             for rule, hook in hooks:
                 self._call(rule, hook, node)
-        return True
 
-    def on_leave(self, original_node: cst.CSTNode) -> None:
+    def leave(self, node: cst.CSTNode) -> None:
         ctx = self.ctx
-        hooks = self.leaves.get(type(original_node).__name__)
+        cls = type(node)
+        hooks = self.leaves.get(cls.__name__)
         if hooks:
             for rule, hook in hooks:
-                self._call(rule, hook, original_node)
-        scope = ctx.scopes.get(original_node) if not isinstance(original_node, _SCOPE_BODY_OWNERS) else None
-        if scope is not None and scope.kind == "comprehension":
-            ctx.scope = scope.parent
+                self._call(rule, hook, node)
+        if cls in COMPREHENSIONS:
+            ctx.scope = ctx.scopes[node].parent
         ctx.stack.pop()
 
     # Function, lambda and class scopes begin at their body.
-    def on_visit_attribute(self, node: cst.CSTNode, attribute: str) -> None:
-        if attribute == "body" and isinstance(node, _SCOPE_BODY_OWNERS):
-            self.ctx.scope = self.ctx.scopes[node]
+    def enter_body(self, node: cst.CSTNode) -> None:
+        self.ctx.scope = self.ctx.scopes[node]
 
-    def on_leave_attribute(self, original_node: cst.CSTNode, attribute: str) -> None:
-        if attribute == "body" and isinstance(original_node, _SCOPE_BODY_OWNERS):
-            self.ctx.scope = self.ctx.scopes[original_node].parent
-
-    def finish(self) -> None:
-        for rule in self.rules:
-            self._call(rule, lambda _node, rule=rule: rule.finish(), None)
+    def leave_body(self, node: cst.CSTNode) -> None:
+        self.ctx.scope = self.ctx.scopes[node].parent
 
 
 def display_path(path: str) -> str:

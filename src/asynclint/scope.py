@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from asynclint.walk import COMPREHENSIONS, walk
+
 BUILTIN_NAMES = frozenset(dir(builtins))
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
 @dataclass(eq=False)
@@ -100,13 +101,48 @@ def _import_module_name(node: cst.ImportFrom) -> str:
     return dots + (module or "")
 
 
-class ScopeBuilder(cst.CSTVisitor):
+class ScopeBuilder:
     """Builds the Scope of every module, function, lambda, class and comprehension."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.scopes: dict[cst.CSTNode, Scope] = {}
         self.stack: list[Scope] = []
+        self._hooks: dict[type, tuple] = {}
+
+    def _hooks_for(self, cls: type) -> tuple:
+        hooks = self._hooks.get(cls)
+        if hooks is None:
+            name = cls.__name__
+            hooks = self._hooks[cls] = (getattr(self, f"visit_{name}", None), getattr(self, f"leave_{name}", None))
+        return hooks
+
+    def enter(self, node: cst.CSTNode) -> None:
+        cls = type(node)
+        if cls in COMPREHENSIONS:
+            self._push("comprehension", node)
+        visit = self._hooks_for(cls)[0]
+        if visit is not None:
+            visit(node)
+
+    def leave(self, node: cst.CSTNode) -> None:
+        cls = type(node)
+        leave = self._hooks_for(cls)[1]
+        if leave is not None:
+            leave(node)
+        if cls in COMPREHENSIONS:
+            self.stack.pop()
+
+    def enter_body(self, node: cst.CSTNode) -> None:
+        cls = type(node)
+        if cls is cst.FunctionDef:
+            self.visit_FunctionDef_body(node)
+        elif cls is cst.ClassDef:
+            self._push("class", node)
+        else:
+            self.visit_Lambda_body(node)
+
+    def leave_body(self, node: cst.CSTNode) -> None:
+        self.stack.pop()
 
     @property
     def current(self) -> Scope:
@@ -143,9 +179,6 @@ class ScopeBuilder(cst.CSTVisitor):
             if not is_static:
                 scope.self_name = ordered[0].name.value
 
-    def leave_FunctionDef_body(self, node: cst.FunctionDef) -> None:
-        self.stack.pop()
-
     def visit_Lambda_body(self, node: cst.Lambda) -> None:
         scope = self._push("lambda", node)
         params = node.params
@@ -155,27 +188,8 @@ class ScopeBuilder(cst.CSTVisitor):
             if isinstance(star, cst.Param):
                 scope.bind(star.name.value, Binding("param", star))
 
-    def leave_Lambda_body(self, node: cst.Lambda) -> None:
-        self.stack.pop()
-
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.current.bind(node.name.value, Binding("class", node))
-
-    def visit_ClassDef_body(self, node: cst.ClassDef) -> None:
-        self._push("class", node)
-
-    def leave_ClassDef_body(self, node: cst.ClassDef) -> None:
-        self.stack.pop()
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, _COMPREHENSIONS):
-            self._push("comprehension", node)
-        return super().on_visit(node)
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        super().on_leave(original_node)
-        if isinstance(original_node, _COMPREHENSIONS):
-            self.stack.pop()
 
     # Names bound by statements and expressions.
     def visit_Import(self, node: cst.Import) -> None:
@@ -288,5 +302,5 @@ class ScopeBuilder(cst.CSTVisitor):
 
 def build_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
     builder = ScopeBuilder()
-    module.visit(builder)
+    walk(module, builder.enter, builder.leave, builder.enter_body, builder.leave_body)
     return builder.scopes

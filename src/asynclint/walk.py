@@ -1,0 +1,117 @@
+"""A read-only walk over LibCST trees, in source order, without LibCST's visitor cost.
+
+LibCST's visitor rebuilds every node it passes (a dataclass construction and
+validation per node, then thrown away for a read-only visitor), and it also
+walks every comma, parenthesis and whitespace node. The engine only needs the
+structural nodes, read-only, so it walks them itself: a fraction of the work.
+`tests/test_walk.py` checks that the order matches LibCST's own traversal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import libcst as cst
+
+# Fields that only hold formatting or punctuation: never walked.
+_SKIP_FIELDS = frozenset(
+    {
+        "leading_lines", "lines_after_decorators", "header", "footer", "lpar", "rpar",
+        "comma", "semicolon", "colon", "equal", "dot", "star_tok", "newline",
+        "trailing_whitespace", "asynchronous", "operator", "relative", "whitespace",
+        "first_line", "empty_lines", "indent", "default_indent", "default_newline",
+        "encoding", "has_trailing_newline", "lbrace", "rbrace", "lbracket", "rbracket",
+    }
+)
+# Children whose fields are listed in source order where the dataclass order differs.
+_ORDER = {
+    cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
+    cst.ExceptHandler: ("type", "name", "body"),
+    cst.ExceptStarHandler: ("type", "name", "body"),
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.Arg: ("keyword", "value"),
+    cst.MatchCase: ("pattern", "guard", "body"),
+    cst.TypeAlias: ("name", "type_parameters", "value"),
+    cst.Parameters: ("posonly_params", "posonly_ind", "params", "star_arg", "kwonly_params", "star_kwarg"),
+}
+
+_fields_cache: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    names = _ORDER.get(cls)
+    if names is None:
+        names = tuple(
+            f.name for f in dataclasses.fields(cls)
+            if f.name not in _SKIP_FIELDS and not f.name.startswith("whitespace")
+        )
+    _fields_cache[cls] = names
+    return names
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The structural children of `node`, in source order."""
+    cls = type(node)
+    names = _fields_cache.get(cls) or _fields(cls)
+    found: list[cst.CSTNode] = []
+    for name in names:
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if isinstance(value, cst.CSTNode):
+            if type(value) not in _TOKENS:
+                found.append(value)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                if isinstance(item, cst.CSTNode) and type(item) not in _TOKENS:
+                    found.append(item)
+    return found
+
+
+def _token_types() -> frozenset[type]:
+    bases = (
+        cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.Newline, cst.TrailingWhitespace,
+        cst.Comment, cst.Comma, cst.Semicolon, cst.Colon, cst.Dot, cst.AssignEqual,
+        cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket,
+        cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.Asynchronous, cst.ImportStar,
+        cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp,
+        cst.MaybeSentinel,
+    )
+    found = set()
+    for name in dir(cst):
+        value = getattr(cst, name)
+        if isinstance(value, type) and issubclass(value, bases):
+            found.add(value)
+    return frozenset(found)
+
+
+_TOKENS = _token_types()
+# Scopes of these begin at their `body` (decorators, defaults, bases are outside).
+SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None) -> None:
+    """Depth-first, source order. `enter(node)` returning False skips the children.
+    `enter_body(owner)` / `leave_body(owner)` bracket the body of a def, class or lambda."""
+
+    def visit(node: cst.CSTNode) -> None:
+        if enter(node) is False:
+            return
+        cls = type(node)
+        if cls in SCOPE_BODY_OWNERS and enter_body is not None:
+            for child in children(node):
+                if child is node.body:
+                    enter_body(node)
+                    visit(child)
+                    leave_body(node)
+                else:
+                    visit(child)
+        else:
+            for child in children(node):
+                visit(child)
+        if leave is not None:
+            leave(node)
+
+    visit(root)
