@@ -16,7 +16,7 @@ BLOCKING_HTTP = frozenset(
     {f"requests.{verb}" for verb in _REQUEST_VERBS}
     | {f"requests.api.{verb}" for verb in _REQUEST_VERBS}
     | {f"httpx.{verb}" for verb in (*_REQUEST_VERBS, "stream")}
-    | {"urllib.request.urlopen", "urllib2.urlopen"}
+    | {"urllib.request.urlopen", "urllib.request.urlretrieve", "urllib2.urlopen"}
 )
 # Methods that do network I/O on a sync HTTP client instance.
 HTTP_CLIENT_METHODS = frozenset({*_REQUEST_VERBS, "send"})
@@ -46,7 +46,27 @@ BLOCKING_DB_CONNECT = frozenset(
         "mysql.connector.connect",
         "oracledb.connect",
         "pyodbc.connect",
+        "pymysql.Connect",
+        "MySQLdb.Connect",
+        "cx_Oracle.connect",
     }
+)
+# Sync Redis client methods that do no I/O (they build helpers); every other method is a command.
+REDIS_NO_IO_METHODS = frozenset(
+    {"pipeline", "pubsub", "lock", "register_script", "get_encoder", "get_connection_kwargs",
+     "set_response_callback", "get_retry", "set_retry", "close", "client"}
+)
+# `r.json().get(...)`: these return a command group of the same client; its methods do I/O.
+REDIS_COMMAND_GROUPS = frozenset({"json", "ft", "ts", "bf", "cf", "cms", "topk", "tdigest", "graph"})
+# pymongo: `client.db.users`, `client["db"]`, `client.get_database("db")` lead to a database or
+# collection without I/O; a method called at the end of such a chain is a command.
+MONGO_NO_IO_METHODS = frozenset({"get_database", "get_default_database", "get_collection", "with_options", "close"})
+# Attributes of a client, database or collection that are plain values, not a database or
+# collection: a method called on them is not a command.
+MONGO_PROPERTIES = frozenset(
+    {"name", "full_name", "database", "client", "codec_options", "read_preference", "write_concern",
+     "read_concern", "options", "address", "nodes", "topology_description", "primary", "secondaries",
+     "arbiters", "is_primary", "is_mongos"}
 )
 
 # --- Types: what a constructor or factory call gives -----------------------------
@@ -104,6 +124,10 @@ CALL_RESULT_TYPES = {
     "sqlmodel.create_engine": SYNC_ENGINE,
     "requests.session": REQUESTS_SESSION,
     "redis.from_url": SYNC_REDIS,
+    "redis.client.Redis.from_url": SYNC_REDIS,
+    "redis.StrictRedis.from_url": SYNC_REDIS,
+    "sqlalchemy.engine_from_config": SYNC_ENGINE,
+    "sqlalchemy.engine.engine_from_config": SYNC_ENGINE,
     "redis.Redis.from_url": SYNC_REDIS,
     "asyncio.get_running_loop": EVENT_LOOP,
     "asyncio.get_event_loop": EVENT_LOOP,
@@ -126,6 +150,16 @@ PATH_PRESERVING_METHODS = frozenset(
 
 SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
 
+# Blocking methods by receiver type (ASL202, ASL204).
+BLOCKING_HTTP_METHODS = {
+    REQUESTS_SESSION: HTTP_CLIENT_METHODS,
+    HTTPX_CLIENT: HTTP_CLIENT_METHODS,
+    HTTP_CONNECTION: HTTP_CONNECTION_METHODS,
+}
+BLOCKING_FILE_IO_METHODS = {PATH: PATH_IO_METHODS}
+# What sync SQLAlchemy objects a call can make (ASL206).
+SYNC_SQLALCHEMY_TYPES = frozenset({SYNC_ENGINE, SYNC_SESSION})
+
 # Coroutine methods of AsyncSession (ASL304).
 ASYNC_SESSION_COROUTINES = frozenset(
     {
@@ -135,11 +169,28 @@ ASYNC_SESSION_COROUTINES = frozenset(
     }
 )
 
+# --- ORM relationships (ASL301) -----------------------------------------------------
+
+RELATIONSHIP_FUNCTIONS = frozenset(
+    {
+        "sqlalchemy.orm.relationship",
+        "sqlalchemy.orm.relation",  # the 1.x synonym
+        "sqlalchemy.orm._orm_constructors.relationship",
+        "sqlalchemy.orm.relationships.relationship",
+    }
+)
+SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
+# `Mapped` variants whose annotation itself chooses the loader strategy.
+STRATEGY_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
+
 # --- asyncio spawning and structure ---------------------------------------------
 
 GATHER = "asyncio.gather"
 SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
-CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError", "concurrent.futures.CancelledError"})
+# Not `concurrent.futures.CancelledError`: since 3.8 that is an unrelated `Exception` subclass.
+CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError"})
+# Methods that create a task on an event loop or a task group.
+CREATE_TASK_METHOD = "create_task"
 
 # --- FastAPI --------------------------------------------------------------------
 
@@ -187,6 +238,18 @@ ENGINE_CONSTRUCTORS = frozenset(
     }
 )
 CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate"})
+# Decorators that memoise a function: what it creates is built once per argument set.
+CACHING_DECORATORS = frozenset(
+    {
+        "functools.lru_cache",
+        "functools.cache",
+        "async_lru.alru_cache",
+        "cachetools.cached",
+        "cachetools.func.lru_cache",
+        "cachetools.func.ttl_cache",
+        "aiocache.cached",
+    }
+)
 
 
 def canonical(qualname: str | None) -> str | None:

@@ -1,0 +1,40 @@
+"""ASL203 blocking-subprocess: starting or waiting for a process synchronously in async code.
+
+`subprocess.run/call/check_call/check_output/getoutput/getstatusoutput`, `os.system`
+and the `os.wait*` functions wait for the child while holding the event loop's
+thread. `subprocess.Popen`, `os.popen` and the `os.spawn*` functions fork and exec
+synchronously and hand back blocking pipes. `asyncio.create_subprocess_exec` starts
+the process and lets the coroutine `await` it.
+
+No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
+"""
+
+from __future__ import annotations
+
+import re
+
+from asynclint import knowledge
+from asynclint.rules._blocking import BlockingCallRule
+
+# `os` is a word in most files; its process functions are what make one worth parsing
+# (`\bwait` skips "await").
+_OS = re.compile(r"\bos\b")
+_OS_PROCESS_WORDS = re.compile(r"system|popen|spawn|\bwait")
+
+
+class BlockingSubprocess(BlockingCallRule):
+    code = "ASL203"
+    name = "blocking-subprocess"
+    summary = "a synchronous subprocess call in async code blocks the event loop"
+    tokens = ("subprocess",)
+    calls = knowledge.BLOCKING_SUBPROCESS
+    remedy = "use `asyncio.create_subprocess_exec`"
+
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        if super().wants(text, settings):
+            return True
+        return "async" in text and _OS.search(text) is not None and _OS_PROCESS_WORDS.search(text) is not None
+
+
+RULE = BlockingSubprocess

@@ -1,0 +1,91 @@
+"""ASL206 sync-sqlalchemy-in-async: a sync SQLAlchemy engine or session used in async code.
+
+`create_engine(...)` (SQLAlchemy's or SQLModel's), `Session(...)` and a call of a
+sync `sessionmaker` instance give objects that talk to the database through a
+blocking DBAPI driver. When async code creates one and calls a method on it right
+there (`s = Session(engine); s.execute(q)`, `with SessionLocal() as s: s.query(...)`,
+`create_engine(url).connect()`), every query blocks the event loop.
+
+Creating alone is not enough: an engine or session only handed to
+`run_in_executor`/`asyncio.to_thread` (`await asyncio.to_thread(s.execute, q)` is a
+reference, not a call) or to other code does its I/O elsewhere. Building a
+`sessionmaker`/`scoped_session` factory does no I/O; a `sessionmaker(class_=AsyncSession)`
+makes async sessions. The finding is located at the creating call.
+
+No fix: use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import knowledge
+from asynclint.context import Context
+from asynclint.rules._blocking import BlockingCallRule
+
+_KIND = {knowledge.SYNC_ENGINE: "engine", knowledge.SYNC_SESSION: "session"}
+
+
+class SyncSqlalchemyInAsync(BlockingCallRule):
+    code = "ASL206"
+    name = "sync-sqlalchemy-in-async"
+    summary = "a sync SQLAlchemy engine or session used in async code blocks the event loop"
+    tokens = ("sqlalchemy", "sqlmodel")
+    remedy = "use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.extra = frozenset(ctx.settings.extra_calls_for(self.code))
+        # Creating calls in async code -> the type they make; decided in `finish`, because a
+        # use can come before the creation in the source (a loop).
+        self.created: dict[cst.Call, str] = {}
+        self.used: set[cst.CSTNode] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if not ctx.in_async:
+            return
+        made = self._makes(node)
+        if made is not None:
+            self.created[node] = made
+        if isinstance(node.func, cst.Attribute):
+            self._note_method_call(node.func.value)
+
+    def _makes(self, call: cst.Call) -> str | None:
+        kind = self.ctx.type_of(call)
+        if kind in knowledge.SYNC_SQLALCHEMY_TYPES:
+            return kind
+        if self.extra and self.ctx.call_name(call) in self.extra:
+            return kind  # the user's own constructor: its qualified name is its type
+        return None
+
+    def _note_method_call(self, receiver: cst.BaseExpression) -> None:
+        """A method is called on `receiver` in async code: mark what it was created by."""
+        if isinstance(receiver, cst.Call):
+            self.used.add(receiver)  # `Session(engine).execute(q)`
+            return
+        if not isinstance(receiver, cst.Name):
+            return
+        kind = self.ctx.type_of(receiver)
+        if kind not in knowledge.SYNC_SQLALCHEMY_TYPES and kind not in self.extra:
+            return  # conflicting or missing evidence: stay silent
+        found = self.ctx.scope.lookup(receiver.value)
+        if found is not None:
+            self.used.update(b.value for b in found[1] if b.value is not None)
+
+    def finish(self) -> None:
+        for call, made in self.created.items():
+            if call in self.used:
+                self.ctx.report(call, self._message(call, made))
+
+    def _message(self, call: cst.Call, made: str) -> str:
+        callee = self.ctx.module.code_for_node(call.func)
+        what = _KIND.get(made, "object")
+        source = f" from `{callee}(...)`" if len(callee) <= 60 and "\n" not in callee else ""
+        return (
+            f"sync SQLAlchemy {what}{source} is used directly in async code, "
+            f"so its database calls block the event loop; {self.remedy}"
+        )
+
+
+RULE = SyncSqlalchemyInAsync
