@@ -1,0 +1,93 @@
+"""The engine's own walk visits the same structural nodes, in the same order, as LibCST."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from asynclint.walk import _TOKENS, children, walk
+
+SYNTAX_TOUR = '''
+@decorator(arg, key=value)
+async def f[T](a: int, /, b=1, *args, c: "str" = x, **kw) -> list[T]:
+    x = [i async for i in g() if i]
+    y = {k: v for k, v in d.items()}
+    z = lambda q, *r: q if r else None
+    async with a() as b, c():
+        await b
+    try:
+        pass
+    except* (A, B) as e:
+        raise
+    match x:
+        case [1, *rest] if rest:
+            pass
+        case {"k": v, **others}:
+            pass
+        case Point(x=0) | None:
+            pass
+    del a[0], b.c
+    global G
+    return (yield from h())
+
+
+class C[T](Base[T], metaclass=M):
+    attr: int = 0
+    type Alias[U] = dict[U, T]
+
+    def m(self) -> None:
+        print(f"{self.attr!r:>{width}}", *self.args, sep="")
+'''
+
+
+class _LibcstOrder(cst.CSTVisitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[cst.CSTNode] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if type(node) not in _TOKENS:
+            self.seen.append(node)
+        return True
+
+
+def _sources():
+    yield "syntax_tour", SYNTAX_TOUR
+    root = Path(__file__).parent / "fixtures"
+    for path in sorted(root.rglob("*.py")):
+        yield str(path.relative_to(root)), path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name, source", list(_sources()), ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
+def test_same_order_as_libcst(name, source):
+    module = cst.parse_module(source)
+    expected = _LibcstOrder()
+    module.visit(expected)
+    got: list[cst.CSTNode] = []
+    walk(module, got.append)
+    assert [type(n).__name__ for n in got] == [type(n).__name__ for n in expected.seen]
+    assert all(a is b for a, b in zip(got, expected.seen))
+
+
+def test_body_brackets_and_skipping():
+    module = cst.parse_module("@d\ndef f(a=g()):\n    return h()\n")
+    events = []
+    walk(
+        module,
+        lambda n: events.append(("enter", type(n).__name__)) or (type(n) is not cst.Return),
+        enter_body=lambda n: events.append(("body", type(n).__name__)),
+        leave_body=lambda n: events.append(("end", type(n).__name__)),
+    )
+    names = [e for e in events if e[0] != "enter" or e[1] in ("Decorator", "Call", "IndentedBlock", "Return")]
+    # decorator and default (outer scope) before the body; children of Return skipped
+    assert names == [
+        ("enter", "Decorator"), ("enter", "Call"), ("body", "FunctionDef"),
+        ("enter", "IndentedBlock"), ("enter", "Return"), ("end", "FunctionDef"),
+    ]
+
+
+def test_children_leave_out_layout():
+    call = cst.parse_expression("f( a , b = 1 )")
+    assert [type(c).__name__ for c in children(call)] == ["Name", "Arg", "Arg"]
