@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint.walk import COMPREHENSIONS, walk
+
 from asynclint import knowledge
 from asynclint.context import Context
 
@@ -30,3 +32,201 @@ def is_true(expr: cst.BaseExpression) -> bool:
 
 def is_false(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "False"
+
+
+def is_string(expr: cst.BaseExpression) -> bool:
+    """A string literal: plain, implicitly concatenated, or an f-string."""
+    return isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
+
+
+# --- Walking the whole module with scopes ---------------------------------------------
+# Some questions need the whole module before the traversal reaches the code asking them
+# (a function can be defined above the `Depends(f)` that names it); their answers are
+# computed once per module and kept in `ctx.cache`.
+
+def walk_with_scopes(ctx: Context, on_node) -> None:
+    """Calls `on_node(node, scope)` for every structural node of the module, in source order,
+    with the scope it is evaluated in, as the engine's traversal would: a def's decorators and
+    defaults in the outer scope, its body inside."""
+    scopes = ctx.scopes
+    current = [scopes[ctx.module]]
+
+    def enter(node: cst.CSTNode) -> None:
+        if type(node) in COMPREHENSIONS and node in scopes:
+            current.append(scopes[node])
+        on_node(node, current[-1])
+
+    def leave(node: cst.CSTNode) -> None:
+        if type(node) in COMPREHENSIONS and node in scopes:
+            current.pop()
+
+    def enter_body(owner: cst.CSTNode) -> None:
+        current.append(scopes[owner])
+
+    def leave_body(owner: cst.CSTNode) -> None:
+        current.pop()
+
+    walk(ctx.module, enter, leave, enter_body, leave_body)
+
+
+# --- FastAPI: applications, route handlers, dependencies --------------------------------
+
+
+def imports_fastapi(ctx: Context) -> bool:
+    """Does the module import `fastapi` (anywhere, in any form)?"""
+    if "imports_fastapi" not in ctx.cache:
+        ctx.cache["imports_fastapi"] = any(
+            binding.kind == "import"
+            and binding.qualname is not None
+            and (binding.qualname == "fastapi" or binding.qualname.startswith("fastapi."))
+            for scope in ctx.scopes.values()
+            for bindings in scope.bindings.values()
+            for binding in bindings
+        )
+    return bool(ctx.cache["imports_fastapi"])
+
+
+def is_app(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+    """Evidence that `expr` is a FastAPI/Starlette application or router: bound to
+    `FastAPI(...)`/`APIRouter(...)`/`Starlette(...)`, annotated so, or `<app>.router`."""
+    if ctx.type_of(expr, scope) in knowledge.APP_CONSTRUCTORS:
+        return True
+    return (
+        isinstance(expr, cst.Attribute)
+        and expr.attr.value == "router"
+        and ctx.type_of(expr.value, scope) in knowledge.APP_CONSTRUCTORS
+    )
+
+
+def is_route_decorator(ctx: Context, decorator: cst.Decorator, scope=None) -> bool:
+    """`@X.get(...)` (or another route method) where X is an app or router; or, in a module
+    that imports fastapi, such a decorator whose first argument is a string path and whose
+    X is not known to be something else (`@cache.get("key")` on a known cache object)."""
+    expr = decorator.decorator
+    if not (isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute)):
+        return False
+    if expr.func.attr.value not in knowledge.ROUTE_METHODS:
+        return False
+    receiver = expr.func.value
+    if is_app(ctx, receiver, scope):
+        return True
+    if not imports_fastapi(ctx) or ctx.type_of(receiver, scope) is not None:
+        return False
+    first = expr.args[0] if expr.args else None
+    return first is not None and first.keyword is None and not first.star and is_string(first.value)
+
+
+def is_route_handler(ctx: Context, func: cst.CSTNode) -> bool:
+    """A FastAPI/Starlette route handler (RULES.md, ASL4xx): a function with a route decorator."""
+    if not isinstance(func, cst.FunctionDef):
+        return False
+    key = "route_handlers"
+    known = ctx.cache.setdefault(key, {})
+    if func not in known:
+        scope = ctx.scopes[func].parent  # decorators are evaluated where the def statement is
+        known[func] = any(is_route_decorator(ctx, d, scope) for d in func.decorators)
+    return known[func]
+
+
+def function_defs(scope, name: str) -> list[cst.FunctionDef]:
+    """The `def` statements a name refers to as seen from `scope` (empty if it is anything else too)."""
+    found = scope.lookup(name)
+    if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
+        return []
+    return [b.node for b in found[1]]
+
+
+def depends_target(call: cst.Call) -> cst.BaseExpression | None:
+    """The dependency of `Depends(f)` / `Depends(dependency=f)` / `Security(f)`."""
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value == "dependency"):
+            return arg.value
+    return None
+
+
+def depends_functions(ctx: Context) -> frozenset:
+    """The functions of this module used as `Depends(f)` (or `Security(f)`) anywhere in it:
+    in parameter defaults, `Annotated[...]` aliases, `dependencies=[...]` of a route or router."""
+    if "depends_functions" not in ctx.cache:
+        found: set[cst.CSTNode] = set()
+        short_names = {name.rsplit(".", 1)[-1] for name in knowledge.DEPENDS}
+
+        def on_node(node, scope) -> None:
+            if not isinstance(node, cst.Call):
+                return
+            func = node.func
+            short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            if short not in short_names or ctx.call_name(node, scope) not in knowledge.DEPENDS:
+                return
+            target = depends_target(node)
+            if isinstance(target, cst.Name):
+                found.update(function_defs(scope, target.value))
+
+        walk_with_scopes(ctx, on_node)
+        ctx.cache["depends_functions"] = frozenset(found)
+    return ctx.cache["depends_functions"]  # type: ignore[return-value]
+
+
+# --- Resources (ASL5xx) --------------------------------------------------------------------
+
+
+def resource_constructor(ctx: Context, call: cst.Call, scope=None) -> str | None:
+    """The qualified name of the resource `call` creates (an engine, pool or client:
+    `knowledge.RESOURCE_CONSTRUCTORS` plus the user's `extra-resources`), else None."""
+    name = ctx.call_name(call, scope)
+    if name is not None and (name in knowledge.RESOURCE_CONSTRUCTORS or name in ctx.settings.extra_resources):
+        return name
+    return None
+
+
+# --- asyncio: event loops, task groups, spawned tasks (ASL1xx, ASL302) ---------------------
+
+
+def is_event_loop(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+    """Evidence that `expr` is an asyncio event loop: `asyncio.get_running_loop()`,
+    `get_event_loop()` or `new_event_loop()` called in place or bound to the name, an
+    `AbstractEventLoop` annotation; or, by convention, a name or attribute called `loop` or
+    ending in `_loop` (`loop`, `self._loop`, `hass.loop`) not known to be something else."""
+    kind = ctx.type_of(expr, scope)
+    if kind is not None:
+        return kind == knowledge.EVENT_LOOP
+    if isinstance(expr, cst.Name):
+        name = expr.value
+    elif isinstance(expr, cst.Attribute):
+        name = expr.attr.value
+    else:
+        return False
+    return name == "loop" or name.endswith("_loop")
+
+
+def is_task_group(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+    """`asyncio.TaskGroup()` itself, or a name bound to one (`async with TaskGroup() as tg`,
+    a `tg: asyncio.TaskGroup` annotation)."""
+    return ctx.type_of(expr, scope) == knowledge.TASK_GROUP
+
+
+def task_spawn(ctx: Context, call: cst.Call, scope=None) -> str | None:
+    """How `call` starts a task: "asyncio" for `asyncio.create_task`/`ensure_future`, "loop"
+    for `create_task` on an event loop, "task_group" for `create_task` on a TaskGroup; else None
+    (including a project's own function or method that happens to be called `create_task`)."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value == knowledge.CREATE_TASK_METHOD:
+        if is_task_group(ctx, func.value, scope):
+            return "task_group"
+        if is_event_loop(ctx, func.value, scope):
+            return "loop"
+    if ctx.call_name(call, scope) in knowledge.SPAWN_FUNCTIONS:
+        return "asyncio"
+    return None
+
+
+def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
+    """The coroutine a spawn call starts: its first positional argument (or `coro=`)."""
+    for index, arg in enumerate(call.args):
+        if arg.star:
+            return None
+        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value in ("coro", "coro_or_future")):
+            return arg.value
+    return None

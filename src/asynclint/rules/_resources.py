@@ -1,0 +1,122 @@
+"""What ASL501 and ASL502 share: where a created resource goes, seen from the creating call.
+
+A resource (an engine, pool or client, `analysis.resource_constructor`) can be entered by
+`async with`, bound to a name, an attribute or a subscript, returned or yielded to the caller,
+handed to another call, or just used in place. Both rules start from that answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from asynclint.walk import children
+from asynclint.scope import dotted_name
+
+FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+@dataclass
+class Use:
+    """What happens to a value right where it is created."""
+
+    kind: str  # with | target | returned | yielded | argument | element | other
+    targets: list[cst.BaseExpression] = field(default_factory=list)  # kind == "target"
+    holder: cst.Call | None = None  # kind == "argument": the call it is passed to
+
+
+def function_path(ctx) -> list[cst.CSTNode]:
+    """The nodes from the enclosing function (or the module) down to the current node."""
+    scope = ctx.function_scope
+    owner = scope.node if scope is not None else ctx.module
+    stack = ctx.stack
+    for index in range(len(stack) - 1, -1, -1):
+        if stack[index] is owner:
+            return stack[index:]
+    return list(stack)
+
+
+def value_index(path: list[cst.CSTNode], index: int) -> int:
+    """Climb from path[index] through `await`: `await create_pool()` is the pool too."""
+    while index > 0 and isinstance(path[index - 1], cst.Await):
+        index -= 1
+    return index
+
+
+def use_of(path: list[cst.CSTNode]) -> Use:
+    """How the value of the last node of `path` is used by its parent."""
+    index = value_index(path, len(path) - 1)
+    node = path[index]
+    parent = path[index - 1] if index > 0 else None
+    if isinstance(parent, cst.WithItem) and parent.item is node:
+        return Use("with")
+    if isinstance(parent, cst.Assign) and parent.value is node:
+        return Use("target", [t.target for t in parent.targets])
+    if isinstance(parent, cst.AnnAssign) and parent.value is node:
+        return Use("target", [parent.target])
+    if isinstance(parent, cst.NamedExpr) and parent.value is node:
+        return Use("target", [parent.target])
+    if isinstance(parent, cst.Return) or (isinstance(parent, cst.Lambda) and parent.body is node):
+        return Use("returned")
+    if isinstance(parent, cst.Yield):
+        return Use("yielded")
+    if isinstance(parent, cst.Arg) and index > 1 and isinstance(path[index - 2], cst.Call):
+        return Use("argument", holder=path[index - 2])
+    if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
+        return Use("element")
+    if isinstance(parent, _COMPREHENSIONS) and (getattr(parent, "elt", None) is node or getattr(parent, "value", None) is node):
+        return Use("element")
+    return Use("other")
+
+
+def walk(node: cst.CSTNode, into_functions: bool = False):
+    """`node` and everything below it; not into nested defs, lambdas and classes unless asked."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        if current is not node and not into_functions and isinstance(current, (*FUNCTION_NODES, cst.ClassDef)):
+            continue
+        todo.extend(children(current))
+
+
+def chains(expr: cst.CSTNode):
+    """The maximal names and dotted chains mentioned in `expr` (`self.pool.closed`, `key`)."""
+    todo = [expr]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, (cst.Name, cst.Attribute)):
+            dotted = dotted_name(current)
+            if dotted is not None:
+                yield dotted
+                continue
+        if isinstance(current, (*FUNCTION_NODES, cst.ClassDef)):
+            continue
+        # `getattr(app.state, "client", None)` / `hasattr(...)` read `app.state.client`.
+        if (
+            isinstance(current, cst.Call)
+            and isinstance(current.func, cst.Name)
+            and current.func.value in ("getattr", "hasattr")
+            and len(current.args) >= 2
+            and isinstance(current.args[1].value, cst.SimpleString)
+        ):
+            owner = dotted_name(current.args[0].value)
+            if owner is not None:
+                yield f"{owner}.{current.args[1].value.evaluated_value}"
+        todo.extend(children(current))
+
+
+def container(target: cst.BaseExpression) -> cst.BaseExpression:
+    """`self.clients[key]` is stored in `self.clients`."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
+
+
+def call_label(call: cst.Call, name: str | None = None) -> str:
+    """How a creating call is shown in a message: `httpx.AsyncClient(...)`."""
+    if name is None:
+        name = dotted_name(call.func) or "call"
+    return f"`{name}(...)`"

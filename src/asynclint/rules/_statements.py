@@ -1,0 +1,99 @@
+"""Statement-level helpers shared by the ASL1xx rules.
+
+Questions about the statements of a block, asked without entering nested
+`def`/`class`/`lambda` bodies (they run elsewhere, later): does a handler hold a
+`raise`? does a block jump out with `return`/`break`/`continue`? And, for the
+fixes that rewrite a whole statement: is this `await` the value of a statement
+alone on its line, and which names are free to introduce there?
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from asynclint.context import Context
+from asynclint.scope import BUILTIN_NAMES
+
+NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+_LOOPS = (cst.For, cst.While)
+
+
+def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node below `node`, not entering nested def/class/lambda bodies."""
+    stack = list(reversed(node.children))
+    while stack:
+        child = stack.pop()
+        yield child
+        if not isinstance(child, NESTED_SCOPES):
+            stack.extend(reversed(child.children))
+
+
+def contains_raise(node: cst.CSTNode) -> bool:
+    return any(isinstance(child, cst.Raise) for child in descendants(node))
+
+
+def exits(block: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The `return`, `break` and `continue` statements that leave `block` (a `break` of a
+    loop inside the block stays in it; one in that loop's `else:` does not)."""
+
+    def walk(node: cst.CSTNode, in_loop: bool) -> Iterator[cst.CSTNode]:
+        for child in node.children:
+            if isinstance(child, NESTED_SCOPES):
+                continue
+            if isinstance(child, cst.Return) or (isinstance(child, (cst.Break, cst.Continue)) and not in_loop):
+                yield child
+            elif isinstance(child, _LOOPS):
+                yield from walk(child.body, True)
+                if child.orelse is not None:
+                    yield from walk(child.orelse, in_loop)
+            elif not isinstance(child, cst.BaseExpression):
+                yield from walk(child, in_loop)
+
+    return walk(block, False)
+
+
+def jumps_out(block: cst.CSTNode) -> bool:
+    return next(exits(block), None) is not None
+
+
+def lone_statement(ctx: Context, value: cst.BaseExpression, kinds) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
+    """The line and small statement when `value` (on the current stack) is the whole value of
+    a statement of one of `kinds` (`cst.Expr`, `cst.Assign`, ...) that is alone on its line."""
+    small = ctx.parent(value)
+    if not isinstance(small, kinds) or getattr(small, "value", None) is not value:
+        return None
+    if isinstance(small, cst.Assign) and len(small.targets) != 1:
+        return None
+    line = ctx.parent(small)
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None
+    return line, small
+
+
+def name_picker(ctx: Context):
+    """A function giving names that are free in the current function: not bound or read
+    anywhere in it, not visible from an enclosing scope, not a builtin."""
+    function = ctx.function_scope
+    root = function.node if function is not None else ctx.module
+    taken = {node.value for node in _all_names(root)}
+
+    def pick(base: str) -> str:
+        candidate, number = base, 1
+        while candidate in taken or candidate in BUILTIN_NAMES or ctx.scope.lookup(candidate) is not None:
+            number += 1
+            candidate = f"{base}{number}" if not base[-1].isdigit() else f"{base}_{number}"
+        taken.add(candidate)
+        return candidate
+
+    return pick
+
+
+def _all_names(root: cst.CSTNode) -> Iterator[cst.Name]:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            yield node
+        stack.extend(node.children)

@@ -1,0 +1,143 @@
+"""ASL101 asyncio-gather: `asyncio.gather(...)` where a `TaskGroup` would be structured.
+
+With the default `return_exceptions=False`, `gather` hands the first failure to
+the caller at once but leaves the other awaitables running, unobserved. A
+`TaskGroup` (3.11+) cancels the siblings, waits for them and raises every
+failure together. `return_exceptions=True` (collect every outcome, e.g. when
+reaping tasks at shutdown) has no TaskGroup equivalent and is not flagged; a
+`return_exceptions=` that is not a literal is unknown, so not flagged either.
+
+Fix (unsafe: siblings get cancelled, failures arrive as an ExceptionGroup), only
+for `await asyncio.gather(c1(), c2())` with plain call arguments, alone on its
+line as an expression statement or an assignment's value:
+
+    async with asyncio.TaskGroup() as tg:      a, b = await asyncio.gather(f(), g())
+        tg.create_task(c1())                   ->
+        tg.create_task(c2())                   async with asyncio.TaskGroup() as tg:
+                                                   a_task = tg.create_task(f())
+                                                   b_task = tg.create_task(g())
+                                               a, b = a_task.result(), b_task.result()
+
+(`results = await gather(...)` gets `results = [task1.result(), ...]`: gather gives a list.)
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import knowledge
+from asynclint.analysis import has_star_kwargs, is_false, keyword
+from asynclint.fixes import FixSpec, asyncio_available
+from asynclint.rule import Rule
+from asynclint.rules._statements import lone_statement, name_picker
+
+# Calls that give a Task or Future, not a coroutine: `tg.create_task()` refuses them.
+_NOT_COROUTINES = frozenset(
+    {"create_task", "ensure_future", "gather", "shield", "run_in_executor", "wrap_future",
+     "create_future", "run_coroutine_threadsafe"}
+)
+
+
+class AsyncioGather(Rule):
+    code = "ASL101"
+    name = "asyncio-gather"
+    summary = "`asyncio.gather()` does not cancel the other awaitables when one fails; use `asyncio.TaskGroup`"
+    tokens = ("gather",)
+    min_target = (3, 11)
+    fix_applicability = "unsafe"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if ctx.call_name(node) != knowledge.GATHER or has_star_kwargs(node):
+            return
+        option = keyword(node, "return_exceptions")
+        if option is not None and not is_false(option.value):
+            return
+        ctx.report(
+            node,
+            "`asyncio.gather` leaves the other awaitables running when one fails; "
+            "use `asyncio.TaskGroup`, which cancels them",
+            fix=None if option is not None else self.fix(node),
+        )
+
+    def fix(self, node: cst.Call) -> FixSpec | None:
+        ctx = self.ctx
+        if not ctx.in_async or not node.args or not all(_is_coroutine_call(arg) for arg in node.args):
+            return None
+        await_ = ctx.parent(node)
+        if not isinstance(await_, cst.Await):
+            return None
+        found = lone_statement(ctx, await_, (cst.Expr, cst.Assign, cst.AnnAssign))
+        needs_import = asyncio_available(ctx)
+        if found is None or needs_import is None:
+            return None
+        line, statement = found
+        pick = name_picker(ctx)
+        group = cst.Name(pick("tg"))
+        calls = [arg.value for arg in node.args]
+
+        def create_task(call: cst.BaseExpression) -> cst.Call:
+            return cst.Call(cst.Attribute(group, cst.Name("create_task")), [cst.Arg(call)])
+
+        if isinstance(statement, cst.Expr):
+            body = [cst.SimpleStatementLine([cst.Expr(create_task(call))]) for call in calls]
+            block = _task_group(group, body, header=line.trailing_whitespace, leading_lines=line.leading_lines)
+            return FixSpec("unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import)
+
+        target = statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
+        names = _unpacked_names(target, len(calls))
+        tasks = [cst.Name(pick(f"{name}_task" if names else f"task{i}")) for i, name in enumerate(names or calls, 1)]
+        body = [
+            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(task)], create_task(call))])
+            for task, call in zip(tasks, calls)
+        ]
+        results = [cst.Call(cst.Attribute(task, cst.Name("result"))) for task in tasks]
+        if names:
+            value = cst.Tuple([cst.Element(r) for r in results], lpar=[], rpar=[])
+        else:  # gather gives a list
+            value = cst.List([cst.Element(r) for r in results])
+        block = _task_group(group, body, header=cst.TrailingWhitespace(), leading_lines=line.leading_lines)
+        after = line.with_changes(body=[statement.with_changes(value=value)], leading_lines=[])
+        return FixSpec(
+            "unsafe",
+            "Rewrite to an `asyncio.TaskGroup` block",
+            [(line, cst.FlattenSentinel([block, after]))],
+            needs_asyncio=needs_import,
+        )
+
+
+def _is_coroutine_call(arg: cst.Arg) -> bool:
+    if arg.star or arg.keyword is not None or not isinstance(arg.value, cst.Call):
+        return False
+    func = arg.value.func
+    short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    return short is not None and short not in _NOT_COROUTINES
+
+
+def _unpacked_names(target: cst.BaseExpression, count: int) -> list[str] | None:
+    """`a, b = ...` with one plain name per awaitable: the names; else None."""
+    if not isinstance(target, (cst.Tuple, cst.List)) or len(target.elements) != count:
+        return None
+    names = []
+    for element in target.elements:
+        if isinstance(element, cst.StarredElement) or not isinstance(element.value, cst.Name):
+            return None
+        names.append(element.value.value)
+    return names
+
+
+def _task_group(group: cst.Name, body, *, header: cst.TrailingWhitespace, leading_lines) -> cst.With:
+    return cst.With(
+        items=[
+            cst.WithItem(
+                cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("TaskGroup"))),
+                asname=cst.AsName(group),
+            )
+        ],
+        body=cst.IndentedBlock(body=body, header=header),
+        asynchronous=cst.Asynchronous(),
+        leading_lines=leading_lines,
+    )
+
+
+RULE = AsyncioGather

@@ -1,0 +1,373 @@
+"""ASL102 cancelled-error-swallowed: a cancellation caught and not re-raised, in async code.
+
+asyncio cancels a task by raising `CancelledError` in it; timeouts, TaskGroup
+sibling cancellation and shutdown all depend on it travelling out of the task.
+Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
+`BaseException`, or everything (bare `except:`) with no `raise` in it at all
+(outside nested defs); and `return`/`break`/`continue` leaving a `finally:`
+(located at that statement), which discards any exception in flight.
+
+Not flagged: a `raise` on some path (the author's call); a handler nested in an
+outer CancelledError/BaseException handler that re-raises; a handler after one
+that already catches CancelledError in the same `try` (it never sees one);
+`except Exception`; the cancel-then-await idiom (`t.cancel()` earlier in the
+function, then `await t` in the `try`); sync code. Policy: a swallow at the root
+of a task (the `try` is the last statement of a function that this module only
+ever starts as a task) ends the task quietly and cancels nothing that depends on
+it, so it is not flagged either.
+
+Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
+the handler body (a body of only `pass` becomes `raise`), when the body has no
+`return`/`break`/`continue`.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import knowledge
+from asynclint.analysis import task_spawn, walk_with_scopes
+from asynclint.fixes import FixSpec
+from asynclint.rule import Rule
+from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendants, exits, jumps_out
+from asynclint.scope import dotted_name
+
+_HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
+_TRIES = (cst.Try, cst.TryStar)
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+_TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
+
+_CAUGHT = {
+    "cancelled": "`except asyncio.CancelledError`",
+    "base": "`except BaseException`",
+    "bare": "bare `except:`",
+}
+
+
+class CancelledErrorSwallowed(Rule):
+    code = "ASL102"
+    name = "cancelled-error-swallowed"
+    summary = "`asyncio.CancelledError` caught and not re-raised in async code"
+    tokens = ("except", "finally")
+    needs_async = True
+    fix_applicability = "unsafe"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        # Per function scope: what `X.cancel()` has been called on so far (dotted names).
+        self.cancelled: dict[object, set[str]] = {}
+        self.reported: set[cst.CSTNode] = set()
+
+    # -- `X.cancel()`: remembered for the cancel-then-await idiom ------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "cancel"):
+            return
+        target = dotted_name(func.value)
+        if target is None:
+            return
+        names = self.cancelled.setdefault(self.ctx.function_scope, set())
+        names.add(target)
+        # `for t in tasks: t.cancel()` cancels `tasks` too (later `await asyncio.gather(*tasks)`).
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, NESTED_SCOPES):
+                break
+            loops = []
+            if isinstance(ancestor, cst.For):
+                loops.append(ancestor)
+            elif isinstance(ancestor, _COMPREHENSIONS):
+                comp_for = ancestor.for_in
+                while comp_for is not None:
+                    loops.append(comp_for)
+                    comp_for = comp_for.inner_for_in
+            for loop in loops:
+                if isinstance(loop.target, cst.Name) and loop.target.value == target:
+                    iterated = dotted_name(loop.iter)
+                    if iterated is not None:
+                        names.add(iterated)
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._check_handler(node)
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._check_handler(node)
+
+    def _check_handler(self, node) -> None:
+        ctx = self.ctx
+        if not ctx.in_async:
+            return
+        kind = self._catches(node)
+        if kind is None or contains_raise(node.body):
+            return
+        try_ = ctx.parent(node)
+        if not isinstance(try_, _TRIES):
+            return
+        if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_):
+            return
+        if self._cancel_then_await(try_) or self._task_root(try_, node) or self._raised_later(node):
+            return
+        ctx.report(
+            node,
+            f"{_CAUGHT[kind]} without `raise` swallows the cancellation of the task; re-raise it"
+            + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
+            fix=self.fix(node),
+        )
+
+    def _catches(self, handler) -> str | None:
+        """"cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
+        if handler.type is None:
+            return "bare"
+        types = handler.type
+        elements = [e.value for e in types.elements] if isinstance(types, cst.Tuple) else [types]
+        names = {self.ctx.qualname(element) for element in elements}
+        if names & knowledge.CANCELLED_ERROR:
+            return "cancelled"
+        if "builtins.BaseException" in names:
+            return "base"
+        return None
+
+    def _earlier_handler_catches(self, try_, node) -> bool:
+        """Handlers are tried in order: after one that takes CancelledError, none sees it."""
+        for handler in try_.handlers:
+            if handler is node:
+                return False
+            if self._catches(handler) is not None:
+                return True
+        return False
+
+    def _inside_reraising_handler(self, try_) -> bool:
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, NESTED_SCOPES):
+                return False
+            if ancestor is not try_ and isinstance(ancestor, _HANDLERS):
+                if self._catches(ancestor) is not None and contains_raise(ancestor.body):
+                    return True
+        return False
+
+    def _raised_later(self, handler) -> bool:
+        """A deferred re-raise: the handler keeps the exception (`except CancelledError as
+        err: cancelled = err`) and the function raises it later (`raise cancelled`), or the
+        function raises a CancelledError of its own somewhere."""
+        function = self.ctx.function_scope
+        if function is None:
+            return False
+        kept = set()
+        if handler.name is not None and isinstance(handler.name.name, cst.Name):
+            caught = handler.name.name.value
+            for node in descendants(handler.body):
+                if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == caught:
+                    kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+        for node in descendants(function.node.body):
+            if isinstance(node, cst.Raise) and node.exc is not None:
+                raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+                if dotted_name(raised) in kept or self.ctx.qualname(raised) in knowledge.CANCELLED_ERROR:
+                    return True
+        return False
+
+    def _cancel_then_await(self, try_) -> bool:
+        """The `try` awaits X (or a call taking X, like `gather(*X)`), and `X.cancel()` came
+        earlier in this function, or anywhere in the module for `self.x` of this class or
+        a module global (a `stop()` method cancelling what `start()` awaits)."""
+        local = self.cancelled.get(self.ctx.function_scope, set())
+        shared = _shared_cancels(self.ctx)
+        for node in descendants(try_.body):
+            if not isinstance(node, cst.Await):
+                continue
+            candidates = [node.expression]
+            if isinstance(node.expression, cst.Call):
+                candidates.extend(arg.value for arg in node.expression.args)
+            for candidate in candidates:
+                if dotted_name(candidate) in local or _cancel_key(candidate, self.ctx.scope) in shared:
+                    return True
+        return False
+
+    def _task_root(self, try_, handler) -> bool:
+        """After the handler the function ends (only `finally:` code runs), and the function
+        is one this module only ever starts as a task: nothing awaits it to be cancelled."""
+        function = self.ctx.function_scope
+        if function is None or not isinstance(function.node, cst.FunctionDef):
+            return False
+        if not _ends_with_return(handler.body) and not self._ends_function(try_, function.node):
+            return False
+        return function.node in _task_roots(self.ctx)
+
+    def _ends_function(self, try_, function: cst.FunctionDef) -> bool:
+        """Is `try_` the last statement of each enclosing block up to the function body,
+        with no loop (it would go round again) and no `else:` (it would run) on the way?"""
+        node = try_
+        for ancestor in self.ctx.ancestors():
+            if ancestor is try_:
+                continue
+            if isinstance(ancestor, cst.IndentedBlock):
+                if ancestor.body[-1] is not node:
+                    return False
+            elif ancestor is function:
+                return True
+            elif isinstance(ancestor, (cst.For, cst.While, *NESTED_SCOPES)):
+                return False
+            elif isinstance(ancestor, _TRIES) and node is ancestor.body and ancestor.orelse is not None:
+                return False
+            node = ancestor
+        return False
+
+    # -- `finally:` ----------------------------------------------------------------------------
+
+    def visit_Finally(self, node: cst.Finally) -> None:
+        if not self.ctx.in_async:
+            return
+        for jump in exits(node.body):
+            if jump in self.reported:  # a `finally:` inside another one
+                continue
+            self.reported.add(jump)
+            keyword = {cst.Return: "return", cst.Break: "break", cst.Continue: "continue"}[type(jump)]
+            self.ctx.report(
+                jump,
+                f"`{keyword}` in `finally:` discards the exception in flight, `asyncio.CancelledError` "
+                "included; move it out of the `finally:` block",
+            )
+
+    # -- fix -----------------------------------------------------------------------------------
+
+    def fix(self, handler) -> FixSpec | None:
+        body = handler.body
+        if jumps_out(body):
+            return None
+        if isinstance(body, cst.IndentedBlock):
+            statements = list(body.body)
+            if all(_is_pass_line(s) for s in statements):
+                last = statements[-1]
+                new_body = body.with_changes(body=[*statements[:-1], last.with_changes(body=[cst.Raise()])])
+            else:
+                new_body = body.with_changes(body=[*statements, cst.SimpleStatementLine([cst.Raise()])])
+        elif isinstance(body, cst.SimpleStatementSuite):
+            small = list(body.body)
+            if all(isinstance(s, cst.Pass) for s in small):
+                new_body = body.with_changes(body=[cst.Raise()])
+            else:
+                small[-1] = small[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+                new_body = body.with_changes(body=[*small, cst.Raise()])
+        else:
+            return None
+        return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
+
+
+def _is_pass_line(statement) -> bool:
+    return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in statement.body)
+
+
+def _cancel_key(expr, scope):
+    """Who else can see X: ("self", class scope, "self.x") for an attribute of the method's
+    instance, ("global", module scope, "x.y") for a module-level name; None for a local."""
+    name = dotted_name(expr)
+    if name is None:
+        return None
+    head = name.split(".", 1)[0]
+    found = scope.lookup(head)
+    if found is None:
+        return None
+    owner = found[0]
+    if owner.kind == "module":
+        return ("global", owner, name)
+    if owner.kind == "function" and owner.self_name == head and "." in name and owner.enclosing_class is not None:
+        return ("self", owner.enclosing_class, "self." + name.split(".", 1)[1])
+    return None
+
+
+def _shared_cancels(ctx) -> frozenset:
+    """`_cancel_key`s of every `X.cancel()` in the module."""
+    key = "asl102_shared_cancels"
+    if key not in ctx.cache:
+        found = set()
+
+        def on_node(node, scope) -> None:
+            if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "cancel":
+                cancel_key = _cancel_key(node.func.value, scope)
+                if cancel_key is not None:
+                    found.add(cancel_key)
+
+        walk_with_scopes(ctx, on_node)
+        ctx.cache[key] = frozenset(found)
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _ends_with_return(body) -> bool:
+    last = body.body[-1] if body.body else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last = last.body[-1]
+    return isinstance(last, cst.Return)
+
+
+def _task_roots(ctx) -> frozenset:
+    """The functions and methods of this module that it only ever starts as tasks: every
+    reference to them is `f` in `create_task(f(...))` (or another task starter), or `self.m`
+    in `create_task(self.m(...))` inside their class."""
+    key = "asl102_task_roots"
+    if key not in ctx.cache:
+        spawned_callees: set[cst.CSTNode] = set()  # `f` / `self.m` of spawned calls
+        not_references: set[cst.CSTNode] = set()  # def names, attribute names, keywords
+        spawned: set[cst.CSTNode] = set()
+        other: set[cst.CSTNode] = set()
+        spawned_methods: dict[str, set[cst.CSTNode]] = {}
+        other_attributes: set[str] = set()
+
+        def on_node(node, scope) -> None:
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                not_references.add(node.name)
+            elif isinstance(node, cst.Attribute):
+                not_references.add(node.attr)
+                method = _own_method(node, scope) if node in spawned_callees else None
+                if method is not None:
+                    spawned_methods.setdefault(node.attr.value, set()).add(method)
+                else:
+                    other_attributes.add(node.attr.value)
+            elif isinstance(node, cst.Arg) and node.keyword is not None:
+                not_references.add(node.keyword)
+            elif isinstance(node, cst.Call) and _starts_task(ctx, node, scope):
+                # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
+                for arg in node.args:
+                    if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
+                        spawned_callees.add(arg.value.func)
+            elif isinstance(node, cst.Name) and node not in not_references:
+                found = scope.lookup(node.value)
+                if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
+                    return
+                for binding in found[1]:
+                    (spawned if node in spawned_callees else other).add(binding.node)
+
+        walk_with_scopes(ctx, on_node)
+        roots = spawned - other
+        for name, methods in spawned_methods.items():
+            if name not in other_attributes:
+                roots |= methods
+        ctx.cache[key] = frozenset(roots)
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _starts_task(ctx, call: cst.Call, scope) -> bool:
+    """asyncio's spawns, and for this question (silence only grows) also frameworks' own task
+    starters such as Home Assistant's `hass.async_create_task`/`async_create_background_task`."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value.endswith(_TASK_STARTER_SUFFIXES):
+        return True
+    return task_spawn(ctx, call, scope) is not None
+
+
+def _own_method(attribute: cst.Attribute, scope):
+    """`self.m` in a method: the `def m` of that class, if it has exactly that one binding."""
+    if not isinstance(attribute.value, cst.Name):
+        return None
+    found = scope.lookup(attribute.value.value)
+    if found is None or found[0].kind != "function" or found[0].self_name != attribute.value.value:
+        return None
+    cls = found[0].enclosing_class
+    bindings = cls.bindings.get(attribute.attr.value, []) if cls is not None else []
+    if len(bindings) != 1 or bindings[0].kind != "def":
+        return None
+    return bindings[0].node
+
+
+RULE = CancelledErrorSwallowed

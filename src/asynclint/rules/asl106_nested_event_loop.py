@@ -1,0 +1,48 @@
+"""ASL106 nested-event-loop: starting an event loop from async code.
+
+In async code a loop is already running in this thread, so `asyncio.run(...)`
+and `loop.run_until_complete(...)` raise `RuntimeError`; the intent, "run this
+coroutine and give me its result", is `await`. Flagged in async code (not in a
+nested def/lambda, which may run in a worker thread): `asyncio.run(...)`, and
+`X.run_until_complete(...)` where X is an event loop (`analysis.is_event_loop`).
+
+No fix: await the coroutine, or make the sync helper in between async.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint.analysis import is_event_loop
+from asynclint.rule import Rule
+
+RUN = frozenset({"asyncio.run", "asyncio.runners.run"})
+
+
+class NestedEventLoop(Rule):
+    code = "ASL106"
+    name = "nested-event-loop"
+    summary = "`asyncio.run()` / `run_until_complete()` called while an event loop is running"
+    tokens = ("run",)
+    needs_async = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if not ctx.in_async:
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "run_until_complete":
+            if is_event_loop(ctx, func.value):
+                ctx.report(node, self.message("run_until_complete"))
+        elif ctx.call_name(node) in RUN:
+            ctx.report(node, self.message("asyncio.run"))
+
+    @staticmethod
+    def message(what: str) -> str:
+        return (
+            f"`{what}` in async code starts an event loop inside the running one and raises "
+            "`RuntimeError`; `await` the coroutine instead"
+        )
+
+
+RULE = NestedEventLoop

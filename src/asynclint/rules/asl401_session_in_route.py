@@ -1,0 +1,61 @@
+"""ASL401 session-in-route: a route handler that creates its own database session.
+
+A session built inside the handler ties it to one database setup and repeats the session's
+lifecycle (commit, rollback, close) in every endpoint. A dependency that yields the session
+keeps that in one place, and tests can swap it through `app.dependency_overrides`.
+
+Flags, in the body of a route handler (`analysis.is_route_handler`, async or sync), a call
+that creates a session: `AsyncSession(...)` (also SQLModel's, and the `session-types`),
+`Session(...)`, calling a session factory (an `async_sessionmaker`/`sessionmaker` instance,
+known from the binding), or its `.begin()`. Located at that call. Not flagged: a session received
+as a parameter; a dependency function, lifespan or background job (not a route handler); code
+in a nested def or lambda inside the handler; a factory imported from elsewhere, whose kind is
+unknown here.
+
+No fix: the dependency and the handler's new parameter are the author's to write.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import analysis, knowledge
+from asynclint.rule import Rule
+
+_SESSIONS = frozenset({knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION})
+_FACTORIES = frozenset({*knowledge.SESSION_FACTORIES, knowledge.SYNC_SESSIONMAKER})
+
+
+class SessionInRoute(Rule):
+    code = "ASL401"
+    name = "session-in-route"
+    summary = "Route handler creates its own database session instead of receiving it via `Depends`"
+    tokens = ("Session", "session")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        scope = ctx.function_scope
+        if scope is None or not isinstance(scope.node, cst.FunctionDef):
+            return
+        if not self._creates_session(node) or not analysis.is_route_handler(ctx, scope.node):
+            return
+        shown = ctx.module.code_for_node(node.func)
+        ctx.report(
+            node,
+            f"route handler `{scope.node.name.value}` creates its own session with `{shown}(...)`; "
+            "receive it as a parameter through `Depends(...)` from a dependency that yields it",
+        )
+
+    def _creates_session(self, call: cst.Call) -> bool:
+        if self.ctx.type_of(call) in _SESSIONS:
+            return True
+        # `async with SessionLocal.begin() as session:` makes a session too.
+        func = call.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "begin"
+            and self.ctx.type_of(func.value) in _FACTORIES
+        )
+
+
+RULE = SessionInRoute

@@ -1,0 +1,80 @@
+"""ASL402 fastapi-on-event: startup/shutdown event handlers instead of a lifespan.
+
+FastAPI deprecated `@app.on_event("startup"/"shutdown")` and `app.add_event_handler(...)` in
+favour of a `lifespan` async context manager, where a resource and its cleanup sit side by
+side. The two do not mix: once `lifespan=` is given, the event handlers no longer run.
+
+Flags the `@` of an `@X.on_event(...)` decorator, a call `X.on_event(...)(f)`, and a call
+`X.add_event_handler(...)`, where X is a FastAPI/Starlette app or router (bound to
+`FastAPI(...)`, `APIRouter(...)`, `Starlette(...)`, annotated so, or `<app>.router`), or, in a
+module that imports fastapi, an object of unknown type given the literal event name
+`"startup"` or `"shutdown"`. An `.on_event(...)` of anything else (an entity, an event bus)
+is not FastAPI's.
+
+No fix: moving code into a lifespan (and migrating every handler at once) is a refactoring.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import analysis
+from asynclint.rule import Rule
+
+_EVENT_METHODS = ("on_event", "add_event_handler")
+_EVENTS = ("startup", "shutdown")
+
+
+class FastapiOnEvent(Rule):
+    code = "ASL402"
+    name = "fastapi-on-event"
+    summary = "`on_event`/`add_event_handler` startup and shutdown hooks are deprecated: use a lifespan"
+    tokens = _EVENT_METHODS
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        expr = node.decorator
+        if isinstance(expr, cst.Call) and self._method(expr) == "on_event":
+            self.ctx.report(node, self._message(expr, decorator=True))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        method = self._method(node)
+        if method is None or (method == "on_event" and isinstance(self.ctx.parent(node), cst.Decorator)):
+            return
+        self.ctx.report(node, self._message(node, decorator=False))
+
+    def _method(self, call: cst.Call) -> str | None:
+        """"on_event"/"add_event_handler" when `call` is that method of a FastAPI/Starlette app."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value not in _EVENT_METHODS:
+            return None
+        receiver = func.value
+        if analysis.is_app(self.ctx, receiver):
+            return func.attr.value
+        if not analysis.imports_fastapi(self.ctx) or self.ctx.type_of(receiver) is not None:
+            return None
+        first = call.args[0] if call.args else None
+        if (
+            first is not None
+            and first.keyword is None
+            and isinstance(first.value, cst.SimpleString)
+            and first.value.evaluated_value in _EVENTS
+        ):
+            return func.attr.value
+        return None
+
+    def _message(self, call: cst.Call, decorator: bool) -> str:
+        func = call.func
+        receiver = self.ctx.module.code_for_node(func.value) if isinstance(func, cst.Attribute) else "app"
+        first = call.args[0].value if call.args else None
+        event = first.evaluated_value if isinstance(first, cst.SimpleString) else None
+        argument = f'"{event}"' if event else "..."
+        if func.attr.value == "add_event_handler":
+            argument += ", ..."
+        shown = f"{'@' if decorator else ''}{receiver}.{func.attr.value}({argument})"
+        return (
+            f"`{shown}` is deprecated: use a `lifespan` async context manager "
+            "(`FastAPI(lifespan=...)`), startup code before its `yield`, shutdown code after it"
+        )
+
+
+RULE = FastapiOnEvent

@@ -1,0 +1,489 @@
+"""ASL501 resource-per-request: an engine, pool or client built for every request or iteration.
+
+Engines, connection pools and HTTP clients are made to be created once and shared: each one
+owns its connections. Built in a route handler, in a dependency (`Depends(f)`), or in a loop in
+async code, it opens (and tears down) new connections every time, and under load exhausts the
+server's connection limit.
+
+Flags the creating call (`knowledge.RESOURCE_CONSTRUCTORS` plus `extra-resources`) when it runs
+- in a route handler or in a function of the module used as `Depends(f)`;
+- in a loop in async code (unless it outlives the iteration: stored, appended, returned, or a
+  retry loop that stops once it succeeds);
+- in a function of the module that such a handler, dependency or loop calls (through calls
+  of module functions and methods of the same class), when that function creates and drops the
+  resource on every call; the message shows the chain.
+A call of a module function that returns a new resource (a factory) counts as creating one.
+
+Not flagged: a lazy singleton, i.e. a creation under a check of state that the same function
+then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
+... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`.
+
+No fix: where the resource should live (lifespan, module level) is a design decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from asynclint import analysis, knowledge
+from asynclint.rule import Rule
+from asynclint.rules._resources import (
+    FUNCTION_NODES,
+    Use,
+    call_label,
+    chains,
+    container,
+    function_path,
+    use_of,
+    walk,
+)
+from asynclint.scope import dotted_name
+
+_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# Methods that keep what they are given beyond the current iteration.
+_KEEPING_METHODS = frozenset(
+    {"append", "appendleft", "add", "insert", "extend", "setdefault", "put", "put_nowait", "update", "register"}
+)
+_IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
+_RESOURCE_TOKENS = (
+    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
+    "Redis", "from_url",
+)
+
+
+@dataclass(eq=False)
+class _Site:
+    """A call in function `func` that creates a resource, or that calls module functions
+    (`callees`) which may create one. The rest is worked out only for the sites that matter."""
+
+    call: cst.Call
+    func: cst.CSTNode
+    path: list[cst.CSTNode]  # from `func` down to the call
+    in_async: bool
+    resource: str | None = None  # the resource constructor, for a direct creation
+    callees: list[cst.CSTNode] = field(default_factory=list)
+    analysed: bool = False
+    use: Use | None = None
+    loop: bool = False  # in a loop in async code
+    lazy: bool = False  # under a check of state the function itself sets (a lazy singleton)
+    kept: bool = False  # outlives the iteration: stored, appended, returned
+    retry: bool = False  # the loop stops right after it (a retry loop)
+    hands_back: bool = False  # returned or yielded to the caller
+    local: bool = False  # created and dropped here: `async with`, a local name, used in place
+
+
+class ResourcePerRequest(Rule):
+    code = "ASL501"
+    name = "resource-per-request"
+    summary = "An engine, pool or client created per request or per loop iteration"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.sites: list[_Site] = []
+        self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
+
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        if settings.extra_resources:
+            return True
+        return any(token in text for token in _RESOURCE_TOKENS)
+
+    # -- collecting ---------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        resource = analysis.resource_constructor(ctx, node)
+        if resource and self._in_process(node):
+            return
+        callees = [] if resource else self._callees(node.func)
+        if not resource and not callees:
+            return
+        path = function_path(ctx)
+        if not isinstance(path[0], FUNCTION_NODES):
+            return  # module level and class bodies run once
+        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees))
+
+    def _analyse(self, site: _Site) -> _Site:
+        if not site.analysed:
+            site.analysed = True
+            site.use = use_of(site.path)
+            site.loop = site.in_async and _in_loop(site.path)
+            site.lazy = self._is_lazy(site.path)
+            site.kept, site.hands_back, site.local = self._fate(site.func, site.use)
+            site.retry = site.loop and _stops_loop(site.path)
+        return site
+
+    def _in_process(self, call: cst.Call) -> bool:
+        """An httpx client on an ASGI/WSGI/mock transport calls an app in the same process:
+        it opens no connections."""
+        arg = analysis.keyword(call, "transport")
+        if arg is None:
+            return False
+        value = arg.value
+        if isinstance(value, cst.Name):
+            found = self.ctx.scope.lookup(value.value)
+            bindings = found[1] if found is not None else []
+            if len(bindings) != 1 or bindings[0].value is None:
+                return False
+            value = bindings[0].value
+        return isinstance(value, cst.Call) and self.ctx.call_name(value) in _IN_PROCESS_TRANSPORTS
+
+    def _callees(self, func: cst.BaseExpression, depth: int = 0) -> list[cst.CSTNode]:
+        """The functions of this module a call may run: a `def` or a lambda bound to the
+        name, or a method of the enclosing class called on `self`/`cls`."""
+        scope = self.ctx.scope
+        if isinstance(func, cst.Name):
+            return _named_functions(scope, func.value, depth)
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            found = scope.lookup(func.value.value)
+            if found is None or found[0].kind != "function" or found[0].self_name != func.value.value:
+                return []
+            cls = found[0].enclosing_class
+            if cls is None:
+                return []
+            bindings = cls.bindings.get(func.attr.value, [])
+            if bindings and all(b.kind == "def" for b in bindings):
+                return [b.node for b in bindings]
+        return []
+
+    # -- lazy singletons --------------------------------------------------------------------
+
+    def _roots(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
+        """The persistent state `func` sets (attributes, subscripted containers, globals),
+        and the local names it reads that state into (`cached = CACHE.get(key)`)."""
+        if func in self._memo_roots:
+            return self._memo_roots[func]
+        scope = self.ctx.scopes[func]
+        roots: set[str] = set()
+        assigns = []
+        for node in walk(func.body):
+            if isinstance(node, cst.Assign):
+                targets = [t.target for t in node.targets]
+                assigns.append(node)
+            elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    if target.value in scope.global_names or target.value in scope.nonlocal_names:
+                        roots.add(target.value)
+                    continue
+                dotted = dotted_name(container(target))
+                if dotted is None:
+                    continue
+                base = dotted.split(".")[0]
+                bound = scope.bindings.get(base, [])
+                if bound and any(b.kind != "param" for b in bound):
+                    continue  # a local object: gone when the call returns
+                roots.add(dotted)
+        aliases: set[str] = set()
+        for node in assigns:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                if any(_matches(chain, roots) for chain in chains(node.value)):
+                    aliases.add(node.targets[0].target.value)
+        self._memo_roots[func] = (roots, aliases)
+        return roots, aliases
+
+    def _is_lazy(self, path: list[cst.CSTNode]) -> bool:
+        func = path[0]
+        if isinstance(func, cst.FunctionDef) and self._is_cached(func):
+            return True
+        roots, aliases = self._roots(func)
+        if not roots:
+            return False
+        watched = roots | aliases
+
+        def mentions(expr) -> bool:
+            return any(_matches(chain, watched) for chain in chains(expr))
+
+        for index in range(1, len(path) - 1):
+            node, child = path[index], path[index + 1]
+            # `if self.pool is None: self.pool = create_pool()`
+            if isinstance(node, cst.If) and child is not node.test and mentions(node.test):
+                return True
+            # An early exit before it: `if key in CACHE: return CACHE[key]`, `try: return CACHE[key]`.
+            if isinstance(node, cst.IndentedBlock):
+                for statement in node.body:
+                    if statement is child:
+                        break
+                    if _early_exit_on(statement, mentions):
+                        return True
+        return False
+
+    def _is_cached(self, func: cst.FunctionDef) -> bool:
+        scope = self.ctx.scopes[func].parent
+        for decorator in func.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if self.ctx.qualname(expr, scope) in knowledge.CACHING_DECORATORS:
+                return True
+        return False
+
+    # -- where the created value goes -------------------------------------------------------
+
+    def _fate(self, func: cst.CSTNode, use: Use) -> tuple[bool, bool, bool]:
+        """(kept beyond this iteration, handed back to the caller, created and dropped here)."""
+        if use.kind in ("returned", "yielded"):
+            return True, True, False
+        if use.kind in ("element", "argument"):
+            return True, False, False
+        if use.kind in ("with", "other"):
+            return False, False, True
+        scope = self.ctx.scopes[func]
+        names = []
+        for target in use.targets:
+            if not isinstance(target, cst.Name) or target.value in scope.global_names or target.value in scope.nonlocal_names:
+                return True, False, False  # stored in an attribute, a container or a global
+            names.append(target.value)
+        kept = hands_back = False
+        for node in walk(func.body):
+            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _names_in(node.value, names):
+                kept = hands_back = True
+            elif isinstance(node, cst.Assign) and _is_names(node.value, names):
+                if any(not isinstance(t.target, cst.Name) for t in node.targets):
+                    kept = True
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in _KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
+                    kept = True
+            elif isinstance(node, (cst.Element, cst.DictElement)) and _is_names(node.value, names):
+                kept = True
+        return kept, hands_back, not kept and not hands_back
+
+    # -- deciding -------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        ctx = self.ctx
+        factories = self._factories()
+        churn = self._churn(factories)
+        reported: set[cst.CSTNode] = set()
+        depends = None
+
+        def report(site: _Site, message: str) -> None:
+            if site.call not in reported:
+                reported.add(site.call)
+                ctx.report(site.call, message)
+
+        def trigger(site: _Site, through_call: bool = False) -> str | None:
+            nonlocal depends
+            if depends is None:
+                depends = analysis.depends_functions(ctx)
+            return self._trigger(site, depends, through_call)
+
+        # The creating calls themselves: a resource constructor, or a factory of the module.
+        for site in self.sites:
+            if not (site.resource or any(c in factories for c in site.callees)) or self._analyse(site).lazy:
+                continue
+            where = trigger(site)
+            if where:
+                report(site, f"{self._label(site, factories)} is created {where}{_ADVICE}")
+        # Calls of module functions that create and drop a resource on every call.
+        for site in self.sites:
+            if not any(c in churn for c in site.callees) or self._analyse(site).lazy:
+                continue
+            where = trigger(site, through_call=True)
+            if not where:
+                continue
+            for leaf, trail in self._leaves(site, churn):
+                chain = " -> ".join([_function_name(site.func), *trail])
+                report(
+                    leaf,
+                    f"{self._label(leaf, factories)} is created on every call of `{trail[-1]}`, "
+                    f"which runs {where} ({chain}){_ADVICE}",
+                )
+
+    def _trigger(self, site: _Site, depends, through_call: bool = False) -> str | None:
+        func = site.func
+        if analysis.is_route_handler(self.ctx, func):
+            return f"in route handler `{func.name.value}` on every request"
+        if func in depends:
+            return f"in dependency `{func.name.value}` (`Depends({func.name.value})`) on every request"
+        if site.loop and not site.retry and (through_call or not site.kept):
+            return "in a loop in async code, once per iteration"
+        return None
+
+    def _factories(self) -> dict[cst.CSTNode, str]:
+        """Functions that return (or yield) a new resource on every call -> the resource."""
+        factories: dict[cst.CSTNode, str] = {}
+        changed = True
+        while changed:
+            changed = False
+            for site in self.sites:
+                if site.func in factories:
+                    continue
+                made = site.resource or next((factories[c] for c in site.callees if c in factories), None)
+                if made and self._analyse(site).hands_back and not site.lazy:
+                    factories[site.func] = made
+                    changed = True
+        return factories
+
+    def _churn(self, factories) -> dict[cst.CSTNode, list[_Site]]:
+        """Functions that create and drop a resource on every call -> the sites that do it."""
+        churn: dict[cst.CSTNode, list[_Site]] = {}
+        changed = True
+        while changed:
+            changed = False
+            for site in self.sites:
+                if site in churn.get(site.func, []):
+                    continue
+                creates = site.resource or any(c in factories for c in site.callees)
+                if not creates and not any(c in churn for c in site.callees):
+                    continue
+                self._analyse(site)
+                if site.lazy or (not site.local and not any(c in churn for c in site.callees)):
+                    continue
+                churn.setdefault(site.func, []).append(site)
+                changed = True
+        return churn
+
+    def _leaves(self, start: _Site, churn) -> list[tuple[_Site, list[str]]]:
+        """The creating calls reached from a call of churning functions, with the names
+        called on the way (breadth first, so each is reached by a shortest chain)."""
+        found = []
+        seen: set[cst.CSTNode] = set()
+        queue = [(start, [])]
+        while queue:
+            site, trail = queue.pop(0)
+            for callee in site.callees:
+                if callee in seen or callee not in churn:
+                    continue
+                seen.add(callee)
+                step = [*trail, _callee_name(site.call, callee)]
+                for inner in churn[callee]:
+                    if inner.resource or not inner.callees or not any(c in churn for c in inner.callees):
+                        found.append((inner, step))
+                    else:
+                        queue.append((inner, step))
+        return found
+
+    def _label(self, site: _Site, factories) -> str:
+        if site.resource:
+            return call_label(site.call, site.resource)
+        made = next((factories[c] for c in site.callees if c in factories), "resource")
+        return f"{call_label(site.call)} (a new `{made}`)"
+
+
+_ADVICE = "; create it once (in a lifespan or at module level) and reuse it"
+
+
+def _named_functions(scope, name: str, depth: int) -> list[cst.CSTNode]:
+    """The `def`s and lambdas a name is bound to; a parameter rebound to a lambda in the same
+    scope counts as the lambda. Anything else bound to the name: unknown, so nothing."""
+    found = scope.lookup(name)
+    if found is None or depth > 4:
+        return []
+    owner, bindings = found
+    functions: list[cst.CSTNode] = []
+    for binding in bindings:
+        if binding.kind == "def":
+            functions.append(binding.node)
+        elif binding.kind == "assign" and isinstance(binding.value, cst.Lambda):
+            functions.append(binding.value)
+        elif binding.kind == "assign" and isinstance(binding.value, cst.Name) and binding.value.value != name:
+            aliased = _named_functions(owner, binding.value.value, depth + 1)
+            if not aliased:
+                return []
+            functions.extend(aliased)
+        elif binding.kind != "param":
+            return []
+    return functions
+
+
+def _matches(chain: str, roots: set[str]) -> bool:
+    return any(chain == root or chain.startswith(root + ".") for root in roots)
+
+
+def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
+    """`if <check of the state>: return/raise ...`, or `try: return <the state>[key]`."""
+    if isinstance(statement, cst.If):
+        if mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body)):
+            return True
+        return False
+    if isinstance(statement, cst.Try):
+        return any(isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body))
+    return False
+
+
+def _in_loop(path: list[cst.CSTNode]) -> bool:
+    """Does the last node of `path` run once per iteration of a loop inside path[0]?"""
+    for index in range(len(path) - 1, 0, -1):
+        parent, child = path[index - 1], path[index]
+        if isinstance(parent, cst.For) and child is parent.body:
+            return True
+        if isinstance(parent, cst.While) and (child is parent.body or child is parent.test):
+            return True
+        if isinstance(parent, cst.CompFor):
+            outermost = index >= 2 and isinstance(path[index - 2], _COMPREHENSIONS) and path[index - 2].for_in is parent
+            if child is parent.iter and outermost:
+                continue  # the first iterable is evaluated once
+            if child is not parent.target:
+                return True
+        if isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
+            return True
+    return False
+
+
+def _stops_loop(path: list[cst.CSTNode]) -> bool:
+    """A retry or fallback loop, which stops at the first success: a `break`/`return` follows
+    the creation in its block or a block around it (`conn = await connect(); break`), ends
+    the body of the `with` that creates it, or is in the `else:` of the `try` around it."""
+    for index in range(len(path) - 1, 0, -1):
+        parent, child = path[index - 1], path[index]
+        if isinstance(parent, (cst.For, cst.While)):
+            return False
+        if isinstance(parent, cst.With) and isinstance(child, cst.WithItem) and _ends_iteration(_statements(parent.body)):
+            return True
+        if isinstance(parent, cst.IndentedBlock):
+            statements = list(parent.body)
+            later = statements[statements.index(child) + 1 :] if child in statements else []
+            if _ends_iteration(later):
+                return True
+        if isinstance(parent, cst.SimpleStatementLine):
+            position = [i for i, s in enumerate(parent.body) if s is child]
+            if position and any(isinstance(s, (cst.Break, cst.Return)) for s in parent.body[position[0] + 1 :]):
+                return True
+        if isinstance(parent, cst.Try) and child is parent.body and parent.orelse is not None:
+            if _ends_iteration(_statements(parent.orelse.body)):
+                return True
+    return False
+
+
+def _statements(block: cst.BaseSuite) -> list[cst.CSTNode]:
+    return list(block.body)
+
+
+def _ends_iteration(statements) -> bool:
+    """Do these statements always leave the loop (`return`/`break`, also at the end of a
+    `with` or `try` body)? Branches (`if`, inner loops) are not followed."""
+    for statement in statements:
+        if isinstance(statement, (cst.SimpleStatementLine, cst.Return, cst.Break)):
+            small = statement.body if isinstance(statement, cst.SimpleStatementLine) else [statement]
+            if any(isinstance(s, (cst.Break, cst.Return)) for s in small):
+                return True
+        elif isinstance(statement, (cst.With, cst.Try)) and _ends_iteration(_statements(statement.body)):
+            return True
+    return False
+
+
+def _names_in(expr: cst.CSTNode, names: list[str]) -> bool:
+    return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
+
+
+def _is_names(expr: cst.CSTNode, names: list[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in names
+
+
+def _function_name(func: cst.CSTNode) -> str:
+    return func.name.value if isinstance(func, cst.FunctionDef) else "<lambda>"
+
+
+def _callee_name(call: cst.Call, callee: cst.CSTNode) -> str:
+    if isinstance(callee, cst.FunctionDef):
+        return callee.name.value
+    return dotted_name(call.func) or "<lambda>"
+
+
+RULE = ResourcePerRequest

@@ -1,0 +1,267 @@
+"""ASL502 resource-not-closed: an engine, pool or client created in a function and never closed.
+
+An unclosed engine, pool or client keeps its connections open until the process exits or the
+garbage collector gets to it; the database sees idle connections pile up, and libraries warn
+("Unclosed client session").
+
+Flags the creating call inside a function (a lifespan, a startup hook, a route, any function),
+when the resource is bound to a name, an attribute or a subscript, and nothing in the module
+closes it. Closing means, anywhere in the module: `close`/`aclose`/`dispose`/`terminate` called
+on it, or that bound method handed on (`callbacks.append(engine.dispose)`,
+`stack.push_async_callback(client.aclose)`); `async with`/`with` on it; `enter_async_context`/
+`enter_context`/`closing`/`aclosing` on it. A local name is matched as that variable (also
+through a loop over the container it was put in, or another name it was copied to); an
+attribute (`self.client`, `app.state.pool`) or a global by its name anywhere in the module, so
+`self.x` is closed when any method of the class closes `self.x`.
+
+Not flagged: resources created at module level or in a class body; created directly in
+`async with Resource() as r`, or handed on where they are created (returned, yielded, passed
+as an argument); a local name returned or yielded to the caller, passed to another call, or
+put into a collection or into an object built from it (the new owner closes it); an attribute
+returned by the function that sets it (an accessor: its caller owns the lifetime).
+
+No fix: where the resource's owner shuts down is the author's design.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from asynclint import analysis, knowledge
+from asynclint.rule import Rule
+from asynclint.rules._resources import FUNCTION_NODES, call_label, children, container, function_path, use_of, walk
+
+_ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
+# `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
+_SAME_ITEMS_METHODS = frozenset({"values", "items", "copy", "pop", "get", "popitem"})
+_SAME_ITEMS_FUNCTIONS = frozenset({"builtins.list", "builtins.tuple", "builtins.reversed", "builtins.sorted"})
+_RESOURCE_TOKENS = (
+    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
+    "Redis", "from_url",
+)
+
+
+@dataclass(eq=False)
+class _Created:
+    call: cst.Call
+    resource: str
+    keys: set = field(default_factory=set)  # any of these closed -> the resource is closed
+    handed_on: bool = False
+
+
+class ResourceNotClosed(Rule):
+    code = "ASL502"
+    name = "resource-not-closed"
+    summary = "An engine, pool or client created in a function is never closed"
+
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.created: list[_Created] = []
+        self.closed: set = set()  # keys of everything the module closes (see `_keys_of`)
+
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        if settings.extra_resources:
+            return True
+        return any(token in text for token in _RESOURCE_TOKENS)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        func = node.func
+        short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if short in _ENTERING and node.args:
+            # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
+            self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
+        resource = analysis.resource_constructor(ctx, node)
+        if resource is None:
+            return
+        path = function_path(ctx)
+        func = path[0]
+        use = use_of(path)
+        if not isinstance(func, FUNCTION_NODES) or use.kind != "target":
+            return
+        created = _Created(node, resource)
+        scope = ctx.scopes[func]
+        for target in use.targets:
+            if isinstance(target, cst.Name) and target.value not in scope.global_names | scope.nonlocal_names:
+                created.keys.add(("local", id(scope), target.value))
+                self._follow_local(created, func, scope, target.value)
+            else:
+                created.keys |= _target_keys(ctx, target, scope)
+                if isinstance(target, cst.Attribute) and _attribute_returned(func, target):
+                    created.handed_on = True
+        self.created.append(created)
+
+    def _follow_local(self, created: _Created, func: cst.CSTNode, scope, name: str) -> None:
+        """Where a local name goes: back to the caller, into another call or object (handed
+        on), or into an attribute, a container or another name (which must then be closed)."""
+        ctx = self.ctx
+        for node in walk(func.body, into_functions=True):
+            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _mentions(node.value, name):
+                created.handed_on = True
+            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None and _mentions(node.value, name):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                if not _is_name(node.value, name):
+                    created.handed_on = True  # `self.api = Api(client)`: the new object owns it
+                    continue
+                for target in targets:
+                    if isinstance(target, cst.Name) and target.value not in scope.global_names:
+                        created.keys.add(("local", id(scope), target.value))
+                    else:
+                        created.keys |= _target_keys(ctx, target, scope)
+            elif isinstance(node, cst.Call) and any(_is_name(arg.value, name) for arg in node.args):
+                if self._hands_on(node):
+                    created.handed_on = True
+            elif isinstance(node, (cst.Element, cst.DictElement)) and _is_name(node.value, name):
+                created.handed_on = True
+
+    def _hands_on(self, call: cst.Call) -> bool:
+        """Passing a resource to a call hands it on, except to builtins (`print`, `len`...)
+        and to the calls that close it (counted as closing instead)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _ENTERING:
+            return False
+        if isinstance(func, cst.Name) and func.value in _ENTERING:
+            return False
+        name = self.ctx.call_name(call)
+        return not (name and name.startswith("builtins."))
+
+    def finish(self) -> None:
+        if not self.created:
+            return
+        for created in self.created:
+            if created.handed_on or created.keys & self.closed:
+                continue
+            self.ctx.report(
+                created.call,
+                f"{call_label(created.call, created.resource)} is never closed: close it where its owner "
+                "shuts down (after a lifespan's `yield`, in a shutdown hook or `aclose()` method), "
+                "or create it with `async with`",
+            )
+
+    # -- what the module closes: recorded during the traversal ----------------------------
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `client.aclose()`, and `client.aclose` handed on as a callback.
+        if node.attr.value in knowledge.CLOSE_METHODS:
+            self.closed |= _keys_of(self.ctx, node.value, self.ctx.scope)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        # `async with client:`; `async with client.get(...)` enters something else.
+        if not isinstance(node.item, (cst.Call, cst.Await)):
+            self.closed |= _keys_of(self.ctx, node.item, self.ctx.scope)
+
+
+def _keys_of(ctx, expr: cst.BaseExpression, scope, depth: int = 0) -> set:
+    """What closing `expr` closes: ("local", scope, name) for a local variable, and
+    ("loose", name) for an attribute or a global (matched by name in the whole module).
+    A name taken from a container (`for c in self.clients.values()`, `c = d.pop(k)`) also
+    closes what the container holds."""
+    keys: set = set()
+    if depth > 4:
+        return keys
+    if isinstance(expr, cst.Await):
+        # `await session.get(url)` gives a response, not something kept in `session`.
+        inner = expr.expression
+        return keys if isinstance(inner, cst.Call) else _keys_of(ctx, inner, scope, depth + 1)
+    if isinstance(expr, cst.Subscript):
+        item = _item_key(expr)
+        return {item} if item else _keys_of(ctx, container(expr), scope, depth + 1)
+    if isinstance(expr, cst.Attribute):
+        keys.add(("loose", expr.attr.value))
+        return keys
+    if isinstance(expr, cst.Call):
+        func = expr.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _SAME_ITEMS_METHODS:
+            return _keys_of(ctx, func.value, scope, depth + 1)
+        if expr.args and ctx.call_name(expr, scope) in _SAME_ITEMS_FUNCTIONS:
+            return _keys_of(ctx, expr.args[0].value, scope, depth + 1)
+        return keys
+    if not isinstance(expr, cst.Name):
+        return keys
+    found = scope.lookup(expr.value)
+    if found is None or found[0].kind == "module":
+        keys.add(("loose", expr.value))  # a global: closed anywhere in the module
+        return keys if found is None else keys | _followed(ctx, found[1], found[0], depth)
+    owner, bindings = found
+    keys.add(("local", id(owner), expr.value))
+    return keys | _followed(ctx, bindings, owner, depth)
+
+
+def _followed(ctx, bindings, owner, depth: int) -> set:
+    """A name taken from somewhere closes that too: `for c in self.clients.values()`,
+    `client = self._client`."""
+    keys: set = set()
+    for binding in bindings:
+        if binding.kind == "for" and isinstance(binding.node, (cst.For, cst.CompFor)):
+            keys |= _keys_of(ctx, binding.node.iter, owner, depth + 1)
+        elif binding.kind in ("assign", "annassign", "walrus") and binding.value is not None:
+            keys |= _keys_of(ctx, binding.value, owner, depth + 1)
+    return keys
+
+
+def _target_keys(ctx, target: cst.BaseExpression, scope) -> set:
+    """`_state["pool"] = ...` is closed by closing `_state["pool"]`, or everything in `_state`."""
+    if isinstance(target, cst.Subscript):
+        item = _item_key(target)
+        keys = _keys_of(ctx, container(target), scope)
+        return keys | {item} if item else keys
+    return _keys_of(ctx, target, scope)
+
+
+def _item_key(subscript: cst.Subscript):
+    """("item", container, key) for `container["key"]` with a literal key, else None."""
+    from asynclint.scope import dotted_name
+
+    owner = dotted_name(subscript.value)
+    element = subscript.slice[0].slice if len(subscript.slice) == 1 else None
+    if owner is None or not isinstance(element, cst.Index):
+        return None
+    if isinstance(element.value, (cst.SimpleString, cst.Integer)):
+        return ("item", owner.rsplit(".", 1)[-1], element.value.value)
+    return None
+
+
+def _mentions(expr: cst.CSTNode, name: str) -> bool:
+    """Does `expr` hold the object named `name` (not just use it: `client.get(url)` gives
+    something else, `client.timeout` too)?"""
+    todo = [expr]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        if isinstance(node, cst.Attribute):
+            if not isinstance(node.value, cst.Name):
+                todo.append(node.value)
+            continue
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            # `client.get(...)`: the receiver is not handed anywhere, the arguments may be.
+            todo.extend(arg.value for arg in node.args)
+            if not isinstance(node.func.value, cst.Name):
+                todo.append(node.func.value)
+            continue
+        todo.extend(children(node))
+    return False
+
+
+def _is_name(expr: cst.CSTNode, name: str) -> bool:
+    return isinstance(expr, cst.Name) and expr.value == name
+
+
+def _attribute_returned(func: cst.CSTNode, target: cst.Attribute) -> bool:
+    """`self._client = Client(...)` ... `return self._client`: an accessor hands it out."""
+    from asynclint.scope import dotted_name
+
+    wanted = dotted_name(target)
+    if wanted is None:
+        return False
+    for node in walk(func.body):
+        if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
+            if any(isinstance(n, cst.Attribute) and dotted_name(n) == wanted for n in walk(node.value)):
+                return True
+    return False
+
+
+RULE = ResourceNotClosed

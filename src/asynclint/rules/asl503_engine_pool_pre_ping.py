@@ -1,0 +1,140 @@
+"""ASL503 engine-pool-pre-ping: an SQLAlchemy engine whose pool does not test its connections.
+
+A pooled connection may have been idle for hours; meanwhile the database restarted, failed
+over, or a proxy or firewall dropped it. Without `pool_pre_ping=True` the first query on such a
+connection fails, and with it the request that got it. With it, the pool pings each connection
+at checkout and replaces dead ones.
+
+Flags `create_engine(...)` / `create_async_engine(...)` without `pool_pre_ping=True`, and with
+an explicit `pool_pre_ping=False` (no fix then: that was written on purpose). Not flagged:
+`pool_pre_ping=<expression>` (configured elsewhere), `poolclass=` anything but a queue pool
+(`NullPool` has nothing to ping, `StaticPool` and friends are for SQLite and tests; an unknown
+expression could be either), SQLite URLs (a string starting with `sqlite`, an f-string or a
+concatenation starting so, or a name bound to one; or `connect_args={"check_same_thread": ...}`,
+which only SQLite takes), and calls with a `**kwargs` splat (any option may be in it).
+
+Fix (safe): add `pool_pre_ping=True` after the last argument. Queries and results do not
+change; the pool only checks connections before handing them out.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint import analysis, knowledge
+from asynclint.fixes import FixSpec
+from asynclint.rule import Rule
+
+# Pools that hold connections open between checkouts: the ones a ping helps.
+_QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
+_MAX_DEPTH = 4
+
+
+class EnginePoolPrePing(Rule):
+    code = "ASL503"
+    name = "engine-pool-pre-ping"
+    summary = "SQLAlchemy engine created without `pool_pre_ping=True`"
+    tokens = ("create_engine", "create_async_engine")
+    fix_applicability = "safe"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        name = ctx.call_name(node)
+        if name not in knowledge.ENGINE_CONSTRUCTORS or analysis.has_star_kwargs(node):
+            return
+        pre_ping = analysis.keyword(node, "pool_pre_ping")
+        if pre_ping is not None:
+            if analysis.is_false(pre_ping.value):
+                ctx.report(node, f"`{_short(name)}(...)` with `pool_pre_ping=False`: dead pooled connections "
+                           "fail the first query after a database restart or a dropped idle connection")
+            return
+        if self._unpooled(node) or self._sqlite(node):
+            return
+        ctx.report(
+            node,
+            f"`{_short(name)}(...)` without `pool_pre_ping=True`: a connection dropped while idle in the pool "
+            "fails the first query that gets it",
+            fix=FixSpec("safe", "Add `pool_pre_ping=True`", [(node, _add_keyword(node, "pool_pre_ping", "True"))]),
+        )
+
+    def _unpooled(self, call: cst.Call) -> bool:
+        """`poolclass=` given and not known to be a queue pool."""
+        arg = analysis.keyword(call, "poolclass")
+        if arg is None:
+            return False
+        name = self.ctx.qualname(arg.value)
+        return name is None or name.rsplit(".", 1)[-1] not in _QUEUE_POOLS
+
+    def _sqlite(self, call: cst.Call) -> bool:
+        connect_args = analysis.keyword(call, "connect_args")
+        if connect_args is not None and isinstance(connect_args.value, cst.Dict):
+            for element in connect_args.value.elements:
+                key = getattr(element, "key", None)
+                if isinstance(key, cst.SimpleString) and key.evaluated_value == "check_same_thread":
+                    return True
+        url = analysis.keyword(call, "url")
+        if url is None and call.args and call.args[0].keyword is None and not call.args[0].star:
+            url = call.args[0]
+        return url is not None and self._starts_with_sqlite(url.value, 0)
+
+    def _starts_with_sqlite(self, expr: cst.BaseExpression, depth: int) -> bool:
+        if depth > _MAX_DEPTH:
+            return False
+        if isinstance(expr, cst.SimpleString):
+            value = expr.evaluated_value
+            return isinstance(value, str) and value.lower().startswith("sqlite")
+        if isinstance(expr, cst.ConcatenatedString):
+            return self._starts_with_sqlite(expr.left, depth + 1)
+        if isinstance(expr, cst.FormattedString):
+            first = expr.parts[0] if expr.parts else None
+            return isinstance(first, cst.FormattedStringText) and first.value.lower().startswith("sqlite")
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+            return self._starts_with_sqlite(expr.left, depth + 1)
+        if isinstance(expr, cst.Name):
+            # `DATABASE_URL = "sqlite:///./app.db"` then `create_engine(DATABASE_URL)`.
+            found = self.ctx.scope.lookup(expr.value)
+            if found is not None and found[1] and all(b.kind in ("assign", "annassign") and b.value is not None for b in found[1]):
+                return all(self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
+        return False
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1]
+
+
+def _add_keyword(call: cst.Call, keyword: str, value: str) -> cst.Call:
+    """`call` with `keyword=value` appended, following the call's own layout: one argument
+    per line (with a trailing comma) stays so, a one-line call stays on one line."""
+    new_arg = cst.Arg(
+        keyword=cst.Name(keyword),
+        value=cst.Name(value),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+    args = list(call.args)
+    if not args:
+        return call.with_changes(args=[new_arg])
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma):
+        # A trailing comma: the new argument takes it (and the line break before `)`), and the
+        # old last argument gets the separator the arguments use between them.
+        if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
+            between = args[-2].comma.whitespace_after
+        else:
+            between = call.whitespace_before_args
+        if isinstance(between, cst.ParenthesizedWhitespace):
+            # The line break and indentation only, not a comment that followed the comma.
+            between = between.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+        else:
+            between = cst.SimpleWhitespace(" ")
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
+        args.append(new_arg.with_changes(comma=last.comma))
+    else:
+        # The space after the old last argument (a line break before `)`) moves behind the new one.
+        args[-1] = last.with_changes(
+            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")
+        )
+        args.append(new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg))
+    return call.with_changes(args=args)
+
+
+RULE = EnginePoolPrePing
