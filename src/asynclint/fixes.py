@@ -178,14 +178,14 @@ def _import_asyncio_edit(module: cst.Module) -> Edit | None:
     return Edit("import asyncio" + module.default_newline, row, col, row, col)
 
 
-def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, positions=None) -> Fix | None:
+def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, first_row: int | None = None) -> Fix | None:
     replacements = dict(spec.replacements)
-    if statement is not None and positions is not None and statement in module.body:
-        # Render just the module-level statement that holds the finding: a fix in a
-        # large file then costs as much as the statement, not the file.
+    if statement is not None and first_row is not None and statement in module.body:
+        # Render just the module-level statement that holds the finding (`first_row` is
+        # the row of its first leading line): a fix in a large file then costs as much
+        # as the statement, not the file.
         before = module.code_for_node(statement)
         after = module.code_for_node(statement.visit(_Replace(replacements)))
-        first_row = positions[statement].start.line - len(statement.leading_lines)
         edit = _edit_between(before, after, _LineIndex(before))
         edit = edit and Edit(
             edit.content, edit.row + first_row - 1, edit.col, edit.end_row + first_row - 1, edit.end_col

@@ -55,16 +55,16 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     cls = type(node)
     names = _fields_cache.get(cls) or _fields(cls)
     found: list[cst.CSTNode] = []
+    # Exact-type set lookups: isinstance against LibCST's abstract node classes goes
+    # through ABCMeta and costs several times more, on every field of every node.
     for name in names:
-        value = getattr(node, name, None)
-        if value is None:
-            continue
-        if isinstance(value, cst.CSTNode):
-            if type(value) not in _TOKENS:
-                found.append(value)
-        elif isinstance(value, (list, tuple)):
+        value = getattr(node, name)
+        kind = type(value)
+        if kind in _STRUCTURAL:
+            found.append(value)
+        elif kind is list or kind is tuple:
             for item in value:
-                if isinstance(item, cst.CSTNode) and type(item) not in _TOKENS:
+                if type(item) in _STRUCTURAL:
                     found.append(item)
     return found
 
@@ -86,7 +86,18 @@ def _token_types() -> frozenset[type]:
     return frozenset(found)
 
 
+def _all_node_types() -> frozenset[type]:
+    found, todo = set(), [cst.CSTNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                todo.append(sub)
+    return frozenset(found)
+
+
 _TOKENS = _token_types()
+_STRUCTURAL = _all_node_types() - _TOKENS
 # Scopes of these begin at their `body` (decorators, defaults, bases are outside).
 SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
