@@ -80,7 +80,7 @@ class FactsCollector:
             found = matcher.match(node)
             if found is not None:
                 qualified, subject = found
-                record["blocking"].append([matcher.code, qualified or subject.strip("`")])
+                record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
                 break
 
     def _is_project_name(self, name: str) -> bool:
