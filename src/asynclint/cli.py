@@ -92,7 +92,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
 
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
-    project_files = _project_files(paths, settings) if mode is None else None
+    project_files = _project_files(paths, settings) if mode != "diff" else None
     run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
                     project_files=project_files)
     for note in run.notes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 import traceback
 import warnings
 from collections import defaultdict
@@ -164,13 +165,15 @@ def _bracket_depth(text: str) -> int:
 _STACK_SIZE = 256 * 1024 * 1024
 _RECURSION_LIMIT = 5_000
 _executor = None
+# Set once, on import: deep but valid code must not hit the default limit of 1000 in the
+# big-stack thread (the limit is per interpreter, not per thread).
+sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
 
 
 def _on_big_stack(function, *args):
     global _executor
     if _executor is None:
         import concurrent.futures
-        import sys
         import threading
 
         previous = threading.stack_size(_STACK_SIZE)
@@ -179,7 +182,6 @@ def _on_big_stack(function, *args):
             _executor.submit(lambda: None).result()  # start the thread while the size is set
         finally:
             threading.stack_size(previous)
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
     return _executor.submit(function, *args).result()
 
 

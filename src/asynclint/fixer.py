@@ -124,7 +124,9 @@ def _try(text, batch, before, path, settings) -> str | None:
     after = Counter(d.code for d in lint_text(new_text, path, settings).diagnostics)
     expected = Counter(d.code for d in before)
     expected.subtract(Counter(d.code for d in batch))
-    if any(after[code] > max(expected[code], 0) for code in after):
+    # Each fix must take its own finding away. Findings of other codes may appear (adding
+    # `import asyncio` can make a call resolvable that was not before); later passes see them.
+    if any(after[code] > max(expected[code], 0) for code in {d.code for d in batch}):
         return None
     return new_text
 

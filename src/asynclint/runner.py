@@ -120,6 +120,13 @@ def run(
     results = _run_cached(files, job, jobs, use_cache)
     if use_project:
         results.extend(_project_pass(files, project_files, results, settings, jobs, use_cache))
+    elif job.fix == "fix" and project_files is not None:
+        # What remains after fixing, project-wide rules included: lint the written files.
+        remaining = run(files, Job(settings), jobs, use_cache, project_files)
+        for file_result in results:
+            file_result.diagnostics = []
+        result.diagnostics.extend(remaining.diagnostics)
+        result.errors.extend(remaining.errors)
     for file_result in sorted(results, key=lambda r: r.path):
         result.diagnostics.extend(file_result.diagnostics)
         result.errors.extend(file_result.errors)
