@@ -6,6 +6,7 @@ value, an unknown code) are one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -93,8 +94,9 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
     project_files = _project_files(paths, settings) if mode != "diff" else None
-    run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
-                    project_files=project_files)
+    with _progress(len(project_files or files)):
+        run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
+                        project_files=project_files)
     for note in run.notes:
         click.echo(f"asynclint: {note}", err=True)
     if diff:
@@ -134,6 +136,28 @@ def _add_noqa(run, quiet: bool) -> None:
         files = f" in {outcome.files} file{'s' if outcome.files != 1 else ''}" if count else ""
         click.echo(f"Added {count} noqa directive{'s' if count != 1 else ''}{files}.", err=True)
     sys.exit(2 if run.errors or outcome.notes else 0)
+
+
+PROGRESS_THRESHOLD = 300
+
+
+@contextlib.contextmanager
+def _progress(total: int):
+    """A progress bar on stderr for large runs on a terminal; nothing when piped or in CI."""
+    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty() or os.environ.get("CI"):
+        yield
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from asynclint import runner
+
+    with Progress(TextColumn("linting"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        task = bar.add_task("lint", total=None)
+        runner.PROGRESS = lambda done: bar.advance(task, done)
+        try:
+            yield
+        finally:
+            runner.PROGRESS = None
 
 
 def _project_files(paths, settings) -> list[str] | None:

@@ -201,4 +201,10 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for batch in pool.map(_chunk, chunks, [job] * len(chunks)):
             results.extend(batch)
+            if PROGRESS is not None:
+                PROGRESS(len(batch))
     return results
+
+
+# Set by the CLI on a terminal for large runs: called with the number of files just done.
+PROGRESS = None
