@@ -204,3 +204,20 @@ def test_cache_faults_never_break_a_run(tmp_path):
     # A stale entry (content changed, size and mtime forged back) is caught by the hash.
     (tmp_path / "a.py").write_text("x = 1\n" + " " * (len(SLEEPY) - 6))
     assert run() == {}
+
+
+def test_two_processes_share_a_cache_safely(tmp_path):
+    import subprocess
+
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    for i in range(30):  # enough files for the process pool
+        (tmp_path / f"m{i}.py").write_text(SLEEPY if i % 3 == 0 else "x = 1\n")
+    command = [sys.executable, "-m", "asynclint", "check", "--output-format", "concise", "-q", str(tmp_path)]
+    baseline = subprocess.run([*command, "--no-cache"], capture_output=True, text=True).stdout
+    assert baseline.count("ASL201") == 10
+    for _ in range(2):  # cold, then warm, each with two writers racing
+        runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        outputs = [p.communicate() for p in runs]
+        assert [out for out, _ in outputs] == [baseline, baseline]
+        assert all(err == "" for _, err in outputs)
+    assert not list((tmp_path / ".asynclint_cache").rglob("*.tmp"))
