@@ -4,8 +4,8 @@ FastAPI deprecated `@app.on_event("startup"/"shutdown")` and `app.add_event_hand
 favour of a `lifespan` async context manager, where a resource and its cleanup sit side by
 side. The two do not mix: once `lifespan=` is given, the event handlers no longer run.
 
-Flags the `@` of an `@X.on_event(...)` decorator, a call `X.on_event(...)(f)`, and a call
-`X.add_event_handler(...)`, where X is a FastAPI/Starlette app or router (bound to
+Flags the `@` of an `@X.on_event(...)` decorator, the decorator applied by hand
+`X.on_event(...)(f)`, and a call `X.add_event_handler(...)`, where X is a FastAPI/Starlette app or router (bound to
 `FastAPI(...)`, `APIRouter(...)`, `Starlette(...)`, annotated so, or `<app>.router`), or, in a
 module that imports fastapi, an object of unknown type given the literal event name
 `"startup"` or `"shutdown"`. An `.on_event(...)` of anything else (an entity, an event bus)
@@ -38,7 +38,13 @@ class FastapiOnEvent(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         method = self._method(node)
-        if method is None or (method == "on_event" and isinstance(self.ctx.parent(node), cst.Decorator)):
+        if method == "on_event":
+            # Only the decorator applied by hand, `app.on_event("startup")(f)`; a wrapper that
+            # returns `self._app.on_event(event)` merely passes the API on.
+            parent = self.ctx.parent(node)
+            if not (isinstance(parent, cst.Call) and parent.func is node):
+                return
+        elif method is None:
             return
         self.ctx.report(node, self._message(node, decorator=False))
 

@@ -9,7 +9,8 @@ when the resource is bound to a name, an attribute or a subscript, and nothing i
 closes it. Closing means, anywhere in the module: `close`/`aclose`/`dispose`/`terminate` called
 on it, or that bound method handed on (`callbacks.append(engine.dispose)`,
 `stack.push_async_callback(client.aclose)`); `async with`/`with` on it; `enter_async_context`/
-`enter_context`/`closing`/`aclosing` on it. A local name is matched as that variable (also
+`enter_context`/`closing`/`aclosing` on it, or passing it to a function whose name says it
+closes (`await safe_close(self._client)`, `shutdown_pool(pool)`). A local name is matched as that variable (also
 through a loop over the container it was put in, or another name it was copied to); an
 attribute (`self.client`, `app.state.pool`) or a global by its name anywhere in the module, so
 `self.x` is closed when any method of the class closes `self.x`.
@@ -34,6 +35,7 @@ from asynclint.rule import Rule
 from asynclint.rules._resources import FUNCTION_NODES, call_label, children, container, function_path, use_of, walk
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
+_CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate")
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
 _SAME_ITEMS_METHODS = frozenset({"values", "items", "copy", "pop", "get", "popitem"})
 _SAME_ITEMS_FUNCTIONS = frozenset({"builtins.list", "builtins.tuple", "builtins.reversed", "builtins.sorted"})
@@ -74,6 +76,10 @@ class ResourceNotClosed(Rule):
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
+        elif short is not None and any(word in short.lower() for word in _CLOSING_WORDS):
+            # A helper that closes what it is given: `await safe_close(self._client)`.
+            for arg in node.args:
+                self.closed |= _keys_of(ctx, arg.value, ctx.scope)
         resource = analysis.resource_constructor(ctx, node)
         if resource is None:
             return
@@ -197,7 +203,11 @@ def _followed(ctx, bindings, owner, depth: int) -> set:
     for binding in bindings:
         if binding.kind == "for" and isinstance(binding.node, (cst.For, cst.CompFor)):
             keys |= _keys_of(ctx, binding.node.iter, owner, depth + 1)
-        elif binding.kind in ("assign", "annassign", "walrus") and binding.value is not None:
+        elif binding.kind in ("assign", "annassign", "walrus") and isinstance(
+            binding.value, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)
+        ):
+            if isinstance(binding.value, cst.Name) and binding.value.value in ("None", "True", "False"):
+                continue  # `_session = None`: a placeholder, not where the object comes from
             keys |= _keys_of(ctx, binding.value, owner, depth + 1)
     return keys
 

@@ -5,13 +5,15 @@ over, or a proxy or firewall dropped it. Without `pool_pre_ping=True` the first 
 connection fails, and with it the request that got it. With it, the pool pings each connection
 at checkout and replaces dead ones.
 
-Flags `create_engine(...)` / `create_async_engine(...)` without `pool_pre_ping=True`, and with
-an explicit `pool_pre_ping=False` (no fix then: that was written on purpose). Not flagged:
-`pool_pre_ping=<expression>` (configured elsewhere), `poolclass=` anything but a queue pool
-(`NullPool` has nothing to ping, `StaticPool` and friends are for SQLite and tests; an unknown
-expression could be either), SQLite URLs (a string starting with `sqlite`, an f-string or a
-concatenation starting so, or a name bound to one; or `connect_args={"check_same_thread": ...}`,
-which only SQLite takes), and calls with a `**kwargs` splat (any option may be in it).
+Flags `create_engine(...)` / `create_async_engine(...)` without a `pool_pre_ping=` argument.
+Not flagged: any explicit `pool_pre_ping=` (`False` is a deliberate opt-out, an expression
+is configuration); `poolclass=` anything but a queue pool (`NullPool` has nothing to ping,
+`StaticPool` and friends are for SQLite and tests; an unknown expression could be either);
+SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
+name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
+`connect_args={"check_same_thread": ...}`, which only SQLite takes); a one-off engine bound to
+a local name that the same function disposes (`engine.dispose()`); and calls with a `**kwargs`
+splat (any option may be in it).
 
 Fix (safe): add `pool_pre_ping=True` after the last argument. Queries and results do not
 change; the pool only checks connections before handing them out.
@@ -24,6 +26,7 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
+from asynclint.rules._resources import FUNCTION_NODES, function_path, use_of, walk
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -42,13 +45,9 @@ class EnginePoolPrePing(Rule):
         name = ctx.call_name(node)
         if name not in knowledge.ENGINE_CONSTRUCTORS or analysis.has_star_kwargs(node):
             return
-        pre_ping = analysis.keyword(node, "pool_pre_ping")
-        if pre_ping is not None:
-            if analysis.is_false(pre_ping.value):
-                ctx.report(node, f"`{_short(name)}(...)` with `pool_pre_ping=False`: dead pooled connections "
-                           "fail the first query after a database restart or a dropped idle connection")
-            return
-        if self._unpooled(node) or self._sqlite(node):
+        if analysis.keyword(node, "pool_pre_ping") is not None:
+            return  # set on purpose, to True, False or a configured value
+        if self._unpooled(node) or self._sqlite(node) or self._throwaway(node):
             return
         ctx.report(
             node,
@@ -65,7 +64,29 @@ class EnginePoolPrePing(Rule):
         name = self.ctx.qualname(arg.value)
         return name is None or name.rsplit(".", 1)[-1] not in _QUEUE_POOLS
 
+    def _throwaway(self, call: cst.Call) -> bool:
+        """`engine = create_engine(url)` ... `engine.dispose()` in the same function: a one-off
+        engine (a connection check, a migration step) whose connections never sit idle."""
+        path = function_path(self.ctx)
+        use = use_of(path)
+        if not isinstance(path[0], FUNCTION_NODES) or use.kind != "target":
+            return False
+        names = {t.value for t in use.targets if isinstance(t, cst.Name)}
+        return any(
+            isinstance(node, cst.Attribute)
+            and node.attr.value == "dispose"
+            and isinstance(node.value, cst.Name)
+            and node.value.value in names
+            for node in walk(path[0].body, into_functions=True)
+        )
+
     def _sqlite(self, call: cst.Call) -> bool:
+        # Anything in the call that says sqlite: `_sqlite_url(path)`, `sqlite_connection_factory()`.
+        for node in walk(call):
+            if node is call.func:
+                continue
+            if isinstance(node, (cst.Name, cst.SimpleString)) and "sqlite" in node.value.lower():
+                return True
         connect_args = analysis.keyword(call, "connect_args")
         if connect_args is not None and isinstance(connect_args.value, cst.Dict):
             for element in connect_args.value.elements:
