@@ -183,7 +183,7 @@ def count_lines(data: bytes) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=None,
-                        help="corpus folder (default: $ASYNCLINT_BENCH_CORPUS or %s)" % default_dest())
+                        help=f"corpus folder (default: $ASYNCLINT_BENCH_CORPUS or {default_dest()})")
     parser.add_argument("--lock", type=Path, default=DEFAULT_LOCK)
     args = parser.parse_args()
     src = build(args.dest, args.lock)

@@ -19,15 +19,16 @@ import platform
 import random
 import shlex
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -53,7 +54,7 @@ class FileSet:
     def total(self) -> int:
         return sum(self.lines[f] for f in self.files)
 
-    def subset(self, files: list[str]) -> "FileSet":
+    def subset(self, files: list[str]) -> FileSet:
         return FileSet(self.root, sorted(files), self.lines)
 
 
@@ -171,6 +172,7 @@ class Run:
     peak_mb: float = 0.0
     out_lines: int = 0
     out_tail: str = ""
+    err_tail: str = ""
     error: str = ""
 
 
@@ -185,7 +187,11 @@ def run_once(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
             return Run(0.0, error=f"cannot start: {e}")
         memory = TreeMemory(proc.pid)
         memory.start()
-        _, status, usage = os.wait4(proc.pid, 0)
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C / SIGTERM: leave no tool running behind us
+            proc.kill()
+            raise
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
         tree_mb = memory.stop()
@@ -196,7 +202,7 @@ def run_once(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
     run = Run(wall, usage.ru_utime + usage.ru_stime,
               max(tree_mb, usage.ru_maxrss * scale / 2**20),
-              stdout.count(b"\n"), stdout[-2000:].decode(errors="replace"))
+              stdout.count(b"\n"), stdout[-2000:].decode(errors="replace"), stderr[-2000:])
     if proc.returncode != 0:
         run.error = f"exit {proc.returncode}: {stderr.strip()[-300:]}"
     return run
@@ -221,8 +227,9 @@ def measure(argv: list[str], cwd: Path, repeats: int, env: dict | None = None,
 # ---------------------------------------------------------------- tools
 
 def which(cmd: list[str]) -> list[str] | None:
-    exe = shutil.which(cmd[0])
-    return [exe, *cmd[1:]] if exe else None
+    """cmd with its program as an absolute path (tools run in another cwd), or None."""
+    exe = shutil.which(cmd[0]) if cmd else None
+    return [os.path.abspath(exe), *cmd[1:]] if exe else None
 
 
 def first_line(argv: list[str]) -> str:
@@ -251,10 +258,19 @@ def setup_peers(venv: Path) -> None:
 
 # ---------------------------------------------------------------- rows
 
+# Row names, shared by the benches, the ratios and the targets.
+FLOOR, FLOOR_1 = "parse floor (libcst.parse_module)", "parse floor: 1 small file"
+RUFF, RUFF_1 = "ruff --select ASYNC, cold", "ruff: 1 small file"
+FLAKE8 = "flake8 --select ASYNC (flake8-async), slice"
+COLD, PRIME = "asynclint cold (--no-cache)", "asynclint cold, writing cache"
+WARM, CHANGED = "asynclint warm, no change", "asynclint warm, 1 file changed"
+SINGLE = "asynclint: 1 small file (--no-cache)"
+KIND = {FLOOR_1: "single", RUFF_1: "single", SINGLE: "single"}  # the rest: "corpus"
+
+
 @dataclass
 class Row:
     name: str
-    kind: str                 # "corpus" or "single": which floor row it is compared with
     files: int | None = None
     lines: int | None = None
     wall_s: float | None = None
@@ -266,10 +282,11 @@ class Row:
     command: str = ""
     lines_per_s: float | None = None
     x_floor: float | None = None
+    output_tail: str = ""     # JSON only: last output lines, to see what a tool really did
 
 
-def skipped(name: str, kind: str, why: str) -> Row:
-    return Row(name, kind, status="skipped", note=why)
+def skipped(names: tuple[str, ...], why: str) -> list[Row]:
+    return [Row(name, status="skipped", note=why) for name in names]
 
 
 def show(argv: list[str], fs: FileSet) -> str:
@@ -279,18 +296,19 @@ def show(argv: list[str], fs: FileSet) -> str:
     return shlex.join(head) + f" <{len(fs.files)} files>"
 
 
-def row(name: str, kind: str, argv: list[str], fs: FileSet, run: Run, note: str = "") -> Row:
-    r = Row(name, kind, len(fs.files), fs.total, command=show(argv, fs), note=note)
+def row(name: str, argv: list[str], fs: FileSet, run: Run, note: str = "") -> Row:
+    r = Row(name, len(fs.files), fs.total, command=show(argv, fs), note=note)
     if run.error:
         r.status, r.note = "error", run.error
         return r
     r.wall_s, r.cpu_s, r.peak_mb, r.out_lines = run.wall, run.cpu, run.peak_mb, run.out_lines
+    r.output_tail = "\n".join(run.out_tail.splitlines()[-3:] + run.err_tail.splitlines()[-2:])
     r.lines_per_s = r.lines / r.wall_s if r.wall_s else None
     return r
 
 
 class Bench:
-    """Holds the options, the file sets and the work tree; each method yields rows."""
+    """Holds the options, the file sets and the work tree; one method per tool, each gives rows."""
 
     def __init__(self, args: argparse.Namespace, fs: FileSet):
         self.args, self.fs = args, fs
@@ -300,93 +318,78 @@ class Bench:
         self.pristine = set(os.listdir(fs.root))
         self.versions: dict[str, str] = {}
 
+    def timed(self, name: str, argv: list[str], fs: FileSet, repeats: int, note: str = "",
+              median: bool = False, **kw) -> Row:
+        run = measure(argv, self.fs.root, repeats, median=median, **kw)
+        how = f"median of {repeats}" if median else f"best of {repeats}"
+        return row(name, argv, fs, run, f"{note}; {how}" if note else how)
+
     def floor(self) -> list[Row]:
         a = self.args
-        name = f"parse floor: libcst.parse_module, {a.jobs} procs"
         probe = first_line([a.floor_python, "-c",
                             "import importlib.metadata as m; print('libcst', m.version('libcst'))"])
         if probe.startswith("error"):
-            return [skipped(name, "corpus", f"{a.floor_python}: no libcst"),
-                    skipped("parse floor: 1 small file", "single", "no libcst")]
+            return skipped((FLOOR, FLOOR_1), f"{a.floor_python} has no libcst (--floor-python)")
         self.versions["floor"] = probe
         listing = self.fs.root.parent / "files.txt"
         listing.write_text("\n".join(self.fs.files) + "\n")
         base = [a.floor_python, str(HERE / "parse_floor.py"), "--jobs", str(a.jobs)]
-        argv = base + ["--files-from", str(listing)]
-        run = measure(argv, self.fs.root, a.repeats)
-        failed = json.loads(run.out_tail.splitlines()[-1])["failed"] if not run.error else 0
-        corpus_row = row(name, "corpus", argv, self.fs, run,
-                         f"{failed} files LibCST cannot parse" if failed else "")
-        corpus_row.command = shlex.join(base) + f" --files-from <{len(self.fs.files)} files>"
-        corpus_row.out_lines = None  # its output is a JSON summary, not findings
-        argv = base + self.small.files
-        single = row("parse floor: 1 small file", "single", argv, self.small,
-                     measure(argv, self.fs.root, a.single_repeats, median=True),
-                     f"{self.small.files[0]}; median of {a.single_repeats}")
-        single.out_lines = None
-        return [corpus_row, single]
+        whole = self.timed(FLOOR, base + ["--files-from", str(listing)], self.fs, a.repeats,
+                           f"{a.jobs} processes")
+        if whole.status == "ok":
+            failed = json.loads(whole.output_tail.splitlines()[0])["failed"]
+            whole.note += f"; {failed} files LibCST cannot parse" if failed else ""
+        whole.command = shlex.join(base) + f" --files-from <{len(self.fs.files)} files>"
+        single = self.timed(FLOOR_1, base + self.small.files, self.small, a.single_repeats,
+                            self.small.files[0], median=True)
+        for r in (whole, single):
+            r.out_lines = None  # a JSON summary, not findings
+        return [whole, single]
 
     def ruff(self) -> list[Row]:
-        a, names = self.args, ("ruff --select ASYNC, cold", "ruff: 1 small file")
-        cmd = peer(a.peers_venv, "ruff")
+        a, cmd = self.args, peer(self.args.peers_venv, "ruff")
         if not cmd:
-            return [skipped(n, k, "ruff not found (--setup-peers)") for n, k in zip(names, ("corpus", "single"))]
+            return skipped((RUFF, RUFF_1), "ruff not found (--setup-peers)")
         self.versions["ruff"] = first_line(cmd + ["--version"])
         base = cmd + ["check", "--isolated", "--no-cache", "--select", "ASYNC", "--exit-zero",
                       "-q", "--output-format", "concise"]
-        argv = base + self.fs.files
-        rows = [row(names[0], "corpus", argv, self.fs, measure(argv, self.fs.root, a.fast_repeats),
-                    f"best of {a.fast_repeats}")]
-        argv = base + self.small.files
-        rows.append(row(names[1], "single", argv, self.small,
-                        measure(argv, self.fs.root, a.single_repeats, median=True),
-                        f"median of {a.single_repeats}"))
-        return rows
+        return [self.timed(RUFF, base + self.fs.files, self.fs, a.fast_repeats),
+                self.timed(RUFF_1, base + self.small.files, self.small, a.single_repeats, median=True)]
 
     def flake8(self) -> list[Row]:
-        a, name = self.args, "flake8 --select ASYNC (flake8-async), slice"
-        cmd = peer(a.peers_venv, "flake8")
+        a, cmd = self.args, peer(self.args.peers_venv, "flake8")
         version = first_line(cmd + ["--version"]) if cmd else ""
         if "flake8-async" not in version:
-            return [skipped(name, "corpus", "flake8 with flake8-async not found (--setup-peers)")]
+            return skipped((FLAKE8,), "flake8 with flake8-async not found (--setup-peers)")
         self.versions["flake8"] = version
         part = sample(self.fs, a.flake8_lines)
-        argv = cmd + ["--isolated", "--select", "ASYNC", "--exit-zero"] + part.files
-        r = row(name, "corpus", argv, part, measure(argv, self.fs.root, a.repeats))
+        r = self.timed(FLAKE8, cmd + ["--isolated", "--select", "ASYNC", "--exit-zero"] + part.files,
+                       part, a.repeats)
         if r.lines_per_s:
-            r.note = f"extrapolated to all {self.fs.total} lines: {self.fs.total / r.lines_per_s:.0f} s"
+            r.note += f"; all {self.fs.total} lines would take {self.fs.total / r.lines_per_s:.0f} s"
         return [r]
 
     def asynclint(self) -> list[Row]:
-        a = self.args
-        names = [("asynclint cold (--no-cache)", "corpus"), ("asynclint cold, writing cache", "corpus"),
-                 ("asynclint warm, no change", "corpus"), ("asynclint warm, 1 file changed", "corpus"),
-                 ("asynclint: 1 small file (--no-cache)", "single")]
-        cmd = which(shlex.split(a.asynclint))
+        a, cmd = self.args, which(shlex.split(self.args.asynclint))
         if not cmd:
-            return [skipped(n, k, f"`{a.asynclint}` not found") for n, k in names]
+            return skipped((COLD, PRIME, WARM, CHANGED, SINGLE), f"`{a.asynclint}` not found")
         self.versions["asynclint"] = first_line(cmd + ["--version"])
         env = dict(os.environ, XDG_CACHE_HOME=str(self.xdg))  # a cache under ~/.cache stays ours
         base = cmd + ["check", "--exit-zero", "-q", "--output-format", "concise"]
-        full, nocache = base + self.fs.files, base + ["--no-cache"] + self.fs.files
-        go = lambda argv, repeats, **kw: measure(argv, self.fs.root, repeats, env, **kw)  # noqa: E731
-        rows = [row(names[0][0], "corpus", nocache, self.fs,
-                    go(nocache, a.repeats, before=self.clear_cache), f"best of {a.repeats}")]
+        full, fresh = base + self.fs.files, base + ["--no-cache"] + self.fs.files
+        rows = [self.timed(COLD, fresh, self.fs, a.repeats, env=env, before=self.clear_cache)]
         self.clear_cache()
-        rows.append(row(names[1][0], "corpus", full, self.fs, go(full, 1), "the priming run for the next rows"))
-        rows.append(row(names[2][0], "corpus", full, self.fs, go(full, a.fast_repeats),
-                        f"best of {a.fast_repeats}"))
+        rows.append(self.timed(PRIME, full, self.fs, 1, "primes the cache for the next rows", env=env))
+        rows.append(self.timed(WARM, full, self.fs, a.fast_repeats, env=env))
         target = self.fs.root / self.changed
         original = target.read_bytes()
         try:
-            rows.append(row(names[3][0], "corpus", full, self.fs,
-                            go(full, a.fast_repeats, before=lambda i: self.edit(target, original, i)),
-                            f"edited {self.changed}; best of {a.fast_repeats}"))
+            rows.append(self.timed(CHANGED, full, self.fs, a.fast_repeats, f"edits {self.changed}",
+                                   env=env, before=lambda i: self.edit(target, original, i)))
         finally:
             target.write_bytes(original)
-        single = base + ["--no-cache"] + self.small.files
-        rows.append(row(names[4][0], "single", single, self.small,
-                        go(single, a.single_repeats, median=True), f"median of {a.single_repeats}"))
+        rows.append(self.timed(SINGLE, base + ["--no-cache"] + self.small.files, self.small,
+                               a.single_repeats, median=True, env=env))
         return rows
 
     @staticmethod
@@ -396,7 +399,7 @@ class Bench:
         target.write_bytes(original + sep + f"# asynclint-bench edit {i}\n".encode())
 
     def clear_cache(self, _: int = 0) -> None:
-        """Remove asynclint's cache wherever it may be: XDG dir, new entries in the tree, --asynclint-cache-dir."""
+        """Delete asynclint's cache wherever it may be: XDG dir, anything new in the tree, the option."""
         shutil.rmtree(self.xdg, ignore_errors=True)
         for entry in set(os.listdir(self.fs.root)) - self.pristine:
             path = self.fs.root / entry
@@ -410,17 +413,21 @@ class Bench:
             if tool in self.args.skip:
                 continue
             print(f"run: {tool} ...", file=sys.stderr)
-            rows += getattr(self, tool)()
+            for r in getattr(self, tool)():  # progress: a full run can take many minutes
+                print(f"run:   {r.name}: {fmt(r.wall_s, '.3f')} s, {fmt(r.cpu_s, '.2f')} CPU s, "
+                      f"{fmt(r.peak_mb, '.0f')} MB {r.status}", file=sys.stderr)
+                rows.append(r)
         add_ratios(rows)
         return rows
 
 
 def add_ratios(rows: list[Row]) -> None:
     """x floor = how many times longer per line than the parse floor of the same kind."""
-    floors = {r.kind: r.lines_per_s for r in rows if r.name.startswith("parse floor") and r.lines_per_s}
+    floor = {KIND.get(r.name, "corpus"): r.lines_per_s for r in rows if r.name in (FLOOR, FLOOR_1)}
     for r in rows:
-        if r.lines_per_s and floors.get(r.kind):
-            r.x_floor = floors[r.kind] / r.lines_per_s
+        ref = floor.get(KIND.get(r.name, "corpus"))
+        if r.lines_per_s and ref:
+            r.x_floor = ref / r.lines_per_s
 
 
 # ---------------------------------------------------------------- targets and output
@@ -428,11 +435,8 @@ def add_ratios(rows: list[Row]) -> None:
 def targets(rows: list[Row]) -> list[dict]:
     """The performance targets of README.md, each ok / failed / n/a (a row is missing)."""
     by = {r.name: r for r in rows if r.status == "ok"}
-    cold, warm = by.get("asynclint cold (--no-cache)"), by.get("asynclint warm, no change")
-    ruff, small = by.get("ruff --select ASYNC, cold"), by.get("asynclint: 1 small file (--no-cache)")
-    flake8 = by.get("flake8 --select ASYNC (flake8-async), slice")
-    peak = lambda: max(r.peak_mb for r in rows  # noqa: E731
-                       if r.name.startswith("asynclint") and r.kind == "corpus" and r.status == "ok")
+    cold, warm, ruff, flake8, small = (by.get(n) for n in (COLD, WARM, RUFF, FLAKE8, SINGLE))
+    peak = lambda: max(by[n].peak_mb for n in (COLD, PRIME, WARM, CHANGED) if n in by)  # noqa: E731
 
     def check(name: str, limit: str, value_ok: Callable[[], tuple[str, bool]]) -> dict:
         try:
@@ -459,22 +463,28 @@ def fmt(value, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def table(header: list[str], body: list[list[str]], numeric: range = range(0)) -> list[str]:
+    """A Markdown table whose `numeric` columns are right-aligned."""
+    align = ["---:" if i in numeric else "---" for i in range(len(header))]
+    return [f"| {' | '.join(cells)} |" for cells in (header, align, *body)]
+
+
 def markdown(rows: list[Row], checks: list[dict], meta: dict) -> str:
     out = [f"Corpus: {meta['files']} files, {meta['lines']} lines ({meta['root_label']}); "
-           f"{meta['cpu_count']} CPUs, Python {meta['python']}", "",
-           "| row | files | lines | wall s | lines/s | x floor | CPU s | peak MB | out lines | notes |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for r in rows:
-        note = r.note if r.status == "ok" else f"**{r.status}**: {r.note}"
-        out.append(f"| {r.name} | {fmt(r.files, 'd')} | {fmt(r.lines, 'd')} | {fmt(r.wall_s, '.3f')} | {fmt(r.lines_per_s, ',.0f')} "
-                   f"| {fmt(r.x_floor, '.2f')} | {fmt(r.cpu_s, '.2f')} | {fmt(r.peak_mb, '.0f')} "
-                   f"| {fmt(r.out_lines, 'd')} | {note.replace('|', '/')} |")
-    out += ["", f"Targets ({TARGETS_DOC}):", "", "| target | measured | limit | result |", "|---|---|---|---|"]
-    for c in checks:
-        result = "n/a" if c["ok"] is None else ("ok" if c["ok"] else "**FAILED**")
-        out.append(f"| {c['target']} | {c['value'] or '-'} | {c['limit']} | {result} |")
-    out += ["", "Commands (run in a temporary copy of the files; versions: "
-            + "; ".join(f"{k}: {v}" for k, v in meta["versions"].items()) + "):", ""]
+           f"{meta['cpu_count']} CPUs, Python {meta['python']}; load average "
+           f"{meta['load_average']['before']:.1f} before, {meta['load_average']['after']:.1f} after", ""]
+    body = [[r.name, fmt(r.files, "d"), fmt(r.lines, "d"), fmt(r.wall_s, ".3f"), fmt(r.lines_per_s, ",.0f"),
+             fmt(r.x_floor, ".2f"), fmt(r.cpu_s, ".2f"), fmt(r.peak_mb, ".0f"), fmt(r.out_lines, "d"),
+             (r.note if r.status == "ok" else f"**{r.status}**: {r.note}").replace("|", "/")]
+            for r in rows]
+    out += table(["row", "files", "lines", "wall s", "lines/s", "x floor", "CPU s", "peak MB",
+                  "out lines", "notes"], body, numeric=range(1, 9))
+    results = [[c["target"], c["value"] or "-", c["limit"],
+                "n/a" if c["ok"] is None else ("ok" if c["ok"] else "**FAILED**")] for c in checks]
+    out += ["", f"Targets ({TARGETS_DOC}):", ""]
+    out += table(["target", "measured", "limit", "result"], results)
+    versions = "; ".join(f"{k}: {v}" for k, v in meta["versions"].items())
+    out += ["", f"Commands (run in a temporary copy of the files; versions: {versions}):", ""]
     out += [f"- {r.name}: `{r.command}`" for r in rows if r.command]
     return "\n".join(out)
 
@@ -500,6 +510,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--peers-venv", type=Path, default=corpus.cache_home() / "peers-venv")
     args = p.parse_args(argv)
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    args.floor_python = (which([args.floor_python]) or [args.floor_python])[0]
+    args.peers_venv = args.peers_venv.expanduser().absolute()
     if args.quick:
         args.flake8_lines = min(args.flake8_lines, QUICK_FLAKE8_LINES)
         args.single_repeats = min(args.single_repeats, 3)
@@ -507,7 +519,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def busy_warning() -> float:
+    """Other work on the machine skews wall times (not CPU s much): say so up front."""
+    load = os.getloadavg()[0]
+    if load > 0.5 * (os.cpu_count() or 1):
+        print(f"run: warning: load average {load:.1f} on {os.cpu_count()} CPUs; "
+              "wall times will be inflated, compare CPU s or rerun on an idle machine", file=sys.stderr)
+    return load
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("run: terminated"))  # so `finally` cleans up
     args = parse_args(argv)
     if args.setup_peers:
         setup_peers(args.peers_venv)
@@ -520,6 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     fs = load_fileset(root, files)
     if args.quick:
         fs = sample(fs, QUICK_LINES)
+    load_before = busy_warning()
     work = Path(tempfile.mkdtemp(prefix="asynclint-bench-"))
     try:
         bench = Bench(args, copy_tree(fs, work / "tree"))
@@ -530,6 +553,7 @@ def main(argv: list[str] | None = None) -> None:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "root_label": label + (" (--quick slice)" if args.quick else ""),
         "files": len(fs.files), "lines": fs.total, "cpu_count": os.cpu_count(),
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "platform": platform.platform(), "python": platform.python_version(),
         "lock_sha256": hashlib.sha256(corpus.DEFAULT_LOCK.read_bytes()).hexdigest(),
         "versions": bench.versions, "small_file": bench.small.files[0], "changed_file": bench.changed,
