@@ -67,7 +67,9 @@ def test_predicates_on_receivers():
 
 
 def test_spawned_call():
-    ctx, calls = _calls(["asyncio.create_task(work(1), name='w')", "asyncio.ensure_future(coro_or_future=x)", "asyncio.create_task(*args)"])
+    ctx, calls = _calls(
+        ["asyncio.create_task(work(1), name='w')", "asyncio.ensure_future(coro_or_future=x)", "asyncio.create_task(*args)"]
+    )
     assert cst.Module([]).code_for_node(spawned_call(calls[0])) == "work(1)"
     assert cst.Module([]).code_for_node(spawned_call(calls[1])) == "x"
     assert spawned_call(calls[2]) is None

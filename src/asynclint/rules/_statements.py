@@ -58,7 +58,9 @@ def jumps_out(block: cst.CSTNode) -> bool:
     return next(exits(block), None) is not None
 
 
-def lone_statement(ctx: Context, value: cst.BaseExpression, kinds) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
+def lone_statement(
+    ctx: Context, value: cst.BaseExpression, kinds
+) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
     """The line and small statement when `value` (on the current stack) is the whole value of
     a statement of one of `kinds` (`cst.Expr`, `cst.Assign`, ...) that is alone on its line."""
     small = ctx.parent(value)

@@ -9,7 +9,8 @@ reaping tasks at shutdown) has no TaskGroup equivalent and is not flagged; a
 
 Fix (unsafe: siblings get cancelled, failures arrive as an ExceptionGroup), only
 for `await asyncio.gather(c1(), c2())` with plain call arguments, alone on its
-line as an expression statement or an assignment's value:
+line as an expression statement or an assignment's value, and not in the body of
+a `try` with handlers (what they catch would change, see ASL105):
 
     async with asyncio.TaskGroup() as tg:      a, b = await asyncio.gather(f(), g())
         tg.create_task(c1())                   ->
@@ -29,7 +30,7 @@ from asynclint import knowledge
 from asynclint.analysis import has_star_kwargs, is_false, keyword
 from asynclint.fixes import FixSpec, asyncio_available
 from asynclint.rule import Rule
-from asynclint.rules._statements import lone_statement, name_picker
+from asynclint.rules._statements import NESTED_SCOPES, lone_statement, name_picker
 
 # Calls that give a Task or Future, not a coroutine: `tg.create_task()` refuses them.
 _NOT_COROUTINES = frozenset(
@@ -69,7 +70,7 @@ class AsyncioGather(Rule):
             return None
         found = lone_statement(ctx, await_, (cst.Expr, cst.Assign, cst.AnnAssign))
         needs_import = asyncio_available(ctx)
-        if found is None or needs_import is None:
+        if found is None or needs_import is None or self._inside_try_with_handlers():
             return None
         line, statement = found
         pick = name_picker(ctx)
@@ -104,6 +105,18 @@ class AsyncioGather(Rule):
             [(line, cst.FlattenSentinel([block, after]))],
             needs_asyncio=needs_import,
         )
+
+    def _inside_try_with_handlers(self) -> bool:
+        """What the handlers of a surrounding `try` catch would change (an ExceptionGroup
+        instead of the first error, see ASL105): that is for the author to rework."""
+        child = self.ctx.stack[-1]
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, NESTED_SCOPES):
+                return False
+            if isinstance(ancestor, cst.Try) and ancestor.body is child and ancestor.handlers:
+                return True
+            child = ancestor
+        return False
 
 
 def _is_coroutine_call(arg: cst.Arg) -> bool:

@@ -10,11 +10,15 @@ Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
 Not flagged: a `raise` on some path (the author's call); a handler nested in an
 outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
-`except Exception`; the cancel-then-await idiom (`t.cancel()` earlier in the
-function, then `await t` in the `try`); sync code. Policy: a swallow at the root
-of a task (the `try` is the last statement of a function that this module only
-ever starts as a task) ends the task quietly and cancels nothing that depends on
-it, so it is not flagged either.
+`except Exception`; a `try` with no suspension point (no await, async for/with,
+yield: the task cannot be cancelled in there) or inside a `with ...(shield=True)`; the cancel-then-await idiom
+(`t.cancel()` earlier in the function, or for `self.x`/a global anywhere in the
+class/module, then `await t` in the `try`); a deferred re-raise (the handler keeps
+the exception, the function raises it later); a handler that hands the exception
+on (`future.set_exception(e)`, `gen.throw(e)`); sync code. Policy: a swallow at the
+root of a task (after the handler the function ends, and this module only ever
+starts the function as a task) ends the task quietly and cancels nothing that
+depends on it, so it is not flagged either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no
@@ -26,7 +30,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.analysis import task_spawn, walk_with_scopes
+from asynclint.analysis import is_true, task_spawn, walk_with_scopes
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendants, exits, jumps_out
@@ -104,11 +108,13 @@ class CancelledErrorSwallowed(Rule):
         if kind is None or contains_raise(node.body):
             return
         try_ = ctx.parent(node)
-        if not isinstance(try_, _TRIES):
+        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body):
             return
-        if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_):
+        if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
         if self._cancel_then_await(try_) or self._task_root(try_, node) or self._raised_later(node):
+            return
+        if _hands_on(node):
             return
         ctx.report(
             node,
@@ -146,6 +152,22 @@ class CancelledErrorSwallowed(Rule):
             if ancestor is not try_ and isinstance(ancestor, _HANDLERS):
                 if self._catches(ancestor) is not None and contains_raise(ancestor.body):
                     return True
+        return False
+
+    def _shielded(self) -> bool:
+        """Inside `with anyio.CancelScope(shield=True):` (or `move_on_after(..., shield=True)`),
+        where the task's cancellation is held off."""
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, NESTED_SCOPES):
+                return False
+            if isinstance(ancestor, cst.With):
+                for item in ancestor.items:
+                    call = item.item
+                    if isinstance(call, cst.Call) and any(
+                        arg.keyword is not None and arg.keyword.value == "shield" and is_true(arg.value)
+                        for arg in call.args
+                    ):
+                        return True
         return False
 
     def _raised_later(self, handler) -> bool:
@@ -191,17 +213,22 @@ class CancelledErrorSwallowed(Rule):
         function = self.ctx.function_scope
         if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
-        if not _ends_with_return(handler.body) and not self._ends_function(try_, function.node):
+        last = _last_statement(handler.body)
+        if isinstance(last, cst.Break):  # leaves the loop: then the loop must end the function
+            start = next((a for a in self.ctx.ancestors() if isinstance(a, (cst.For, cst.While))), None)
+            if start is None or not self._ends_function(start, function.node):
+                return False
+        elif not isinstance(last, cst.Return) and not self._ends_function(try_, function.node):
             return False
         return function.node in _task_roots(self.ctx)
 
-    def _ends_function(self, try_, function: cst.FunctionDef) -> bool:
-        """Is `try_` the last statement of each enclosing block up to the function body,
+    def _ends_function(self, start, function: cst.FunctionDef) -> bool:
+        """Is `start` the last statement of each enclosing block up to the function body,
         with no loop (it would go round again) and no `else:` (it would run) on the way?"""
-        node = try_
-        for ancestor in self.ctx.ancestors():
-            if ancestor is try_:
-                continue
+        node = start
+        ancestors = list(self.ctx.ancestors())
+        del ancestors[: ancestors.index(start) + 1]
+        for ancestor in ancestors:
             if isinstance(ancestor, cst.IndentedBlock):
                 if ancestor.body[-1] is not node:
                     return False
@@ -217,7 +244,10 @@ class CancelledErrorSwallowed(Rule):
     # -- `finally:` ----------------------------------------------------------------------------
 
     def visit_Finally(self, node: cst.Finally) -> None:
-        if not self.ctx.in_async:
+        try_ = self.ctx.parent(node)
+        if not self.ctx.in_async or not isinstance(try_, _TRIES):
+            return
+        if not any(_can_be_cancelled(part) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
             return
         for jump in exits(node.body):
             if jump in self.reported:  # a `finally:` inside another one
@@ -255,6 +285,19 @@ class CancelledErrorSwallowed(Rule):
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
 
 
+def _can_be_cancelled(block) -> bool:
+    """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or a
+    `yield` of an async generator (an `asynccontextmanager`'s exit throws in there). Code
+    without one cannot receive the task's cancellation (a `CancelledError` it raises itself,
+    say from a cancelled future's `result()`, is not the task's)."""
+    for node in descendants(block):
+        if isinstance(node, (cst.Await, cst.Yield)):
+            return True
+        if isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None:
+            return True
+    return False
+
+
 def _is_pass_line(statement) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in statement.body)
 
@@ -285,20 +328,47 @@ def _shared_cancels(ctx) -> frozenset:
 
         def on_node(node, scope) -> None:
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "cancel":
-                cancel_key = _cancel_key(node.func.value, scope)
-                if cancel_key is not None:
-                    found.add(cancel_key)
+                receivers = [node.func.value]
+                # `task = _distributor_task; task.cancel()`: the alias's value is cancelled.
+                if isinstance(node.func.value, cst.Name):
+                    bound = scope.lookup(node.func.value.value)
+                    for binding in bound[1] if bound is not None else []:
+                        if binding.kind == "assign" and isinstance(binding.value, (cst.Name, cst.Attribute)):
+                            receivers.append(binding.value)
+                for receiver in receivers:
+                    cancel_key = _cancel_key(receiver, scope)
+                    if cancel_key is not None:
+                        found.add(cancel_key)
 
         walk_with_scopes(ctx, on_node)
         ctx.cache[key] = frozenset(found)
     return ctx.cache[key]  # type: ignore[return-value]
 
 
-def _ends_with_return(body) -> bool:
+def _last_statement(body):
     last = body.body[-1] if body.body else None
-    if isinstance(last, cst.SimpleStatementLine):
-        last = last.body[-1]
-    return isinstance(last, cst.Return)
+    return last.body[-1] if isinstance(last, cst.SimpleStatementLine) else last
+
+
+# Calls that hand a caught exception on instead of dropping it.
+_HAND_ON = frozenset({"throw", "athrow", "set_exception"})
+
+
+def _hands_on(handler) -> bool:
+    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`: the exception is
+    forwarded to whoever waits on the future or runs the generator, not swallowed."""
+    if handler.name is None or not isinstance(handler.name.name, cst.Name):
+        return False
+    caught = handler.name.name.value
+    for node in descendants(handler.body):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _HAND_ON
+            and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.args)
+        ):
+            return True
+    return False
 
 
 def _task_roots(ctx) -> frozenset:

@@ -67,7 +67,8 @@ class WaitFor(Rule):
             asynchronous=cst.Asynchronous(),
             leading_lines=line.leading_lines,
         )
-        return FixSpec("unsafe", "Wrap the statement in `async with asyncio.timeout(...)`", [(line, block)], needs_asyncio=needs_import)
+        message = "Wrap the statement in `async with asyncio.timeout(...)`"
+        return FixSpec("unsafe", message, [(line, block)], needs_asyncio=needs_import)
 
 
 def _awaitable_and_timeout(call: cst.Call) -> tuple[cst.BaseExpression, cst.BaseExpression] | None:

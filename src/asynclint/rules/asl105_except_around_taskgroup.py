@@ -10,14 +10,14 @@ itself), located at its `except`.
 Not flagged: handlers that catch the group too (`Exception`, `BaseException`,
 `ExceptionGroup`, `BaseExceptionGroup`, bare `except:`); handlers for what a
 TaskGroup lets through unwrapped (`CancelledError`, `KeyboardInterrupt`,
-`SystemExit`, and `TimeoutError` when another `with` inside the `try`, a
-timeout say, wraps the group); a type we cannot see (a tuple held in a variable, a call); and
-below 3.11.
+`SystemExit`, and `TimeoutError` when another `with` inside the `try`, a timeout
+say, wraps the group); a type we cannot see (a tuple held in a variable, a
+call); and below 3.11.
 
-Fix (unsafe: `as e` now binds a group, and a naked exception that a handler re-
-raises comes out wrapped): the whole `try` becomes `try`/`except*` (Python allows
-no mix), offered only when every handler can: it names a type that is not an
-exception group nor one of the unwrapped ones above, and has no
+Fix (unsafe: `as e` now binds a group, and a naked exception that a handler
+re-raises comes out wrapped): the whole `try` becomes `try`/`except*` (Python
+allows no mix), offered only when every handler can: it names a type that is not
+an exception group nor one of the unwrapped ones above, and has no
 `return`/`break`/`continue`.
 """
 
