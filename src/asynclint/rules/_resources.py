@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from asynclint.rule import Rule
+
 from asynclint.walk import children
 from asynclint.scope import dotted_name
 
@@ -120,3 +122,20 @@ def call_label(call: cst.Call, name: str | None = None) -> str:
     if name is None:
         name = dotted_name(call.func) or "call"
     return f"`{name}(...)`"
+
+
+# A file mentioning none of these cannot create a resource (unless the user listed more).
+_RESOURCE_TOKENS = (
+    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
+    "Redis", "from_url",
+)
+
+
+class ResourceRule(Rule):
+    """The prefilter shared by the resource rules (ASL501, ASL502)."""
+
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        if settings.extra_resources:
+            return True
+        return any(token in text for token in _RESOURCE_TOKENS)

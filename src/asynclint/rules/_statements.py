@@ -15,6 +15,7 @@ import libcst as cst
 
 from asynclint.context import Context
 from asynclint.scope import BUILTIN_NAMES
+from asynclint.walk import children
 
 NESTED_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 _LOOPS = (cst.For, cst.While)
@@ -22,12 +23,12 @@ _LOOPS = (cst.For, cst.While)
 
 def descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node below `node`, not entering nested def/class/lambda bodies."""
-    stack = list(reversed(node.children))
+    stack = list(reversed(children(node)))
     while stack:
         child = stack.pop()
         yield child
         if not isinstance(child, NESTED_SCOPES):
-            stack.extend(reversed(child.children))
+            stack.extend(reversed(children(child)))
 
 
 def contains_raise(node: cst.CSTNode) -> bool:
@@ -39,7 +40,7 @@ def exits(block: cst.CSTNode) -> Iterator[cst.CSTNode]:
     loop inside the block stays in it; one in that loop's `else:` does not)."""
 
     def walk(node: cst.CSTNode, in_loop: bool) -> Iterator[cst.CSTNode]:
-        for child in node.children:
+        for child in children(node):
             if isinstance(child, NESTED_SCOPES):
                 continue
             if isinstance(child, cst.Return) or (isinstance(child, (cst.Break, cst.Continue)) and not in_loop):
@@ -98,4 +99,4 @@ def _all_names(root: cst.CSTNode) -> Iterator[cst.Name]:
         node = stack.pop()
         if isinstance(node, cst.Name):
             yield node
-        stack.extend(node.children)
+        stack.extend(children(node))

@@ -31,6 +31,7 @@ from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, jumps_out
 from asynclint.scope import dotted_name
+from asynclint.walk import children
 
 # Catch the ExceptionGroup itself.
 _GROUP_CATCHERS = frozenset(
@@ -79,7 +80,7 @@ class ExceptAroundTaskGroup(Rule):
 
     def _task_groups(self, node: cst.CSTNode, inside_with: bool):
         """One item per `async with TaskGroup()` in the block: is it inside another `with`?"""
-        for child in node.children:
+        for child in children(node):
             if isinstance(child, (*NESTED_SCOPES, cst.BaseExpression, cst.SimpleStatementLine)):
                 continue
             if isinstance(child, cst.With):

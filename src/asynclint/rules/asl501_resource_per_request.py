@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rule import Rule
 from asynclint.rules._resources import (
+    ResourceRule,
     FUNCTION_NODES,
     Use,
     call_label,
@@ -47,10 +47,6 @@ _KEEPING_METHODS = frozenset(
     {"append", "appendleft", "add", "insert", "extend", "setdefault", "put", "put_nowait", "update", "register"}
 )
 _IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
-_RESOURCE_TOKENS = (
-    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
-    "Redis", "from_url",
-)
 
 
 @dataclass(eq=False)
@@ -74,7 +70,7 @@ class _Site:
     local: bool = False  # created and dropped here: `async with`, a local name, used in place
 
 
-class ResourcePerRequest(Rule):
+class ResourcePerRequest(ResourceRule):
     code = "ASL501"
     name = "resource-per-request"
     summary = "An engine, pool or client created per request or per loop iteration"
@@ -83,12 +79,6 @@ class ResourcePerRequest(Rule):
         super().__init__(ctx)
         self.sites: list[_Site] = []
         self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
-
-    @classmethod
-    def wants(cls, text, settings) -> bool:
-        if settings.extra_resources:
-            return True
-        return any(token in text for token in _RESOURCE_TOKENS)
 
     # -- collecting ---------------------------------------------------------------------
 

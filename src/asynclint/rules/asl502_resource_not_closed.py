@@ -31,18 +31,13 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rule import Rule
-from asynclint.rules._resources import FUNCTION_NODES, call_label, children, container, function_path, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, ResourceRule, call_label, children, container, function_path, use_of, walk
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
 _CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate")
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
 _SAME_ITEMS_METHODS = frozenset({"values", "items", "copy", "pop", "get", "popitem"})
 _SAME_ITEMS_FUNCTIONS = frozenset({"builtins.list", "builtins.tuple", "builtins.reversed", "builtins.sorted"})
-_RESOURCE_TOKENS = (
-    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
-    "Redis", "from_url",
-)
 
 
 @dataclass(eq=False)
@@ -53,7 +48,7 @@ class _Created:
     handed_on: bool = False
 
 
-class ResourceNotClosed(Rule):
+class ResourceNotClosed(ResourceRule):
     code = "ASL502"
     name = "resource-not-closed"
     summary = "An engine, pool or client created in a function is never closed"
@@ -62,12 +57,6 @@ class ResourceNotClosed(Rule):
         super().__init__(ctx)
         self.created: list[_Created] = []
         self.closed: set = set()  # keys of everything the module closes (see `_keys_of`)
-
-    @classmethod
-    def wants(cls, text, settings) -> bool:
-        if settings.extra_resources:
-            return True
-        return any(token in text for token in _RESOURCE_TOKENS)
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
