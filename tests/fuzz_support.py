@@ -7,7 +7,7 @@ Three sources of input:
   random indentation (spaces or tabs), line endings (LF or CRLF), trailing whitespace, comments
   in odd places and blank lines, so that the rules and their fixes meet many variations;
 - hypothesmith's grammar- and node-based programs (in the test module);
-- `mutations()` of the real fixture files: lines deleted, duplicated, swapped, garbage inserted,
+- `mutate()`d real fixture files: lines deleted, duplicated, swapped, garbage inserted,
   indentation broken, truncation.
 
 And the invariants every input must satisfy: `check_lint` (the engine never raises nor records an
@@ -168,7 +168,8 @@ def check_fix(text: str, settings: Settings = SETTINGS):
         assert outcome.text == text and not outcome.fixed, "a file that does not parse was changed"
         return outcome
     assert cst_parses(outcome.text), "the fixed text does not parse"
-    if compiles(text):
+    compiled = compiles(text)
+    if compiled:
         assert compiles(outcome.text), "the text compiled before the fixes, not after"
     # A file with one kind of line ending keeps it.
     endings = _line_endings(text)
@@ -196,6 +197,8 @@ def check_fix(text: str, settings: Settings = SETTINGS):
         alone = apply_edits(text, list(diagnostic.fix.edits))
         where = f"the fix for {diagnostic.code} at {diagnostic.row}:{diagnostic.col}"
         assert cst_parses(alone), f"{where}, applied alone, does not parse"
+        if compiled:
+            assert compiles(alone), f"{where}, applied alone, does not compile"
         after = Counter(d.code for d in lint_text(alone, PATH, settings).diagnostics)
         if after[diagnostic.code] >= counts[diagnostic.code]:
             failure = [f"the fix for {diagnostic.code}"]
@@ -285,6 +288,7 @@ SQLA_IMPORTS = [
     ("from sqlalchemy import create_engine", {"engine": "create_engine"}),
     ("from sqlalchemy.orm import sessionmaker", {"sessionmaker": "sessionmaker"}),
 ]
+SQLA_IMPORTS += SQLA_IMPORTS[3:5]  # the async session names, twice as likely
 OTHER_IMPORTS = [
     "import requests",
     "import subprocess",
@@ -516,7 +520,8 @@ def statement(draw, names: Names, is_async: bool, depth: int, in_loop: bool = Fa
             lines.extend(_indent(body()))
         if not count or draw(st.booleans()):
             lines.append((0, "finally:", True))
-            lines.extend(_indent(draw(st.sampled_from([[(0, "pass", True)], [(0, "return None", True)], [(0, "return", True)], body()]))))
+            final = draw(st.sampled_from(["pass", "return None", "return", None]))
+            lines.extend(_indent([(0, final, True)] if final else body()))
         return lines
     if kind == "if":
         lines = [(0, draw(st.sampled_from(["if x:", "if x: # comment", "if (x and\n        y):"])), True)]
