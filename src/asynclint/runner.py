@@ -171,8 +171,9 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
 
     from asynclint.project import ProjectIndex
 
-    requested = set(files)
-    others = [path for path in project_files if path not in requested]
+    # The same file may be named relatively on the command line and absolutely by discovery.
+    requested = {os.path.abspath(path) for path in files}
+    others = [path for path in project_files if os.path.abspath(path) not in requested]
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
     other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
     all_facts = [r.facts for r in (*results, *other_results) if r.facts]
