@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from fixture_format import expectations
 
 from asynclint.cli import cli
-from asynclint.project import ProjectIndex, absolute_import, module_name
+from asynclint.project import FACTS_VERSION, ProjectIndex, absolute_import, module_name
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 
@@ -41,6 +41,58 @@ def helpers_project(tmp_path):
 def test_whole_project_matches_inline_expectations(helpers_project):
     got = findings("--no-cache", str(helpers_project))
     assert {(name, row, code) for name, row, _, code in got} == expected_in(helpers_project)
+
+
+def copy_project(tmp_path, name: str) -> Path:
+    target = tmp_path / name
+    shutil.copytree(PROJECTS / name, target)
+    return target
+
+
+@pytest.mark.parametrize("name", ["sessions", "resources"])
+def test_cross_module_projects_match_inline_expectations(tmp_path, name):
+    # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
+    # project's own factories, classes and parameter annotations in other modules; the
+    # look-alikes (shared on purpose, same name elsewhere, recursion, import cycles) stay quiet.
+    project = copy_project(tmp_path, name)
+    got = findings("--no-cache", str(project))
+    assert {(name, row, code) for name, row, _, code in got} == expected_in(project)
+
+
+@pytest.mark.parametrize(
+    "name, relative",
+    [
+        ("sessions", "app/routes.py"),
+        ("resources", "app/routes.py"),
+        ("resources", "app/lifespan.py"),
+    ],
+)
+def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):
+    project = copy_project(tmp_path, name)
+    target = project / relative
+    got = findings("--no-cache", str(target))
+    wanted = {e for e in expected_in(project) if e[0] == target.name}
+    assert wanted
+    assert {(name, row, code) for name, row, _, code in got} == wanted
+
+
+def test_cross_module_findings_carry_no_fix(tmp_path):
+    # `--fix` works file by file, without the index: it could not apply these.
+    project = copy_project(tmp_path, "sessions")
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--output-format", "json", str(project)])
+    found = [d for d in json.loads(result.output) if d["code"] == "ASL304"]
+    assert found and all(d["fix"] is None for d in found)
+
+
+def test_without_project_analysis_only_single_module_findings_remain(tmp_path):
+    project = copy_project(tmp_path, "resources")
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + "project-analysis = false\n")
+    clients = (project / "app" / "clients.py").read_text().splitlines()
+    row = next(i for i, line in enumerate(clients, 1) if "self.http = httpx.AsyncClient()" in line)
+    assert {(name, row, code) for name, row, _, code in findings("--no-cache", str(project))} == {
+        ("clients.py", row, "ASL502")
+    }
 
 
 def test_one_file_still_sees_across_modules(helpers_project):
@@ -103,6 +155,7 @@ def test_module_name_follows_packages_and_src_layout(tmp_path):
 
 def test_index_fixed_point_ignores_async_and_cached():
     facts = {
+        "version": FACTS_VERSION,
         "functions": {
             "m.a": {"async": False, "cached": False, "display": "a", "calls": ["m.b"], "blocking": []},
             "m.b": {"async": False, "cached": False, "display": "b", "calls": ["m.c"], "blocking": []},
@@ -116,3 +169,77 @@ def test_index_fixed_point_ignores_async_and_cached():
     }
     index = ProjectIndex.build([facts])
     assert index.blocking == {"m.a": ["a", "b", "c", "os.system"], "m.b": ["b", "c", "os.system"], "m.c": ["c", "os.system"]}
+
+
+def _function(**info):
+    return {"async": False, "cached": False, "display": "f", "calls": [], "blocking": [], **info}
+
+
+def test_index_sessions_to_a_fixed_point():
+    facts = {
+        "version": FACTS_VERSION,
+        "module": "m",
+        "functions": {
+            "m.scope": _function(**{"async": True}, via="enter", gives="session"),
+            "m.wrap": _function(via="call", **{"from": [["m.scope", False]]}),
+            "m.opened": _function(**{"async": True}, via="await", gives="session"),
+            "m.ctx": _function(**{"async": True}, via="enter", **{"from": [["m.Db.opened", True]]}),
+            "m.wrong": _function(**{"async": True}, via="enter", **{"from": [["m.opened", False]]}),
+            "m.ping": _function(via="call", **{"from": [["m.pong", False]]}),
+            "m.pong": _function(via="call", **{"from": [["m.ping", False]]}),
+            "m.Base.opened": _function(**{"async": True}, via="await", gives="session"),
+            "m.maker": _function(via="call", **{"from": [["m.SessionLocal", False]]}),
+            "m.client": _function(via="call", gives="httpx.AsyncClient"),
+            "m.client2": _function(via="call", **{"from": [["m.client", False]]}),
+            "m.Api.__init__": _function(creates_from=["m.client2"]),
+            "m.load": _function(params=[[0, "session"]]),
+        },
+        "classes": {"m.Base": {"display": "Base"}, "m.Db": {"display": "Db", "bases": ["m.Base"]},
+                    "m.Api": {"display": "Api", "closes": True}},
+        "exports": {"pkg.scope": "m.scope"},
+        "values": {"m.SessionLocal": "sqlalchemy.ext.asyncio.async_sessionmaker"},
+    }
+    index = ProjectIndex.build([facts])
+    assert index.sessions == {
+        "m.scope": "enter", "m.wrap": "enter", "m.opened": "await", "m.ctx": "enter",
+        "m.Base.opened": "await", "m.maker": "call", "pkg.scope": "enter",
+    }
+    assert index.methods["m.Db"] == {"opened": "m.Base.opened"}
+    assert index.resource_factories == {"m.client": "httpx.AsyncClient", "m.client2": "httpx.AsyncClient"}
+    assert index.resource_classes == {"m.Api": ("httpx.AsyncClient", True)}
+    assert index.rerun_codes({"module": "other", "imports": ["pkg.scope"]}) == {"ASL302", "ASL304", "ASL401"}
+    assert index.rerun_codes({"module": "other", "imports": ["m"]}) == {"ASL302", "ASL304", "ASL401", "ASL501", "ASL502"}
+    # a re-export counts by its own name, not through the package that re-exports it
+    assert index.rerun_codes({"module": "other", "imports": ["pkg"]}) == set()
+    assert index.rerun_codes({"module": "other", "imports": ["m.client"]}) == {"ASL501", "ASL502"}
+    assert index.rerun_codes({"module": "other", "imports": ["json"]}) == set()
+    # only functions with `AsyncSession` parameters: no new session, so no ASL401
+    assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["load"]}) == {"ASL302", "ASL304"}
+    assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["other"]}) == set()
+
+
+def test_index_ignores_facts_of_another_shape():
+    stale = {"version": FACTS_VERSION - 1, "module": "m",
+             "functions": {"m.f": _function(blocking=[["ASL201", "time.sleep"]])}}
+    assert ProjectIndex.build([stale]).blocking == {}
+
+
+def test_index_survives_re_export_cycles():
+    # `from .y import y` in package `pkg.x`: `pkg.x.y` names the module and the function.
+    facts = {"version": FACTS_VERSION, "module": "pkg.x",
+             "functions": {"pkg.x.f": _function(via="call", **{"from": [["pkg.x.y.z", False]]})},
+             "exports": {"pkg.x.y": "pkg.x.y.y", "pkg.x.y.y": "pkg.x.y"}}
+    assert ProjectIndex.build([facts]).sessions == {}
+
+
+def test_warm_cache_follows_a_factory_changed_in_another_module(tmp_path):
+    project = copy_project(tmp_path, "sessions")
+    cold = findings(str(project))
+    assert findings(str(project)) == cold
+    routes = (project / "app" / "routes.py").read_text().splitlines()
+    row = next(i for i, line in enumerate(routes, 1) if line.strip() == "session.close()  # error: ASL304")
+    assert ("routes.py", row, 5, "ASL304") in cold
+    # routes.py is unchanged (a cache hit), but `make_session` no longer gives a session.
+    db = project / "app" / "db.py"
+    db.write_text(db.read_text().replace("def make_session():\n    return SessionLocal()", "def make_session():\n    return object()"))
+    assert cold - findings(str(project)) == {("routes.py", row, 5, "ASL304")}

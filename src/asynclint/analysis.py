@@ -6,8 +6,11 @@ is this function a FastAPI route handler? is this call spawning a task?
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import libcst as cst
 
+from asynclint.scope import dotted_name
 from asynclint.walk import COMPREHENSIONS, walk
 
 from asynclint import knowledge
@@ -178,6 +181,33 @@ def resource_constructor(ctx: Context, call: cst.Call, scope=None) -> str | None
     name = ctx.call_name(call, scope)
     if name is not None and (name in knowledge.RESOURCE_CONSTRUCTORS or name in ctx.settings.extra_resources):
         return name
+    return None
+
+
+class ProjectResource(NamedTuple):
+    resource: str  # the resource constructor, e.g. `httpx.AsyncClient`
+    label: str  # how the creating call is shown in a message
+    instance: bool  # an instance of a project class that owns the resource, not the resource
+    closes: bool  # can what the call gives be closed (a class with a close()/aclose()...)?
+
+
+def project_resource(ctx: Context, call: cst.Call, scope=None) -> ProjectResource | None:
+    """A call of the project's own code that creates a resource (project analysis): a
+    function that returns a new one on every call (`make_client()`), or a class whose
+    `__init__` creates one (`Database(url)`)."""
+    project = ctx.project
+    if project is None or not (project.resource_factories or project.resource_classes):
+        return None
+    found = ctx.resolver.project_callee(call, scope or ctx.scope)
+    if found is None:
+        return None
+    shown = dotted_name(call.func) or "call"
+    if found[0] in project.resource_factories:
+        made = project.resource_factories[found[0]]
+        return ProjectResource(made, f"`{shown}(...)` (a new `{made}`)", False, True)
+    if found[0] in project.resource_classes:
+        made, closes = project.resource_classes[found[0]]
+        return ProjectResource(made, f"`{shown}(...)` (its `__init__` creates a `{made}`)", True, closes)
     return None
 
 

@@ -44,6 +44,8 @@ class Context:
         # The project index (asynclint.project.ProjectIndex) when project analysis runs.
         self.project = project
         self.resolver = Resolver(settings.session_types, module_name, path.endswith("__init__.py"))
+        if project is not None:
+            self.resolver.attach(project, scopes)  # sessions and resources across modules
         self.scope: Scope = scopes[module]
         self.stack: list[cst.CSTNode] = []  # the nodes from the module down to the current one
         self.reports: list[Report] = []

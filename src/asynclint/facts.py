@@ -6,15 +6,21 @@ what it gathers is described in `asynclint.project`.
 
 from __future__ import annotations
 
+import sys
+
 import libcst as cst
 
-from asynclint import registry
+from asynclint import knowledge, registry
 from asynclint.context import Context
 from asynclint.knowledge import CACHING_DECORATORS
-
+from asynclint.project import FACTS_VERSION
+from asynclint.scope import dotted_name
 
 # The blocking-call rules whose matches make a sync function "blocking".
 _BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
+_VALUE_KINDS = ("assign", "annassign")
+_UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
+_STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 
 
 class FactsCollector:
@@ -23,41 +29,126 @@ class FactsCollector:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.module = ctx.module_name or ""
+        # Names of the project's own code start like the module's (`shop.api.x` -> `shop`).
+        self.top = self.module.split(".")[0]
         self.functions: dict[str, dict] = {}
         self.classes: dict[str, dict] = {}
         self.async_calls: set[str] = set()
         self.stack: list[tuple[cst.FunctionDef, str | None]] = []  # (node, qualname or None)
         self.matchers = [registry.load_rule(code)(ctx) for code in _BLOCKING_CODES if code in registry.rule_modules()]
+        # What each named function hands back: `return` values (or `yield` values).
+        self.returns: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
+        self.yields: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
+        self.acm: set[cst.FunctionDef] = set()  # decorated with `@asynccontextmanager`
+        # Calls creating a resource (engine, pool, client): call -> (resource, path, in-process).
+        self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
+        self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
+        self.untyped: set[str] = set()  # names of functions called with an unannotated name
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
         ctx = self.ctx
         return ctx.resolver.qualname(node.name, ctx.scope) if self.module else None
 
+    def _is_project(self, name: str | None) -> bool:
+        return name is not None and bool(self.top) and name.split(".", 1)[0] == self.top
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         name = self._qualname(node)
-        if name:
-            self.classes[name] = {"display": node.name.value}
+        if not name:
+            return
+        record: dict = {"display": node.name.value}
+        bases = [self.ctx.qualname(arg.value) for arg in node.bases if arg.keyword is None and not arg.star]
+        bases = [base for base in bases if self._is_project(base)]
+        if bases:
+            record["bases"] = bases
+        # A metaclass or a class decorator may hand out one shared instance (a singleton).
+        if node.keywords or any(
+            self.ctx.qualname(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            not in ("dataclasses.dataclass",)
+            for d in node.decorators
+        ):
+            record["special"] = True
+        self.classes[name] = record
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = self._qualname(node)
         if name:
+            ctx = self.ctx
             display = name[len(self.module) + 1 :] if name.startswith(self.module + ".") else name
-            self.functions[name] = {
+            decorators = [
+                ctx.qualname(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+                for d in node.decorators
+            ]
+            record = {
                 "async": node.asynchronous is not None,
-                "cached": any(self._is_cache(d.decorator) for d in node.decorators),
+                "cached": any(d in CACHING_DECORATORS for d in decorators),
                 "display": display,
                 "calls": [],
                 "blocking": [],
             }
+            if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
+                self.acm.add(node)
+            self._session_params(node, record, decorators)
+            if ctx.scope.kind == "class":
+                owner = self.classes.get(name.rsplit(".", 1)[0])
+                method = node.name.value
+                if owner is not None:
+                    if method == "__new__":
+                        owner["special"] = True
+                    elif method in ("__aexit__", "__exit__") or any(w in method.lower() for w in knowledge.CLOSING_WORDS):
+                        if _closes_own_attribute(node):
+                            owner["closes"] = True
+            self.functions[name] = record
         self.stack.append((node, name))
 
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.pop()
+    def _session_params(self, node: cst.FunctionDef, record: dict, decorators: list) -> None:
+        """Parameters annotated `AsyncSession`: [position or -1 (keyword-only), name]."""
+        ctx = self.ctx
+        params = node.params
+        found = []
+        for index, param in enumerate([*params.posonly_params, *params.params]):
+            if param.annotation is not None and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION:
+                found.append([index, param.name.value])
+        for param in params.kwonly_params:
+            if param.annotation is not None and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION:
+                found.append([-1, param.name.value])
+        if not found:
+            return
+        record["params"] = found
+        if ctx.scope.kind == "class":
+            record["bind"] = (
+                "static" if "builtins.staticmethod" in decorators
+                else "class" if "builtins.classmethod" in decorators
+                else "method"
+            )
+        if any(d not in knowledge.SIGNATURE_KEEPING_DECORATORS for d in decorators):
+            record["decorated"] = True
 
-    def _is_cache(self, decorator: cst.BaseExpression) -> bool:
-        target = decorator.func if isinstance(decorator, cst.Call) else decorator
-        return self.ctx.qualname(target) in CACHING_DECORATORS
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        _, name = self.stack.pop()
+        if name is not None:
+            self._hands_back(node, self.functions[name])
+        self.returns.pop(node, None)
+        self.yields.pop(node, None)
+
+    def _innermost(self) -> cst.FunctionDef | None:
+        """The named def whose body the traversal is in (not a nested lambda or class body)."""
+        scope = self.ctx.function_scope
+        if not self.stack or scope is None or scope.node is not self.stack[-1][0] or self.stack[-1][1] is None:
+            return None
+        return self.stack[-1][0]
+
+    def visit_Return(self, node: cst.Return) -> None:
+        func = self._innermost()
+        if func is not None and node.value is not None:
+            self.returns.setdefault(func, []).append(node.value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        func = self._innermost()
+        if func is not None:
+            value = node.value if not isinstance(node.value, cst.From) else None
+            self.yields.setdefault(func, []).append(value if value is not None else cst.Name("None"))
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -67,6 +158,13 @@ class FactsCollector:
             return
         callee = ctx.call_name(node)
         name = self.stack[-1][1]
+        if node.args:
+            self._untyped_args(node)
+        if name is not None and callee is not None:
+            if callee in knowledge.RESOURCE_CONSTRUCTORS or callee in ctx.settings.extra_resources:
+                self._resource_site(node, callee)
+            elif self.stack[-1][0].name.value == "__init__" and self._is_project(callee):
+                self._init_call(node, callee, self.functions[name])
         if ctx.in_async:
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
@@ -83,28 +181,270 @@ class FactsCollector:
                 record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
                 break
 
+    def _untyped_args(self, node: cst.Call) -> None:
+        """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
+        without annotation): where an `AsyncSession` parameter of the callee can tell more."""
+        func = node.func
+        short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        if short is None or short in self.untyped:
+            return
+        scope = self.ctx.scope
+        for arg in node.args:
+            if isinstance(arg.value, cst.Name):
+                found = scope.lookup(arg.value.value)
+                if found is not None and found[0].kind == "function" and all(
+                    b.annotation is None and b.kind in _UNTYPED_KINDS for b in found[1]
+                ):
+                    self.untyped.add(short)
+                    return
+
     def _is_project_name(self, name: str) -> bool:
         # Anything not from the standard library or builtins may be the project's;
         # the index knows only project functions, so other names simply never match.
         return not name.startswith("builtins.")
 
+    # -- resources: created here, handed back, or kept by `__init__` ----------------------
+
+    def _resource_rule(self):
+        if self.resources is None:
+            from asynclint.rules.asl501_resource_per_request import ResourcePerRequest
+
+            self.resources = ResourcePerRequest(self.ctx)
+        return self.resources
+
+    def _resource_site(self, node: cst.Call, resource: str) -> None:
+        from asynclint.rules._resources import function_path
+
+        in_process = self._resource_rule()._in_process(node)
+        self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
+
+    def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:
+        """`self.client = make_client()` in `__init__`: what the instance may own."""
+        from asynclint.rules._resources import function_path, use_of
+
+        if use_of(function_path(self.ctx)).kind == "target":
+            record.setdefault("creates_from", [])
+            if callee not in record["creates_from"]:
+                record["creates_from"].append(callee)
+
+    def _fresh(self, site, name: str | None) -> bool:
+        """Does this creation give a new resource to the caller on every call: not a lazy
+        singleton, not an in-process client, not also kept somewhere (a global, app state)?"""
+        from asynclint.rules._resources import stored_elsewhere, use_of
+
+        resource, path, in_process = site
+        if in_process or self._resource_rule()._is_lazy(path):
+            return False
+        if name is None:
+            return use_of(path).kind == "returned"
+        func = path[0]
+        return not stored_elsewhere(func, self.ctx.scopes[func], name)
+
+    # -- what a function hands back: sessions and resources ---------------------------------
+
+    def _hands_back(self, node: cst.FunctionDef, record: dict) -> None:
+        ctx = self.ctx
+        if node.name.value == "__init__":
+            self._creates(node, record)
+        is_async = record["async"]
+        if node in self.acm:
+            if not is_async:
+                return
+            via, values = "enter", self.yields.get(node, [])
+        elif node in self.yields:
+            if not is_async:
+                return  # a sync generator: no AsyncSession, no resource handed back
+            # An async generator (a FastAPI dependency such as `get_db`): `async for s in f()`.
+            via, values = "iterate", self.yields[node]
+        else:
+            via, values = ("await" if is_async else "call"), self.returns.get(node, [])
+        scope = ctx.scopes[node]
+        if node.returns is not None:
+            kind = self._annotated(node.returns.annotation, scope.parent, via)
+            if kind is not None:
+                record["via"] = kind
+                record["gives"] = "session"
+                return
+        gives = None
+        sources = []
+        for value in values:
+            if isinstance(value, cst.Name) and value.value == "None":
+                continue
+            found = self._source(value, scope)
+            if found is None:
+                return
+            if found[0] == "from":
+                if found[1:] not in sources:
+                    sources.append(found[1:])
+                continue
+            if gives is not None and gives != found[1]:
+                return
+            gives = found[1]
+        if gives is None and not sources:
+            return
+        if gives not in (None, "session") and record["cached"]:
+            return  # memoised: one shared resource
+        record["via"] = via
+        if gives is not None:
+            record["gives"] = gives
+        if sources:
+            record["from"] = [list(source) for source in sources]
+
+    def _annotated(self, annotation, scope, via: str) -> str | None:
+        """How a session is had from the function, by its return annotation (`via`: how the
+        function hands back a value, from its shape)."""
+        ctx = self.ctx
+        if ctx.annotation_type(annotation, scope) == knowledge.ASYNC_SESSION:
+            return via if via in ("call", "await") else None
+        if isinstance(annotation, cst.Subscript) and annotation.slice and isinstance(annotation.slice[0].slice, cst.Index):
+            if ctx.annotation_type(annotation.slice[0].slice.value, scope) != knowledge.ASYNC_SESSION:
+                return None
+            base = ctx.qualname(annotation.value, scope)
+            if base in knowledge.ASYNC_ITERATOR_TYPES and via in ("enter", "iterate"):
+                return via
+            if base in knowledge.ASYNC_CONTEXT_MANAGER_TYPES and via == "call":
+                return "enter"
+        return None
+
+    def _source(self, value: cst.BaseExpression, scope) -> tuple | None:
+        """Where a returned (or yielded) value comes from: ("gives", "session"), ("gives",
+        resource) for a fresh resource, ("from", callee, awaited) for a project call; None
+        when unknown."""
+        ctx = self.ctx
+        if ctx.type_of(value, scope) == knowledge.ASYNC_SESSION:
+            return ("gives", "session")
+        awaited, expr, name = False, value, None
+        if isinstance(expr, cst.Await):
+            awaited, expr = True, expr.expression
+        if isinstance(expr, cst.Name) and not awaited:
+            found = scope.lookup(expr.value)
+            if found is None or found[0] is not scope or len(found[1]) != 1:
+                return None
+            binding = found[1][0]
+            if binding.kind not in _VALUE_KINDS or binding.value is None:
+                return None
+            name, expr = expr.value, binding.value
+            if isinstance(expr, cst.Await):
+                awaited, expr = True, expr.expression
+        if not isinstance(expr, cst.Call):
+            return None
+        site = self.sites.get(expr)
+        if site is not None:
+            return ("gives", site[0]) if self._fresh(site, name) else None
+        callee = self._project_callee(expr, scope)
+        if callee is None:
+            return None
+        if name is not None and self._stored_name(scope, name):
+            return None
+        return ("from", callee, awaited)
+
+    def _stored_name(self, scope, name: str) -> bool:
+        from asynclint.rules._resources import stored_elsewhere
+
+        return stored_elsewhere(scope.node, scope, name)
+
+    def _project_callee(self, call: cst.Call, scope) -> str | None:
+        """The project function a call runs: by its name, or `Class.method` when the
+        receiver's class is known (`self.session()`, `db.session()` with `db: Database`)."""
+        ctx = self.ctx
+        func = call.func
+        name = ctx.qualname(func, scope)
+        if name is None and isinstance(func, cst.Attribute):
+            owner = ctx.resolver.receiver_class(func.value, scope)
+            if owner is not None:
+                name = f"{owner}.{func.attr.value}"
+        return name if self._is_project(name) else None
+
+    def _creates(self, node: cst.FunctionDef, record: dict) -> None:
+        """`__init__` creating a resource on every instantiation (not a lazy singleton,
+        not only inside `async with`/`with`)."""
+        from asynclint.rules._resources import use_of
+
+        for call, site in self.sites.items():
+            resource, path, in_process = site
+            if path[0] is not node or in_process:
+                continue
+            if use_of(path).kind in ("with", "returned", "yielded") or self._resource_rule()._is_lazy(path):
+                continue
+            record["creates"] = resource
+            return
+
     def finish(self) -> None:
         """Nothing to report; the engine asks for `facts()` after the traversal."""
 
     def facts(self) -> dict:
+        ctx = self.ctx
         exports = {}
-        module_scope = self.ctx.scopes[self.ctx.module]
+        values = {}
+        aliases = {}
+        module_scope = ctx.scopes[ctx.module]
         for local, bindings in module_scope.bindings.items():
-            if len(bindings) == 1 and bindings[0].kind == "import":
-                target = self.ctx.resolver.qualname(cst.Name(local), module_scope)
-                if target and self.module:
+            if len(bindings) != 1 or not self.module:
+                continue
+            binding = bindings[0]
+            if binding.kind == "import":
+                target = ctx.resolver.qualname(cst.Name(local), module_scope)
+                if target:
                     exports[f"{self.module}.{local}"] = target
-        return {
+            elif binding.kind in _VALUE_KINDS and binding.value is not None:
+                value = binding.value
+                kind = ctx.type_of(value, module_scope)
+                if kind in knowledge.SHARED_VALUE_TYPES or (kind != knowledge.ASYNC_SESSION and self._is_project(kind)):
+                    values[f"{self.module}.{local}"] = kind
+                elif isinstance(value, (cst.Subscript, cst.Name, cst.Attribute)) and (
+                    ctx.annotation_type(value, module_scope) == knowledge.ASYNC_SESSION
+                ):
+                    aliases[f"{self.module}.{local}"] = knowledge.ASYNC_SESSION
+        # What the module imports, for `ProjectIndex.rerun_codes`: beyond `exports` (its
+        # module-level imports), the imports inside functions and the full name of
+        # `import a.b.c`; not the standard library.
+        imports = set()
+        for scope in ctx.scopes.values():
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    if binding.kind != "import":
+                        continue
+                    if isinstance(binding.node, cst.Import):
+                        # `import a.b.c` binds `a` but names the module `a.b.c`.
+                        imports.update(filter(None, (dotted_name(alias.name) for alias in binding.node.names)))
+                    else:
+                        target = ctx.resolver.import_target(binding)
+                        if target:
+                            imports.add(target)
+        imports.difference_update(exports.values())
+        imports = {name for name in imports if name.partition(".")[0] not in _STDLIB}
+        facts = {
+            "version": FACTS_VERSION,
             "module": self.module,
             "functions": self.functions,
             "classes": self.classes,
             "exports": exports,
             "async_calls": sorted(self.async_calls),
+            "imports": sorted(imports),
         }
+        if self.untyped:
+            facts["untyped_args"] = sorted(self.untyped)
+        if values:
+            facts["values"] = values
+        if aliases:
+            facts["aliases"] = aliases
+        return facts
 
 
+def _closes_own_attribute(method: cst.FunctionDef) -> bool:
+    """Does this method close something the instance holds: `self.x.close()`/`aclose()`/
+    `dispose()`/`terminate()` (called or handed on), anywhere in its body?"""
+    params = [*method.params.posonly_params, *method.params.params]
+    if not params:
+        return False
+    owner = params[0].name.value
+    from asynclint.rules._resources import walk
+
+    for node in walk(method.body):
+        if isinstance(node, cst.Attribute) and node.attr.value in knowledge.CLOSE_METHODS:
+            receiver = node.value
+            while isinstance(receiver, (cst.Attribute, cst.Subscript)):
+                receiver = receiver.value
+            if isinstance(receiver, cst.Name) and receiver.value == owner and node.value is not receiver:
+                return True
+    return False

@@ -256,3 +256,59 @@ def canonical(qualname: str | None) -> str | None:
     if qualname is None:
         return None
     return TYPE_ALIASES.get(qualname, qualname)
+
+
+# --- Project-wide analysis: sessions and resources across modules ----------------------
+# Types the resolver gives calls of the project's own session factories (see `project`):
+# `async with f() as s` enters a session; `await f()` gives one.
+SESSION_CONTEXT = "asynclint.context[AsyncSession]"
+SESSION_AWAITABLE = "asynclint.awaitable[AsyncSession]"
+# `async for s in f()`: an async generator of sessions (a FastAPI dependency such as `get_db`).
+SESSION_ITERATOR = "asynclint.iterator[AsyncSession]"
+ASYNC_CONTEXT_MANAGER_DECORATORS = frozenset({"contextlib.asynccontextmanager"})
+# `-> AsyncIterator[AsyncSession]`: an `@asynccontextmanager` function yields a session (or,
+# undecorated, an async generator of them).
+ASYNC_ITERATOR_TYPES = frozenset(
+    {
+        f"{module}.{name}"
+        for module in ("typing", "typing_extensions", "collections.abc")
+        for name in ("AsyncIterator", "AsyncGenerator", "AsyncIterable")
+    }
+)
+# `def f() -> AsyncContextManager[AsyncSession]`: `async with f() as s` gives a session.
+ASYNC_CONTEXT_MANAGER_TYPES = frozenset(
+    {"typing.AsyncContextManager", "typing_extensions.AsyncContextManager", "contextlib.AbstractAsyncContextManager"}
+)
+# Module-level values whose type other modules learn from the project index.
+SHARED_VALUE_TYPES = frozenset(
+    {ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS, SYNC_SESSIONMAKER, ASYNC_SESSION}
+)
+# Decorators that keep a function's parameters as they are written (positional arguments
+# of a call still line up with them); any other decorator may change the signature.
+SIGNATURE_KEEPING_DECORATORS = frozenset(
+    {
+        "builtins.staticmethod", "builtins.classmethod", "abc.abstractmethod", "typing.override",
+        "typing_extensions.override", "functools.cache", "functools.lru_cache", "typing.overload",
+    }
+)
+# Words in the name of a method or function that closes what it is given or owns.
+CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate")
+# Types asynclint knows to be something other than an AsyncSession: a name holding one is
+# never taken for a session because it is passed to an `AsyncSession` parameter.
+NOT_SESSION_TYPES = frozenset(
+    {
+        SYNC_SESSION, ASYNC_SESSIONMAKER, SYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS,
+        SYNC_ENGINE, ASYNC_ENGINE, REQUESTS_SESSION, HTTPX_CLIENT, HTTP_CONNECTION, SYNC_REDIS,
+        MONGO_CLIENT, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
+        SESSION_ITERATOR,
+    }
+    | RESOURCE_CONSTRUCTORS
+    | APP_CONSTRUCTORS
+)
+
+
+def is_other_than_session(type_name: str | None) -> bool:
+    """Is `type_name` known to be something other than an AsyncSession?"""
+    if type_name is None or type_name == ASYNC_SESSION:
+        return False
+    return type_name in NOT_SESSION_TYPES or type_name.startswith("builtins.")

@@ -1,18 +1,41 @@
 """Project-wide analysis: facts per module, and an index that joins them.
 
 Single-file linters cannot see that `Step()` in an async route blocks because
-`Step.__init__`, two modules away, calls `time.sleep`. Here every module of the
-project contributes plain facts (its functions, whether each is async or
-cached, what each calls, which calls block), collected in the engine's
-traversal and cached by content hash; the index derives, to a fixed point,
-which sync project functions block and through which chain.
+`Step.__init__`, two modules away, calls `time.sleep`; nor that `db.session_context()`
+enters an AsyncSession because `session_context` is an `@asynccontextmanager` method of
+a class in another module; nor that `make_client()` builds a new `httpx.AsyncClient` on
+every call. Here every module of the project contributes plain facts, collected in the
+engine's traversal (`asynclint.facts`) and cached by content hash; the index derives,
+to a fixed point, which sync project functions block and through which chain, which
+project functions give a session, and which create a resource.
 
-Facts are JSON-able dicts so they cache and cross process boundaries:
-    {"module": "shop.helpers",
-     "functions": {qualname: {"async": bool, "cached": bool, "display": str,
-                              "calls": [qualname, ...], "blocking": [[code, what], ...]}},
-     "classes": {qualname: {"display": str}},
+Facts are small JSON-able dicts so they cache and cross process boundaries; keys with
+nothing to say are left out:
+    {"version": FACTS_VERSION,
+     "module": "shop.helpers",
+     "functions": {qualname: {
+         "async": bool, "cached": bool, "display": str,
+         "calls": [qualname, ...], "blocking": [[code, what], ...],
+         # what a call hands back: how ("call" | "await" | "enter" for an
+         # @asynccontextmanager | "iterate" for an async generator), what ("session" or a
+         # resource constructor), and the
+         # project calls whose results it returns or yields ([[qualname, awaited], ...])
+         "via": str, "gives": str, "from": [...],
+         # parameters annotated AsyncSession: [[position or -1, name], ...], how the
+         # function is bound ("method" | "class" | "static") and whether a decorator may
+         # have changed its signature
+         "params": [...], "bind": str, "decorated": bool,
+         # __init__ only: the resource it creates, or project calls it stores the result of
+         "creates": str, "creates_from": [qualname, ...]}},
+     "classes": {qualname: {"display": str, "bases": [qualname, ...],
+                            "special": bool,    # metaclass, __new__ or a decorator
+                            "closes": bool}},   # a close()/aclose()/__aexit__... that
+                                                # closes something `self` holds
      "exports": {qualname: qualname},     # module-level imports, for re-exports
+     "values": {qualname: type},          # module-level session factories, project objects
+     "aliases": {qualname: type},         # `SessionDep = Annotated[AsyncSession, ...]`
+     "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
+     "untyped_args": [name, ...],         # functions called with a name nothing annotates
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -20,6 +43,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from asynclint import knowledge
 
 
 def module_name(path: str, root: str) -> str:
@@ -59,62 +84,388 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
     return ".".join([*base, rest]) if rest else ".".join(base)
 
 
+
+# Bumped whenever the shape of the facts changes: facts of another shape are ignored.
+FACTS_VERSION = 2
+
+# The rules that consult the project index, and which facts make a module worth a look.
+BLOCKING_CODES = frozenset({"ASL207"})
+SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
+RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
+PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
+# With the index, what a file must contain for these rules (instead of their own tokens):
+# a route decorator for ASL401; for ASL501 a route, a dependency or async code.
+_TOKENS_WITH_PROJECT = {"ASL401": ("@",), "ASL501": ("@", "Depends", "async"), "ASL502": ()}
+
+
 @dataclass
 class ProjectIndex:
-    """What project-wide analysis tells the rules: for each project function or class
-    that blocks when called, the chain that shows why."""
+    """What project-wide analysis tells the rules.
+
+    - `blocking`: project function or class -> the chain showing why calling it blocks (ASL207).
+    - `sessions`: project function -> how a caller gets an AsyncSession from it: "call"
+      (`s = f()`), "await" (`s = await f()`), "enter" (`async with f() as s`) or "iterate"
+      (`async for s in f()`, and `Depends(f)`: a FastAPI dependency that yields one).
+    - `session_params`: project function -> (((position or -1, name), ...), binding, decorated)
+      for its parameters annotated `AsyncSession`; binding is "function", "method", "class"
+      (classmethod) or "static"; a decorated function's positions may not line up.
+    - `values`: module-level name -> its type: a session factory or session, or a project
+      class that has any of the methods above.
+    - `type_aliases`: `SessionDep = Annotated[AsyncSession, Depends(...)]` -> AsyncSession.
+    - `methods`: project class -> {method name: function} for the methods of the maps above
+      and of `resource_factories`, inherited ones included.
+    - `resource_factories`: project function -> the resource it returns, new on every call.
+    - `resource_classes`: project class -> (resource its `__init__` creates, whether the class
+      has a method that closes it).
+    Re-exported names (`from .impl import helper` in a package) are keys too.
+    """
 
     blocking: dict[str, list[str]] = field(default_factory=dict)
+    sessions: dict[str, str] = field(default_factory=dict)
+    session_params: dict[str, tuple] = field(default_factory=dict)
+    values: dict[str, str] = field(default_factory=dict)
+    type_aliases: dict[str, str] = field(default_factory=dict)
+    methods: dict[str, dict[str, str]] = field(default_factory=dict)
+    resource_factories: dict[str, str] = field(default_factory=dict)
+    resource_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    # Names a module imports when it may use the above (with the modules and packages
+    # holding them): session factories, functions with `AsyncSession` parameters, resources.
+    session_names: frozenset = frozenset()
+    param_names: frozenset = frozenset()
+    resource_names: frozenset = frozenset()
+    param_functions: frozenset = frozenset()  # the short names of `session_params` functions
+
+    def is_empty(self) -> bool:
+        return not (self.blocking or self.session_names or self.param_names or self.resource_names)
+
+    def rerun_codes(self, facts: dict) -> frozenset[str]:
+        """The project-wide rules that may find more in the module these facts describe."""
+        codes: set[str] = set()
+        if self.blocking and any(call in self.blocking for call in facts.get("async_calls", ())):
+            codes |= BLOCKING_CODES
+        names = [facts.get("module", ""), *facts.get("exports", {}).values(), *facts.get("imports", ())]
+        if self.session_names and any(name in self.session_names for name in names):
+            codes |= SESSION_CODES
+        elif self.param_names and any(name in self.param_names for name in names) and (
+            self.param_functions.intersection(facts.get("untyped_args", ()))
+        ):
+            # A name nothing annotates handed to what may be an `AsyncSession` parameter
+            # (no new session is created: no ASL401).
+            codes |= SESSION_CODES - {"ASL401"}
+        if self.resource_names and any(name in self.resource_names for name in names):
+            codes |= RESOURCE_CODES
+        return frozenset(codes)
+
+    def wants(self, rule, text: str, settings) -> bool:
+        """The token prefilter of a rule run with the index: a name from another module
+        (`make_client()`, `get_db()`) can create a resource or a session without any of the
+        rule's own tokens in the text; the other rules keep their prefilter."""
+        tokens = _TOKENS_WITH_PROJECT.get(rule.code)
+        if tokens is None:
+            return rule.wants(text, settings)
+        return not tokens or any(token in text for token in tokens)
+
+    def method(self, owner: str | None, name: str) -> str | None:
+        """The project function `owner().name` runs, when it matters to a rule."""
+        if owner is None:
+            return None
+        return self.methods.get(owner, {}).get(name)
 
     @classmethod
     def build(cls, all_facts: list[dict]) -> ProjectIndex:
         functions: dict[str, dict] = {}
         classes: dict[str, dict] = {}
         exports: dict[str, str] = {}
+        values: dict[str, str] = {}
+        aliases: dict[str, str] = {}
         for facts in all_facts:
+            if facts.get("version") != FACTS_VERSION:
+                continue
             functions.update(facts.get("functions", {}))
             classes.update(facts.get("classes", {}))
             exports.update(facts.get("exports", {}))
-
-        def resolve(name: str, seen=None) -> str:
-            # Follow re-exports (`from .impl import helper` in a package __init__).
-            seen = seen or set()
-            while name in exports and name not in seen:
-                seen.add(name)
-                name = exports[name]
-            return name
-
-        chains: dict[str, list[str]] = {}
-        # Direct blockers first, then propagate through sync callers until nothing changes.
-        for name, info in functions.items():
-            if not info["async"] and not info["cached"] and info["blocking"]:
-                chains[name] = [info["display"], info["blocking"][0][1]]
-        changed = True
-        while changed:
-            changed = False
-            for name, info in functions.items():
-                if name in chains or info["async"] or info["cached"]:
-                    continue
-                for callee in info["calls"]:
-                    target = _callable_target(resolve(callee), functions, classes)
-                    if target is not None and target[0] in chains and target[0] != name:
-                        chains[name] = [info["display"], *target[1], *chains[target[0]]]
-                        changed = True
-                        break
+            values.update(facts.get("values", {}))
+            aliases.update(facts.get("aliases", {}))
+        project = _Project(functions, classes, exports)
         index = cls()
-        # What a call site may name: a function, or a class whose __init__ blocks.
-        for name in functions:
-            if name in chains:
-                index.blocking[name] = chains[name]
-        for name, info in classes.items():
-            init = f"{name}.__init__"
-            if init in chains:
-                index.blocking[name] = [f"{info['display']}()", *chains[init]]
+        index.blocking = _blocking(project)
+        index.sessions = _sessions(project, values)
+        index.session_params = {
+            name: (tuple((position, param) for position, param in info["params"]), info.get("bind", "function"),
+                   bool(info.get("decorated")))
+            for name, info in functions.items()
+            if info.get("params")
+        }
+        index.resource_factories = _resource_factories(project)
+        index.resource_classes = _resource_classes(project, index.resource_factories)
+        interesting = {*index.sessions, *index.session_params, *index.resource_factories}
+        index.methods = _methods(project, interesting)
+        index.type_aliases = dict(aliases)
+        for name, kind in values.items():
+            if kind in knowledge.SHARED_VALUE_TYPES:
+                index.values[name] = kind
+            else:
+                owner = project.resolve(kind)
+                if owner in index.methods:
+                    index.values[name] = owner
+        # What a module must import (or be) to use them: the definitions, the modules and
+        # packages holding them, and (below) their re-exports.
+        factory_keys = [*index.sessions, *index.values, *index.type_aliases]
+        factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
+        param_keys = [*index.session_params]
+        param_keys += [name for name, methods in index.methods.items() if any(
+            f in index.session_params for f in methods.values())]
+        resource_keys = [*index.resource_factories, *index.resource_classes]
+        resource_keys += [name for name, methods in index.methods.items() if any(
+            f in index.resource_factories for f in methods.values())]
+        factory_names, param_names, resource_names = (
+            set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys)
+        )
+        # What a call site may name: the definition, or a re-export of it.
         for alias in exports:
-            target = resolve(alias)
-            if target in index.blocking:
-                index.blocking[alias] = index.blocking[target]
+            target = project.resolve(alias)
+            for table in (index.blocking, index.sessions, index.session_params, index.values, index.type_aliases,
+                          index.methods, index.resource_factories, index.resource_classes):
+                if target in table:
+                    table[alias] = table[target]
+            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names)):
+                if target in names and target != alias:
+                    names.add(alias)  # the re-exported name itself, not its package
+        index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
+        index.session_names = frozenset(factory_names)
+        index.param_names = frozenset(param_names)
+        index.resource_names = frozenset(resource_names)
         return index
+
+
+class _Project:
+    """The facts of every module joined, with name resolution across them."""
+
+    def __init__(self, functions: dict, classes: dict, exports: dict) -> None:
+        self.functions = functions
+        self.classes = classes
+        self.exports = exports
+        self._defined: dict[str, list[str]] | None = None
+
+    def resolve(self, name: str, depth: int = 0) -> str:
+        # Follow re-exports (`from .impl import helper` in a package __init__).
+        seen: set[str] = set()
+        while name in self.exports and name not in seen:
+            seen.add(name)
+            name = self.exports[name]
+        if depth < 4 and name not in self.functions and name not in self.classes and "." in name:
+            # `pkg.Class.method` where `pkg.Class` is a re-export.
+            owner, _, attr = name.rpartition(".")
+            if owner in self.exports:
+                return f"{self.resolve(owner, depth + 1)}.{attr}"
+        return name
+
+    def mro(self, name: str) -> list[str]:
+        """The project class and its project base classes, depth first."""
+        order: list[str] = []
+        todo = [name]
+        while todo:
+            current = self.resolve(todo.pop(0))
+            if current in order or current not in self.classes:
+                continue
+            order.append(current)
+            todo[:0] = self.classes[current].get("bases", [])
+        return order
+
+    def function(self, name: str) -> str | None:
+        """The project function a called name runs: a function, or a method found through
+        the class and its bases (`pkg.Db.session` defined on `pkg.BaseDb`)."""
+        name = self.resolve(name)
+        if name in self.functions:
+            return name
+        owner, _, attr = name.rpartition(".")
+        for klass in self.mro(owner) if owner else ():
+            method = f"{klass}.{attr}"
+            if method in self.functions:
+                return method
+        return None
+
+    def defined(self) -> dict[str, list[str]]:
+        """Class -> the names of the methods it defines."""
+        if self._defined is None:
+            self._defined = {}
+            for name in self.functions:
+                owner, _, attr = name.rpartition(".")
+                if owner in self.classes:
+                    self._defined.setdefault(owner, []).append(attr)
+        return self._defined
+
+
+def _blocking(project: _Project) -> dict[str, list[str]]:
+    """Sync project functions that block, with the chain; then the classes whose __init__ does."""
+    functions, classes = project.functions, project.classes
+    chains: dict[str, list[str]] = {}
+    # Direct blockers first, then propagate through sync callers until nothing changes.
+    for name, info in functions.items():
+        if not info["async"] and not info["cached"] and info["blocking"]:
+            chains[name] = [info["display"], info["blocking"][0][1]]
+    changed = True
+    while changed:
+        changed = False
+        for name, info in functions.items():
+            if name in chains or info["async"] or info["cached"]:
+                continue
+            for callee in info["calls"]:
+                target = _callable_target(project.resolve(callee), functions, classes)
+                if target is not None and target[0] in chains and target[0] != name:
+                    chains[name] = [info["display"], *target[1], *chains[target[0]]]
+                    changed = True
+                    break
+    blocking: dict[str, list[str]] = {}
+    # What a call site may name: a function, or a class whose __init__ blocks.
+    for name in functions:
+        if name in chains:
+            blocking[name] = chains[name]
+    for name, info in classes.items():
+        init = f"{name}.__init__"
+        if init in chains:
+            blocking[name] = [f"{info['display']}()", *chains[init]]
+    return blocking
+
+
+# What calling a function that hands back a value gives, by how the value was had:
+# (the function's "via", what the returned value is) -> how its caller gets a session.
+_COMPOSE = {
+    ("call", "session"): "call",
+    ("call", "context"): "enter",
+    ("call", "awaitable"): "await",
+    ("await", "session"): "await",
+    ("enter", "session"): "enter",
+    ("iterate", "session"): "iterate",
+    ("call", "iterator"): "iterate",
+}
+
+
+def _sessions(project: _Project, values: dict[str, str]) -> dict[str, str]:
+    """Project functions that give a session, to a fixed point: by annotation, by what they
+    return or yield (a session, or the result of another such function)."""
+    sessions: dict[str, str] = {}
+
+    def value_of(callee: str, awaited: bool) -> str | None:
+        """What a returned `callee(...)` (or `await callee(...)`) is."""
+        resolved = project.resolve(callee)
+        kind = values.get(resolved)
+        if kind is not None:
+            made = knowledge.INSTANCE_CALL_TYPES.get(kind)
+            return "session" if made == knowledge.ASYNC_SESSION and not awaited else None
+        function = project.function(callee)
+        kind = sessions.get(function) if function else None
+        if kind is None:
+            return None
+        if awaited:
+            return "session" if kind == "await" else None
+        return {"call": "session", "enter": "context", "await": "awaitable", "iterate": "iterator"}[kind]
+
+    candidates = {name: info for name, info in project.functions.items() if "via" in info}
+    changed = True
+    while changed:
+        changed = False
+        for name, info in candidates.items():
+            if name in sessions:
+                continue
+            gives = info.get("gives")
+            if gives not in (None, "session"):
+                continue
+            made = ["session"] if gives == "session" else []
+            for callee, awaited in info.get("from", ()):
+                value = value_of(callee, awaited)
+                if value is None:
+                    break
+                made.append(value)
+            else:
+                kinds = {_COMPOSE.get((info["via"], value)) for value in made}
+                if len(kinds) == 1 and None not in kinds:
+                    sessions[name] = kinds.pop()
+                    changed = True
+    return sessions
+
+
+def _resource_factories(project: _Project) -> dict[str, str]:
+    """Project functions that return a new resource on every call, to a fixed point."""
+    factories: dict[str, str] = {}
+    candidates = {
+        name: info for name, info in project.functions.items()
+        if info.get("via") in ("call", "await") and info.get("gives") != "session" and not info["cached"]
+    }
+    changed = True
+    while changed:
+        changed = False
+        for name, info in candidates.items():
+            if name in factories:
+                continue
+            made = info.get("gives")
+            for callee, _awaited in info.get("from", ()):
+                function = project.function(callee)
+                if function not in factories:
+                    break
+                made = made or factories[function]
+            else:
+                if made:
+                    factories[name] = made
+                    changed = True
+    return factories
+
+
+def _resource_classes(project: _Project, factories: dict[str, str]) -> dict[str, tuple[str, bool]]:
+    """Project classes whose `__init__` creates a resource on every instantiation. Not a class
+    with a metaclass, `__new__` or a decorator (it may hand out one shared instance)."""
+    found: dict[str, tuple[str, bool]] = {}
+    for name in project.classes:
+        mro = project.mro(name)
+        if any(project.classes[klass].get("special") for klass in mro):
+            continue
+        init = next((f"{klass}.__init__" for klass in mro if f"{klass}.__init__" in project.functions), None)
+        if init is None:
+            continue
+        info = project.functions[init]
+        made = info.get("creates")
+        if made is None:
+            made = next((factories[f] for f in map(project.function, info.get("creates_from", ())) if f in factories), None)
+        if made is not None:
+            found[name] = (made, any(project.classes[klass].get("closes") for klass in mro))
+    return found
+
+
+def _methods(project: _Project, interesting: set[str]) -> dict[str, dict[str, str]]:
+    """Class -> {method: function} for the interesting methods it has (its own or inherited)."""
+    owners = {name.rpartition(".")[0] for name in interesting}
+    if not owners & set(project.classes):
+        return {}
+    defined = project.defined()
+    methods: dict[str, dict[str, str]] = {}
+    for name in project.classes:
+        mro = project.mro(name)
+        if not any(klass in owners for klass in mro):
+            continue
+        seen: set[str] = set()
+        for klass in mro:
+            for attr in defined.get(klass, ()):
+                if attr in seen:
+                    continue
+                seen.add(attr)
+                function = f"{klass}.{attr}"
+                if function in interesting:
+                    methods.setdefault(name, {})[attr] = function
+    return methods
+
+
+def _with_prefixes(names) -> frozenset:
+    """The names, and the modules and packages a module may import to reach them. A bare
+    top-level package (`import prefect`) counts only for what it defines itself (`db` for
+    `db.get_session` in a flat project): nearly every module of a package imports it."""
+    found: set[str] = set()
+    for name in names:
+        parts = name.split(".")
+        for end in range(2, len(parts) + 1):
+            found.add(".".join(parts[:end]))
+        if len(parts) <= 2:
+            found.add(parts[0])
+    return frozenset(found)
 
 
 def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, list[str]] | None:
@@ -124,3 +475,32 @@ def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, li
     if name in classes:
         return f"{name}.__init__", [f"{classes[name]['display']}()"]
     return None
+
+
+def rerun_plan(index: ProjectIndex, results, settings) -> dict[str, frozenset[str]]:
+    """path -> the project-wide rules to run again on that file with the index (the ones
+    enabled for it that may find more there)."""
+    plan: dict[str, frozenset[str]] = {}
+    for result in results:
+        if result.facts:
+            codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
+            if codes:
+                plan[result.path] = codes
+    return plan
+
+
+def merge_rerun(first, again, codes) -> None:
+    """Replace the findings of `codes` in the first result by those of the run with the
+    index (which sees everything the first saw, and more). `--fix` works file by file,
+    without the index: a finding only the index shows is reported without its fix."""
+    from dataclasses import replace
+
+    before = {(d.code, d.row, d.col) for d in first.diagnostics if d.code in codes}
+    kept = [d for d in first.diagnostics if d.code not in codes]
+    for diagnostic in again.diagnostics:
+        if diagnostic.code in codes:
+            if diagnostic.fix is not None and (diagnostic.code, diagnostic.row, diagnostic.col) not in before:
+                diagnostic = replace(diagnostic, fix=None)
+            kept.append(diagnostic)
+    first.diagnostics = sorted(kept, key=lambda d: d.sort_key)
+    first.errors.extend(e for e in again.errors if e not in first.errors)

@@ -47,6 +47,15 @@ class Resolver:
         # imports resolvable as project names (`shop.helpers.render_pdf`).
         self.module = module
         self._is_package = is_package
+        # Project-wide knowledge (asynclint.project.ProjectIndex), when project analysis runs,
+        # and the module's scopes, for evidence gathered from the whole module.
+        self.project = None
+        self.scopes: dict | None = None
+        self._passed: set | None = None
+
+    def attach(self, project, scopes: dict) -> None:
+        self.project = project
+        self.scopes = scopes
 
     # -- qualified names -------------------------------------------------------
 
@@ -83,6 +92,12 @@ class Resolver:
         if binding.kind == "assign" and isinstance(binding.value, (cst.Name, cst.Attribute)):
             return self.qualname(binding.value, scope, depth + 1)
         return None
+
+    def import_target(self, binding: Binding) -> str | None:
+        """The absolute name an import binding binds (relative imports made absolute)."""
+        if binding.kind != "import":
+            return None
+        return self._binding_qualname(binding, None, 0)
 
     def _method_qualname(self, receiver: str, attr: str, scope: Scope) -> str | None:
         """`self.helper` in a method of a module-level class -> `module.Class.helper`."""
@@ -122,9 +137,19 @@ class Resolver:
             found = scope.lookup(expr.value)
             if found is None:
                 return None
-            return self._bindings_type(found[1], found[0], depth)
+            result = self._bindings_type(found[1], found[0], depth)
+            if result is None and self.project is not None:
+                result = self._project_name_type(expr, found, scope, depth)
+            return result
         if isinstance(expr, cst.Attribute):
-            return self._attribute_type(expr, scope, depth)
+            result = self._attribute_type(expr, scope, depth)
+            if result is None and self.project is not None:
+                result = self.project.values.get(self.qualname(expr, scope))
+            return result
+        if isinstance(expr, cst.Await):
+            # `await factory()` where the project's `async def factory() -> AsyncSession`.
+            inner = self.type_of(expr.expression, scope, depth + 1) if self.project is not None else None
+            return knowledge.ASYNC_SESSION if inner == knowledge.SESSION_AWAITABLE else None
         if isinstance(expr, cst.Call):
             return self._call_type(expr, scope, depth)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
@@ -144,6 +169,8 @@ class Resolver:
                 if _is_none(binding.value):
                     continue  # `x = None` is a placeholder, not evidence
                 types.add(self.type_of(binding.value, where, depth + 1))
+            elif binding.kind == "for" and self.project is not None and self._iterated(binding, where, depth):
+                types.add(knowledge.ASYNC_SESSION)
             else:
                 return None
         if len(types) == 1:
@@ -151,9 +178,13 @@ class Resolver:
         return None
 
     def _entered_type(self, item, scope: Scope, depth: int) -> str | None:
-        """`async with factory.begin() as s`: a session factory's `begin()` yields a session."""
+        """`async with factory.begin() as s`: a session factory's `begin()` yields a session;
+        so does a project function that is an async context manager of one."""
         if isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) and item.func.attr.value == "begin":
             return knowledge.INSTANCE_CALL_TYPES.get(self.type_of(item.func.value, scope, depth + 1))
+        if self.project is not None and isinstance(item, cst.Call):
+            if self.type_of(item, scope, depth + 1) == knowledge.SESSION_CONTEXT:
+                return knowledge.ASYNC_SESSION
         return None
 
     def _attribute_type(self, expr: cst.Attribute, scope: Scope, depth: int) -> str | None:
@@ -179,6 +210,10 @@ class Resolver:
 
     def _call_type(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
         func = call.func
+        if self.project is not None:
+            made = self._project_call_type(call, scope, depth)
+            if made is not None:
+                return made or None
         name = self._normalise(self.qualname(func, scope))
         if name is not None:
             if name == knowledge.SYNC_SESSIONMAKER and self._makes_async_sessions(call, scope):
@@ -227,6 +262,8 @@ class Resolver:
         if isinstance(annotation, (cst.Name, cst.Attribute)):
             name = self.qualname(annotation, scope)
             if name is not None:
+                if self.project is not None and name in self.project.type_aliases:
+                    return self.project.type_aliases[name]
                 return self._normalise(name)
             # A module-level alias: `SessionDep = Annotated[AsyncSession, Depends(get_db)]`.
             if isinstance(annotation, cst.Name):
@@ -241,3 +278,192 @@ class Resolver:
     def _union(self, members, scope: Scope, depth: int) -> str | None:
         types = {self.annotation_type(m, scope, depth + 1) for m in members if not _is_none(m)}
         return types.pop() if len(types) == 1 else None
+
+    # -- the project's own code (asynclint.project) -------------------------------------
+
+    def _is_self(self, expr: cst.CSTNode, scope: Scope) -> bool:
+        if not isinstance(expr, cst.Name):
+            return False
+        found = scope.lookup(expr.value)
+        return found is not None and found[0].kind == "function" and found[0].self_name == expr.value
+
+    def receiver_class(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> str | None:
+        """The class of a method call's receiver: `self` in a method of a module-level class,
+        else what the receiver's type evidence says."""
+        if self._is_self(expr, scope):
+            cls = scope.lookup(expr.value)[0].enclosing_class
+            path = _definition_path(cls) if cls is not None and self.module else None
+            return ".".join([self.module, *path]) if path else None
+        return self.type_of(expr, scope, depth + 1)
+
+    def project_callee(self, call: cst.Call, scope: Scope, depth: int = 0) -> tuple[str, bool] | None:
+        """(the project function or class a call runs, called on an instance?) when the
+        project index knows it; `db.session()` with `db: Database` is `Database.session`."""
+        project = self.project
+        if project is None:
+            return None
+        func = call.func
+        name = self.qualname(func, scope)
+        if name is not None:
+            # `self.helper(...)` resolves to `module.Class.helper`, called on an instance.
+            return name, isinstance(func, cst.Attribute) and self._is_self(func.value, scope)
+        if isinstance(func, cst.Attribute):
+            method = project.method(self.receiver_class(func.value, scope, depth), func.attr.value)
+            if method is not None:
+                return method, True
+        return None
+
+    def _project_call_type(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
+        """What a call of the project's own code gives, if the index knows: a session, a
+        context manager or awaitable of one, or what a project session factory makes.
+        "" means known to give nothing asynclint tracks."""
+        project = self.project
+        func = call.func
+        name = self.qualname(func, scope)
+        if name is not None and name in project.values:
+            return knowledge.INSTANCE_CALL_TYPES.get(project.values[name], "")
+        found = self.project_callee(call, scope, depth)
+        if found is None:
+            return None
+        kind = project.sessions.get(found[0])
+        if kind is None:
+            return None
+        return _MADE_BY_KIND[kind]
+
+    def _project_name_type(self, expr: cst.Name, found, scope: Scope, depth: int) -> str | None:
+        """A name the index knows (an imported module-level session factory), or a name passed
+        to a project function's parameter annotated `AsyncSession` when nothing else is known
+        about it."""
+        project = self.project
+        bound_in, bindings = found
+        if all(b.kind == "import" for b in bindings):
+            return project.values.get(self.qualname(expr, scope))
+        if len(bindings) == 1 and self._injected_session(bindings[0], bound_in):
+            return knowledge.ASYNC_SESSION
+        if not project.session_params or (id(bound_in), expr.value) not in self._passed_names():
+            return None
+        for binding in bindings:
+            where = binding.scope or bound_in
+            if binding.kind in ("import", "def", "class", "except"):
+                return None
+            if binding.annotation is not None:
+                known = self.annotation_type(binding.annotation, where, depth + 1)
+            elif binding.kind in ("assign", "walrus", "annassign", "with") and binding.value is not None:
+                if _is_none(binding.value):
+                    continue
+                known = self.type_of(binding.value, where, depth + 1)
+            else:
+                continue
+            if known is not None and (knowledge.is_other_than_session(known) or known in project.methods):
+                return None
+        return knowledge.ASYNC_SESSION
+
+    def _iterated(self, binding: Binding, scope: Scope, depth: int) -> bool:
+        """`async for s in get_db():` over the project's async generator of sessions."""
+        node = binding.node
+        if not isinstance(node, (cst.For, cst.CompFor)) or node.asynchronous is None:
+            return False
+        if not isinstance(node.target, cst.Name):
+            return False
+        return self.type_of(node.iter, scope, depth + 1) == knowledge.SESSION_ITERATOR
+
+    def _injected_session(self, binding: Binding, scope: Scope) -> bool:
+        """A parameter without annotation whose default is `Depends(f)`, where the project's
+        `f` returns or yields a session (`db=Depends(get_db)`)."""
+        param = binding.node
+        if binding.kind != "param" or not isinstance(param, cst.Param) or param.annotation is not None:
+            return False
+        default = param.default
+        if not isinstance(default, cst.Call) or scope.parent is None:
+            return False
+        outer = scope.parent
+        if self.qualname(default.func, outer) not in knowledge.DEPENDS or not default.args:
+            return False
+        first = default.args[0]
+        if first.star or (first.keyword is not None and first.keyword.value != "dependency"):
+            return False
+        target = self.qualname(first.value, outer)
+        return self.project.sessions.get(target) in _INJECTED_KINDS
+
+    def _passed_names(self) -> set:
+        """(scope id, name) of every name the module passes to a project function's
+        parameter annotated `AsyncSession`."""
+        if self._passed is not None:
+            return self._passed
+        self._passed = set()  # while collecting, no name counts (no circular evidence)
+        if self.scopes is None:
+            return self._passed
+        from asynclint.walk import COMPREHENSIONS, walk
+
+        found: set = set()
+        scopes = self.scopes
+        module = next(node for node, scope in scopes.items() if scope.parent is None)
+        current = [scopes[module]]
+        params = self.project.session_params
+        short_names = {name.rpartition(".")[2] for name in params}
+        known = set(self._types)
+
+        def enter(node) -> None:
+            if type(node) in COMPREHENSIONS and node in scopes:
+                current.append(scopes[node])
+            if isinstance(node, cst.Call):
+                func = node.func
+                short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+                if short not in short_names:
+                    return
+                scope = current[-1]
+                callee = self.project_callee(node, scope)
+                spec = params.get(callee[0]) if callee else None
+                if spec is not None:
+                    for arg in _session_args(node, spec, callee[1]):
+                        where = scope.lookup(arg.value)
+                        if where is not None:
+                            found.add((id(where[0]), arg.value))
+
+        def leave(node) -> None:
+            if type(node) in COMPREHENSIONS and node in scopes:
+                current.pop()
+
+        walk(module, enter, leave, lambda owner: current.append(scopes[owner]), lambda owner: current.pop())
+        # Types worked out while collecting could not use this evidence yet: work them out again.
+        for node in [node for node, kind in self._types.items() if kind is None and node not in known]:
+            del self._types[node]
+        self._passed = found
+        return found
+
+
+# What calling a project session factory gives, by its kind (`ProjectIndex.sessions`).
+_MADE_BY_KIND = {
+    "call": knowledge.ASYNC_SESSION,
+    "await": knowledge.SESSION_AWAITABLE,
+    "enter": knowledge.SESSION_CONTEXT,
+    "iterate": knowledge.SESSION_ITERATOR,
+}
+# A FastAPI dependency `Depends(f)` injects what `f` returns, awaits to or yields.
+_INJECTED_KINDS = frozenset({"call", "await", "iterate"})
+
+
+def _session_args(call: cst.Call, spec, on_instance: bool) -> list[cst.Name]:
+    """The names a call passes to parameters annotated `AsyncSession` (spec: see
+    `ProjectIndex.session_params`). Positions count only for an undecorated function."""
+    positions, bind, decorated = spec
+    by_name = {name for _, name in positions}
+    by_position = {index: name for index, name in positions if index >= 0}
+    # The implicit first parameter: `obj.method(s)` and `Class.classmethod(s)` skip it.
+    shift = 1 if (bind == "method" and on_instance) or bind == "class" else 0
+    found = []
+    index = 0
+    for arg in call.args:
+        if arg.star:
+            if arg.star == "*":
+                index = -1  # positions unknown from here on
+            continue
+        if arg.keyword is not None:
+            if arg.keyword.value in by_name and isinstance(arg.value, cst.Name):
+                found.append(arg.value)
+            continue
+        if index >= 0 and not decorated and (index + shift) in by_position and isinstance(arg.value, cst.Name):
+            found.append(arg.value)
+        if index >= 0:
+            index += 1
+    return found

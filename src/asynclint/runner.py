@@ -9,6 +9,7 @@ from typing import Literal
 
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, FileResult, InternalError
+from asynclint.project import PROJECT_CODES
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -113,7 +114,7 @@ def run(
     settings = job.settings
     use_project = (
         project_files is not None and job.fix is None and settings.project_analysis
-        and "ASL207" in settings.enabled_codes()
+        and bool(PROJECT_CODES & settings.enabled_codes())
     )
     if use_project:
         job = Job(settings, facts=True)
@@ -166,10 +167,12 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
 
 
 def _project_pass(files, project_files, results, settings: Settings, jobs: int, use_cache: bool) -> list[FileResult]:
-    """Facts for the rest of the project, the index, then ASL207 where it can fire."""
+    """Facts for the rest of the project, the index, then the project-wide rules (ASL207,
+    sessions, resources) again where they may find more; their findings replace the first
+    pass's in `results`."""
     from dataclasses import replace
 
-    from asynclint.project import ProjectIndex
+    from asynclint.project import ProjectIndex, merge_rerun, rerun_plan
 
     # The same file may be named relatively on the command line and absolutely by discovery.
     requested = {os.path.abspath(path) for path in files}
@@ -178,14 +181,19 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
     all_facts = [r.facts for r in (*results, *other_results) if r.facts]
     index = ProjectIndex.build(all_facts)
-    if not index.blocking:
+    if index.is_empty():
         return []
-    candidates = [r.path for r in results if r.facts and any(c in index.blocking for c in r.facts["async_calls"])]
-    second = replace(settings, select=("ASL207",), extend_select=())
-    extra = _run_cached(candidates, Job(second, project=index), jobs, use_cache=False)
-    for r in extra:
-        r.facts = None
-    return extra
+    # The project-wide rules again, with the index, where they may find more.
+    plan = rerun_plan(index, results, settings)
+    if not plan:
+        return []
+    codes = frozenset().union(*plan.values())
+    second = replace(settings, select=tuple(sorted(codes)), extend_select=())
+    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache=False)}
+    for r in results:
+        if r.path in again:
+            merge_rerun(r, again[r.path], plan[r.path])
+    return []
 
 
 def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:

@@ -14,7 +14,7 @@ import libcst as cst
 from asynclint.rule import Rule
 
 from asynclint.walk import children
-from asynclint.scope import dotted_name
+from asynclint.scope import BUILTIN_NAMES, dotted_name
 
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -139,3 +139,34 @@ class ResourceRule(Rule):
         if settings.extra_resources:
             return True
         return any(token in text for token in _RESOURCE_TOKENS)
+
+
+# Methods that keep what they are given (in a registry, a list, a queue).
+KEEPING_METHODS = frozenset(
+    {"append", "appendleft", "add", "insert", "extend", "setdefault", "put", "put_nowait", "update", "register"}
+)
+
+
+def stored_elsewhere(func: cst.CSTNode, scope, name: str) -> bool:
+    """Is the local `name` also kept or handed on beyond the call of `func`: assigned to a
+    global, an attribute or a subscript (`app.state.client = client`), put in a container or a
+    literal, or passed to another call (`register_cleanup(hass, client)`, `Api(client)`)?
+    Then the function shares it on purpose, or something else owns it."""
+    if name in scope.global_names or name in scope.nonlocal_names:
+        return True
+
+    def is_name(expr) -> bool:
+        return isinstance(expr, cst.Name) and expr.value == name
+
+    for node in walk(func.body):
+        if isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None and is_name(node.value):
+            targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+            if any(not isinstance(t, cst.Name) or t.value in scope.global_names for t in targets):
+                return True
+        elif isinstance(node, cst.Call) and any(is_name(a.value) for a in node.args):
+            func = node.func
+            if not (isinstance(func, cst.Name) and func.value in BUILTIN_NAMES and func.value not in scope.bindings):
+                return True  # handed to another call (builtins such as `id(x)` only look at it)
+        elif isinstance(node, (cst.Element, cst.DictElement)) and is_name(node.value):
+            return True
+    return False

@@ -11,7 +11,10 @@ A spawned coroutine is the call started by `asyncio.create_task(...)`,
 TaskGroup (`analysis.task_spawn`), or an argument of `asyncio.gather(...)`
 (including `gather(*[f(s, i) for i in x])`). It uses a session when a session
 (a name or attribute known to hold one: `ctx.is_session`) is one of its
-arguments or its receiver (`gather(s.execute(a), s.execute(b))`).
+arguments or its receiver (`gather(s.execute(a), s.execute(b))`). With project analysis,
+`ctx.is_session` also knows sessions from the project's own factories in other modules
+(`async with db.session_context() as s`) and names passed to a project function's
+`AsyncSession` parameter (see `asynclint.project` and `Resolver.project_callee`).
 
 Two spawns overlap when the later one starts while the earlier may still run:
 the earlier one's lifetime is its `gather(...)` call, the `async with` block

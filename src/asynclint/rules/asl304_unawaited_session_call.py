@@ -5,7 +5,9 @@ in `knowledge.ASYNC_SESSION_COROUTINES` are coroutine functions: calling one
 only makes a coroutine object, and nothing happens until it is awaited. A bare
 `session.commit()` commits nothing; `result = session.execute(q)` holds a
 coroutine, not a Result. Only sessions known by evidence count (`ctx.is_session`):
-the same method names on a sync `Session` or an `aiohttp.ClientSession` are fine.
+the same method names on a sync `Session` or an `aiohttp.ClientSession` are fine. With
+project analysis, the evidence includes the project's own session factories in other modules
+and names passed to a project function's `AsyncSession` parameter (`asynclint.project`).
 
 Flagged, where the coroutine is certainly lost:
 - a discarded call (an expression statement), in async and in sync code;

@@ -7,10 +7,14 @@ keeps that in one place, and tests can swap it through `app.dependency_overrides
 Flags, in the body of a route handler (`analysis.is_route_handler`, async or sync), a call
 that creates a session: `AsyncSession(...)` (also SQLModel's, and the `session-types`),
 `Session(...)`, calling a session factory (an `async_sessionmaker`/`sessionmaker` instance,
-known from the binding), or its `.begin()`. Located at that call. Not flagged: a session received
-as a parameter; a dependency function, lifespan or background job (not a route handler); code
-in a nested def or lambda inside the handler; a factory imported from elsewhere, whose kind is
-unknown here.
+known from the binding), or its `.begin()`. Located at that call. With project analysis, also
+the project's own factories from other modules (`asynclint.project`): an imported
+`SessionLocal`, a function or method that returns or yields a session (`async with
+session_scope() as s`, `s = await open_session()`). Not flagged: a session received as a
+parameter, and a factory the handler receives as a parameter (`db: Database =
+Depends(get_db)` then `db.session()`: the database is injected, tests can replace it); a
+dependency function, lifespan or background job (not a route handler); code in a nested def
+or lambda inside the handler; a factory imported from elsewhere whose kind is unknown.
 
 No fix: the dependency and the handler's new parameter are the author's to write.
 """
@@ -23,6 +27,9 @@ from asynclint import analysis, knowledge
 from asynclint.rule import Rule
 
 _SESSIONS = frozenset({knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION})
+# What a call that creates a session gives: the session, or (a project factory) a context
+# manager or awaitable of one.
+_MADE = _SESSIONS | {knowledge.SESSION_CONTEXT, knowledge.SESSION_AWAITABLE}
 _FACTORIES = frozenset({*knowledge.SESSION_FACTORIES, knowledge.SYNC_SESSIONMAKER})
 
 
@@ -47,15 +54,29 @@ class SessionInRoute(Rule):
         )
 
     def _creates_session(self, call: cst.Call) -> bool:
-        if self.ctx.type_of(call) in _SESSIONS:
-            return True
-        # `async with SessionLocal.begin() as session:` makes a session too.
         func = call.func
+        if self.ctx.type_of(call) in _MADE:
+            return not self._injected(func)
+        # `async with SessionLocal.begin() as session:` makes a session too.
         return (
             isinstance(func, cst.Attribute)
             and func.attr.value == "begin"
             and self.ctx.type_of(func.value) in _FACTORIES
+            and not self._injected(func.value)
         )
+
+    def _injected(self, factory: cst.BaseExpression) -> bool:
+        """Is the factory (or the object it is a method of) a parameter of the handler:
+        `factory()` with a `factory` parameter, `db.session()` with a `db` parameter?"""
+        while isinstance(factory, cst.Attribute):
+            factory = factory.value
+        if not isinstance(factory, cst.Name):
+            return False
+        found = self.ctx.scope.lookup(factory.value)
+        if found is None or found[0] is not self.ctx.function_scope:
+            return False
+        owner, bindings = found
+        return owner.self_name != factory.value and all(b.kind == "param" for b in bindings)
 
 
 RULE = SessionInRoute

@@ -12,11 +12,15 @@ Flags the creating call (`knowledge.RESOURCE_CONSTRUCTORS` plus `extra-resources
 - in a function of the module that such a handler, dependency or loop calls (through calls
   of module functions and methods of the same class), when that function creates and drops the
   resource on every call; the message shows the chain.
-A call of a module function that returns a new resource (a factory) counts as creating one.
+A call of a module function that returns a new resource (a factory) counts as creating one;
+with project analysis, so does a call of a project function in another module that does
+(`make_client()`), or of a project class whose `__init__` creates one (`Database(url)`):
+`analysis.project_resource`, from `ProjectIndex.resource_factories`/`resource_classes`.
 
 Not flagged: a lazy singleton, i.e. a creation under a check of state that the same function
 then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
-... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`.
+... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
+reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own).
 
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """
@@ -29,6 +33,7 @@ import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rules._resources import (
+    KEEPING_METHODS,
     ResourceRule,
     FUNCTION_NODES,
     Use,
@@ -42,10 +47,6 @@ from asynclint.rules._resources import (
 from asynclint.scope import dotted_name
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-# Methods that keep what they are given beyond the current iteration.
-_KEEPING_METHODS = frozenset(
-    {"append", "appendleft", "add", "insert", "extend", "setdefault", "put", "put_nowait", "update", "register"}
-)
 _IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
 
 
@@ -60,6 +61,7 @@ class _Site:
     in_async: bool
     resource: str | None = None  # the resource constructor, for a direct creation
     callees: list[cst.CSTNode] = field(default_factory=list)
+    via: str | None = None  # created by the project's code in another place: how it is shown
     analysed: bool = False
     use: Use | None = None
     loop: bool = False  # in a loop in async code
@@ -88,12 +90,18 @@ class ResourcePerRequest(ResourceRule):
         if resource and self._in_process(node):
             return
         callees = [] if resource else self._callees(node.func)
+        via = None
+        if not resource and not callees and ctx.project is not None:
+            # A factory or class of the project, maybe in another module (project analysis).
+            made = analysis.project_resource(ctx, node)
+            if made is not None:
+                resource, via = made.resource, made.label
         if not resource and not callees:
             return
         path = function_path(ctx)
         if not isinstance(path[0], FUNCTION_NODES):
             return  # module level and class bodies run once
-        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees))
+        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via))
 
     def _analyse(self, site: _Site) -> _Site:
         if not site.analysed:
@@ -102,7 +110,7 @@ class ResourcePerRequest(ResourceRule):
             site.loop = site.in_async and _in_loop(site.path)
             site.lazy = self._is_lazy(site.path)
             site.kept, site.hands_back, site.local = self._fate(site.func, site.use)
-            site.retry = site.loop and _stops_loop(site.path)
+            site.retry = site.loop and (_stops_loop(site.path) or _long_lived(site.path, site.use))
         return site
 
     def _in_process(self, call: cst.Call) -> bool:
@@ -237,7 +245,7 @@ class ResourcePerRequest(ResourceRule):
                 if any(not isinstance(t.target, cst.Name) for t in node.targets):
                     kept = True
             elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in _KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
+                if node.func.attr.value in KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
                     kept = True
             elif isinstance(node, (cst.Element, cst.DictElement)) and _is_names(node.value, names):
                 kept = True
@@ -350,6 +358,8 @@ class ResourcePerRequest(ResourceRule):
         return found
 
     def _label(self, site: _Site, factories) -> str:
+        if site.via:
+            return site.via
         if site.resource:
             return call_label(site.call, site.resource)
         made = next((factories[c] for c in site.callees if c in factories), "resource")
@@ -438,6 +448,33 @@ def _stops_loop(path: list[cst.CSTNode]) -> bool:
         if isinstance(parent, cst.Try) and child is parent.body and parent.orelse is not None:
             if _ends_iteration(_statements(parent.orelse.body)):
                 return True
+    return False
+
+
+def _long_lived(path: list[cst.CSTNode], use: Use) -> bool:
+    """A reconnect loop: a `while` loop whose iteration creates a connection and then
+    consumes it in a loop of its own (`conn = await connect(); async for msg in
+    listen(conn): ...`, or `while` using it), so a new one is made only when the previous one
+    fails or ends. Not a `for` over a collection, nor a plain `for` over query results."""
+    names = {t.value for t in use.targets if isinstance(t, cst.Name)} if use.kind == "target" else set()
+    if not names:
+        return False
+    loop = None
+    for index in range(len(path) - 1, 0, -1):
+        parent, child = path[index - 1], path[index]
+        if isinstance(parent, (cst.For, cst.While)) and child is parent.body:
+            loop = parent
+            break
+    if not isinstance(loop, cst.While):
+        return False
+    on_path = set(map(id, path))
+    for node in walk(loop.body):
+        if id(node) in on_path:
+            continue
+        if isinstance(node, cst.For) and node.asynchronous is not None and _names_in(node.iter, list(names)):
+            return True
+        if isinstance(node, cst.While) and _names_in(node.body, list(names)):
+            return True
     return False
 
 

@@ -15,7 +15,13 @@ through a loop over the container it was put in, or another name it was copied t
 attribute (`self.client`, `app.state.pool`) or a global by its name anywhere in the module, so
 `self.x` is closed when any method of the class closes `self.x`.
 
-Not flagged: resources created at module level or in a class body; created directly in
+With project analysis, also the result of a project function that returns a new resource
+(`client = make_client()`), and an instance of a project class whose `__init__` creates one
+and that has a method closing it (`api = Api()`, closed by `await api.shutdown()` or any
+method whose name says it closes): `analysis.project_resource`.
+
+Not flagged: resources created at module level or in a class body; a resource stored in an
+attribute of an imported module (that module's global); created directly in
 `async with Resource() as r`, or handed on where they are created (returned, yielded, passed
 as an argument); a local name returned or yielded to the caller, passed to another call, or
 put into a collection or into an object built from it (the new owner closes it); an attribute
@@ -34,7 +40,6 @@ from asynclint import analysis, knowledge
 from asynclint.rules._resources import FUNCTION_NODES, ResourceRule, call_label, children, container, function_path, use_of, walk
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
-_CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate")
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
 _SAME_ITEMS_METHODS = frozenset({"values", "items", "copy", "pop", "get", "popitem"})
 _SAME_ITEMS_FUNCTIONS = frozenset({"builtins.list", "builtins.tuple", "builtins.reversed", "builtins.sorted"})
@@ -46,6 +51,8 @@ class _Created:
     resource: str
     keys: set = field(default_factory=set)  # any of these closed -> the resource is closed
     handed_on: bool = False
+    label: str | None = None  # created by the project's code in another place: how it is shown
+    instance: bool = False  # an instance of a project class that owns the resource
 
 
 class ResourceNotClosed(ResourceRule):
@@ -57,6 +64,9 @@ class ResourceNotClosed(ResourceRule):
         super().__init__(ctx)
         self.created: list[_Created] = []
         self.closed: set = set()  # keys of everything the module closes (see `_keys_of`)
+        # Keys of everything a method with a closing name is called on (`db.shutdown()`):
+        # closes an instance of a project class that owns a resource.
+        self.closed_by_method: set = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -65,11 +75,18 @@ class ResourceNotClosed(ResourceRule):
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
-        elif short is not None and any(word in short.lower() for word in _CLOSING_WORDS):
+        elif short is not None and any(word in short.lower() for word in knowledge.CLOSING_WORDS):
             # A helper that closes what it is given: `await safe_close(self._client)`.
             for arg in node.args:
                 self.closed |= _keys_of(ctx, arg.value, ctx.scope)
         resource = analysis.resource_constructor(ctx, node)
+        label, instance = None, False
+        if resource is None and ctx.project is not None:
+            # A factory or class of the project, maybe in another module (project analysis).
+            made = analysis.project_resource(ctx, node)
+            if made is None or not made.closes:
+                return  # a class with no way to close what it owns: reported where it is created
+            resource, label, instance = made.resource, made.label, made.instance
         if resource is None:
             return
         path = function_path(ctx)
@@ -77,7 +94,7 @@ class ResourceNotClosed(ResourceRule):
         use = use_of(path)
         if not isinstance(func, FUNCTION_NODES) or use.kind != "target":
             return
-        created = _Created(node, resource)
+        created = _Created(node, resource, label=label, instance=instance)
         scope = ctx.scopes[func]
         for target in use.targets:
             if isinstance(target, cst.Name) and target.value not in scope.global_names | scope.nonlocal_names:
@@ -87,6 +104,8 @@ class ResourceNotClosed(ResourceRule):
                 created.keys |= _target_keys(ctx, target, scope)
                 if isinstance(target, cst.Attribute) and _attribute_returned(func, target):
                     created.handed_on = True
+                if _of_imported_module(target, scope):
+                    created.handed_on = True  # `other_module.client = ...`: that module owns it
         self.created.append(created)
 
     def _follow_local(self, created: _Created, func: cst.CSTNode, scope, name: str) -> None:
@@ -106,6 +125,8 @@ class ResourceNotClosed(ResourceRule):
                         created.keys.add(("local", id(scope), target.value))
                     else:
                         created.keys |= _target_keys(ctx, target, scope)
+                        if _of_imported_module(target, scope):
+                            created.handed_on = True
             elif isinstance(node, cst.Call) and any(_is_name(arg.value, name) for arg in node.args):
                 if self._hands_on(node):
                     created.handed_on = True
@@ -129,9 +150,11 @@ class ResourceNotClosed(ResourceRule):
         for created in self.created:
             if created.handed_on or created.keys & self.closed:
                 continue
+            if created.instance and created.keys & self.closed_by_method:
+                continue
             self.ctx.report(
                 created.call,
-                f"{call_label(created.call, created.resource)} is never closed: close it where its owner "
+                f"{created.label or call_label(created.call, created.resource)} is never closed: close it where its owner "
                 "shuts down (after a lifespan's `yield`, in a shutdown hook or `aclose()` method), "
                 "or create it with `async with`",
             )
@@ -142,6 +165,8 @@ class ResourceNotClosed(ResourceRule):
         # `client.aclose()`, and `client.aclose` handed on as a callback.
         if node.attr.value in knowledge.CLOSE_METHODS:
             self.closed |= _keys_of(self.ctx, node.value, self.ctx.scope)
+        elif self.ctx.project is not None and any(w in node.attr.value.lower() for w in knowledge.CLOSING_WORDS):
+            self.closed_by_method |= _keys_of(self.ctx, node.value, self.ctx.scope)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         # `async with client:`; `async with client.get(...)` enters something else.
@@ -243,6 +268,21 @@ def _mentions(expr: cst.CSTNode, name: str) -> bool:
             continue
         todo.extend(children(node))
     return False
+
+
+def _of_imported_module(target: cst.BaseExpression, scope) -> bool:
+    """`proxy_server.shared_session = ...`: an attribute of an imported module, a global of
+    another module, which is closed (or not) there."""
+    target = container(target)
+    if not isinstance(target, cst.Attribute):
+        return False
+    root = target
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return False
+    found = scope.lookup(root.value)
+    return found is not None and bool(found[1]) and all(b.kind == "import" for b in found[1])
 
 
 def _is_name(expr: cst.CSTNode, name: str) -> bool:
