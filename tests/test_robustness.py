@@ -221,3 +221,54 @@ def test_two_processes_share_a_cache_safely(tmp_path):
         assert [out for out, _ in outputs] == [baseline, baseline]
         assert all(err == "" for _, err in outputs)
     assert not list((tmp_path / ".asynclint_cache").rglob("*.tmp"))
+
+
+def test_pep_758_except_without_parentheses_is_analysed():
+    # Python 3.14 (PEP 758): `except A, B:` without parentheses. CPython 3.13 and older
+    # refuse it, but LibCST parses it (since 1.8.4), so it is no ASL001 and the rules see
+    # the handler.
+    import libcst
+
+    text = (
+        "import asyncio\n\nasync def f():\n    try:\n        await asyncio.sleep(1)\n"
+        "    except asyncio.CancelledError, ValueError:\n        pass\n"
+    )
+    try:
+        libcst.parse_module(text)
+    except libcst.ParserSyntaxError:
+        pytest.skip("this LibCST is older than 1.8.4, which parses PEP 758")
+    result = lint_text(text, "x.py", Settings())
+    assert [(d.code, d.row, d.col) for d in result.diagnostics] == [("ASL102", 6, 5)]
+    # With `as`, the parentheses are still required (3.14 too): a syntax error, CPython's message.
+    broken = text.replace("ValueError:", "ValueError as e:")
+    [finding] = lint_text(broken, "x.py", Settings()).diagnostics
+    assert finding.code == "ASL001" and (finding.row, finding.col) == (6, 12)
+    if sys.version_info < (3, 14):
+        assert finding.message == "SyntaxError: multiple exception types must be parenthesized"
+
+
+@pytest.mark.parametrize(
+    "expression, depth",
+    [
+        ("+".join(["1"] * 5000), 5000),  # LibCST's parser: about a minute
+        ("f" + "[0]" * 2000, 2002),  # about 8 seconds
+        ("a" + ".b" * 3000, 3002),
+    ],
+)
+def test_expression_too_long_for_the_parser(expression, depth):
+    import time
+
+    text = "import time\n\nasync def f():\n    time.sleep(1)\n    x = " + expression + "\n"
+    lint_text(SLEEPY, "x.py", Settings())  # rules loaded, engine thread started
+    started = time.perf_counter()
+    result = lint_text(text, "x.py", Settings())
+    assert time.perf_counter() - started < 0.5
+    assert [(d.code, d.row, d.col) for d in result.diagnostics] == [("ASL001", 5, 5)]
+    assert result.diagnostics[0].message == (
+        f"cannot parse: expression too long for the parser: {depth} nested operands (the limit is 800)"
+    )
+
+
+def test_long_expressions_within_the_limit_are_analysed():
+    text = "import time\n\nasync def f():\n    time.sleep(1)\n    x = " + "+".join(["1"] * 700) + "\n"
+    assert [d.code for d in lint_text(text, "x.py", Settings()).diagnostics] == ["ASL201"]

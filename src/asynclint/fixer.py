@@ -118,17 +118,58 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False) 
 
 
 def _try(text, batch, before, path, settings) -> str | None:
-    new_text = apply_edits(text, [edit for d in batch for edit in d.fix.edits])
+    edits = [edit for d in batch for edit in d.fix.edits]
+    new_text = apply_edits(text, edits)
     if not _parses(new_text):
         return None
-    after = Counter(d.code for d in lint_text(new_text, path, settings).diagnostics)
+    codes = {d.code for d in batch}
+    # Each fix must take its own finding away. Findings of those codes after the fixes are
+    # counted where they could be that finding: inside the new text of an edit, or outside
+    # the edits at a place that had such a finding before. A finding that appears elsewhere
+    # (adding `import asyncio` can make a call resolvable that was not) is new, and later
+    # passes see it.
+    back = _mapping_back(text, edits)
+    starts = _offsets(text)
+    had = {(d.code, starts[d.row - 1] + d.col - 1) for d in before if d.code in codes}
+    new_starts = _offsets(new_text)
+    after = Counter()
+    for d in lint_text(new_text, path, settings).diagnostics:
+        if d.code in codes:
+            where = back(new_starts[d.row - 1] + d.col - 1)
+            if where is None or (d.code, where) in had:
+                after[d.code] += 1
     expected = Counter(d.code for d in before)
     expected.subtract(Counter(d.code for d in batch))
-    # Each fix must take its own finding away. Findings of other codes may appear (adding
-    # `import asyncio` can make a call resolvable that was not before); later passes see them.
-    if any(after[code] > max(expected[code], 0) for code in {d.code for d in batch}):
+    if any(after[code] > max(expected[code], 0) for code in codes):
         return None
     return new_text
+
+
+def _mapping_back(text: str, edits: list[Edit]):
+    """A function from an offset in the edited text to the same place in `text`, or None
+    for a place inside an edit's new content."""
+    starts = _offsets(text)
+    spans = sorted({(*_span(edit, starts), edit.content) for edit in edits})
+    # (start and end of the edit's content in the new text, how much longer the new text
+    # is up to there)
+    regions = []
+    grown = 0
+    for start, end, content in spans:
+        new_start = start + grown
+        grown += len(content) - (end - start)
+        regions.append((new_start, new_start + len(content), grown))
+
+    def back(offset: int) -> int | None:
+        moved = 0
+        for new_start, new_end, grown in regions:
+            if offset < new_start:
+                break
+            if offset < new_end:
+                return None
+            moved = grown
+        return offset - moved
+
+    return back
 
 
 def unified_diff(old: str, new: str, path: str) -> str:

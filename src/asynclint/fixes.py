@@ -178,6 +178,33 @@ def _import_asyncio_edit(module: cst.Module) -> Edit | None:
     return Edit("import asyncio" + module.default_newline, row, col, row, col)
 
 
+def _lacks_final_newline(module: cst.Module, statement: cst.CSTNode, rendered: str) -> bool:
+    """The statement is the last thing in a file without a final newline: rendered
+    alone, it ends with a newline that is not in the text."""
+    return (
+        not module.has_trailing_newline
+        and not module.footer
+        and module.body[-1] is statement
+        and rendered.endswith(module.default_newline)
+    )
+
+
+def _edit_at_end_of_file(before: str, after: str, edit: Edit, newline: str) -> Edit:
+    """`edit` turns `before` into `after`; the text holds `before` without its final
+    newline. An edit that ends before that newline applies as it is (the file still ends
+    without one). One that reaches it, say a line added at the end, replaces the rest of
+    the text with the rest of `after`: the new last line ends with a newline."""
+    index = _LineIndex(before)
+    text_end = len(before) - len(newline)
+    end = index.starts[edit.end_row - 1] + edit.end_col - 1
+    if end <= text_end:
+        return edit
+    start = min(index.starts[edit.row - 1] + edit.col - 1, text_end)
+    row, col = index.position(start)
+    end_row, end_col = index.position(text_end)
+    return Edit(after[start:], row, col, end_row, end_col)
+
+
 def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, first_row: int | None = None) -> Fix | None:
     replacements = dict(spec.replacements)
     if statement is not None and first_row is not None and statement in module.body:
@@ -187,6 +214,8 @@ def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None =
         before = module.code_for_node(statement)
         after = module.code_for_node(statement.visit(_Replace(replacements)))
         edit = _edit_between(before, after, _LineIndex(before))
+        if edit is not None and _lacks_final_newline(module, statement, before):
+            edit = _edit_at_end_of_file(before, after, edit, module.default_newline)
         edit = edit and Edit(
             edit.content, edit.row + first_row - 1, edit.col, edit.end_row + first_row - 1, edit.end_col
         )
