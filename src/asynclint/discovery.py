@@ -112,12 +112,14 @@ def _walk(top: Path, excludes: _Ignore, respect_gitignore: bool, add) -> None:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
+            if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
+                continue  # before the pattern matching, which costs more than this
             if excludes.matches(entry_resolved, is_dir) or entry.name in DEFAULT_EXCLUDES:
                 continue
             if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
                 continue
             if is_dir:
                 subfolders.append((Path(entry.path), entry_resolved, active))
-            elif entry.name.endswith(PYTHON_SUFFIXES):
+            else:
                 add(os.path.normpath(entry.path))
         stack.extend(reversed(subfolders))

@@ -24,6 +24,18 @@ class Job:
     facts: bool = False  # also collect facts for project analysis
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
 
+    def cache_key(self) -> tuple[str, str]:
+        """(fingerprint, salt) of the cache for this job's results."""
+        fingerprint = self.settings.fingerprint() + ("-facts" if self.facts else "")
+        if self.project is None:
+            return fingerprint, ""
+        import hashlib
+        import json
+        from dataclasses import asdict
+
+        index = json.dumps(asdict(self.project), sort_keys=True, default=sorted)
+        return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+
 
 @dataclass
 class RunResult:
@@ -145,7 +157,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
     if use_cache and job.fix is None:
         from asynclint.cache import Cache
 
-        cache = Cache(job.settings.root, job.settings.fingerprint() + ("-facts" if job.facts else ""))
+        cache = Cache(job.settings.root, *job.cache_key())
         todo = []
         for path in files:
             hit = cache.get(path)
@@ -182,7 +194,7 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         return []
     candidates = [r.path for r in results if r.facts and any(c in index.blocking for c in r.facts["async_calls"])]
     second = replace(settings, select=("ASL207",), extend_select=())
-    extra = _run_cached(candidates, Job(second, project=index), jobs, use_cache=False)
+    extra = _run_cached(candidates, Job(second, project=index), jobs, use_cache)
     for r in extra:
         r.facts = None
     return extra
