@@ -71,12 +71,16 @@ def discover(paths, settings, *, force_exclude: bool = False) -> list[str]:
             seen.add(path)
             files.append(path)
 
+    # The walk checks the default excludes by name; only the configured patterns need
+    # pathspec, which costs more than the rest of the walk.
+    configured = [*settings.exclude, *settings.extend_exclude]
+    walk_excludes = _Ignore(root, pathspec.GitIgnoreSpec.from_lines(configured)) if configured else None
     for raw in paths:
         path = Path(raw)
         if not os.path.lexists(raw):
             raise DiscoveryError(f"{raw}: no such file or directory")
         if path.is_dir():
-            _walk(path, excludes, settings.respect_gitignore, add)
+            _walk(path, walk_excludes, settings.respect_gitignore, add)
         elif force_exclude and _excluded(path.resolve(), excludes, root):
             continue
         else:
@@ -91,7 +95,7 @@ def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
     return any(excludes.matches(parent, True) for parent in path.parents if parent != root and root in parent.parents)
 
 
-def _walk(top: Path, excludes: _Ignore, respect_gitignore: bool, add) -> None:
+def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add) -> None:
     top_resolved = top.resolve()
     ignores = _parent_gitignores(top_resolved) if respect_gitignore else []
     stack = [(top, top_resolved, ignores)]
@@ -114,7 +118,7 @@ def _walk(top: Path, excludes: _Ignore, respect_gitignore: bool, add) -> None:
                 continue
             if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
                 continue  # before the pattern matching, which costs more than this
-            if excludes.matches(entry_resolved, is_dir) or entry.name in DEFAULT_EXCLUDES:
+            if entry.name in DEFAULT_EXCLUDES or (excludes is not None and excludes.matches(entry_resolved, is_dir)):
                 continue
             if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
                 continue

@@ -31,10 +31,13 @@ class Job:
             return fingerprint, ""
         import hashlib
         import json
-        from dataclasses import asdict
 
-        index = json.dumps(asdict(self.project), sort_keys=True, default=sorted)
+        index = json.dumps(vars(self.project), sort_keys=True, default=_jsonable)
         return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+
+
+def _jsonable(value):
+    return sorted(value) if isinstance(value, (set, frozenset)) else vars(value)
 
 
 @dataclass
@@ -188,7 +191,9 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     others = [path for path in project_files if os.path.abspath(path) not in requested]
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
     other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
-    all_facts = [r.facts for r in (*results, *other_results) if r.facts]
+    # In path order: results arrive in completion order, and the chain the index shows
+    # must not depend on which worker finished first (nor on the cache, whose order differs).
+    all_facts = [r.facts for r in sorted((*results, *other_results), key=lambda r: r.path) if r.facts]
     index = ProjectIndex.build(all_facts)
     if not index.blocking:
         return []
