@@ -18,7 +18,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
@@ -250,6 +249,8 @@ class _Positions:
     def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
         if statement is not None and self.first_rows is not None and statement in self.first_rows:
             if statement not in self.local:
+                from libcst.metadata import MetadataWrapper, PositionProvider
+
                 alone = self.module.with_changes(body=[statement], header=[], footer=[])
                 self.local[statement] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             where = self.local[statement][node]
@@ -261,6 +262,8 @@ class _Positions:
 
     def _whole(self):
         if self.whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             self.whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self.whole
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -215,6 +214,8 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     ordered = sorted(files, key=_size, reverse=True)
     chunk = max(1, min(32, len(ordered) // (jobs * 8) or 1))
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
+    from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
+
     results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for batch in pool.map(_chunk, chunks, [job] * len(chunks)):
