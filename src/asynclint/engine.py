@@ -121,7 +121,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
         _Traversal(ctx, instances, result).run(module)
         if collector is not None:
             result.facts = collector.facts()
-        result.diagnostics.extend(_diagnostics(ctx, module, path, tree))
+        result.diagnostics.extend(_diagnostics(ctx, module, path, tree, text))
     except RecursionError:
         result.errors.clear()
         result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
@@ -206,81 +206,22 @@ def _engine_finding(path: str, code: str, message: str, row: int, col: int, sett
     return result
 
 
-def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module | None) -> list[Diagnostic]:
+def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module | None, text: str) -> list[Diagnostic]:
     if not ctx.reports:
         return []
     from asynclint.fixes import build_fix
+    from asynclint.positions import Locator
 
-    positions = _Positions(module, tree)
+    locator = Locator(module, tree, text)
     found = []
     for report in ctx.reports:
-        start, end = positions.range(report.node, report.statement)
+        start, end = locator.range(report.node, report.statement)
         fix = None
         if report.fix is not None:
-            first_row = positions.first_row(report.statement) if report.statement is not None else None
-            fix = build_fix(report.fix, module, report.statement, first_row)
+            first_row = locator.first_row(report.statement) if report.statement is not None else None
+            fix = build_fix(report.fix, module, report.statement, first_row, locator)
         found.append(Diagnostic(report.code, report.message, path, *start, *end, fix))
     return found
-
-
-class _Positions:
-    """Where nodes are, computed only for the nodes reported.
-
-    LibCST's PositionProvider renders the whole module. Instead, the module-level
-    statement holding a finding is rendered alone, and its first line comes from
-    CPython's tree (already built by the precheck), whose top-level statements line up
-    with LibCST's. Without that tree, or for a node reported outside any statement,
-    the whole module is rendered once, as LibCST does it.
-    """
-
-    def __init__(self, module: cst.Module, tree: ast.Module | None) -> None:
-        self.module = module
-        self.first_rows = _statement_rows(module, tree) if tree is not None else None
-        self.local: dict[cst.CSTNode, object] = {}
-        self.whole = None
-
-    def first_row(self, statement: cst.CSTNode) -> int:
-        """The row of the statement's first leading line (comment or blank line)."""
-        if self.first_rows is not None and statement in self.first_rows:
-            return self.first_rows[statement]
-        where = self._whole()[statement]
-        return where.start.line - len(statement.leading_lines)
-
-    def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
-        if statement is not None and self.first_rows is not None and statement in self.first_rows:
-            if statement not in self.local:
-                from libcst.metadata import MetadataWrapper, PositionProvider
-
-                alone = self.module.with_changes(body=[statement], header=[], footer=[])
-                self.local[statement] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            where = self.local[statement][node]
-            offset = self.first_rows[statement] - 1
-        else:
-            where = self._whole()[node]
-            offset = 0
-        return (where.start.line + offset, where.start.column + 1), (where.end.line + offset, where.end.column + 1)
-
-    def _whole(self):
-        if self.whole is None:
-            from libcst.metadata import MetadataWrapper, PositionProvider
-
-            self.whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
-        return self.whole
-
-
-def _statement_rows(module: cst.Module, tree: ast.Module) -> dict[cst.CSTNode, int] | None:
-    rows: dict[cst.CSTNode, int] = {}
-    body = tree.body
-    index = 0
-    for statement in module.body:
-        if index >= len(body):
-            return None
-        node = body[index]
-        line = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-        rows[statement] = line - len(statement.leading_lines)
-        # `a = 1; b = 2` is one LibCST statement line but two statements for CPython.
-        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-    return rows if index == len(body) else None
 
 
 def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResult:
