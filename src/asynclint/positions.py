@@ -46,10 +46,14 @@ class _Found(Exception):
 
 
 class Locator:
-    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str) -> None:
+    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str, fallback=None) -> None:
+        """`fallback`: where the innermost statement cannot be used, an object whose
+        `range(node, hint)` and `first_row(statement)` answer instead (the engine's
+        whole-module positions); by default LibCST's whole-module positions."""
         self.module = module
         self.tree = tree
         self.text = text
+        self.fallback = fallback
         self._line_starts: list[int] | None = None
         # statement -> (statement, first row, indents, {node: CodeRange}), or None
         self._rendered: dict[cst.CSTNode, tuple | None] = {}
@@ -62,6 +66,8 @@ class Locator:
         """Start and end of `node`. `hint`: the module-level statement that holds it, if
         known, so that only that statement is searched."""
         ranges = self._local(node, hint)
+        if ranges is None and self.fallback is not None:
+            return self.fallback.range(node, hint)
         where = ranges[node] if ranges is not None else self._whole_module()[node]
         return (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
 
@@ -71,6 +77,8 @@ class Locator:
             placed = self._place([statement])
             if placed is not None:
                 return placed[0]
+        if self.fallback is not None:
+            return self.fallback.first_row(statement)
         where = self._whole_module()[statement]
         return where.start.line - len(statement.leading_lines)
 
@@ -85,8 +93,10 @@ class Locator:
         return ranges if node in ranges else None
 
     def enclosing(self, nodes: list[cst.CSTNode], hint: cst.CSTNode | None):
-        """(statement, row of its first leading line, indentation around it, its text) for
-        the innermost statement holding all `nodes`, or None. For fixes: render only that."""
+        """(statement, row of its first leading line, indentation around it, its rendering)
+        for the innermost statement holding all `nodes`, or None. For fixes: render only
+        that. The rendering is the file's text from that row on, except that it may end
+        with a newline the file lacks (see `past_end`)."""
         if self.tree is None or not nodes:
             return None
         common: list[cst.CSTNode] | None = None
@@ -102,7 +112,17 @@ class Locator:
                     size += 1
                 common = common[:size]
         found = self._innermost(common) if common else None
-        return found[:3] + (self._texts[found[0]],) if found is not None else None
+        if found is None:
+            return None
+        statement, row, indents, _ = found
+        return statement, row, indents, self._texts[statement]
+
+    def past_end(self, statement: cst.CSTNode) -> bool:
+        """Does the rendering of `statement` (from `enclosing`) end with a newline the file
+        lacks? (The last statement of a file without a final newline.)"""
+        text = self._texts.get(statement)
+        start = self._offset(self._rendered[statement][1]) if text is not None else None
+        return start is not None and start + len(text) > len(self.text)
 
     def _innermost(self, ancestors: list[cst.CSTNode]):
         """(statement, first row, indents, ranges) for the innermost statement among
