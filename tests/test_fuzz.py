@@ -142,7 +142,7 @@ def test_fix_that_leaves_its_finding_is_still_dropped(monkeypatch):
     # The verification still catches a fix that parses but does not remove its finding.
     from asynclint import fixes
 
-    def broken(spec, module, statement=None, first_row=None):
+    def broken(spec, module, statement=None, first_row=None, locator=None):
         # `time.sleep(1)` -> `time.sleep(1)  # fixed`
         return fixes.Fix(spec.applicability, spec.message, (fixes.Edit("  # fixed", 4, 18, 4, 18),))
 

@@ -38,3 +38,54 @@ def test_project_pass_lints_each_requested_file_once_however_it_is_named(tmp_pat
     # views.py: once for rules + facts, once more for ASL207 with the index; the others once.
     assert calls == {views: 2, str(package / "helpers.py"): 1, str(package / "other.py"): 1,
                      str(package / "__init__.py"): 1}
+
+
+def _project(tmp_path):
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text("import time\n\ndef pause():\n    time.sleep(1)\n")
+    (package / "views.py").write_text("from app.helpers import pause\n\nasync def view():\n    pause()\n")
+    return package
+
+
+def _counting(monkeypatch) -> Counter[str]:
+    calls: Counter[str] = Counter()
+    process = runner._process
+
+    def counting(path, job):
+        calls[os.path.basename(path)] += 1
+        return process(path, job)
+
+    monkeypatch.setattr(runner, "_process", counting)
+    return calls
+
+
+def test_a_warm_run_lints_nothing_and_reports_the_same(tmp_path, monkeypatch):
+    package = _project(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    first = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    calls = _counting(monkeypatch)
+    second = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    assert calls == {}, "the ASL207 pass, too, comes from the cache"
+    assert [(d.path, d.code, d.message) for d in second.diagnostics] == [
+        (d.path, d.code, d.message) for d in first.diagnostics
+    ] == [(str(package / "views.py"), "ASL207", first.diagnostics[0].message)]
+
+
+def test_the_cached_project_pass_follows_a_change_in_another_module(tmp_path, monkeypatch):
+    # views.py does not change, but whether its call blocks does: its cached ASL207
+    # result must not outlive the index it was computed with.
+    package = _project(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    assert [d.code for d in runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics] == ["ASL207"]
+    helpers = package / "helpers.py"
+    helpers.write_text("import asyncio\n\ndef pause():\n    return 1\n")
+    os.utime(helpers, ns=(1, 1))  # a different mtime whatever the clock's resolution
+    assert runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics == []
+    helpers.write_text("import subprocess\n\ndef pause():\n    subprocess.run(['true'])\n")
+    os.utime(helpers, ns=(2, 2))
+    [finding] = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics
+    assert "subprocess.run" in finding.message

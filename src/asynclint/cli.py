@@ -93,7 +93,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
 
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
-    project_files = _project_files(paths, settings) if mode != "diff" else None
+    project_files = _project_files(paths, settings, files) if mode != "diff" else None
     with _progress(len(project_files or files)):
         run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
                         project_files=project_files)
@@ -160,16 +160,19 @@ def _progress(total: int):
             runner.PROGRESS = None
 
 
-def _project_files(paths, settings) -> list[str] | None:
+def _project_files(paths, settings, files: list[str]) -> list[str] | None:
     """Every Python file of the project (the folder of the config's pyproject.toml, else
     the common folder of the paths given), for project-wide analysis."""
     if not settings.project_analysis:
         return None
     from asynclint.discovery import DiscoveryError, discover
 
-    root = settings.root if settings.config_file else os.path.commonpath([os.path.abspath(p) for p in paths])
+    given = [os.path.abspath(p) for p in paths]
+    root = settings.root if settings.config_file else os.path.commonpath(given)
     if os.path.isfile(root):
         root = os.path.dirname(root)
+    if given == [os.path.abspath(root)]:
+        return files  # the project is the folder asked for: no second walk
     try:
         return discover([root], settings)
     except DiscoveryError:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
+if TYPE_CHECKING:
+    import pathspec
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
@@ -44,7 +46,13 @@ def _gitignore(folder: Path) -> _Ignore | None:
         lines = candidate.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _Ignore(folder, pathspec.GitIgnoreSpec.from_lines(lines))
+    return _Ignore(folder, _spec(lines))
+
+
+def _spec(lines) -> pathspec.PathSpec:
+    import pathspec  # only once there is a pattern to match: a one-file run rarely has one
+
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def _parent_gitignores(folder: Path) -> list[_Ignore]:
@@ -61,8 +69,6 @@ def _parent_gitignores(folder: Path) -> list[_Ignore]:
 
 def discover(paths, settings, *, force_exclude: bool = False) -> list[str]:
     root = Path(settings.root).resolve()
-    patterns = [*DEFAULT_EXCLUDES, *settings.exclude, *settings.extend_exclude]
-    excludes = _Ignore(root, pathspec.GitIgnoreSpec.from_lines(patterns))
     files: list[str] = []
     seen: set[str] = set()
 
@@ -71,16 +77,23 @@ def discover(paths, settings, *, force_exclude: bool = False) -> list[str]:
             seen.add(path)
             files.append(path)
 
+    # The walk checks the default excludes by name; only the configured patterns need
+    # pathspec, which costs more than the rest of the walk.
+    configured = [*settings.exclude, *settings.extend_exclude]
+    walk_excludes = _Ignore(root, _spec(configured)) if configured else None
+    named_excludes = None  # for files named on the command line, under force_exclude
     for raw in paths:
         path = Path(raw)
         if not os.path.lexists(raw):
             raise DiscoveryError(f"{raw}: no such file or directory")
         if path.is_dir():
-            _walk(path, excludes, settings.respect_gitignore, add)
-        elif force_exclude and _excluded(path.resolve(), excludes, root):
+            _walk(path, walk_excludes, settings.respect_gitignore, add)
             continue
-        else:
-            add(os.path.normpath(raw))
+        if force_exclude:
+            named_excludes = named_excludes or _Ignore(root, _spec([*DEFAULT_EXCLUDES, *configured]))
+            if _excluded(path.resolve(), named_excludes, root):
+                continue
+        add(os.path.normpath(raw))
     return files
 
 
@@ -91,7 +104,7 @@ def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
     return any(excludes.matches(parent, True) for parent in path.parents if parent != root and root in parent.parents)
 
 
-def _walk(top: Path, excludes: _Ignore, respect_gitignore: bool, add) -> None:
+def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add) -> None:
     top_resolved = top.resolve()
     ignores = _parent_gitignores(top_resolved) if respect_gitignore else []
     stack = [(top, top_resolved, ignores)]
@@ -112,12 +125,14 @@ def _walk(top: Path, excludes: _Ignore, respect_gitignore: bool, add) -> None:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
-            if excludes.matches(entry_resolved, is_dir) or entry.name in DEFAULT_EXCLUDES:
+            if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
+                continue  # before the pattern matching, which costs more than this
+            if entry.name in DEFAULT_EXCLUDES or (excludes is not None and excludes.matches(entry_resolved, is_dir)):
                 continue
             if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
                 continue
             if is_dir:
                 subfolders.append((Path(entry.path), entry_resolved, active))
-            elif entry.name.endswith(PYTHON_SUFFIXES):
+            else:
                 add(os.path.normpath(entry.path))
         stack.extend(reversed(subfolders))

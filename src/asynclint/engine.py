@@ -20,7 +20,6 @@ from itertools import accumulate
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
@@ -365,16 +364,20 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
     if not ctx.reports:
         return []
     from asynclint.fixes import build_fix
+    from asynclint.positions import Locator
 
+    # The innermost statement where it renders to the file's text; else the whole module,
+    # mapped back to the text where LibCST leaves characters out.
     positions = _Positions(module, tree, text)
+    locator = Locator(module, tree, text, fallback=positions)
     found = []
     for report in ctx.reports:
-        start, end = positions.range(report.node, report.statement)
+        start, end = locator.range(report.node, report.statement)
         fix = None
         # Fixes are edits of LibCST's rendering: where that is not the text, there are none.
         if report.fix is not None and positions.faithful:
-            first_row = positions.first_row(report.statement) if report.statement is not None else None
-            fix = build_fix(report.fix, module, report.statement, first_row)
+            first_row = locator.first_row(report.statement) if report.statement is not None else None
+            fix = build_fix(report.fix, module, report.statement, first_row, locator)
         found.append(Diagnostic(report.code, report.message, path, *start, *end, fix))
     return found
 
@@ -421,6 +424,8 @@ class _Positions:
     def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
         if statement is not None and self.first_rows is not None and statement in self.first_rows:
             if statement not in self.local:
+                from libcst.metadata import MetadataWrapper, PositionProvider
+
                 alone = self.module.with_changes(body=[statement], header=[], footer=[])
                 self.local[statement] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
             where = self.local[statement][node]
@@ -440,6 +445,8 @@ class _Positions:
 
     def _whole(self):
         if self.whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
             self.whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self.whole
 

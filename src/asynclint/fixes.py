@@ -205,9 +205,29 @@ def _edit_at_end_of_file(before: str, after: str, edit: Edit, newline: str) -> E
     return Edit(after[start:], row, col, end_row, end_col)
 
 
-def build_fix(spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, first_row: int | None = None) -> Fix | None:
+def build_fix(
+    spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, first_row: int | None = None, locator=None
+) -> Fix | None:
     replacements = dict(spec.replacements)
-    if statement is not None and first_row is not None and statement in module.body:
+    local = locator.enclosing(list(replacements), statement) if locator is not None else None
+    after = None
+    if local is not None:
+        from asynclint.positions import render
+
+        # Render only the innermost statement around the replaced nodes, indented as in
+        # the file: a fix inside a 2,000-line class costs as much as its own statement.
+        inner, inner_row, indents, before = local
+        replaced = inner.visit(_Replace(replacements))
+        if isinstance(replaced, cst.CSTNode):
+            after = render(module, replaced, indents)
+    if after is not None:
+        edit = _edit_between(before, after, _LineIndex(before))
+        if edit is not None and locator.past_end(inner):
+            edit = _edit_at_end_of_file(before, after, edit, module.default_newline)
+        edit = edit and Edit(
+            edit.content, edit.row + inner_row - 1, edit.col, edit.end_row + inner_row - 1, edit.end_col
+        )
+    elif statement is not None and first_row is not None and statement in module.body:
         # Render just the module-level statement that holds the finding (`first_row` is
         # the row of its first leading line): a fix in a large file then costs as much
         # as the statement, not the file.

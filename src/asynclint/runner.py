@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,6 +23,21 @@ class Job:
     unsafe: bool = False
     facts: bool = False  # also collect facts for project analysis
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
+
+    def cache_key(self) -> tuple[str, str]:
+        """(fingerprint, salt) of the cache for this job's results."""
+        fingerprint = self.settings.fingerprint() + ("-facts" if self.facts else "")
+        if self.project is None:
+            return fingerprint, ""
+        import hashlib
+        import json
+
+        index = json.dumps(vars(self.project), sort_keys=True, default=_jsonable)
+        return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+
+
+def _jsonable(value):
+    return sorted(value) if isinstance(value, (set, frozenset)) else vars(value)
 
 
 @dataclass
@@ -146,7 +160,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
     if use_cache and job.fix is None:
         from asynclint.cache import Cache
 
-        cache = Cache(job.settings.root, job.settings.fingerprint() + ("-facts" if job.facts else ""))
+        cache = Cache(job.settings.root, *job.cache_key())
         todo = []
         for path in files:
             hit = cache.get(path)
@@ -179,7 +193,9 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     others = [path for path in project_files if os.path.abspath(path) not in requested]
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
     other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
-    all_facts = [r.facts for r in (*results, *other_results) if r.facts]
+    # In path order: results arrive in completion order, and the chain the index shows
+    # must not depend on which worker finished first (nor on the cache, whose order differs).
+    all_facts = [r.facts for r in sorted((*results, *other_results), key=lambda r: r.path) if r.facts]
     index = ProjectIndex.build(all_facts)
     if index.is_empty():
         return []
@@ -189,7 +205,7 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         return []
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache=False)}
+    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache)}
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
@@ -206,6 +222,8 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     ordered = sorted(files, key=_size, reverse=True)
     chunk = max(1, min(32, len(ordered) // (jobs * 8) or 1))
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
+    from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
+
     results: list[FileResult] = []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         for batch in pool.map(_chunk, chunks, [job] * len(chunks)):

@@ -78,12 +78,9 @@ def _token_types() -> frozenset[type]:
         cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp,
         cst.MaybeSentinel,
     )
-    found = set()
-    for name in dir(cst):
-        value = getattr(cst, name)
-        if isinstance(value, type) and issubclass(value, bases):
-            found.add(value)
-    return frozenset(found)
+    # The MRO, not issubclass: LibCST's bases are ABCs, and ABCMeta's subclass checks
+    # made this the slowest import of the engine (all node classes are real subclasses).
+    return frozenset(cls for cls in _all_node_types() if any(base in cls.__mro__ for base in bases))
 
 
 def _all_node_types() -> frozenset[type]:

@@ -1,0 +1,324 @@
+"""Where findings are: positions of reported nodes, rendering as little as possible.
+
+LibCST's PositionProvider renders the whole module and walks it with its node-rebuilding
+visitor; on a file with one finding inside a 2,000-line class that cost more than
+parsing the file. Here only the innermost statement around a reported node is rendered,
+with the indentation of the blocks around it, starting at its row in the file. The row
+comes from CPython's tree (the engine's precheck already built it), by matching the
+statement's place in the LibCST tree to the same place in CPython's.
+
+Every rendering is checked against the file's text: the statement must render to
+exactly the characters at that row. If it does not (a statement shape the matching does
+not know, or LibCST dropping a line it cannot represent), the whole module is rendered
+once, as LibCST does it.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+
+import libcst as cst
+
+from asynclint.walk import walk
+
+Position = tuple[int, int]  # row (1-based), column (1-based)
+Range = tuple[Position, Position]
+
+_STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+# LibCST statement -> the CPython statement types it can stand for.
+_SAME_KIND: dict[type, tuple[type, ...]] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.Try: (ast.Try,),
+    cst.Match: (ast.Match,),
+}
+if hasattr(ast, "TryStar"):
+    _SAME_KIND[cst.TryStar] = (ast.TryStar,)
+
+
+class _Found(Exception):
+    pass
+
+
+class Locator:
+    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str, fallback=None) -> None:
+        """`fallback`: where the innermost statement cannot be used, an object whose
+        `range(node, hint)` and `first_row(statement)` answer instead (the engine's
+        whole-module positions); by default LibCST's whole-module positions."""
+        self.module = module
+        self.tree = tree
+        self.text = text
+        self.fallback = fallback
+        self._line_starts: list[int] | None = None
+        # statement -> (statement, first row, indents, {node: CodeRange}), or None
+        self._rendered: dict[cst.CSTNode, tuple | None] = {}
+        self._texts: dict[cst.CSTNode, str] = {}
+        self._whole = None
+
+    # -- public ----------------------------------------------------------------------
+
+    def range(self, node: cst.CSTNode, hint: cst.CSTNode | None = None) -> Range:
+        """Start and end of `node`. `hint`: the module-level statement that holds it, if
+        known, so that only that statement is searched."""
+        ranges = self._local(node, hint)
+        if ranges is None and self.fallback is not None:
+            return self.fallback.range(node, hint)
+        where = ranges[node] if ranges is not None else self._whole_module()[node]
+        return (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
+
+    def first_row(self, statement: cst.CSTNode) -> int:
+        """The row of a module-level statement's first leading line (comment or blank)."""
+        if self.tree is not None:
+            placed = self._place([statement])
+            if placed is not None:
+                return placed[0]
+        if self.fallback is not None:
+            return self.fallback.first_row(statement)
+        where = self._whole_module()[statement]
+        return where.start.line - len(statement.leading_lines)
+
+    # -- the innermost statement ---------------------------------------------------------
+
+    def _local(self, node: cst.CSTNode, hint: cst.CSTNode | None):
+        ancestors = self._ancestors(node, hint) if self.tree is not None else None
+        found = self._innermost(ancestors) if ancestors is not None else None
+        if found is None:
+            return None
+        ranges = found[3]
+        return ranges if node in ranges else None
+
+    def enclosing(self, nodes: list[cst.CSTNode], hint: cst.CSTNode | None):
+        """(statement, row of its first leading line, indentation around it, its rendering)
+        for the innermost statement holding all `nodes`, or None. For fixes: render only
+        that. The rendering is the file's text from that row on, except that it may end
+        with a newline the file lacks (see `past_end`)."""
+        if self.tree is None or not nodes:
+            return None
+        common: list[cst.CSTNode] | None = None
+        for node in nodes:
+            ancestors = self._ancestors(node, hint)
+            if ancestors is None:
+                return None
+            if common is None:
+                common = ancestors
+            else:
+                size = 0
+                while size < min(len(common), len(ancestors)) and common[size] is ancestors[size]:
+                    size += 1
+                common = common[:size]
+        found = self._innermost(common) if common else None
+        if found is None:
+            return None
+        statement, row, indents, _ = found
+        return statement, row, indents, self._texts[statement]
+
+    def past_end(self, statement: cst.CSTNode) -> bool:
+        """Does the rendering of `statement` (from `enclosing`) end with a newline the file
+        lacks? (The last statement of a file without a final newline.)"""
+        text = self._texts.get(statement)
+        start = self._offset(self._rendered[statement][1]) if text is not None else None
+        return start is not None and start + len(text) > len(self.text)
+
+    def _innermost(self, ancestors: list[cst.CSTNode]):
+        """(statement, first row, indents, ranges) for the innermost statement among
+        `ancestors`, rendered and checked against the file; None if it cannot be."""
+        chain = [n for n in ancestors if isinstance(n, _STATEMENTS)]
+        # An `elif` renders as `if` on its own: start at the statement that owns it.
+        while len(chain) > 1 and _is_elif(chain[-1], chain[-2]):
+            chain.pop()
+        if not chain:
+            return None
+        statement = chain[-1]
+        if statement not in self._rendered:
+            self._rendered[statement] = None
+            placed = self._place(chain)
+            if placed is not None:
+                first_row, _ = placed
+                indents = [
+                    self.module.default_indent if block.indent is None else block.indent
+                    for block in ancestors[: _index(ancestors, statement)]
+                    # A match statement indents its cases itself, not through a block.
+                    if isinstance(block, (cst.IndentedBlock, cst.Match))
+                ]
+                ranges = self._render(statement, first_row, indents)
+                if ranges is not None:
+                    self._rendered[statement] = (statement, first_row, indents, ranges)
+        return self._rendered[statement]
+
+    def _ancestors(self, node: cst.CSTNode, hint: cst.CSTNode | None) -> list[cst.CSTNode] | None:
+        """The nodes from the module down to `node`, `node` included."""
+        stack: list[cst.CSTNode] = [self.module] if hint is not None else []
+        found: list[cst.CSTNode] = []
+
+        def enter(current: cst.CSTNode) -> None:
+            stack.append(current)
+            if current is node:
+                found.extend(stack)
+                raise _Found
+
+        def leave(_current: cst.CSTNode) -> None:
+            stack.pop()
+
+        try:
+            walk(hint if hint is not None else self.module, enter, leave)
+        except _Found:
+            return found
+        return None
+
+    def _place(self, chain: list[cst.CSTNode]) -> tuple[int, ast.stmt] | None:
+        """(row of the first leading line, CPython statement) of the last statement of
+        `chain` (statements from module level down), matched through CPython's tree."""
+        cst_body: list = list(self.module.body)
+        ast_body: list = self.tree.body
+        found = None
+        for depth, statement in enumerate(chain):
+            found = _match(cst_body, ast_body, statement)
+            if found is None:
+                return None
+            if depth + 1 < len(chain):
+                bodies = _bodies_holding(statement, found, chain[depth + 1])
+                if bodies is None:
+                    return None
+                cst_body, ast_body = bodies
+        statement = chain[-1]
+        row = found.lineno
+        for decorator in getattr(found, "decorator_list", ()):
+            row = min(row, decorator.lineno)
+        return row - len(statement.leading_lines), found
+
+    def _render(self, statement: cst.CSTNode, first_row: int, indents: list[str]):
+        from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+        provider = types.SimpleNamespace(_computed={})
+        state = PositionProvidingCodegenState(
+            default_indent=self.module.default_indent,
+            default_newline=self.module.default_newline,
+            provider=provider,
+            indent_tokens=list(indents),
+            line=first_row,
+        )
+        statement._codegen(state)
+        rendered = "".join(state.tokens)
+        start = self._offset(first_row)
+        if start is None:
+            return None
+        actual = self.text[start : start + len(rendered)]
+        # The module's last statement may lack the newline LibCST renders after it.
+        if actual != rendered and not (start + len(actual) == len(self.text) and rendered.startswith(actual)
+                                       and rendered[len(actual):] == self.module.default_newline):
+            return None
+        self._texts[statement] = rendered
+        return provider._computed
+
+    def _offset(self, row: int) -> int | None:
+        if self._line_starts is None:
+            starts = [0]
+            text = self.text
+            index = 0
+            # Rows as LibCST counts them: \r\n, \r and \n end a line (not \f or \v).
+            while True:
+                index = _next_newline(text, index)
+                if index < 0:
+                    break
+                starts.append(index)
+            self._line_starts = starts
+        if not 1 <= row <= len(self._line_starts):
+            return None
+        return self._line_starts[row - 1]
+
+    def _whole_module(self):
+        if self._whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self._whole
+
+
+def render(module: cst.Module, node: cst.CSTNode, indents: list[str]) -> str:
+    """`node`'s code inside blocks indented by `indents`: as it reads in the file."""
+    from libcst._nodes.internal import CodegenState
+
+    state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline,
+                         indent_tokens=list(indents))
+    node._codegen(state)
+    return "".join(state.tokens)
+
+
+def _next_newline(text: str, index: int) -> int:
+    """The offset just after the next line end at or after `index`, or -1."""
+    n = text.find("\n", index)
+    r = text.find("\r", index)
+    if r < 0 and n < 0:
+        return -1
+    if r < 0 or (0 <= n < r):
+        return n + 1
+    return r + 2 if text.startswith("\r\n", r) else r + 1
+
+
+def _index(nodes: list, node) -> int:
+    return next(i for i, item in enumerate(nodes) if item is node)
+
+
+def _is_elif(statement: cst.CSTNode, parent: cst.CSTNode) -> bool:
+    return isinstance(parent, cst.If) and parent.orelse is statement
+
+
+def _match(cst_body: list, ast_body: list, statement: cst.CSTNode):
+    """The CPython statement for `statement` in a body (for a statement line: its first)."""
+    index = 0
+    for item in cst_body:
+        if index >= len(ast_body):
+            return None
+        if item is statement:
+            found = ast_body[index]
+            kinds = _SAME_KIND.get(type(item))
+            if kinds is not None and not isinstance(found, kinds):
+                return None
+            if kinds is None and not isinstance(item, cst.SimpleStatementLine):
+                return None
+            return found
+        # `a = 1; b = 2` is one LibCST line but two CPython statements.
+        index += len(item.body) if isinstance(item, cst.SimpleStatementLine) else 1
+    return None
+
+
+def _block(suite) -> list | None:
+    return list(suite.body) if isinstance(suite, cst.IndentedBlock) else None
+
+
+def _bodies_holding(statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode):
+    """(LibCST body, CPython body) of `statement` that holds `child`."""
+    pairs: list[tuple[list | None, list]] = []
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef, cst.With)):
+        pairs.append((_block(statement.body), found.body))
+    elif isinstance(statement, (cst.If, cst.For, cst.While)):
+        pairs.append((_block(statement.body), found.body))
+        orelse = statement.orelse
+        if isinstance(orelse, cst.Else):
+            pairs.append((_block(orelse.body), found.orelse))
+        elif isinstance(orelse, cst.If):
+            pairs.append(([orelse], found.orelse))
+    elif isinstance(statement, (cst.Try, getattr(cst, "TryStar", cst.Try))):
+        pairs.append((_block(statement.body), found.body))
+        if len(statement.handlers) != len(found.handlers):
+            return None
+        for handler, ast_handler in zip(statement.handlers, found.handlers):
+            pairs.append((_block(handler.body), ast_handler.body))
+        if statement.orelse is not None:
+            pairs.append((_block(statement.orelse.body), found.orelse))
+        if statement.finalbody is not None:
+            pairs.append((_block(statement.finalbody.body), found.finalbody))
+    elif isinstance(statement, cst.Match):
+        if len(statement.cases) != len(found.cases):
+            return None
+        for case, ast_case in zip(statement.cases, found.cases):
+            pairs.append((_block(case.body), ast_case.body))
+    for cst_body, ast_body in pairs:
+        if cst_body is not None and any(item is child for item in cst_body):
+            return cst_body, ast_body
+    return None
