@@ -41,10 +41,6 @@ if hasattr(ast, "TryStar"):
     _SAME_KIND[cst.TryStar] = (ast.TryStar,)
 
 
-class _Found(Exception):
-    pass
-
-
 class Locator:
     def __init__(self, module: cst.Module, tree: ast.Module | None, text: str, fallback=None) -> None:
         """`fallback`: where the innermost statement cannot be used, an object whose
@@ -58,6 +54,7 @@ class Locator:
         # statement -> (statement, first row, indents, {node: CodeRange}), or None
         self._rendered: dict[cst.CSTNode, tuple | None] = {}
         self._texts: dict[cst.CSTNode, str] = {}
+        self._parents: dict[cst.CSTNode, dict] = {}  # searched tree -> {node: parent}
         self._whole = None
 
     # -- public ----------------------------------------------------------------------
@@ -151,24 +148,33 @@ class Locator:
         return self._rendered[statement]
 
     def _ancestors(self, node: cst.CSTNode, hint: cst.CSTNode | None) -> list[cst.CSTNode] | None:
-        """The nodes from the module down to `node`, `node` included."""
-        stack: list[cst.CSTNode] = [self.module] if hint is not None else []
+        """The nodes from the module down to `node`, `node` included. Each searched tree
+        (the hint, or the whole module) is walked once, recording every node's parent, so
+        that many findings in one large statement do not walk it again each."""
+        root = hint if hint is not None else self.module
+        parents = self._parents.get(root)
+        if parents is None:
+            parents = self._parents[root] = {root: self.module if hint is not None else None}
+            stack: list[cst.CSTNode] = []
+
+            def enter(current: cst.CSTNode) -> None:
+                if stack:
+                    parents[current] = stack[-1]
+                stack.append(current)
+
+            def leave(_current: cst.CSTNode) -> None:
+                stack.pop()
+
+            walk(root, enter, leave)
+        if node not in parents:
+            return None
         found: list[cst.CSTNode] = []
-
-        def enter(current: cst.CSTNode) -> None:
-            stack.append(current)
-            if current is node:
-                found.extend(stack)
-                raise _Found
-
-        def leave(_current: cst.CSTNode) -> None:
-            stack.pop()
-
-        try:
-            walk(hint if hint is not None else self.module, enter, leave)
-        except _Found:
-            return found
-        return None
+        current: cst.CSTNode | None = node
+        while current is not None:
+            found.append(current)
+            current = parents.get(current)
+        found.reverse()
+        return found
 
     def _place(self, chain: list[cst.CSTNode]) -> tuple[int, ast.stmt] | None:
         """(row of the first leading line, CPython statement) of the last statement of
