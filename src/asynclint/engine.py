@@ -28,6 +28,7 @@ from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 from asynclint.rule import Rule
 from asynclint.project import module_name
 from asynclint.scope import build_scopes
+from asynclint.positions import leading_rows
 from asynclint.walk import COMPREHENSIONS, walk
 from asynclint.source import UnreadableSource, read_source, split_lines
 
@@ -368,7 +369,7 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
 
     # The innermost statement where it renders to the file's text; else the whole module,
     # mapped back to the text where LibCST leaves characters out.
-    positions = _Positions(module, tree, text)
+    positions = _Positions(module, text)
     locator = Locator(module, tree, text, fallback=positions)
     found = []
     for report in ctx.reports:
@@ -383,23 +384,16 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
 
 
 class _Positions:
-    """Where nodes are, computed only for the nodes reported.
-
-    LibCST's PositionProvider renders the whole module. Instead, the module-level
-    statement holding a finding is rendered alone, and its first line comes from
-    CPython's tree (already built by the precheck), whose top-level statements line up
-    with LibCST's. Without that tree, or for a node reported outside any statement,
-    the whole module is rendered once, as LibCST does it.
+    """Positions from LibCST's whole-module rendering: the fallback where
+    `asynclint.positions.Locator` cannot use the innermost statement.
 
     LibCST's rendering is not always the text (see `_may_differ`): it leaves out a line
     holding only a backslash, the indentation up to a form feed in it, a last lone `\r`,
-    a byte order mark.
-    Then every position comes from the whole module's rendering, mapped back to the
-    text's rows and columns (`faithful` is False, and fixes, edits of the rendering,
-    are not offered).
+    a byte order mark. Then positions are mapped back to the text's rows and columns
+    (`faithful` is False, and fixes, edits of the rendering, are not offered).
     """
 
-    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str | None = None) -> None:
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
         self.module = module
         # Row in LibCST's rendering -> (row in the text, columns the text has more on it).
         self.rows: list[tuple[int, int]] | None = None
@@ -409,28 +403,14 @@ class _Positions:
             if rendered != text:
                 self.faithful = False
                 self.rows, _ = _match_rows(rendered, text)
-                tree = None
-        self.first_rows = _statement_rows(module, tree) if tree is not None else None
-        self.local: dict[cst.CSTNode, object] = {}
         self.whole = None
 
     def first_row(self, statement: cst.CSTNode) -> int:
         """The row of the statement's first leading line (comment or blank line)."""
-        if self.first_rows is not None and statement in self.first_rows:
-            return self.first_rows[statement]
         where = self._whole()[statement]
-        return self._place(where.start.line - _leading_rows(statement), 1)[0]
+        return self._place(where.start.line - leading_rows(statement), 1)[0]
 
     def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
-        if statement is not None and self.first_rows is not None and statement in self.first_rows:
-            if statement not in self.local:
-                from libcst.metadata import MetadataWrapper, PositionProvider
-
-                alone = self.module.with_changes(body=[statement], header=[], footer=[])
-                self.local[statement] = MetadataWrapper(alone, unsafe_skip_copy=True).resolve(PositionProvider)
-            where = self.local[statement][node]
-            offset = self.first_rows[statement] - 1
-            return (where.start.line + offset, where.start.column + 1), (where.end.line + offset, where.end.column + 1)
         where = self._whole()[node]
         return self._place(where.start.line, where.start.column + 1), self._place(where.end.line, where.end.column + 1)
 
@@ -529,33 +509,6 @@ def _misread(text: str, module: cst.Module) -> tuple[int, bool] | None:
         if _LONE_BACKSLASH.fullmatch(lines[row]):
             return row + 1, True
     return min(index + 1, max(len(lines), 1)), False
-
-
-def _statement_rows(module: cst.Module, tree: ast.Module) -> dict[cst.CSTNode, int] | None:
-    rows: dict[cst.CSTNode, int] = {}
-    body = tree.body
-    index = 0
-    for statement in module.body:
-        if index >= len(body):
-            return None
-        node = body[index]
-        line = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
-        rows[statement] = line - _leading_rows(statement)
-        # `a = 1; b = 2` is one LibCST statement line but two statements for CPython.
-        index += len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
-    return rows if index == len(body) else None
-
-
-def _leading_rows(statement: cst.CSTNode) -> int:
-    """How many rows the statement's leading lines take: one each, but a blank line after
-    a line holding only a backslash is one EmptyLine whose whitespace is `\\` and a
-    line ending."""
-    rows = 0
-    for line in statement.leading_lines:
-        rows += 1
-        if "\\" in line.whitespace.value:
-            rows += len(split_lines(line.whitespace.value + "x")) - 1
-    return rows
 
 
 def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResult:

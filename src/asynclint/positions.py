@@ -20,6 +20,7 @@ import types
 
 import libcst as cst
 
+from asynclint.source import split_lines
 from asynclint.walk import walk
 
 Position = tuple[int, int]  # row (1-based), column (1-based)
@@ -77,7 +78,7 @@ class Locator:
         if self.fallback is not None:
             return self.fallback.first_row(statement)
         where = self._whole_module()[statement]
-        return where.start.line - len(statement.leading_lines)
+        return where.start.line - leading_rows(statement)
 
     # -- the innermost statement ---------------------------------------------------------
 
@@ -195,7 +196,7 @@ class Locator:
         row = found.lineno
         for decorator in getattr(found, "decorator_list", ()):
             row = min(row, decorator.lineno)
-        return row - len(statement.leading_lines), found
+        return row - leading_rows(statement), found
 
     def _render(self, statement: cst.CSTNode, first_row: int, indents: list[str]):
         from libcst.metadata.position_provider import PositionProvidingCodegenState
@@ -243,6 +244,18 @@ class Locator:
 
             self._whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
         return self._whole
+
+
+def leading_rows(statement: cst.CSTNode) -> int:
+    """How many rows the statement's leading lines take: one each, but a blank line after
+    a line holding only a backslash is one EmptyLine whose whitespace is `\\` and a
+    line ending."""
+    rows = 0
+    for line in statement.leading_lines:
+        rows += 1
+        if "\\" in line.whitespace.value:
+            rows += len(split_lines(line.whitespace.value + "x")) - 1
+    return rows
 
 
 def render(module: cst.Module, node: cst.CSTNode, indents: list[str]) -> str:
