@@ -16,15 +16,44 @@ def test_project_pass_lints_each_requested_file_once_however_it_is_named(tmp_pat
     package = _project(tmp_path)
     (package / "other.py").write_text("def unrelated():\n    return 1\n")
     monkeypatch.chdir(tmp_path)
-    calls = _counting(monkeypatch)
+    parses = _counting_parses(monkeypatch)
     settings = Settings(root=str(tmp_path))
     requested = [os.path.join("app", "views.py"), os.path.join("app", "helpers.py")]
     project = sorted(str(p) for p in package.glob("*.py"))
     result = runner.run(requested, Job(settings), jobs=1, project_files=project)
 
     assert [d.code for d in result.diagnostics] == ["ASL207"]
-    # views.py: once for rules + facts, once more for ASL207 with the index; the others once.
-    assert calls == {"views.py": 2, "helpers.py": 1, "other.py": 1, "__init__.py": 1}
+    # helpers.py once (its `time.sleep` seeds the index); views.py once for its facts (async
+    # code: its calls lead to the helpers) and once for ASL207 with the index; other.py and
+    # the empty __init__.py, which no rule wants and async code never calls into, never.
+    assert parses == {"views.py": 2, "helpers.py": 1}
+
+
+def test_facts_of_a_module_between_are_fetched_when_the_index_reaches_it(tmp_path, monkeypatch):
+    # views -> middle.wrapper -> helpers.pause: middle.py has no blocking call and no async
+    # code of its own, so its facts are read once views' async code is seen to call into it.
+    package = _project(tmp_path)
+    (package / "middle.py").write_text("from .helpers import pause\n\ndef wrapper():\n    pause()\n")
+    (package / "views.py").write_text("from app.middle import wrapper\n\nasync def view():\n    wrapper()\n")
+    parses = _counting_parses(monkeypatch)
+    files = sorted(str(p) for p in package.glob("*.py"))
+    [finding] = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    assert finding.code == "ASL207" and "wrapper -> pause -> time.sleep" in finding.message, finding.message
+    assert parses == {"helpers.py": 1, "middle.py": 1, "views.py": 2}
+
+
+def _counting_parses(monkeypatch) -> Counter[str]:
+    from asynclint import engine
+
+    parses: Counter[str] = Counter()
+    parse = engine._parse_or_report
+
+    def counting(text, path, *args, **kwargs):
+        parses[os.path.basename(path)] += 1
+        return parse(text, path, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "_parse_or_report", counting)
+    return parses
 
 
 def _project(tmp_path):

@@ -43,7 +43,7 @@ def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     ]
 
 
-def lint_file(path: str, settings: Settings, *, collect_facts: bool = False, project=None) -> FileResult:
+def lint_file(path: str, settings: Settings, *, collect_facts: bool | str = False, project=None) -> FileResult:
     try:
         source = read_source(path)
     except UnreadableSource as exc:
@@ -57,11 +57,13 @@ def lint_text(
     settings: Settings,
     *,
     apply_noqa: bool = True,
-    collect_facts: bool = False,
+    collect_facts: bool | str = False,
     project=None,
 ) -> FileResult:
     """Findings for one file. `collect_facts` also gathers the module's facts for project
-    analysis (result.facts); `project` is the ProjectIndex rules such as ASL207 consult."""
+    analysis (result.facts): True where they may matter by themselves or the file is parsed
+    anyway (else result.facts is `project.DEFERRED`), "all" always; `project` is the
+    ProjectIndex rules such as ASL207 consult."""
     # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
     # turns what would be a crash of the whole process on hostile input into a finding.
     return _on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
@@ -71,7 +73,9 @@ def lint_standalone(text: str, path: str, settings: Settings, *, apply_noqa: boo
     """One file on its own (flake8, editors, fixture tests): project analysis limited to
     the file itself, so ASL207 still sees helpers defined in the same module."""
     result = lint_text(text, path, settings, apply_noqa=apply_noqa, collect_facts=settings.project_analysis)
-    if result.facts:
+    from asynclint.project import is_deferred
+
+    if result.facts and not is_deferred(result.facts):
         from dataclasses import replace
 
         from asynclint.project import ProjectIndex, merge_rerun, rerun_plan
@@ -85,7 +89,7 @@ def lint_standalone(text: str, path: str, settings: Settings, *, apply_noqa: boo
     return result
 
 
-def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, collect_facts: bool, project) -> FileResult:
+def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, collect_facts: bool | str, project) -> FileResult:
     result = FileResult(path=path)
     exempt = noqa.file_exemptions(text) if apply_noqa else None
     if exempt is not None and not exempt:
@@ -94,8 +98,17 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
     wants = project.wants if project is not None else (lambda rule, text, settings: rule.wants(text, settings))
     rules = [rule for rule in rules_for(settings, path) if wants(rule, text, settings)]
     check_syntax = "ASL001" in settings.codes_for(path)
-    # Facts matter only where something is defined or re-exported.
-    collect_facts = collect_facts and ("def " in text or "import" in text)
+    # Facts matter only where something is defined or re-exported; and, unless the file is
+    # parsed anyway, only where they can seed the index: the rest wait until the index
+    # names something the file mentions (`runner._project_pass`).
+    mode, collect_facts = collect_facts, bool(collect_facts) and ("def " in text or "import" in text)
+    if collect_facts and not rules and mode != "all":
+        from asynclint.facts import wanted_first
+        from asynclint.project import DEFERRED
+
+        if not wanted_first(text, settings):
+            result.facts = DEFERRED
+            collect_facts = False
     if not rules and not check_syntax and not collect_facts:
         return result
     verdict, tree, error = _precheck(text)
@@ -124,7 +137,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
         if collect_facts:
             from asynclint.facts import FactsCollector
 
-            collector = FactsCollector(ctx)
+            collector = FactsCollector(ctx, text)
             instances.append(collector)
         _Traversal(ctx, instances, result).run(module)
         if collector is not None:

@@ -23,10 +23,31 @@ _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 
 
+def _blocking_rules() -> list:
+    return [registry.load_rule(code) for code in _BLOCKING_CODES if code in registry.rule_modules()]
+
+
+def wanted_first(text: str, settings) -> bool:
+    """Are this module's facts wanted before the index exists? Where they can add to it by
+    themselves, through what the module names: a blocking call, a session, a resource; and
+    in async code, whose calls lead to the helpers that may block. What else facts hold
+    (calls, re-exports, base classes, imports) matters only once the index names something
+    the module mentions or async code calls into it, and the runner asks for them then."""
+    from asynclint.rules._resources import ResourceRule
+
+    return (
+        "async" in text
+        or knowledge.mentions_session(text, settings.session_types)
+        or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
+        or ResourceRule.wants(text, settings)
+        or any(rule.mentioned(text, settings) for rule in _blocking_rules())
+    )
+
+
 class FactsCollector:
     code = "facts"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, text: str) -> None:
         self.ctx = ctx
         self.module = ctx.module_name or ""
         # Names of the project's own code start like the module's (`shop.api.x` -> `shop`).
@@ -35,7 +56,7 @@ class FactsCollector:
         self.classes: dict[str, dict] = {}
         self.async_calls: set[str] = set()
         self.stack: list[tuple[cst.FunctionDef, str | None]] = []  # (node, qualname or None)
-        self.matchers = [registry.load_rule(code)(ctx) for code in _BLOCKING_CODES if code in registry.rule_modules()]
+        self.matchers = [rule(ctx) for rule in _blocking_rules() if rule.mentioned(text, ctx.settings)]
         # What each named function hands back: `return` values (or `yield` values).
         self.returns: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
         self.yields: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}

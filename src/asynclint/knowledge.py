@@ -7,6 +7,8 @@ which types are SQLAlchemy sessions, which decorators make a FastAPI route.
 
 from __future__ import annotations
 
+import re
+
 # --- Blocking calls (ASL201-ASL206): qualified names called directly -------------
 
 BLOCKING_SLEEP = frozenset({"time.sleep"})
@@ -149,6 +151,40 @@ PATH_PRESERVING_METHODS = frozenset(
 )
 
 SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
+
+
+def may_name(text: str, qualified_names) -> bool:
+    """Can a module with this text refer to one of these qualified names? Names resolve
+    through the module's imports, so it spells the last part (`AsyncClient`) of the name
+    and the top-level package (`import httpx`, `from httpx import AsyncClient`), unless it
+    imports relatively (the package's own modules: `from ... import create_engine`)."""
+    lasts = [name for name in qualified_names if name.rpartition(".")[2] in text]
+    if not lasts:
+        return False
+    return any(name.partition(".")[0] in text for name in lasts) or has_relative_import(text)
+
+
+_RELATIVE_IMPORT = re.compile(r"\bfrom\s+\.")
+
+
+def has_relative_import(text: str) -> bool:
+    return _RELATIVE_IMPORT.search(text) is not None
+
+
+def mentions_session(text: str, session_types=()) -> bool:
+    """Can a module know of an AsyncSession by itself (without the project index)? Every
+    spelling of one (`AsyncSession`, SQLModel's, `sessionmaker(class_=AsyncSession)`, an
+    `async_sessionmaker`, a configured session type) names one of these in the text."""
+    return (
+        "AsyncSession" in text
+        or "async_sessionmaker" in text
+        or any(name.rpartition(".")[2] in text for name in session_types)
+    )
+
+
+# Where a resource is made per request (ASL501): a route or dependency decorator or
+# `Depends(f)`/`Security(f)`, or a loop in async code.
+REQUEST_CONTEXT_TOKENS = ("@", "Depends", "Security", "async")
 
 # Blocking methods by receiver type (ASL202, ASL204).
 BLOCKING_HTTP_METHODS = {

@@ -87,6 +87,19 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
 FACTS_VERSION = 2
+# The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
+# parsed for a rule: collected once the index shows they are wanted (`runner._project_pass`).
+DEFERRED = {"deferred": True}
+
+
+def is_deferred(facts) -> bool:
+    return bool(facts) and facts.get("deferred") is True
+
+
+def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative: bool) -> bool:
+    """Does a module spelling these words (importing relatively or not) name anything of
+    `ProjectIndex.names()`?"""
+    return any(last in names and (relative or not names[last].isdisjoint(words)) for last in words)
 
 # The rules that consult the project index, and which facts make a module worth a look.
 BLOCKING_CODES = frozenset({"ASL207"})
@@ -94,8 +107,15 @@ SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
 RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
 PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
 # With the index, what a file must contain for these rules (instead of their own tokens):
+# async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route decorator for ASL401; for ASL501 a route, a dependency or async code.
-_TOKENS_WITH_PROJECT = {"ASL401": ("@",), "ASL501": ("@", "Depends", "async"), "ASL502": ()}
+_TOKENS_WITH_PROJECT = {
+    "ASL207": ("async",),
+    "ASL304": tuple(sorted(knowledge.ASYNC_SESSION_COROUTINES)),
+    "ASL401": ("@",),
+    "ASL501": knowledge.REQUEST_CONTEXT_TOKENS,
+    "ASL502": (),
+}
 
 
 @dataclass
@@ -165,6 +185,22 @@ class ProjectIndex:
             return rule.wants(text, settings)
         return not tokens or any(token in text for token in tokens)
 
+    def names(self) -> dict[str, frozenset[str]]:
+        """The last part of every session and resource name the index knows -> the parts
+        before it (the module or class holding it). A module can neither use these nor add
+        to them without spelling such a name and, since names resolve through imports, its
+        module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
+        importing relatively (`from . import get_db`). (Blocking chains are followed from
+        the calls instead: `wanted_calls`.)"""
+        tables = (self.sessions, self.session_params, self.values, self.type_aliases,
+                  self.methods, self.resource_factories, self.resource_classes)
+        found: dict[str, set[str]] = {}
+        for table in tables:
+            for name in table:
+                holder, _, last = name.rpartition(".")
+                found.setdefault(last, set()).add(holder.rpartition(".")[2])
+        return {last: frozenset(holders) for last, holders in found.items()}
+
     def method(self, owner: str | None, name: str) -> str | None:
         """The project function `owner().name` runs, when it matters to a rule."""
         if owner is None:
@@ -172,23 +208,16 @@ class ProjectIndex:
         return self.methods.get(owner, {}).get(name)
 
     @classmethod
-    def build(cls, all_facts: list[dict]) -> ProjectIndex:
-        functions: dict[str, dict] = {}
-        classes: dict[str, dict] = {}
-        exports: dict[str, str] = {}
-        values: dict[str, str] = {}
-        aliases: dict[str, str] = {}
-        for facts in all_facts:
-            if facts.get("version") != FACTS_VERSION:
-                continue
-            functions.update(facts.get("functions", {}))
-            classes.update(facts.get("classes", {}))
-            exports.update(facts.get("exports", {}))
-            values.update(facts.get("values", {}))
-            aliases.update(facts.get("aliases", {}))
-        project = _Project(functions, classes, exports)
+    def build(cls, all_facts: list[dict], chains: bool = True) -> ProjectIndex:
+        """The index of these facts; without the blocking `chains` (to see which other
+        modules' facts are wanted, which `names` tells without them)."""
+        project = _join(all_facts)
+        functions, classes, exports, values, aliases = (
+            project.functions, project.classes, project.exports, project.values, project.aliases
+        )
         index = cls()
-        index.blocking = _blocking(project)
+        if chains:
+            index.blocking = _blocking(project)
         index.sessions = _sessions(project, values)
         index.session_params = {
             name: (tuple((position, param) for position, param in info["params"]), info.get("bind", "function"),
@@ -238,16 +267,39 @@ class ProjectIndex:
         return index
 
 
+def _join(all_facts: list[dict]) -> _Project:
+    tables: dict[str, dict] = {key: {} for key in ("functions", "classes", "exports", "values", "aliases")}
+    for facts in all_facts:
+        if facts.get("version") == FACTS_VERSION:
+            for key, table in tables.items():
+                table.update(facts.get(key, {}))
+    return _Project(**tables)
+
+
 class _Project:
     """The facts of every module joined, with name resolution across them."""
 
-    def __init__(self, functions: dict, classes: dict, exports: dict) -> None:
+    def __init__(self, functions: dict, classes: dict, exports: dict, values: dict, aliases: dict) -> None:
         self.functions = functions
         self.classes = classes
         self.exports = exports
+        self.values = values
+        self.aliases = aliases
         self._defined: dict[str, list[str]] | None = None
+        # Every call of every function is resolved, some several times: once each is enough.
+        self._resolved: dict[str, str] = {}
+        # Most calls are to libraries: a name outside the project's packages resolves to itself.
+        self._tops = {key.partition(".")[0] for table in (functions, classes, exports) for key in table}
 
-    def resolve(self, name: str, depth: int = 0) -> str:
+    def resolve(self, name: str) -> str:
+        if name.partition(".")[0] not in self._tops:
+            return name
+        found = self._resolved.get(name)
+        if found is None:
+            found = self._resolved[name] = self._resolve(name)
+        return found
+
+    def _resolve(self, name: str, depth: int = 0) -> str:
         # Follow re-exports (`from .impl import helper` in a package __init__).
         seen: set[str] = set()
         while name in self.exports and name not in seen:
@@ -257,7 +309,7 @@ class _Project:
             # `pkg.Class.method` where `pkg.Class` is a re-export.
             owner, _, attr = name.rpartition(".")
             if owner in self.exports:
-                return f"{self.resolve(owner, depth + 1)}.{attr}"
+                return f"{self._resolve(owner, depth + 1)}.{attr}"
         return name
 
     def mro(self, name: str) -> list[str]:
@@ -296,26 +348,59 @@ class _Project:
         return self._defined
 
 
+def wanted_calls(all_facts: list[dict]) -> set[str]:
+    """Names that async code calls, directly or through the project's sync functions, and
+    that no facts define yet: where a blocking chain (ASL207) may go on. Only these modules'
+    facts matter to the chains; a sync helper nothing async reaches cannot be reported."""
+    project = _join(all_facts)
+    functions, classes = project.functions, project.classes
+    todo = [call for facts in all_facts for call in facts.get("async_calls", ())]
+    seen: set[str] = set()
+    missing: set[str] = set()
+    while todo:
+        name = project.resolve(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        target = _callable_target(name, functions, classes)
+        info = functions.get(target[0]) if target else None
+        if info is None:
+            missing.add(target[0] if target else name)
+        elif not info["async"] and not info["cached"]:
+            todo.extend(info["calls"])
+    return missing
+
+
 def _blocking(project: _Project) -> dict[str, list[str]]:
     """Sync project functions that block, with the chain; then the classes whose __init__ does."""
     functions, classes = project.functions, project.classes
     chains: dict[str, list[str]] = {}
-    # Direct blockers first, then propagate through sync callers until nothing changes.
+    # Direct blockers first, then their sync callers, one layer of calls at a time: each
+    # caller takes the chain through its first callee known to block in the layer before,
+    # so the chain shown is a shortest one and does not depend on the order of the facts.
     for name, info in functions.items():
         if not info["async"] and not info["cached"] and info["blocking"]:
             chains[name] = [info["display"], info["blocking"][0][1]]
-    changed = True
-    while changed:
-        changed = False
-        for name, info in functions.items():
-            if name in chains or info["async"] or info["cached"]:
-                continue
-            for callee in info["calls"]:
-                target = _callable_target(project.resolve(callee), functions, classes)
-                if target is not None and target[0] in chains and target[0] != name:
-                    chains[name] = [info["display"], *target[1], *chains[target[0]]]
-                    changed = True
+    targets: dict[str, list[tuple[str, list[str]]]] = {}
+    callers: dict[str, list[str]] = {}
+    for name, info in functions.items():
+        if name in chains or info["async"] or info["cached"]:
+            continue
+        found = [t for t in (_callable_target(project.resolve(c), functions, classes) for c in info["calls"]) if t]
+        targets[name] = found
+        for target, _ in found:
+            callers.setdefault(target, []).append(name)
+    layer = set(chains)
+    while layer:
+        reached = {caller for done in layer for caller in callers.get(done, ()) if caller not in chains}
+        added = {}
+        for name in reached:
+            for target, steps in targets[name]:
+                if target in chains and target != name:
+                    added[name] = [functions[name]["display"], *steps, *chains[target]]
                     break
+        chains.update(added)
+        layer = set(added)
     blocking: dict[str, list[str]] = {}
     # What a call site may name: a function, or a class whose __init__ blocks.
     for name in functions:
@@ -482,7 +567,7 @@ def rerun_plan(index: ProjectIndex, results, settings) -> dict[str, frozenset[st
     enabled for it that may find more there)."""
     plan: dict[str, frozenset[str]] = {}
     for result in results:
-        if result.facts:
+        if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
             if codes:
                 plan[result.path] = codes

@@ -40,4 +40,10 @@ class Rule:
         """Could this rule match anything in `text`? A cheap check before parsing."""
         if cls.needs_async and "async" not in text:
             return False
+        return cls.mentioned(text, settings)
+
+    @classmethod
+    def mentioned(cls, text: str, settings: Settings) -> bool:
+        """Could what the rule looks for occur in `text` at all, in async code or not?
+        (Project facts ask this of the blocking-call rules about sync helpers.)"""
         return not cls.tokens or any(token in text for token in cls.tokens)

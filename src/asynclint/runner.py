@@ -21,12 +21,12 @@ class Job:
     settings: Settings
     fix: FixMode = None
     unsafe: bool = False
-    facts: bool = False  # also collect facts for project analysis
+    facts: bool | str = False  # also collect facts for project analysis ("all": even unseeded)
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
 
     def cache_key(self) -> tuple[str, str]:
         """(fingerprint, salt) of the cache for this job's results."""
-        fingerprint = self.settings.fingerprint() + ("-facts" if self.facts else "")
+        fingerprint = self.settings.fingerprint() + ("-all-facts" if self.facts == "all" else "-facts" if self.facts else "")
         if self.project is None:
             return fingerprint, ""
         import hashlib
@@ -186,17 +186,37 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     pass's in `results`."""
     from dataclasses import replace
 
-    from asynclint.project import ProjectIndex, merge_rerun, rerun_plan
+    from asynclint.project import ProjectIndex, is_deferred, merge_rerun, module_name, names_any, rerun_plan, wanted_calls
 
     # The same file may be named relatively on the command line and absolutely by discovery.
     requested = {os.path.abspath(path) for path in files}
     others = [path for path in project_files if os.path.abspath(path) not in requested]
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
-    other_results = _run_cached(others, Job(facts_only, facts=True), jobs, use_cache)
+    everything = [*results, *_run_cached(others, Job(facts_only, facts=True), jobs, use_cache)]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
-    all_facts = [r.facts for r in sorted((*results, *other_results), key=lambda r: r.path) if r.facts]
-    index = ProjectIndex.build(all_facts)
+    everything.sort(key=lambda r: r.path)
+    # The facts of a deferred module are wanted once async code calls into it (directly or
+    # through sync helpers: a blocking chain may go on there) or the index names a session
+    # or resource it mentions; and those facts may lead further.
+    deferred: dict[str, list[FileResult]] = {}
+    for r in everything:
+        if is_deferred(r.facts):
+            deferred.setdefault(module_name(r.path, settings.root), []).append(r)
+    words: dict[str, tuple[frozenset[str], bool]] = {}
+    while deferred:
+        known = [r.facts for r in everything if r.facts]
+        called = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
+        names = ProjectIndex.build(known, chains=False).names()
+        mentioned = {module for module, found in deferred.items() if module not in called and names
+                     and any(names_any(names, *_words(r.path, words)) for r in found)}
+        wanted = [r for module in sorted(called | mentioned) for r in deferred.pop(module)]
+        if not wanted:
+            break
+        fresh = {f.path: f for f in _run_cached([r.path for r in wanted], Job(facts_only, facts="all"), jobs, use_cache)}
+        for r in wanted:
+            r.facts = fresh[r.path].facts or None
+    index = ProjectIndex.build([r.facts for r in everything if r.facts])
     if index.is_empty():
         return []
     # The project-wide rules again, with the index, where they may find more.
@@ -210,6 +230,29 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
     return []
+
+
+def _prefixes(name: str) -> list[str]:
+    """`a.b.f` -> `a.b.f`, `a.b`, `a`: the modules that may define (or re-export) it."""
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
+def _words(path: str, known: dict) -> tuple[frozenset[str], bool]:
+    """The words a file spells (names, keywords, words in strings), and whether it imports
+    relatively; read once."""
+    if path not in known:
+        import re
+
+        from asynclint.knowledge import has_relative_import
+        from asynclint.source import UnreadableSource, read_source
+
+        try:
+            text = read_source(path).text
+        except UnreadableSource:
+            text = ""
+        known[path] = (frozenset(re.findall(r"\w+", text)), has_relative_import(text))
+    return known[path]
 
 
 def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:

@@ -24,10 +24,9 @@ class BlockingCallRule(Rule):
     remedy: ClassVar[str] = ""
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
-        if settings.extra_calls_for(cls.code):
-            return "async" in text
-        return super().wants(text, settings)
+    def mentioned(cls, text, settings) -> bool:
+        # The user's extra calls may be spelled any way: no token to look for.
+        return bool(settings.extra_calls_for(cls.code)) or super().mentioned(text, settings)
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.ctx.in_async:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from asynclint import knowledge
 from asynclint.rule import Rule
 
 from asynclint.walk import children
@@ -124,21 +125,14 @@ def call_label(call: cst.Call, name: str | None = None) -> str:
     return f"`{name}(...)`"
 
 
-# A file mentioning none of these cannot create a resource (unless the user listed more).
-_RESOURCE_TOKENS = (
-    "create_engine", "create_async_engine", "Client", "ClientSession", "create_pool", "connect",
-    "Redis", "from_url",
-)
-
-
 class ResourceRule(Rule):
     """The prefilter shared by the resource rules (ASL501, ASL502)."""
 
     @classmethod
     def wants(cls, text, settings) -> bool:
-        if settings.extra_resources:
-            return True
-        return any(token in text for token in _RESOURCE_TOKENS)
+        return knowledge.may_name(text, knowledge.RESOURCE_CONSTRUCTORS) or knowledge.may_name(
+            text, settings.extra_resources
+        )
 
 
 # Methods that keep what they are given (in a registry, a list, a queue).

@@ -27,6 +27,8 @@ the handler body (a body of only `pass` becomes `raise`), when the body has no
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from asynclint import knowledge
@@ -37,6 +39,7 @@ from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendan
 from asynclint.scope import dotted_name
 
 _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
+_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
 _TRIES = (cst.Try, cst.TryStar)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -53,9 +56,14 @@ class CancelledErrorSwallowed(Rule):
     code = "ASL102"
     name = "cancelled-error-swallowed"
     summary = "`asyncio.CancelledError` caught and not re-raised in async code"
-    tokens = ("except", "finally")
+    # A cancellation is caught by name (`CancelledError`, `BaseException`) or by a bare `except:`.
+    tokens = ("CancelledError", "BaseException", "finally")
     needs_async = True
     fix_applicability = "unsafe"
+
+    @classmethod
+    def mentioned(cls, text, settings) -> bool:
+        return super().mentioned(text, settings) or _BARE_EXCEPT.search(text) is not None
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

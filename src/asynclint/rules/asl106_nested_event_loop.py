@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint import knowledge
 from asynclint.analysis import is_event_loop
 from asynclint.rule import Rule
 
@@ -23,8 +24,12 @@ class NestedEventLoop(Rule):
     code = "ASL106"
     name = "nested-event-loop"
     summary = "`asyncio.run()` / `run_until_complete()` called while an event loop is running"
-    tokens = ("run",)
+    tokens = ("run_until_complete",)
     needs_async = True
+
+    @classmethod
+    def mentioned(cls, text, settings) -> bool:
+        return super().mentioned(text, settings) or knowledge.may_name(text, RUN)
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

@@ -16,10 +16,12 @@ import re
 from asynclint import knowledge
 from asynclint.rules._blocking import BlockingCallRule
 
-# `os` is a word in most files; its process functions are what make one worth parsing
-# (`\bwait` skips "await").
+# `os` is a word in most files; its process functions, as words (not `await`, not
+# `file_system`), are what make one worth parsing.
 _OS = re.compile(r"\bos\b")
-_OS_PROCESS_WORDS = re.compile(r"system|popen|spawn|\bwait")
+_OS_PROCESS_WORDS = re.compile(
+    r"\b(?:%s)\b" % "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
+)
 
 
 class BlockingSubprocess(BlockingCallRule):
@@ -31,10 +33,10 @@ class BlockingSubprocess(BlockingCallRule):
     remedy = "use `asyncio.create_subprocess_exec`"
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
-        if super().wants(text, settings):
+    def mentioned(cls, text, settings) -> bool:
+        if super().mentioned(text, settings):
             return True
-        return "async" in text and _OS.search(text) is not None and _OS_PROCESS_WORDS.search(text) is not None
+        return _OS.search(text) is not None and _OS_PROCESS_WORDS.search(text) is not None
 
 
 RULE = BlockingSubprocess

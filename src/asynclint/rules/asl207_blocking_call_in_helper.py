@@ -24,6 +24,11 @@ class BlockingCallInHelper(Rule):
     summary = "Async code calls a project function that blocks the event loop"
     needs_async = True
 
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        # Without the index there is nothing to look up; with it, `ProjectIndex.wants` decides.
+        return False
+
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         if ctx.project is None or not ctx.in_async:

@@ -40,6 +40,11 @@ class UnawaitedSessionCall(Rule):
     tokens = tuple(sorted(knowledge.ASYNC_SESSION_COROUTINES))
     fix_applicability = "safe"
 
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        # A session from another module comes with the index (`ProjectIndex.wants`).
+        return super().wants(text, settings) and knowledge.mentions_session(text, settings.session_types)
+
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in knowledge.ASYNC_SESSION_COROUTINES:

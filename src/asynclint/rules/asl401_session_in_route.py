@@ -39,6 +39,10 @@ class SessionInRoute(Rule):
     summary = "Route handler creates its own database session instead of receiving it via `Depends`"
     tokens = ("Session", "session")
 
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        return "@" in text and super().wants(text, settings)  # a route handler is decorated
+
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         scope = ctx.function_scope

@@ -77,6 +77,10 @@ class ResourcePerRequest(ResourceRule):
     name = "resource-per-request"
     summary = "An engine, pool or client created per request or per loop iteration"
 
+    @classmethod
+    def wants(cls, text, settings) -> bool:
+        return super().wants(text, settings) and any(token in text for token in knowledge.REQUEST_CONTEXT_TOKENS)
+
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.sites: list[_Site] = []
