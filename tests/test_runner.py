@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+import pytest
+
 from asynclint import runner
 from asynclint.config import Settings
 from asynclint.runner import Job
@@ -105,3 +107,81 @@ def test_the_cached_project_pass_follows_a_change_in_another_module(tmp_path, mo
     os.utime(helpers, ns=(2, 2))
     [finding] = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics
     assert "subprocess.run" in finding.message
+
+
+def test_an_unchanged_project_is_answered_from_the_run_record(tmp_path, monkeypatch):
+    package = _project(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    first = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    monkeypatch.setattr(runner, "_run_cached", lambda *args: pytest.fail("the per-file caches were read"))
+    second = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    assert second.diagnostics == first.diagnostics and [d.code for d in second.diagnostics] == ["ASL207"]
+
+
+@pytest.mark.parametrize("change", ["new file", "touched", "edited", "fewer files", "garbage record"])
+def test_the_run_record_is_not_used_once_anything_changed(tmp_path, change):
+    package = _project(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    expected = ["ASL207"]
+    if change == "new file":
+        # A second caller of the blocking helper: the project changed though no old file did.
+        (package / "more.py").write_text("from app.helpers import pause\n\nasync def more():\n    pause()\n")
+        files = sorted(str(p) for p in package.glob("*.py"))
+        expected = ["ASL207", "ASL207"]
+    elif change == "touched":
+        os.utime(package / "views.py", ns=(5, 5))
+    elif change == "edited":
+        (package / "helpers.py").write_text("def pause():\n    return 1\n")
+        os.utime(package / "helpers.py", ns=(6, 6))
+        expected = []
+    elif change == "fewer files":
+        files = [f for f in files if not f.endswith("helpers.py")]
+        expected = []  # the helper is not part of the project any more
+    else:
+        for record in (tmp_path / ".asynclint_cache").rglob("run-*.json"):
+            record.write_text('{"files": [')
+    result = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    assert [d.code for d in result.diagnostics] == expected
+
+
+def test_a_file_edited_during_the_run_leaves_no_run_record(tmp_path, monkeypatch):
+    package = _project(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    build = runner._project_pass
+
+    def editing(*args, **kwargs):
+        found = build(*args, **kwargs)
+        os.utime(package / "views.py", ns=(7, 7))  # as if saved by an editor meanwhile
+        return found
+
+    monkeypatch.setattr(runner, "_project_pass", editing)
+    runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    assert not list((tmp_path / ".asynclint_cache").rglob("run-*.json"))
+
+
+def test_importing_the_module_of_a_session_factory_is_not_using_it(tmp_path, monkeypatch):
+    # A module that imports `app.db` for something else never spells `get_session`: the
+    # session rules need not run on it again with the index.
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "db.py").write_text(
+        "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker\n\n"
+        "factory = async_sessionmaker(expire_on_commit=False)\n\n\n"
+        "def get_session() -> AsyncSession:\n    return factory()\n\n\nLIMIT = 10\n"
+    )
+    (package / "uses.py").write_text(
+        "from app.db import get_session\n\n\nasync def handler():\n    session = get_session()\n    session.commit()\n"
+    )
+    (package / "other.py").write_text(
+        "from app import db\n\n\nasync def limit(s):\n    s.commit()\n    return db.LIMIT\n"
+    )
+    parses = _counting_parses(monkeypatch)
+    files = sorted(str(p) for p in package.glob("*.py"))
+    result = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
+    assert [(os.path.basename(d.path), d.code) for d in result.diagnostics] == [("uses.py", "ASL304")]
+    assert parses["uses.py"] == 2 and parses["other.py"] == 1

@@ -100,23 +100,68 @@ class Cache:
         self.dirty = True
 
     def save(self) -> None:
-        if not self.dirty:
-            return
-        temp = None
+        if self.dirty:
+            _write(self.folder, self.file, {"salt": self.salt, "entries": self.entries})
+
+
+class RunCache:
+    """The findings of a whole project-wide run, reused while no file of the project (nor
+    the list of files) has changed: then nothing needs reading, not even the per-file
+    results and facts, and the index need not be built again."""
+
+    def __init__(self, root: str, fingerprint: str, files: list[str], project_files: list[str]) -> None:
+        self.folder = Path(root) / CACHE_DIR
+        self.file = self.folder / __version__ / f"run-{fingerprint}-{_code_stamp()}.json"
+        self.files, self.project_files = files, project_files
+        # Taken before the run: a file edited while it runs makes the record unsafe to keep.
+        self.stamps = self._stamps()
+
+    def _stamps(self) -> dict[str, list[int]] | None:
+        stamps = {}
+        for path in dict.fromkeys([*self.files, *self.project_files]):
+            stat = Cache._stat(path)
+            if stat is None:
+                return None
+            stamps[path] = list(stat)
+        return stamps
+
+    def get(self) -> list[Diagnostic] | None:
+        """The findings of the last run, if it had the same files, each of the same size
+        and modification time (the per-file caches' trust, too); else None."""
+        if self.stamps is None:
+            return None
         try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            ignore = self.folder / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by asynclint\n*\n", encoding="utf-8")
-            fd, temp = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                # dumps, not dump: dump streams through the pure-Python encoder, ten times slower.
-                handle.write(json.dumps({"salt": self.salt, "entries": self.entries}, separators=(",", ":")))
-            os.replace(temp, self.file)
-            temp = None
-        except OSError:
-            pass  # a read-only tree still gets linted, just not cached
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
+            with open(self.file, encoding="utf-8") as handle:
+                record = json.load(handle)
+            if record["files"] != self.files or record["stamps"] != self.stamps:
+                return None
+            return [_diagnostic_from(d) for d in record["diagnostics"]]
+        except (OSError, ValueError, TypeError, KeyError):
+            return None  # none yet, or damaged: run
+
+    def put(self, diagnostics: list[Diagnostic]) -> None:
+        if self.stamps is not None and self._stamps() == self.stamps:
+            record = {"files": self.files, "stamps": self.stamps, "diagnostics": [asdict(d) for d in diagnostics]}
+            _write(self.folder, self.file, record)
+
+
+def _write(folder: Path, file: Path, data: dict) -> None:
+    """Atomically; a read-only tree still gets linted, just not cached."""
+    temp = None
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# Created by asynclint\n*\n", encoding="utf-8")
+        fd, temp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            # dumps, not dump: dump streams through the pure-Python encoder, ten times slower.
+            handle.write(json.dumps(data, separators=(",", ":")))
+        os.replace(temp, file)
+        temp = None
+    except OSError:
+        pass
+    finally:
+        if temp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)

@@ -78,10 +78,10 @@ def lint_standalone(text: str, path: str, settings: Settings, *, apply_noqa: boo
     if result.facts and not is_deferred(result.facts):
         from dataclasses import replace
 
-        from asynclint.project import ProjectIndex, merge_rerun, rerun_plan
+        from asynclint.project import ProjectIndex, merge_rerun, rerun_plan, words
 
         index = ProjectIndex.build([result.facts])
-        codes = rerun_plan(index, [result], settings).get(path)
+        codes = rerun_plan(index, [result], settings, lambda _path: words(text)).get(path)
         if codes:
             only = replace(settings, select=tuple(sorted(codes)), extend_select=())
             merge_rerun(result, lint_text(text, path, only, apply_noqa=apply_noqa, project=index), codes)

@@ -96,6 +96,13 @@ def is_deferred(facts) -> bool:
     return bool(facts) and facts.get("deferred") is True
 
 
+def words(text: str) -> frozenset[str]:
+    """The words a module spells: its names, keywords and the words in its strings."""
+    import re
+
+    return frozenset(re.findall(r"\w+", text))
+
+
 def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative: bool) -> bool:
     """Does a module spelling these words (importing relatively or not) name anything of
     `ProjectIndex.names()`?"""
@@ -562,13 +569,22 @@ def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, li
     return None
 
 
-def rerun_plan(index: ProjectIndex, results, settings) -> dict[str, frozenset[str]]:
+def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, frozenset[str]]:
     """path -> the project-wide rules to run again on that file with the index (the ones
-    enabled for it that may find more there)."""
+    enabled for it that may find more there). `words(path)`: the words the file spells.
+    Importing a module that holds a session factory is not using it: a module that never
+    spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
+    sessions = {name.rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
+                                                       index.type_aliases) for name in table}
+    resources = {name.rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
+            if codes & SESSION_CODES and sessions.isdisjoint(words(result.path)):
+                codes -= SESSION_CODES
+            if codes & RESOURCE_CODES and resources.isdisjoint(words(result.path)):
+                codes -= RESOURCE_CODES
             if codes:
                 plan[result.path] = codes
     return plan

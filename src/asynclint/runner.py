@@ -130,8 +130,17 @@ def run(
         project_files is not None and job.fix is None and settings.project_analysis
         and bool(PROJECT_CODES & settings.enabled_codes())
     )
+    run_cache = None
     if use_project:
         job = Job(settings, facts=True)
+        if use_cache:
+            from asynclint.cache import RunCache
+
+            run_cache = RunCache(settings.root, settings.fingerprint(), files, project_files)
+            cached = run_cache.get()
+            if cached is not None:
+                result.diagnostics = cached
+                return result
     results = _run_cached(files, job, jobs, use_cache)
     if use_project:
         results.extend(_project_pass(files, project_files, results, settings, jobs, use_cache))
@@ -150,6 +159,8 @@ def run(
         if file_result.diff:
             result.diffs.append(file_result.diff)
     result.diagnostics.sort(key=lambda d: d.sort_key)
+    if run_cache is not None and not result.errors:
+        run_cache.put(result.diagnostics)
     return result
 
 
@@ -203,13 +214,13 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     for r in everything:
         if is_deferred(r.facts):
             deferred.setdefault(module_name(r.path, settings.root), []).append(r)
-    words: dict[str, tuple[frozenset[str], bool]] = {}
+    spelled: dict[str, tuple[frozenset[str], bool]] = {}  # path -> its words, read once
     while deferred:
         known = [r.facts for r in everything if r.facts]
         called = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
         names = ProjectIndex.build(known, chains=False).names()
         mentioned = {module for module, found in deferred.items() if module not in called and names
-                     and any(names_any(names, *_words(r.path, words)) for r in found)}
+                     and any(names_any(names, *_words(r.path, spelled)) for r in found)}
         wanted = [r for module in sorted(called | mentioned) for r in deferred.pop(module)]
         if not wanted:
             break
@@ -220,7 +231,7 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     if index.is_empty():
         return []
     # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings)
+    plan = rerun_plan(index, results, settings, lambda path: _words(path, spelled)[0])
     if not plan:
         return []
     codes = frozenset().union(*plan.values())
@@ -242,16 +253,15 @@ def _words(path: str, known: dict) -> tuple[frozenset[str], bool]:
     """The words a file spells (names, keywords, words in strings), and whether it imports
     relatively; read once."""
     if path not in known:
-        import re
-
         from asynclint.knowledge import has_relative_import
+        from asynclint.project import words
         from asynclint.source import UnreadableSource, read_source
 
         try:
             text = read_source(path).text
         except UnreadableSource:
             text = ""
-        known[path] = (frozenset(re.findall(r"\w+", text)), has_relative_import(text))
+        known[path] = (words(text), has_relative_import(text))
     return known[path]
 
 

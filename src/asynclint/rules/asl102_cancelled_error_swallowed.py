@@ -39,7 +39,7 @@ from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendan
 from asynclint.scope import dotted_name
 
 _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
-_BARE_EXCEPT = re.compile(r"\bexcept\s*:")
+_BARE_EXCEPT = re.compile(r"except\s*:")  # no leading \b: see `knowledge.has_word`
 _TRIES = (cst.Try, cst.TryStar)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 

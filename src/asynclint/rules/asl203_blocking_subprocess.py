@@ -18,9 +18,9 @@ from asynclint.rules._blocking import BlockingCallRule
 
 # `os` is a word in most files; its process functions, as words (not `await`, not
 # `file_system`), are what make one worth parsing.
-_OS = re.compile(r"\bos\b")
+_OS = re.compile(r"os\b")
 _OS_PROCESS_WORDS = re.compile(
-    r"\b(?:%s)\b" % "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
+    r"(?:%s)\b" % "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
 )
 
 
@@ -36,7 +36,7 @@ class BlockingSubprocess(BlockingCallRule):
     def mentioned(cls, text, settings) -> bool:
         if super().mentioned(text, settings):
             return True
-        return _OS.search(text) is not None and _OS_PROCESS_WORDS.search(text) is not None
+        return knowledge.has_word(_OS, text) and knowledge.has_word(_OS_PROCESS_WORDS, text)
 
 
 RULE = BlockingSubprocess
