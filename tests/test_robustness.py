@@ -272,3 +272,18 @@ def test_expression_too_long_for_the_parser(expression, depth):
 def test_long_expressions_within_the_limit_are_analysed():
     text = "import time\n\nasync def f():\n    time.sleep(1)\n    x = " + "+".join(["1"] * 700) + "\n"
     assert [d.code for d in lint_text(text, "x.py", Settings()).diagnostics] == ["ASL201"]
+
+
+def test_the_unvalidated_parse_builds_the_same_trees_and_restores_validation():
+    import libcst as cst
+    from fixture_format import fixture_files
+
+    from asynclint import engine
+
+    for path in fixture_files():
+        text = path.read_text(encoding="utf-8")
+        assert engine._parse_module(text).deep_equals(cst.parse_module(text)), path
+    with pytest.raises(cst.ParserSyntaxError):
+        engine._parse_module("def broken(:\n")
+    with pytest.raises(cst.CSTValidationError):  # hand-built nodes are still checked
+        cst.Name("not a name")

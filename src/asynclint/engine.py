@@ -30,6 +30,7 @@ from asynclint.project import module_name
 from asynclint.scope import build_scopes
 from asynclint.positions import leading_rows
 from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.walk import forget as forget_walks
 from asynclint.source import UnreadableSource, read_source, split_lines
 
 
@@ -146,6 +147,8 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
     except RecursionError:
         result.errors.clear()
         result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
+    finally:
+        forget_walks()
     return _filter(result, text, exempt, apply_noqa)
 
 
@@ -233,7 +236,7 @@ def _parse_or_report(
             )
             return None
     try:
-        module = cst.parse_module(text)
+        module = _parse_module(text)
         misread = _misread(text, module)
         if misread is None:
             return module
@@ -268,6 +271,26 @@ def _parse_or_report(
             Diagnostic("ASL001", "SyntaxError: the code is nested too deeply to parse", path, 1, 1, 1, 1)
         )
     return None
+
+
+def _parse_module(text: str) -> cst.Module:
+    """`cst.parse_module`, without validating each node the parser builds. LibCST validates
+    every node on construction (`CSTNode.__post_init__`), which is for trees built by hand:
+    its parser's nodes are valid by construction (LibCST's own PERF note there says as
+    much), and the check is a seventh of the parse. It is skipped only while this thread
+    parses (the caller waits), and only while `__post_init__` does nothing but validate."""
+    post_init = cst.CSTNode.__post_init__
+    if post_init.__code__.co_names != ("_validate",):
+        return cst.parse_module(text)  # a LibCST whose __post_init__ does more: leave it be
+    cst.CSTNode.__post_init__ = _no_validation
+    try:
+        return cst.parse_module(text)
+    finally:
+        cst.CSTNode.__post_init__ = post_init
+
+
+def _no_validation(self) -> None:
+    pass
 
 
 def _clamp(text: str, row: int, col: int) -> tuple[int, int]:

@@ -28,11 +28,11 @@ def _blocking_rules() -> list:
 
 
 def wanted_first(text: str, settings) -> bool:
-    """Are this module's facts wanted before the index exists? Where they can add to it by
-    themselves, through what the module names: a blocking call, a session, a resource; and
-    in async code, whose calls lead to the helpers that may block. What else facts hold
-    (calls, re-exports, base classes, imports) matters only once the index names something
-    the module mentions or async code calls into it, and the runner asks for them then."""
+    """Are this module's facts wanted before the index exists? Where async code is (its
+    calls lead to the helpers whose blocking calls matter: the runner follows them), and
+    where a session or a resource is named, which can add to the index by itself. What else
+    facts hold (calls, re-exports, base classes, imports) matters only once async code calls
+    into the module or the index names something it spells; the runner asks for them then."""
     from asynclint.rules._resources import ResourceRule
 
     return (
@@ -40,7 +40,6 @@ def wanted_first(text: str, settings) -> bool:
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)
-        or any(rule.mentioned(text, settings) for rule in _blocking_rules())
     )
 
 

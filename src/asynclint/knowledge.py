@@ -194,9 +194,6 @@ def mentions_session(text: str, session_types=()) -> bool:
     )
 
 
-# Where a resource is made per request (ASL501): a route or dependency decorator or
-# `Depends(f)`/`Security(f)`, or a loop in async code.
-REQUEST_CONTEXT_TOKENS = ("@", "Depends", "Security", "async")
 
 # Blocking methods by receiver type (ASL202, ASL204).
 BLOCKING_HTTP_METHODS = {
@@ -256,6 +253,19 @@ ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "route", "websocket"}
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.Security"})
+
+
+def may_have_routes(text: str) -> bool:
+    """Can a module with this text hold a route handler? Its decorator is on an app or router
+    (`APP_CONSTRUCTORS`) or, in a module importing fastapi, looks like one
+    (`analysis.is_route_decorator`): either way the module names one of them."""
+    return "fastapi" in text or may_name(text, APP_CONSTRUCTORS)
+
+
+def may_serve_requests(text: str) -> bool:
+    """Can code in this module run per request or per iteration (ASL501): a route handler,
+    a dependency (`Depends(f)`), or a loop in async code?"""
+    return "async" in text or may_have_routes(text) or may_name(text, DEPENDS)
 
 # --- Resources (ASL5xx) -----------------------------------------------------------
 

@@ -113,15 +113,15 @@ BLOCKING_CODES = frozenset({"ASL207"})
 SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
 RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
 PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
-# With the index, what a file must contain for these rules (instead of their own tokens):
+# With the index, what a file must contain for these rules (instead of their own prefilter):
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
-# a route decorator for ASL401; for ASL501 a route, a dependency or async code.
-_TOKENS_WITH_PROJECT = {
-    "ASL207": ("async",),
-    "ASL304": tuple(sorted(knowledge.ASYNC_SESSION_COROUTINES)),
-    "ASL401": ("@",),
-    "ASL501": knowledge.REQUEST_CONTEXT_TOKENS,
-    "ASL502": (),
+# a route handler for ASL401; for ASL501 a route, a dependency or async code.
+_WANTS_WITH_PROJECT = {
+    "ASL207": lambda text: "async" in text,
+    "ASL304": lambda text: any(method in text for method in knowledge.ASYNC_SESSION_COROUTINES),
+    "ASL401": knowledge.may_have_routes,
+    "ASL501": knowledge.may_serve_requests,
+    "ASL502": lambda text: True,
 }
 
 
@@ -187,10 +187,8 @@ class ProjectIndex:
         """The token prefilter of a rule run with the index: a name from another module
         (`make_client()`, `get_db()`) can create a resource or a session without any of the
         rule's own tokens in the text; the other rules keep their prefilter."""
-        tokens = _TOKENS_WITH_PROJECT.get(rule.code)
-        if tokens is None:
-            return rule.wants(text, settings)
-        return not tokens or any(token in text for token in tokens)
+        wants = _WANTS_WITH_PROJECT.get(rule.code)
+        return rule.wants(text, settings) if wants is None else wants(text)
 
     def names(self) -> dict[str, frozenset[str]]:
         """The last part of every session and resource name the index knows -> the parts

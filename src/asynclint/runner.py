@@ -123,6 +123,17 @@ def run(
 ) -> RunResult:
     """Lint `files`. With `project_files` (and ASL207 enabled, project analysis on, not
     fixing), facts of the whole project feed the project-wide rules."""
+    global _pool
+    owner = _pool is None
+    try:
+        return _run(files, job, jobs, use_cache, project_files)
+    finally:
+        if owner and _pool is not None:
+            _pool.shutdown()
+            _pool = None
+
+
+def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> RunResult:
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
     settings = job.settings
@@ -275,15 +286,22 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     ordered = sorted(files, key=_size, reverse=True)
     chunk = max(1, min(32, len(ordered) // (jobs * 8) or 1))
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
-    from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
+    global _pool
+    if _pool is None:
+        from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
 
+        _pool = ProcessPoolExecutor(max_workers=jobs)
     results: list[FileResult] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for batch in pool.map(_chunk, chunks, [job] * len(chunks)):
-            results.extend(batch)
-            if PROGRESS is not None:
-                PROGRESS(len(batch))
+    for batch in _pool.map(_chunk, chunks, [job] * len(chunks)):
+        results.extend(batch)
+        if PROGRESS is not None:
+            PROGRESS(len(batch))
     return results
+
+
+# The worker processes of the current run: started on first need, kept for its later passes
+# (facts on demand, the second pass), which would each pay for starting them again.
+_pool = None
 
 
 # Set by the CLI on a terminal for large runs: called with the number of files just done.

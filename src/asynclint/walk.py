@@ -107,6 +107,13 @@ _memo: dict[int, list[cst.CSTNode]] = {}
 _memo_module: cst.Module | None = None
 
 
+def forget() -> None:
+    """Let the last module's tree go (the engine calls this when a file is done): else it
+    would stay alive next to the next file's tree while that one is parsed."""
+    global _memo, _memo_module
+    _memo, _memo_module = {}, None
+
+
 def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None) -> None:
     """Depth-first, source order. `enter(node)` returning False skips the children.
     `enter_body(owner)` / `leave_body(owner)` bracket the body of a def, class or lambda."""

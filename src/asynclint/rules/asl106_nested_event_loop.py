@@ -11,6 +11,8 @@ No fix: await the coroutine, or make the sync helper in between async.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from asynclint import knowledge
@@ -18,6 +20,7 @@ from asynclint.analysis import is_event_loop
 from asynclint.rule import Rule
 
 RUN = frozenset({"asyncio.run", "asyncio.runners.run"})
+_RUN = re.compile(r"run\b")
 
 
 class NestedEventLoop(Rule):
@@ -29,7 +32,8 @@ class NestedEventLoop(Rule):
 
     @classmethod
     def mentioned(cls, text, settings) -> bool:
-        return super().mentioned(text, settings) or knowledge.may_name(text, RUN)
+        # `asyncio.run` as a word: "run" is part of "running", "runtime", "rerun"...
+        return super().mentioned(text, settings) or (knowledge.may_name(text, RUN) and knowledge.has_word(_RUN, text))
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

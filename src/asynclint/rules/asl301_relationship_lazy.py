@@ -37,6 +37,11 @@ class RelationshipLazy(Rule):
     name = "relationship-lazy"
     summary = "ORM relationship without an explicit `lazy=` loading strategy"
     tokens = ("relationship", "Relationship")
+
+    @classmethod
+    def mentioned(cls, text, settings) -> bool:
+        names = knowledge.RELATIONSHIP_FUNCTIONS | knowledge.SQLMODEL_RELATIONSHIP
+        return super().mentioned(text, settings) and knowledge.may_name(text, names)
     fix_applicability = "unsafe"
 
     def visit_Call(self, node: cst.Call) -> None:

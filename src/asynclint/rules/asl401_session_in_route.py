@@ -41,7 +41,7 @@ class SessionInRoute(Rule):
 
     @classmethod
     def wants(cls, text, settings) -> bool:
-        return "@" in text and super().wants(text, settings)  # a route handler is decorated
+        return super().wants(text, settings) and knowledge.may_have_routes(text)
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

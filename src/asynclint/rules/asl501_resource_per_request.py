@@ -79,7 +79,7 @@ class ResourcePerRequest(ResourceRule):
 
     @classmethod
     def wants(cls, text, settings) -> bool:
-        return super().wants(text, settings) and any(token in text for token in knowledge.REQUEST_CONTEXT_TOKENS)
+        return super().wants(text, settings) and knowledge.may_serve_requests(text)
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
