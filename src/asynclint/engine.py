@@ -30,7 +30,6 @@ from asynclint.project import module_name
 from asynclint.scope import build_scopes
 from asynclint.positions import leading_rows
 from asynclint.walk import COMPREHENSIONS, walk
-from asynclint.walk import forget as forget_walks
 from asynclint.source import UnreadableSource, read_source, split_lines
 
 
@@ -147,8 +146,6 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
     except RecursionError:
         result.errors.clear()
         result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
-    finally:
-        forget_walks()
     return _filter(result, text, exempt, apply_noqa)
 
 

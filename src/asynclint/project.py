@@ -41,6 +41,8 @@ nothing to say are left out:
 
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,14 +52,9 @@ from asynclint import knowledge
 def module_name(path: str, root: str) -> str:
     """The dotted module name of a file: through its packages (folders with an
     `__init__.py`), else relative to the project root, minus a `src/` layout prefix."""
-    file = Path(path).resolve()
-    parts = [] if file.stem == "__init__" else [file.stem]
-    folder = file.parent
-    while (folder / "__init__.py").exists():
-        parts.append(folder.name)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
+    folder, packages = _packages(os.path.dirname(os.path.abspath(path)))
+    file = folder / os.path.basename(path)
+    parts = ([] if file.stem == "__init__" else [file.stem]) + list(packages)
     if len(parts) <= 1 and file.stem != "__init__":
         try:
             relative = file.relative_to(Path(root).resolve()).with_suffix("")
@@ -69,6 +66,21 @@ def module_name(path: str, root: str) -> str:
         except ValueError:
             pass
     return ".".join(reversed(parts)) or file.stem
+
+
+@functools.lru_cache(maxsize=4096)
+def _packages(folder: str) -> tuple[Path, tuple[str, ...]]:
+    """A folder, resolved, and the packages it is in, innermost first (once per folder: every
+    module of a large project asks)."""
+    resolved = Path(folder).resolve()
+    packages = []
+    current = resolved
+    while (current / "__init__.py").exists():
+        packages.append(current.name)
+        if current.parent == current:
+            break
+        current = current.parent
+    return resolved, tuple(packages)
 
 
 def absolute_import(module: str, relative: str, is_package: bool) -> str:

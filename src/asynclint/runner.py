@@ -208,7 +208,7 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     pass's in `results`."""
     from dataclasses import replace
 
-    from asynclint.project import ProjectIndex, is_deferred, merge_rerun, module_name, names_any, rerun_plan, wanted_calls
+    from asynclint.project import ProjectIndex, is_deferred, merge_rerun, module_name, rerun_plan, wanted_calls, words
 
     # The same file may be named relatively on the command line and absolutely by discovery.
     requested = {os.path.abspath(path) for path in files}
@@ -225,14 +225,19 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     for r in everything:
         if is_deferred(r.facts):
             deferred.setdefault(module_name(r.path, settings.root), []).append(r)
-    spelled: dict[str, tuple[frozenset[str], bool]] = {}  # path -> its words, read once
+    checked: dict[str, frozenset[str]] = {}  # names every deferred module was checked for
     while deferred:
         known = [r.facts for r in everything if r.facts]
-        called = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
-        names = ProjectIndex.build(known, chains=False).names()
-        mentioned = {module for module, found in deferred.items() if module not in called and names
-                     and any(names_any(names, *_words(r.path, spelled)) for r in found)}
-        wanted = [r for module in sorted(called | mentioned) for r in deferred.pop(module)]
+        wanted_modules = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
+        if not wanted_modules:
+            # The calls lead nowhere new: now the names, of an index built only this once per
+            # round, and only those not looked for before.
+            names = ProjectIndex.build(known, chains=False).names()
+            new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
+            checked.update(new)
+            wanted_modules = {module for module, found in deferred.items() if new
+                              and any(_spells(r.path, new) for r in found)}
+        wanted = [r for module in sorted(wanted_modules) for r in deferred.pop(module)]
         if not wanted:
             break
         fresh = {f.path: f for f in _run_cached([r.path for r in wanted], Job(facts_only, facts="all"), jobs, use_cache)}
@@ -242,7 +247,7 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     if index.is_empty():
         return []
     # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings, lambda path: _words(path, spelled)[0])
+    plan = rerun_plan(index, results, settings, lambda path: words(_text(path)))
     if not plan:
         return []
     codes = frozenset().union(*plan.values())
@@ -260,20 +265,26 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
-def _words(path: str, known: dict) -> tuple[frozenset[str], bool]:
-    """The words a file spells (names, keywords, words in strings), and whether it imports
-    relatively; read once."""
-    if path not in known:
-        from asynclint.knowledge import has_relative_import
-        from asynclint.project import words
-        from asynclint.source import UnreadableSource, read_source
+def _spells(path: str, names: dict[str, frozenset[str]]) -> bool:
+    """Does the file spell a name of `ProjectIndex.names()` (see `project.names_any`)? Read
+    anew each round: the words of thousands of files would cost more memory than reading
+    them costs time, and most files contain none of the few names even as a substring."""
+    from asynclint.knowledge import has_relative_import
+    from asynclint.project import names_any, words
 
-        try:
-            text = read_source(path).text
-        except UnreadableSource:
-            text = ""
-        known[path] = (words(text), has_relative_import(text))
-    return known[path]
+    text = _text(path)
+    if not any(last in text for last in names):
+        return False
+    return names_any(names, words(text), has_relative_import(text))
+
+
+def _text(path: str) -> str:
+    from asynclint.source import UnreadableSource, read_source
+
+    try:
+        return read_source(path).text
+    except UnreadableSource:
+        return ""
 
 
 def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:

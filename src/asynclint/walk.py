@@ -100,43 +100,16 @@ SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
 
 
-# The children of every node of the last module walked whole, by id: the scope pass, the
-# traversal and the rules' own whole-module walks each go over the same tree. Ids are safe
-# keys while `_memo_module` holds the tree (and every node in it) alive.
-_memo: dict[int, list[cst.CSTNode]] = {}
-_memo_module: cst.Module | None = None
-
-
-def forget() -> None:
-    """Let the last module's tree go (the engine calls this when a file is done): else it
-    would stay alive next to the next file's tree while that one is parsed."""
-    global _memo, _memo_module
-    _memo, _memo_module = {}, None
-
-
 def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None) -> None:
     """Depth-first, source order. `enter(node)` returning False skips the children.
     `enter_body(owner)` / `leave_body(owner)` bracket the body of a def, class or lambda."""
-    global _memo, _memo_module
-    if type(root) is cst.Module:
-        if root is not _memo_module:
-            _memo, _memo_module = {}, root
-        memo = _memo
-
-        def kids(node: cst.CSTNode) -> list[cst.CSTNode]:
-            found = memo.get(id(node))
-            if found is None:
-                found = memo[id(node)] = children(node)
-            return found
-    else:
-        kids = children  # a subtree: its nodes may belong to no tree kept alive
 
     def visit(node: cst.CSTNode) -> None:
         if enter(node) is False:
             return
         cls = type(node)
         if cls in SCOPE_BODY_OWNERS and enter_body is not None:
-            for child in kids(node):
+            for child in children(node):
                 if child is node.body:
                     enter_body(node)
                     visit(child)
@@ -144,7 +117,7 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
                 else:
                     visit(child)
         else:
-            for child in kids(node):
+            for child in children(node):
                 visit(child)
         if leave is not None:
             leave(node)
