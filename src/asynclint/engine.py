@@ -61,9 +61,10 @@ def lint_text(
     project=None,
 ) -> FileResult:
     """Findings for one file. `collect_facts` also gathers the module's facts for project
-    analysis (result.facts): True where they may matter by themselves or the file is parsed
-    anyway (else result.facts is `project.DEFERRED`), "all" always; `project` is the
-    ProjectIndex rules such as ASL207 consult."""
+    analysis (result.facts): True where they are wanted before the index exists or the file
+    is parsed anyway (else result.facts is `project.DEFERRED`); "seeds" the same, for a file
+    whose findings are not asked for (its async code calls nothing anyone reports); "all"
+    always. `project` is the ProjectIndex rules such as ASL207 consult."""
     # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
     # turns what would be a crash of the whole process on hostile input into a finding.
     return _on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
@@ -106,7 +107,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
         from asynclint.facts import wanted_first
         from asynclint.project import DEFERRED
 
-        if not wanted_first(text, settings):
+        if not wanted_first(text, settings, async_code=mode != "seeds"):
             result.facts = DEFERRED
             collect_facts = False
     if not rules and not check_syntax and not collect_facts:

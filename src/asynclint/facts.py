@@ -27,16 +27,17 @@ def _blocking_rules() -> list:
     return [registry.load_rule(code) for code in _BLOCKING_CODES if code in registry.rule_modules()]
 
 
-def wanted_first(text: str, settings) -> bool:
+def wanted_first(text: str, settings, async_code: bool = True) -> bool:
     """Are this module's facts wanted before the index exists? Where async code is (its
-    calls lead to the helpers whose blocking calls matter: the runner follows them), and
-    where a session or a resource is named, which can add to the index by itself. What else
-    facts hold (calls, re-exports, base classes, imports) matters only once async code calls
-    into the module or the index names something it spells; the runner asks for them then."""
+    calls lead to the helpers whose blocking calls matter: the runner follows them; not
+    asked for a module whose findings nobody asked for), and where a session or a resource
+    is named, which can add to the index by itself. What else facts hold (calls, re-exports,
+    base classes, imports) matters only once async code calls into the module or the index
+    names something it spells; the runner asks for them then."""
     from asynclint.rules._resources import ResourceRule
 
     return (
-        "async" in text
+        (async_code and "async" in text)
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)

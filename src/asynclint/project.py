@@ -104,6 +104,13 @@ FACTS_VERSION = 2
 DEFERRED = {"deferred": True}
 
 
+def _spelled(name: str) -> str:
+    """How code using it spells a name: `Tx.__init__` (and other dunder methods) is reached
+    through the class, `Tx(...)`; anything else by its last part."""
+    holder, _, last = name.rpartition(".")
+    return holder if last.startswith("__") and last.endswith("__") and holder else name
+
+
 def is_deferred(facts) -> bool:
     return bool(facts) and facts.get("deferred") is True
 
@@ -214,7 +221,7 @@ class ProjectIndex:
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
-                holder, _, last = name.rpartition(".")
+                holder, _, last = _spelled(name).rpartition(".")
                 found.setdefault(last, set()).add(holder.rpartition(".")[2])
         return {last: frozenset(holders) for last, holders in found.items()}
 
@@ -585,9 +592,9 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     Importing a module that holds a session factory is not using it: a module that never
     spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
-    sessions = {name.rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
-                                                       index.type_aliases) for name in table}
-    resources = {name.rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
+    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
+                                                                index.type_aliases) for name in table}
+    resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)

@@ -21,12 +21,12 @@ class Job:
     settings: Settings
     fix: FixMode = None
     unsafe: bool = False
-    facts: bool | str = False  # also collect facts for project analysis ("all": even unseeded)
+    facts: bool | str = False  # also collect facts for project analysis (`engine.lint_text`)
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
 
     def cache_key(self) -> tuple[str, str]:
         """(fingerprint, salt) of the cache for this job's results."""
-        fingerprint = self.settings.fingerprint() + ("-all-facts" if self.facts == "all" else "-facts" if self.facts else "")
+        fingerprint = self.settings.fingerprint() + (f"-{self.facts}-facts" if isinstance(self.facts, str) else "-facts" if self.facts else "")
         if self.project is None:
             return fingerprint, ""
         import hashlib
@@ -190,7 +190,9 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
                 todo.append(path)
             else:
                 results.append(hit)
-    if jobs == 1 or len(todo) < PARALLEL_THRESHOLD:
+    if jobs == 1 or not todo or (len(todo) < PARALLEL_THRESHOLD and _pool is None):
+        # (Once the workers run, a few files go to them too: parsed here, their trees would
+        # stay in this process's memory beside everything it holds for the whole run.)
         fresh = _chunk(todo, job)
     else:
         fresh = _parallel(todo, job, jobs)
@@ -214,7 +216,9 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     requested = {os.path.abspath(path) for path in files}
     others = [path for path in project_files if os.path.abspath(path) not in requested]
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
-    everything = [*results, *_run_cached(others, Job(facts_only, facts=True), jobs, use_cache)]
+    # The rest of the project: its async code matters only where what the requested files
+    # call leads (`wanted_calls`), so only its sessions and resources are read first.
+    everything = [*results, *_run_cached(others, Job(facts_only, facts="seeds"), jobs, use_cache)]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
