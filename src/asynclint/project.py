@@ -232,16 +232,13 @@ class ProjectIndex:
         return self.methods.get(owner, {}).get(name)
 
     @classmethod
-    def build(cls, all_facts: list[dict], chains: bool = True) -> ProjectIndex:
-        """The index of these facts; without the blocking `chains` (to see which other
-        modules' facts are wanted, which `names` tells without them)."""
+    def build(cls, all_facts: list[dict]) -> ProjectIndex:
         project = _join(all_facts)
         functions, classes, exports, values, aliases = (
             project.functions, project.classes, project.exports, project.values, project.aliases
         )
         index = cls()
-        if chains:
-            index.blocking = _blocking(project)
+        index.blocking = _blocking(project)
         index.sessions = _sessions(project, values)
         index.session_params = {
             name: (tuple((position, param) for position, param in info["params"]), info.get("bind", "function"),

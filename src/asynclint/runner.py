@@ -230,13 +230,15 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         if is_deferred(r.facts):
             deferred.setdefault(module_name(r.path, settings.root), []).append(r)
     checked: dict[str, frozenset[str]] = {}  # names every deferred module was checked for
+    index = None
     while deferred:
         known = [r.facts for r in everything if r.facts]
         wanted_modules = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
         if not wanted_modules:
             # The calls lead nowhere new: now the names, of an index built only this once per
-            # round, and only those not looked for before.
-            names = ProjectIndex.build(known, chains=False).names()
+            # round (the last one's is the final index), and only those not looked for before.
+            index = ProjectIndex.build(known)
+            names = index.names()
             new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
             checked.update(new)
             wanted_modules = {module for module, found in deferred.items() if new
@@ -244,10 +246,12 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         wanted = [r for module in sorted(wanted_modules) for r in deferred.pop(module)]
         if not wanted:
             break
+        index = None
         fresh = {f.path: f for f in _run_cached([r.path for r in wanted], Job(facts_only, facts="all"), jobs, use_cache)}
         for r in wanted:
             r.facts = fresh[r.path].facts or None
-    index = ProjectIndex.build([r.facts for r in everything if r.facts])
+    if index is None:
+        index = ProjectIndex.build([r.facts for r in everything if r.facts])
     if index.is_empty():
         return []
     # The project-wide rules again, with the index, where they may find more.
