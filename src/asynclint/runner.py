@@ -205,12 +205,12 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
 
 
 def _project_pass(files, project_files, results, settings: Settings, jobs: int, use_cache: bool) -> list[FileResult]:
-    """Facts for the rest of the project, the index, then the project-wide rules (ASL207,
-    sessions, resources) again where they may find more; their findings replace the first
-    pass's in `results`."""
+    """Facts for the rest of the project (on demand), the index, then the project-wide rules
+    (ASL207, sessions, resources) again where they may find more; their findings replace the
+    first pass's in `results`."""
     from dataclasses import replace
 
-    from asynclint.project import ProjectIndex, is_deferred, merge_rerun, module_name, rerun_plan, wanted_calls, words
+    from asynclint.project import merge_rerun, rerun_plan, words
 
     # The same file may be named relatively on the command line and absolutely by discovery.
     requested = {os.path.abspath(path) for path in files}
@@ -222,13 +222,33 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    # The facts of a deferred module are wanted once async code calls into it (directly or
-    # through sync helpers: a blocking chain may go on there) or the index names a session
-    # or resource it mentions; and those facts may lead further.
+    index = _index_on_demand(everything, Job(facts_only, facts="all"), jobs, use_cache)
+    if index.is_empty():
+        return []
+    # The project-wide rules again, with the index, where they may find more.
+    plan = rerun_plan(index, results, settings, lambda path: words(_text(path)))
+    if not plan:
+        return []
+    codes = frozenset().union(*plan.values())
+    second = replace(settings, select=tuple(sorted(codes)), extend_select=())
+    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache)}
+    for r in results:
+        if r.path in again:
+            merge_rerun(r, again[r.path], plan[r.path])
+    return []
+
+
+def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool):
+    """The project index, after reading the facts of deferred modules as they are wanted:
+    once async code calls into one (directly or through sync helpers: a blocking chain may go
+    on there), or it spells a session or resource name the index found; and those facts may
+    lead further. `everything`'s facts are filled in on the way."""
+    from asynclint.project import ProjectIndex, is_deferred, module_name, wanted_calls
+
     deferred: dict[str, list[FileResult]] = {}
     for r in everything:
         if is_deferred(r.facts):
-            deferred.setdefault(module_name(r.path, settings.root), []).append(r)
+            deferred.setdefault(module_name(r.path, fetch.settings.root), []).append(r)
     checked: dict[str, frozenset[str]] = {}  # names every deferred module was checked for
     index = None
     while deferred:
@@ -247,24 +267,10 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
         if not wanted:
             break
         index = None
-        fresh = {f.path: f for f in _run_cached([r.path for r in wanted], Job(facts_only, facts="all"), jobs, use_cache)}
+        fresh = {f.path: f for f in _run_cached([r.path for r in wanted], fetch, jobs, use_cache)}
         for r in wanted:
             r.facts = fresh[r.path].facts or None
-    if index is None:
-        index = ProjectIndex.build([r.facts for r in everything if r.facts])
-    if index.is_empty():
-        return []
-    # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings, lambda path: words(_text(path)))
-    if not plan:
-        return []
-    codes = frozenset().union(*plan.values())
-    second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache)}
-    for r in results:
-        if r.path in again:
-            merge_rerun(r, again[r.path], plan[r.path])
-    return []
+    return index if index is not None else ProjectIndex.build([r.facts for r in everything if r.facts])
 
 
 def _prefixes(name: str) -> list[str]:
