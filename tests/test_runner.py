@@ -186,3 +186,21 @@ def test_importing_the_module_of_a_session_factory_is_not_using_it(tmp_path, mon
     result = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
     assert [(os.path.basename(d.path), d.code) for d in result.diagnostics] == [("uses.py", "ASL304")]
     assert parses["uses.py"] == 2 and parses["other.py"] == 1
+
+
+def test_a_call_through_a_re_export_fetches_the_package_then_the_module(tmp_path, monkeypatch):
+    # views calls `app.tools.pause`: the package `app.tools` re-exports it from `.impl`.
+    # Neither has async code or a session: the package's facts are read first (it is where
+    # the call leads), then the module's (where its re-export leads).
+    package = tmp_path / "app"
+    (package / "tools").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "tools" / "__init__.py").write_text("from .impl import pause\n")
+    (package / "tools" / "impl.py").write_text("import time\n\ndef pause():\n    time.sleep(1)\n")
+    (package / "views.py").write_text("from app import tools\n\nasync def view():\n    tools.pause()\n")
+    (package / "unrelated.py").write_text("import time\n\ndef nap():\n    time.sleep(1)\n")
+    parses = _counting_parses(monkeypatch)
+    files = sorted(str(p) for p in package.rglob("*.py"))
+    [finding] = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    assert finding.code == "ASL207" and "pause -> time.sleep" in finding.message, finding.message
+    assert parses == {"views.py": 2, "__init__.py": 1, "impl.py": 1}  # not unrelated.py
