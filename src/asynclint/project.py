@@ -467,28 +467,21 @@ def _sessions(project: _Project, values: dict[str, str]) -> dict[str, str]:
             return "session" if kind == "await" else None
         return {"call": "session", "enter": "context", "await": "awaitable", "iterate": "iterator"}[kind]
 
+    def gives_session(info: dict) -> str | None:
+        gives = info.get("gives")
+        if gives not in (None, "session"):
+            return None
+        made = ["session"] if gives == "session" else []
+        for callee, awaited in info.get("from", ()):
+            value = value_of(callee, awaited)
+            if value is None:
+                return None
+            made.append(value)
+        kinds = {_COMPOSE.get((info["via"], value)) for value in made}
+        return kinds.pop() if len(kinds) == 1 and None not in kinds else None
+
     candidates = {name: info for name, info in project.functions.items() if "via" in info}
-    changed = True
-    while changed:
-        changed = False
-        for name, info in candidates.items():
-            if name in sessions:
-                continue
-            gives = info.get("gives")
-            if gives not in (None, "session"):
-                continue
-            made = ["session"] if gives == "session" else []
-            for callee, awaited in info.get("from", ()):
-                value = value_of(callee, awaited)
-                if value is None:
-                    break
-                made.append(value)
-            else:
-                kinds = {_COMPOSE.get((info["via"], value)) for value in made}
-                if len(kinds) == 1 and None not in kinds:
-                    sessions[name] = kinds.pop()
-                    changed = True
-    return sessions
+    return _to_fixed_point(candidates, gives_session, sessions)
 
 
 def _resource_factories(project: _Project) -> dict[str, str]:
@@ -498,23 +491,32 @@ def _resource_factories(project: _Project) -> dict[str, str]:
         name: info for name, info in project.functions.items()
         if info.get("via") in ("call", "await") and info.get("gives") != "session" and not info["cached"]
     }
+
+    def creates(info: dict) -> str | None:
+        made = info.get("gives")
+        for callee, _awaited in info.get("from", ()):
+            function = project.function(callee)
+            if function not in factories:
+                return None
+            made = made or factories[function]
+        return made
+
+    return _to_fixed_point(candidates, creates, factories)
+
+
+def _to_fixed_point(candidates: dict[str, dict], derive, found: dict[str, str]) -> dict[str, str]:
+    """Fills `found` with `derive(info)` for every candidate it is not None for, again and
+    again until nothing new is found (a candidate may depend on others found before it)."""
     changed = True
     while changed:
         changed = False
         for name, info in candidates.items():
-            if name in factories:
-                continue
-            made = info.get("gives")
-            for callee, _awaited in info.get("from", ()):
-                function = project.function(callee)
-                if function not in factories:
-                    break
-                made = made or factories[function]
-            else:
-                if made:
-                    factories[name] = made
+            if name not in found:
+                value = derive(info)
+                if value is not None:
+                    found[name] = value
                     changed = True
-    return factories
+    return found
 
 
 def _resource_classes(project: _Project, factories: dict[str, str]) -> dict[str, tuple[str, bool]]:
