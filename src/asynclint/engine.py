@@ -100,8 +100,8 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
     rules = [rule for rule in rules_for(settings, path) if wants(rule, text, settings)]
     check_syntax = "ASL001" in settings.codes_for(path)
     # Facts matter only where something is defined or re-exported; and, unless the file is
-    # parsed anyway, only where they can seed the index: the rest wait until the index
-    # names something the file mentions (`runner._project_pass`).
+    # parsed anyway, only where they are wanted before the index exists (`wanted_first`):
+    # the others wait until the runner sees they are wanted (`runner._index_on_demand`).
     mode, collect_facts = collect_facts, bool(collect_facts) and ("def " in text or "import" in text)
     if collect_facts and not rules and mode != "all":
         from asynclint.facts import wanted_first

@@ -100,7 +100,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
 FACTS_VERSION = 2
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
-# parsed for a rule: collected once the index shows they are wanted (`runner._project_pass`).
+# parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
 
 
