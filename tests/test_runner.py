@@ -204,3 +204,40 @@ def test_a_call_through_a_re_export_fetches_the_package_then_the_module(tmp_path
     [finding] = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
     assert finding.code == "ASL207" and "pause -> time.sleep" in finding.message, finding.message
     assert parses == {"views.py": 2, "__init__.py": 1, "impl.py": 1}  # not unrelated.py
+
+
+def test_checking_a_few_files_after_the_whole_project_reads_no_file_again(tmp_path, monkeypatch):
+    # The whole-project run cached every module's facts; checking one file then takes the
+    # other modules' facts from there instead of parsing them again for a run of its own.
+    # (views.py itself may be linted again with the index: the second pass's cache is keyed
+    # by the rules it runs, here fewer than for the whole project.)
+    package = _project(tmp_path)
+    (package / "models.py").write_text(
+        "from sqlalchemy.ext.asyncio import async_sessionmaker\n\nfactory = async_sessionmaker(expire_on_commit=False)\n"
+    )
+    settings = Settings(root=str(tmp_path))
+    files = sorted(str(p) for p in package.glob("*.py"))
+    whole = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
+    parses = _counting_parses(monkeypatch)
+    views = [str(package / "views.py")]
+    few = runner.run(views, Job(settings), jobs=1, use_cache=True, project_files=files)
+    assert [(d.path, d.code, d.message) for d in few.diagnostics] == [
+        (d.path, d.code, d.message) for d in whole.diagnostics if d.path in views
+    ] != []
+    assert set(parses) <= {"views.py"}, parses
+
+
+def test_the_cache_knows_a_file_however_it_is_named(tmp_path, monkeypatch):
+    (tmp_path / "jobs.py").write_text("import time\n\nasync def job():\n    time.sleep(1)\n")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(root=str(tmp_path))
+    first = runner.run(["jobs.py"], Job(settings), jobs=1, use_cache=True)
+    parses = _counting_parses(monkeypatch)
+    absolute = str(tmp_path / "jobs.py")
+    again = runner.run([absolute], Job(settings), jobs=1, use_cache=True)
+    (tmp_path / "other.py").write_text("x = 1\n")  # another run, so the run record cannot answer
+    third = runner.run(["jobs.py", "other.py"], Job(settings), jobs=1, use_cache=True)
+    assert parses == {}
+    assert [(d.path, d.code) for d in again.diagnostics] == [(absolute, "ASL201")]
+    assert [(d.path, d.code) for d in third.diagnostics] == [("jobs.py", "ASL201")]
+    assert [d.code for d in first.diagnostics] == ["ASL201"] and first.diagnostics[0].path == "jobs.py"

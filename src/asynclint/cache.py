@@ -69,7 +69,8 @@ class Cache:
         return st.st_size, st.st_mtime_ns
 
     def get(self, path: str) -> FileResult | None:
-        entry = self.entries.get(path)
+        # By absolute path: `check src` names files relatively, the project walk absolutely.
+        entry = self.entries.get(os.path.abspath(path))
         stat = self._stat(path)
         if entry is None or stat is None:
             return None
@@ -81,7 +82,8 @@ class Cache:
                         return None
                 entry[0], entry[1] = stat
                 self.dirty = True
-            return FileResult(path=path, diagnostics=[_diagnostic_from(d) for d in diagnostics], facts=facts)
+            # Reported under the name asked for now, whichever named the file when it was cached.
+            return FileResult(path=path, diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics], facts=facts)
         except (OSError, ValueError, TypeError, KeyError):
             return None  # a malformed entry is a miss
 
@@ -96,7 +98,7 @@ class Cache:
             return
         if stat is None or self._stat(result.path) != stat:
             return  # changed while we looked: do not cache
-        self.entries[result.path] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
+        self.entries[os.path.abspath(result.path)] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
         self.dirty = True
 
     def save(self) -> None:

@@ -175,7 +175,9 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     return result
 
 
-def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
+def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None) -> list[FileResult]:
+    """`job` on each file, from the cache where it has the file's result. `facts_from`: a job
+    whose cached facts may stand in for this one's (which wants only facts)."""
     cache = None
     results: list[FileResult] = []
     todo = files
@@ -190,6 +192,8 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool) -> list[
                 todo.append(path)
             else:
                 results.append(hit)
+        if todo and facts_from is not None:
+            todo = _facts_from_cache(todo, Cache(job.settings.root, *facts_from.cache_key()), cache, results)
     if jobs == 1 or not todo or (len(todo) < PARALLEL_THRESHOLD and _pool is None):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
         # stay in this process's memory beside everything it holds for the whole run.)
@@ -218,7 +222,10 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     facts_only = replace(settings, select=(), extend_select=(), per_file_ignores=())
     # The rest of the project: its async code matters only where what the requested files
     # call leads (`wanted_calls`), so only its sessions and resources are read first.
-    everything = [*results, *_run_cached(others, Job(facts_only, facts="seeds"), jobs, use_cache)]
+    # A whole-project run's facts of them, where cached, stand in (a superset: they were read
+    # from async code too, which only lets `_index_on_demand` find sooner what it would find).
+    everything = [*results, *_run_cached(others, Job(facts_only, facts="seeds"), jobs, use_cache,
+                                         facts_from=Job(settings, facts=True))]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
@@ -271,6 +278,21 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
         for r in wanted:
             r.facts = fresh[r.path].facts or None
     return index if index is not None else ProjectIndex.build([r.facts for r in everything if r.facts])
+
+
+def _facts_from_cache(todo: list[str], other, cache, results: list[FileResult]) -> list[str]:
+    """The files of `todo` whose facts `other` cache has (a whole-project run's facts answer
+    for a run of a few files, whose other modules only need facts); the rest still to do."""
+    left = []
+    for path in todo:
+        hit = other.get(path)
+        if hit is None or hit.facts is None:
+            left.append(path)
+        else:
+            found = FileResult(path=path, facts=hit.facts)
+            results.append(found)
+            cache.put(found)
+    return left
 
 
 def _prefixes(name: str) -> list[str]:
