@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,8 +118,6 @@ def is_deferred(facts) -> bool:
 
 def words(text: str) -> frozenset[str]:
     """The words a module spells: its names, keywords and the words in its strings."""
-    import re
-
     return frozenset(re.findall(r"\w+", text))
 
 
@@ -136,11 +135,11 @@ PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route handler for ASL401; for ASL501 a route, a dependency or async code.
 _WANTS_WITH_PROJECT = {
-    "ASL207": lambda text: "async" in text,
-    "ASL304": lambda text: any(method in text for method in knowledge.ASYNC_SESSION_COROUTINES),
-    "ASL401": knowledge.may_have_routes,
-    "ASL501": knowledge.may_serve_requests,
-    "ASL502": lambda text: True,
+    "ASL207": lambda rule, text, settings: "async" in text,
+    "ASL304": lambda rule, text, settings: rule.mentioned(text, settings),  # its tokens, no session evidence
+    "ASL401": lambda rule, text, settings: knowledge.may_have_routes(text),
+    "ASL501": lambda rule, text, settings: knowledge.may_serve_requests(text),
+    "ASL502": lambda rule, text, settings: True,
 }
 
 
@@ -207,7 +206,7 @@ class ProjectIndex:
         (`make_client()`, `get_db()`) can create a resource or a session without any of the
         rule's own tokens in the text; the other rules keep their prefilter."""
         wants = _WANTS_WITH_PROJECT.get(rule.code)
-        return rule.wants(text, settings) if wants is None else wants(text)
+        return rule.wants(text, settings) if wants is None else wants(rule, text, settings)
 
     def names(self) -> dict[str, frozenset[str]]:
         """The last part of every session and resource name the index knows -> the parts
@@ -597,10 +596,12 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
-            if codes & SESSION_CODES and sessions.isdisjoint(words(result.path)):
-                codes -= SESSION_CODES
-            if codes & RESOURCE_CODES and resources.isdisjoint(words(result.path)):
-                codes -= RESOURCE_CODES
+            if codes & (SESSION_CODES | RESOURCE_CODES):
+                spelled = words(result.path)  # read once, for both checks
+                if sessions.isdisjoint(spelled):
+                    codes -= SESSION_CODES
+                if resources.isdisjoint(spelled):
+                    codes -= RESOURCE_CODES
             if codes:
                 plan[result.path] = codes
     return plan
