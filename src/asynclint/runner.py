@@ -375,9 +375,11 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
     global _pool
     if _pool is None:
+        import gc
         from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
 
-        _pool = ProcessPoolExecutor(max_workers=jobs)
+        # The workers collect garbage as this process does, whatever the start method.
+        _pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.set_threshold, initargs=gc.get_threshold())
     results: list[FileResult] = []
     for batch in _pool.map(_chunk, chunks, [job] * len(chunks)):
         results.extend(batch)

@@ -10,6 +10,7 @@ at a fraction of its cost (see the benchmark).
 from __future__ import annotations
 
 import builtins
+import weakref
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -30,8 +31,14 @@ class Binding:
     value: cst.BaseExpression | None = None  # assignments and `with ... as`: the value
     annotation: cst.BaseExpression | None = None  # params and annotated assignments
     # Instance attributes: the scope their value and annotation are written in (a method),
-    # which is not the class scope they are recorded on.
-    scope: Scope | None = None
+    # which is not the class scope they are recorded on. Held weakly: that method's class
+    # scope holds this binding, and a cycle would keep the file's whole tree in memory until
+    # the garbage collector ran (the scopes themselves live as long as the file's lint).
+    scope_ref: weakref.ref[Scope] | None = None
+
+    @property
+    def scope(self) -> Scope | None:
+        return self.scope_ref() if self.scope_ref is not None else None
 
 
 @dataclass(eq=False)
@@ -107,13 +114,17 @@ class ScopeBuilder:
     def __init__(self) -> None:
         self.scopes: dict[cst.CSTNode, Scope] = {}
         self.stack: list[Scope] = []
-        self._hooks: dict[type, tuple] = {}
 
-    def _hooks_for(self, cls: type) -> tuple:
-        hooks = self._hooks.get(cls)
+    # Per node class: (visit_X, leave_X) as plain functions. Bound methods kept on the
+    # builder would make a cycle through it, and keep the file's tree alive after the lint.
+    _HOOKS: dict[type, tuple] = {}
+
+    @classmethod
+    def _hooks_for(cls, node_type: type) -> tuple:
+        hooks = cls._HOOKS.get(node_type)
         if hooks is None:
-            name = cls.__name__
-            hooks = self._hooks[cls] = (getattr(self, f"visit_{name}", None), getattr(self, f"leave_{name}", None))
+            name = node_type.__name__
+            hooks = cls._HOOKS[node_type] = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None))
         return hooks
 
     def enter(self, node: cst.CSTNode) -> None:
@@ -122,13 +133,13 @@ class ScopeBuilder:
             self._push("comprehension", node)
         visit = self._hooks_for(cls)[0]
         if visit is not None:
-            visit(node)
+            visit(self, node)
 
     def leave(self, node: cst.CSTNode) -> None:
         cls = type(node)
         leave = self._hooks_for(cls)[1]
         if leave is not None:
-            leave(node)
+            leave(self, node)
         if cls in COMPREHENSIONS:
             self.stack.pop()
 
@@ -296,7 +307,7 @@ class ScopeBuilder:
         cls = scope.enclosing_class
         if cls is not None:
             cls.instance_attrs.setdefault(target.attr.value, []).append(
-                Binding(kind, node, value=value, annotation=annotation, scope=self.current)
+                Binding(kind, node, value=value, annotation=annotation, scope_ref=weakref.ref(self.current))
             )
 
 

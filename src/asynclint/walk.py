@@ -122,4 +122,9 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
         if leave is not None:
             leave(node)
 
-    visit(root)
+    try:
+        visit(root)
+    finally:
+        # `visit` refers to itself through its closure: without this, the cycle would hold
+        # the hooks (and through them the file's tree) until the garbage collector ran.
+        del visit

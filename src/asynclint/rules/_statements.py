@@ -38,21 +38,21 @@ def contains_raise(node: cst.CSTNode) -> bool:
 def exits(block: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The `return`, `break` and `continue` statements that leave `block` (a `break` of a
     loop inside the block stays in it; one in that loop's `else:` does not)."""
+    return _exits(block, False)
 
-    def walk(node: cst.CSTNode, in_loop: bool) -> Iterator[cst.CSTNode]:
-        for child in children(node):
-            if isinstance(child, NESTED_SCOPES):
-                continue
-            if isinstance(child, cst.Return) or (isinstance(child, (cst.Break, cst.Continue)) and not in_loop):
-                yield child
-            elif isinstance(child, _LOOPS):
-                yield from walk(child.body, True)
-                if child.orelse is not None:
-                    yield from walk(child.orelse, in_loop)
-            elif not isinstance(child, cst.BaseExpression):
-                yield from walk(child, in_loop)
 
-    return walk(block, False)
+def _exits(node: cst.CSTNode, in_loop: bool) -> Iterator[cst.CSTNode]:
+    for child in children(node):
+        if isinstance(child, NESTED_SCOPES):
+            continue
+        if isinstance(child, cst.Return) or (isinstance(child, (cst.Break, cst.Continue)) and not in_loop):
+            yield child
+        elif isinstance(child, _LOOPS):
+            yield from _exits(child.body, True)
+            if child.orelse is not None:
+                yield from _exits(child.orelse, in_loop)
+        elif not isinstance(child, cst.BaseExpression):
+            yield from _exits(child, in_loop)
 
 
 def jumps_out(block: cst.CSTNode) -> bool:

@@ -40,6 +40,7 @@ from asynclint import knowledge
 from asynclint.analysis import spawned_call, task_spawn
 from asynclint.rule import Rule
 from asynclint.scope import dotted_name
+from asynclint.walk import walk
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp)
 _LOOPS = (cst.For, cst.While)
@@ -238,13 +239,7 @@ class SessionSharedAcrossTasks(Rule):
 
 def _nodes_in(root: cst.CSTNode) -> set[cst.CSTNode]:
     found: set[cst.CSTNode] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            found.add(node)
-            return True
-
-    root.visit(_Collect())
+    walk(root, found.add)
     return found
 
 
