@@ -160,3 +160,26 @@ def test_subprocess_entry_points(project):
                               capture_output=True, text=True)
         assert done.returncode == 1, done.stderr
         assert "ASL201" in done.stdout and done.stderr == ""
+
+
+def test_the_process_exits_without_teardown_yet_with_all_output_and_its_code(tmp_path):
+    # `main` leaves through os._exit: every line must still be written (large output is
+    # buffered when piped), and each exit code must survive.
+    examples = Path(__file__).parents[1] / "examples"
+    command = [sys.executable, "-m", "asynclint", "check", "--no-cache", "--output-format", "json"]
+    done = subprocess.run([*command, str(examples)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert len(json.loads(done.stdout)) == 29
+
+    clean = tmp_path / "clean.py"
+    clean.write_text("x = 1\n")
+    assert subprocess.run([*command, str(clean)], capture_output=True).returncode == 0
+    missing = subprocess.run([*command, str(tmp_path / "missing.py")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+@pytest.mark.parametrize(("code", "status", "printed"), [(None, 0, ""), (0, 0, ""), (3, 3, ""), ("bye", 1, "bye\n")])
+def test_exit_now_means_what_sys_exit_means(code, status, printed):
+    script = f"from asynclint.cli import _exit_now; print('out', end=''); _exit_now({code!r})"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (status, "out", printed)

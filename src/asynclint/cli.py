@@ -292,4 +292,25 @@ def main() -> None:
     # CPython's default thresholds would have the collector scan them over and over while
     # they are built: about a tenth of a cold run's CPU time. Workers inherit this setting.
     gc.set_threshold(50_000, 20, 20)
-    cli(prog_name="asynclint")
+    try:
+        cli(prog_name="asynclint")  # click ends with sys.exit, on success too
+    except SystemExit as done:
+        _exit_now(done.code)
+
+
+def _exit_now(code: int | str | None) -> None:
+    """sys.exit's meaning of `code`, without the interpreter's teardown: freeing every
+    module, class and function of LibCST and the engine costs 35-65 ms, a fifth of a
+    one-file run. Nothing is left to clean up: output goes out here, the worker pool is
+    shut down, cache and fixed files are written (atomically) before the command returns."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
+            pass
+    os._exit(code)

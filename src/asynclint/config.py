@@ -7,17 +7,10 @@ a one-line message and exit code 2.
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 import re
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
 
 from asynclint.registry import all_codes
 
@@ -92,6 +85,9 @@ class Settings:
         data.pop("root")
         data.pop("config_file")
         data["enabled"] = sorted(self.enabled_codes())
+        import hashlib  # here, like tomllib below: a run without a cache or a config needs neither
+        import json
+
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
 
 
@@ -208,6 +204,11 @@ def _convert(key: str, kind: str, value):
 
 
 def _read_toml(path: Path) -> dict:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
