@@ -266,3 +266,45 @@ def test_resident_memory_is_read_where_proc_has_it():
     if not os.path.exists("/proc/self/statm"):
         pytest.skip("no /proc")
     assert 1024 * 1024 < runner._resident() < 10 * 1024**3
+
+
+class _Recorder:
+    def __init__(self):
+        self.passes: list[list] = []  # [name, size, done]
+
+    def start(self, name, files):
+        self.passes.append([name, files, 0])
+
+    def advance(self, files):
+        self.passes[-1][2] += files
+
+
+def test_progress_is_told_each_pass_and_its_size(tmp_path, monkeypatch):
+    # The bar starts over for each pass over many files, so its count never runs past its total.
+    for i in range(30):
+        (tmp_path / f"requested_{i}.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
+        (tmp_path / f"other_{i}.py").write_text("from sqlalchemy.ext.asyncio import AsyncSession\n")
+    requested = sorted(str(p) for p in tmp_path.glob("requested_*.py"))
+    project = sorted(str(p) for p in tmp_path.glob("*.py"))
+    recorder = _Recorder()
+    monkeypatch.setattr(runner, "PROGRESS", recorder)
+    result = runner.run(requested, Job(Settings(root=str(tmp_path))), jobs=2, project_files=project)
+
+    assert len(result.diagnostics) == 30
+    assert recorder.passes == [["linting", 30, 30], ["reading the project", 30, 30]]
+
+
+def test_the_terminal_bar_starts_over_for_each_pass():
+    from rich.progress import Progress
+
+    from asynclint.cli import _Bar
+
+    with Progress(disable=True) as progress:
+        task = progress.add_task("linting", total=None)
+        bar = _Bar(progress, task)
+        bar.start("linting", 10)
+        bar.advance(10)
+        bar.start("project-wide rules", 4)
+        bar.advance(1)
+        state = progress.tasks[0]
+        assert (state.description, state.total, state.completed) == ("project-wide rules", 4, 1)

@@ -152,13 +152,25 @@ def _progress(total: int):
 
     from asynclint import runner
 
-    with Progress(TextColumn("linting"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
-        task = bar.add_task("lint", total=None)
-        runner.PROGRESS = lambda done: bar.advance(task, done)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=None))
         try:
             yield
         finally:
             runner.PROGRESS = None
+
+
+class _Bar:
+    """The runner's progress hooks on a rich bar: each pass starts it over with its size."""
+
+    def __init__(self, bar, task) -> None:
+        self.bar, self.task = bar, task
+
+    def start(self, name: str, files: int) -> None:
+        self.bar.reset(self.task, total=files, completed=0, description=name)
+
+    def advance(self, files: int) -> None:
+        self.bar.advance(self.task, files)
 
 
 def _project_files(paths, settings, files: list[str]) -> list[str] | None:

@@ -380,12 +380,22 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
 
         # The workers collect garbage as this process does, whatever the start method.
         _pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.set_threshold, initargs=gc.get_threshold())
+    if PROGRESS is not None:
+        PROGRESS.start(_pass_name(job), len(files))
     results: list[FileResult] = []
     for batch in _pool.map(_chunk, chunks, [job] * len(chunks)):
         results.extend(batch)
         if PROGRESS is not None:
-            PROGRESS(len(batch))
+            PROGRESS.advance(len(batch))
     return results
+
+
+def _pass_name(job: Job) -> str:
+    if job.project is not None:
+        return "project-wide rules"
+    if isinstance(job.facts, str):  # "seeds" or "all": only facts of the rest of the project
+        return "reading the project"
+    return "fixing" if job.fix == "fix" else "linting"
 
 
 # The worker processes of the current run: started on first need, kept for its later passes
@@ -393,5 +403,7 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
 _pool = None
 
 
-# Set by the CLI on a terminal for large runs: called with the number of files just done.
+# Set by the CLI on a terminal for large runs: `start(name, files)` as each pass over many
+# files begins (a run has up to three: linting, reading the project, project-wide rules),
+# then `advance(files)` as they are done.
 PROGRESS = None
