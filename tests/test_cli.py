@@ -183,3 +183,27 @@ def test_exit_now_means_what_sys_exit_means(code, status, printed):
     script = f"from asynclint.cli import _exit_now; print('out', end=''); _exit_now({code!r})"
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert (done.returncode, done.stdout, done.stderr) == (status, "out", printed)
+
+
+_HEAVY_IMPORTS = """
+import sys
+from asynclint.cli import cli
+try:
+    cli(sys.argv[1:], prog_name="asynclint")
+except SystemExit:
+    pass
+print(sorted({m.split(".")[0] for m in sys.modules} & {"libcst", "rich"}), file=sys.stderr)
+"""
+
+
+def _heavy_imports(*args: str, cwd) -> tuple[str, str]:
+    done = subprocess.run([sys.executable, "-c", _HEAVY_IMPORTS, *args], capture_output=True, text=True, cwd=cwd)
+    return done.stdout, done.stderr.strip().splitlines()[-1]
+
+
+def test_version_and_a_fully_cached_run_import_neither_libcst_nor_rich(project):
+    assert _heavy_imports("--version", cwd=project)[1] == "[]"
+    first, imported = _heavy_imports("check", "--output-format", "concise", ".", cwd=project)
+    assert "ASL201" in first and imported == "['libcst']"  # the check that fills the cache parses
+    again, imported = _heavy_imports("check", "--output-format", "concise", ".", cwd=project)
+    assert again == first and imported == "[]"
