@@ -13,6 +13,7 @@ not be able to run code.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ def _diagnostic_from(data: dict) -> Diagnostic:
     return Diagnostic(**{**data, "fix": fix})
 
 
+@functools.lru_cache(maxsize=1)
 def _code_stamp() -> str:
     """Changes whenever asynclint's own code does, so a development checkout
     (same version number, edited rules) never reads results of older code."""
@@ -104,6 +106,7 @@ class Cache:
     def save(self) -> None:
         if self.dirty:
             _write(self.folder, self.file, {"salt": self.salt, "entries": self.entries})
+            self.dirty = False  # written (or not writable): a later save has only news to add
 
 
 class RunCache:

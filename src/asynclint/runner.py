@@ -168,9 +168,11 @@ def run(
     try:
         return _run(files, job, jobs, use_cache, project_files)
     finally:
-        if owner and _pool is not None:
-            _pool.shutdown()
-            _pool = None
+        if owner:
+            _caches.clear()
+            if _pool is not None:
+                _pool.shutdown()
+                _pool = None
 
 
 def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> RunResult:
@@ -222,9 +224,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     results: list[FileResult] = []
     todo = files
     if use_cache and job.fix is None:
-        from asynclint.cache import Cache
-
-        cache = Cache(job.settings.root, *job.cache_key())
+        cache = _cache(job)
         todo = []
         for path in files:
             hit = cache.get(path)
@@ -233,7 +233,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
             else:
                 results.append(hit)
         if todo and facts_from is not None:
-            todo = _facts_from_cache(todo, Cache(job.settings.root, *facts_from.cache_key()), cache, results)
+            todo = _facts_from_cache(todo, _cache(facts_from), cache, results)
     if jobs == 1 or not todo or (len(todo) < PARALLEL_THRESHOLD and _pool is None):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
         # stay in this process's memory beside everything it holds for the whole run.)
@@ -318,6 +318,23 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
         for r in wanted:
             r.facts = fresh[r.path].facts or None
     return index if index is not None else ProjectIndex.build([r.facts for r in everything if r.facts])
+
+
+def _cache(job: Job):
+    """The run's one `Cache` of `job`'s results. A run's passes use the same cache files
+    several times (facts on demand go round until nothing new is wanted), and the facts of a
+    large project are megabytes of JSON: each is read once a run."""
+    from asynclint.cache import Cache
+
+    key = (job.settings.root, *job.cache_key())
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = Cache(*key)
+    return cache
+
+
+# The caches the current run has opened (see `_cache`); forgotten when it ends.
+_caches: dict[tuple, object] = {}
 
 
 def _facts_from_cache(todo: list[str], other, cache, results: list[FileResult]) -> list[str]:
