@@ -308,3 +308,29 @@ def test_the_terminal_bar_starts_over_for_each_pass():
         bar.advance(1)
         state = progress.tasks[0]
         assert (state.description, state.total, state.completed) == ("project-wide rules", 4, 1)
+
+
+def test_a_run_reads_each_cache_file_once(tmp_path, monkeypatch):
+    # A few files of a project: the first pass, the rest of the project, facts on demand and
+    # the second pass share cache files (the whole-project facts are megabytes in a real one).
+    from asynclint import cache
+
+    package = _project(tmp_path)
+    (package / "middle.py").write_text("from .helpers import pause\n\ndef wrapper():\n    pause()\n")
+    settings = Settings(root=str(tmp_path))
+    project = sorted(str(p) for p in package.glob("*.py"))
+    runner.run(project, Job(settings), jobs=1, use_cache=True, project_files=project)
+    (package / "views.py").write_text("from app.middle import wrapper\n\nasync def view():\n    wrapper()\n")
+
+    reads: Counter[str] = Counter()
+    init = cache.Cache.__init__
+
+    def reading(self, *args):
+        init(self, *args)
+        reads[self.file.name] += 1
+
+    monkeypatch.setattr(cache.Cache, "__init__", reading)
+    requested = [str(package / "views.py")]
+    result = runner.run(requested, Job(settings), jobs=1, use_cache=True, project_files=project)
+    assert [d.code for d in result.diagnostics] == ["ASL207"]
+    assert len(reads) >= 3 and set(reads.values()) == {1}
