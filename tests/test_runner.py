@@ -246,26 +246,30 @@ def test_the_cache_knows_a_file_however_it_is_named(tmp_path, monkeypatch):
 def test_a_worker_gives_memory_back_after_a_large_file_only_when_it_holds_much(tmp_path, monkeypatch):
     # glibc keeps a large file's freed tree; giving it back costs page faults later, so only
     # after a large file, and only once the process holds more than the limit.
+    from asynclint import memory
+
     small, large = tmp_path / "small.py", tmp_path / "large.py"
     small.write_text("x = 1\n")
     large.write_text("x = 1\n" + "#" * runner.LARGE_FILE + "\n")
     trims = []
-    monkeypatch.setattr(runner, "_malloc_trim", lambda pad: trims.append(pad))
+    monkeypatch.setattr(memory, "_malloc_trim", lambda pad: trims.append(pad))
     job = Job(Settings(root=str(tmp_path)))
 
-    monkeypatch.setattr(runner, "_resident", lambda: runner.HELD_LIMIT + 1)
+    monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT + 1)
     runner._chunk([str(small), str(large), str(small)], job)
     assert trims == [0]
 
-    monkeypatch.setattr(runner, "_resident", lambda: runner.HELD_LIMIT)
+    monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT)
     runner._chunk([str(large)], job)
     assert trims == [0]
 
 
 def test_resident_memory_is_read_where_proc_has_it():
+    from asynclint import memory
+
     if not os.path.exists("/proc/self/statm"):
         pytest.skip("no /proc")
-    assert 1024 * 1024 < runner._resident() < 10 * 1024**3
+    assert 1024 * 1024 < memory.resident() < 10 * 1024**3
 
 
 class _Recorder:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Literal
 
+from asynclint import memory
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, FileResult, InternalError
 from asynclint.project import PROJECT_CODES
@@ -108,43 +109,12 @@ def _chunk(paths: list[str], job: Job) -> list[FileResult]:
     for path in paths:
         results.append(_process(path, job))
         if _size(path) >= LARGE_FILE:
-            _give_back_memory()
+            memory.give_back()
     return results
 
 
-# A file this large (bytes) may leave a tree of 15 MB or more behind when it is done...
+# A file this large (bytes) may leave a tree of 15 MB or more behind when it is done.
 LARGE_FILE = 64 * 1024
-# ... and a process holding more than this (bytes, resident) gives the freed part back.
-HELD_LIMIT = 80 * 1024 * 1024
-
-
-def _give_back_memory() -> None:
-    """Return freed heap to the system once this process holds more than HELD_LIMIT.
-    glibc keeps what a large file's tree took (150 MB for a 17k-line module) after the tree
-    is gone, and a worker would hold it to the end of the run, beside the next large file's
-    tree in the other worker. Not after every file: memory given back costs page faults
-    when it is taken again (about 5% on the largest files)."""
-    global _malloc_trim
-    if _malloc_trim is None:
-        try:
-            import ctypes
-
-            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc: nothing to do
-            _malloc_trim = False
-    if _malloc_trim and _resident() > HELD_LIMIT:
-        _malloc_trim(0)
-
-
-def _resident() -> int:
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-_malloc_trim = None
 
 
 def _size(path: str) -> int:
