@@ -233,9 +233,7 @@ class ProjectIndex:
     @classmethod
     def build(cls, all_facts: list[dict]) -> ProjectIndex:
         project = _join(all_facts)
-        functions, classes, exports, values, aliases = (
-            project.functions, project.classes, project.exports, project.values, project.aliases
-        )
+        functions, exports, values, aliases = project.functions, project.exports, project.values, project.aliases
         index = cls()
         index.blocking = _blocking(project)
         index.sessions = _sessions(project, values)

@@ -125,6 +125,6 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
     try:
         visit(root)
     finally:
-        # `visit` refers to itself through its closure: without this, the cycle would hold
-        # the hooks (and through them the file's tree) until the garbage collector ran.
-        del visit
+        # `visit` refers to itself through its closure: unless the cell lets go, that cycle
+        # holds the hooks (and through them the file's tree) until the garbage collector runs.
+        visit = None  # noqa: F841
