@@ -287,3 +287,33 @@ def test_the_unvalidated_parse_builds_the_same_trees_and_restores_validation():
         engine._parse_module("def broken(:\n")
     with pytest.raises(cst.CSTValidationError):  # hand-built nodes are still checked
         cst.Name("not a name")
+
+
+def test_while_the_engine_parses_another_thread_still_gets_its_nodes_validated(monkeypatch):
+    # A program embedding asynclint may build LibCST nodes in another thread meanwhile.
+    import threading
+
+    import libcst as cst
+
+    from asynclint import engine
+
+    real_parse = cst.parse_module
+    seen = []
+
+    def build_invalid_name() -> None:
+        try:
+            cst.Name("not a name")
+            seen.append("not validated")
+        except cst.CSTValidationError:
+            seen.append("validated")
+
+    def parse_while_another_thread_builds(text):
+        other = threading.Thread(target=build_invalid_name)
+        other.start()
+        other.join()
+        build_invalid_name()  # the parsing thread itself: the check is off
+        return real_parse(text)
+
+    monkeypatch.setattr(cst, "parse_module", parse_while_another_thread_builds)
+    engine._parse_module("x = 1\n")
+    assert seen == ["validated", "not validated"]

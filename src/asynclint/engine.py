@@ -13,6 +13,7 @@ import ast
 import os
 import re
 import sys
+import threading
 import traceback
 import warnings
 from collections import defaultdict
@@ -275,20 +276,24 @@ def _parse_module(text: str) -> cst.Module:
     """`cst.parse_module`, without validating each node the parser builds. LibCST validates
     every node on construction (`CSTNode.__post_init__`), which is for trees built by hand:
     its parser's nodes are valid by construction (LibCST's own PERF note there says as
-    much), and the check is a seventh of the parse. It is skipped only while this thread
-    parses (the caller waits), and only while `__post_init__` does nothing but validate."""
+    much), and the check is a seventh of the parse. It is skipped only for nodes this thread
+    builds while it parses (another thread of a program embedding asynclint still gets its
+    nodes validated; asking which thread costs 1% of the parse), and only while
+    `__post_init__` does nothing but validate."""
     post_init = cst.CSTNode.__post_init__
     if post_init.__code__.co_names != ("_validate",):
         return cst.parse_module(text)  # a LibCST whose __post_init__ does more: leave it be
-    cst.CSTNode.__post_init__ = _no_validation
+    parser = threading.get_ident()
+
+    def validate_elsewhere(node: cst.CSTNode, _validate=post_init, _thread=threading.get_ident) -> None:
+        if _thread() != parser:
+            _validate(node)
+
+    cst.CSTNode.__post_init__ = validate_elsewhere
     try:
         return cst.parse_module(text)
     finally:
         cst.CSTNode.__post_init__ = post_init
-
-
-def _no_validation(self) -> None:
-    pass
 
 
 def _clamp(text: str, row: int, col: int) -> tuple[int, int]:
