@@ -1,8 +1,9 @@
-"""Gives the heap a large file's tree took back to the system once the file is done.
+"""Gives the heap a large file's parse took back to the system once the file is done.
 
-glibc keeps freed memory for the process's next allocations: after LibCST's tree of a
-17k-line module (150 MB) is gone, a worker would hold that much to the end of the run,
-beside the next large file's tree in the other worker. `malloc_trim` returns it. Not after
+glibc keeps freed memory for the process's next allocations: parsing a 17k-line module
+takes 150 MB (most of it LibCST's native parser's working memory, the rest the tree), and
+once the file is done a worker would hold that much to the end of the run, beside the next
+large file's parse in the other worker. `malloc_trim` returns it. Not after
 every file: memory given back costs page faults when it is taken again (about 5% on the
 largest files), so only once the process holds more than HELD_LIMIT.
 """
