@@ -7,7 +7,7 @@ from pathlib import Path
 from fixture_format import options
 
 from asynclint.config import Settings, check_selectors, parse_target
-from asynclint.engine import lint_standalone
+from asynclint.pipeline import lint_source
 
 
 def settings_for(text: str, default_code: str | None = None, **overrides) -> Settings:
@@ -33,7 +33,7 @@ def settings_for(text: str, default_code: str | None = None, **overrides) -> Set
 def lint(text: str, code: str | None = None, path: str = "example.py", **overrides):
     """Findings for `text` as (row, col, code) tuples, with only `code` selected if given."""
     settings = settings_for(text, code, **overrides)
-    result = lint_standalone(text, path, settings)
+    result = lint_source(text, path, settings)
     assert not result.errors, result.errors
     return [(d.row, d.col, d.code) for d in result.diagnostics]
 

@@ -6,14 +6,14 @@ import pytest
 from fixture_format import expectations, fixture_files
 from helpers import settings_for
 
-from asynclint.engine import lint_standalone
+from asynclint.pipeline import lint_source
 
 
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_findings(path):
     text = path.read_text(encoding="utf-8")
     settings = settings_for(text, default_code=path.parent.name)
-    result = lint_standalone(text, str(path), settings)
+    result = lint_source(text, str(path), settings)
     assert not result.errors, "\n".join(e.detail for e in result.errors)
 
     expected = expectations(text)

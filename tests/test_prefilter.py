@@ -15,7 +15,7 @@ from fixture_format import expectations, fixture_files
 from helpers import settings_for
 
 from asynclint import registry
-from asynclint.engine import lint_standalone
+from asynclint.pipeline import lint_source
 
 
 def _snippets(text: str) -> list[str]:
@@ -31,7 +31,7 @@ def _snippets(text: str) -> list[str]:
 
 
 def _findings(text: str, settings) -> list[tuple[int, int, str]]:
-    return [(d.row, d.col, d.code) for d in lint_standalone(text, "snippet.py", settings).diagnostics]
+    return [(d.row, d.col, d.code) for d in lint_source(text, "snippet.py", settings).diagnostics]
 
 
 @pytest.mark.parametrize(

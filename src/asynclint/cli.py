@@ -59,45 +59,50 @@ def cli() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: ASLnnn` to every line with findings (to adopt asynclint).")
+@click.option("--no-project-analysis", is_flag=True, help="Lint each file on its own: no facts from the rest of the project.")
+@click.option("--show-files", is_flag=True, help="List the files that would be linted, each with its configuration, and exit.")
+@click.option("--show-settings", "show_settings", is_flag=True, help="Print the settings the first file would be linted with, and exit.")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
           exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes,
-          add_noqa) -> None:
+          add_noqa, no_project_analysis, show_files, show_settings) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
-    from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
-    from asynclint.discovery import DiscoveryError, discover
+    from asynclint import pipeline
+    from asynclint.config import ConfigError, check_selectors, parse_target
+    from asynclint.discovery import DiscoveryError
 
-    paths = paths or (".",)
+    mode = "diff" if diff else "fix" if fix else None
+    if add_noqa and mode:
+        _fail("--add-noqa cannot be combined with --fix or --diff")
     try:
-        settings = load_settings(paths, config_file)
-        settings = with_overrides(
-            settings,
+        overrides = pipeline.Overrides(
             select=check_selectors(_codes(select), "--select") if select is not None else None,
             extend_select=check_selectors(_codes(extend_select), "--extend-select") if extend_select is not None else None,
             ignore=check_selectors(_codes(ignore), "--ignore") if ignore is not None else None,
             target_version=parse_target(target_version, "--target-version") if target_version else None,
+            project_analysis=False if no_project_analysis else None,
         )
-        files = discover(paths, settings, force_exclude=force_exclude)
+        request = pipeline.Request(
+            paths=tuple(paths or (".",)), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
+            fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache,
+        )
+        if show_files or show_settings:
+            _show(request, show_settings)
+            sys.exit(0)
+        projects, _ = pipeline.plan(request)
     except (ConfigError, DiscoveryError) as exc:
         _fail(str(exc))
         return
 
-    from asynclint.runner import Job, run as run_files
-
-    if add_noqa:
-        if fix or diff:
-            _fail("--add-noqa cannot be combined with --fix or --diff")
-        _add_noqa(run_files(files, Job(settings), use_cache=not no_cache), quiet)
-
-    mode = "diff" if diff else "fix" if fix else None
-    if mode and settings.fix_format == "ruff":
+    if mode and any(p.settings.fix_format == "ruff" for p in projects):
         import importlib.util
 
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
-    project_files = _project_files(paths, settings, files) if mode != "diff" else None
-    with _progress(len(project_files or files)):
-        run = run_files(files, Job(settings, fix=mode, unsafe=unsafe_fixes), use_cache=not no_cache,
-                        project_files=project_files)
+    size = sum(len(p.files) for p in projects)
+    with _progress(size):
+        run = pipeline.run(request)
+    if add_noqa:
+        _add_noqa(run, quiet)
     for note in run.notes:
         click.echo(f"asynclint: {note}", err=True)
     if diff:
@@ -120,6 +125,41 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     if run.errors:
         sys.exit(2)
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
+
+
+def _show(request, settings_only: bool) -> None:
+    """--show-files: each file and the configuration it is linted with; --show-settings: the
+    resolved settings of the first file (ruff's options of the same names)."""
+    from dataclasses import asdict
+
+    from asynclint import pipeline
+
+    projects, _ = pipeline.plan(request)
+    if settings_only:
+        files = sorted((f, p) for p in projects for f in p.files)
+        if not files:
+            _fail("no Python files found")
+        path, project = files[0]
+        click.echo(f"Settings for {path}")
+        click.echo(f"  config file: {project.settings.config_file or '(none: defaults)'}")
+        click.echo(f"  project root: {project.root}")
+        for key, value in asdict(project.settings).items():
+            if key not in ("root", "config_file"):
+                click.echo(f"  {key.replace('_', '-')}: {_setting_text(value)}")
+        click.echo(f"  enabled: {', '.join(sorted(project.settings.enabled_codes()))}")
+        return
+    for project in projects:
+        config = project.settings.config_file or "(defaults)"
+        for path in project.files:
+            click.echo(f"{path}  [{config}]")
+
+
+def _setting_text(value) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], int):
+        return "py" + "".join(str(v) for v in value)
+    if isinstance(value, tuple):
+        return ", ".join(_setting_text(v) if isinstance(v, tuple) else str(v) for v in value) or "[]"
+    return str(value)
 
 
 def _add_noqa(run, quiet: bool) -> None:
@@ -171,25 +211,6 @@ class _Bar:
 
     def advance(self, files: int) -> None:
         self.bar.advance(self.task, files)
-
-
-def _project_files(paths, settings, files: list[str]) -> list[str] | None:
-    """Every Python file of the project (the folder of the config's pyproject.toml, else
-    the common folder of the paths given), for project-wide analysis."""
-    if not settings.project_analysis:
-        return None
-    from asynclint.discovery import DiscoveryError, discover
-
-    given = [os.path.abspath(p) for p in paths]
-    root = settings.root if settings.config_file else os.path.commonpath(given)
-    if os.path.isfile(root):
-        root = os.path.dirname(root)
-    if given == [os.path.abspath(root)]:
-        return files  # the project is the folder asked for: no second walk
-    try:
-        return discover([root], settings)
-    except DiscoveryError:
-        return None
 
 
 def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:

@@ -68,3 +68,5 @@ class FileResult:
     fixed: list[Diagnostic] = field(default_factory=list)
     diff: str = ""
     notes: list[str] = field(default_factory=list)
+    # --fix on text given in memory (stdin, an editor): the fixed text, which is not written.
+    output: str | None = None

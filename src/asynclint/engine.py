@@ -44,12 +44,13 @@ def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     ]
 
 
-def lint_file(path: str, settings: Settings, *, collect_facts: bool | str = False, project=None) -> FileResult:
+def lint_file(path: str, settings: Settings, *, collect_facts: bool | str = False, project=None,
+              apply_noqa: bool = True) -> FileResult:
     try:
         source = read_source(path)
     except UnreadableSource as exc:
         return _engine_finding(path, "ASL002", str(exc), 1, 1, settings)
-    return lint_text(source.text, path, settings, collect_facts=collect_facts, project=project)
+    return lint_text(source.text, path, settings, apply_noqa=apply_noqa, collect_facts=collect_facts, project=project)
 
 
 def lint_text(
@@ -69,26 +70,6 @@ def lint_text(
     # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
     # turns what would be a crash of the whole process on hostile input into a finding.
     return _on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
-
-
-def lint_standalone(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> FileResult:
-    """One file on its own (flake8, editors, fixture tests): project analysis limited to
-    the file itself, so ASL207 still sees helpers defined in the same module."""
-    result = lint_text(text, path, settings, apply_noqa=apply_noqa, collect_facts=settings.project_analysis)
-    from asynclint.project import is_deferred
-
-    if result.facts and not is_deferred(result.facts):
-        from dataclasses import replace
-
-        from asynclint.project import ProjectIndex, merge_rerun, rerun_plan, words
-
-        index = ProjectIndex.build([result.facts])
-        codes = rerun_plan(index, [result], settings, lambda _path: words(text)).get(path)
-        if codes:
-            only = replace(settings, select=tuple(sorted(codes)), extend_select=())
-            merge_rerun(result, lint_text(text, path, only, apply_noqa=apply_noqa, project=index), codes)
-    result.facts = None
-    return result
 
 
 def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, collect_facts: bool | str, project) -> FileResult:

@@ -1,9 +1,10 @@
 """flake8 integration: `flake8 --select ASL` runs asynclint's engine and rules.
 
 flake8 finds this class through the `flake8.extension` entry point `ASL`. It is
-a thin adapter, not a second implementation: it hands flake8's `lines` to
-`engine.lint_text` and turns each Diagnostic into flake8's
-`(row, 0-based column, "ASLnnn message", type)` tuple.
+a thin adapter, not a second implementation: it hands flake8's `lines` to the
+pipeline every entry point uses (`pipeline.run`, project analysis included, so
+findings that need other modules are here too) and turns each Diagnostic into
+flake8's `(row, 0-based column, "ASLnnn message", type)` tuple.
 
 What stays asynclint's business under flake8: the `[tool.asynclint]` table of
 the nearest pyproject.toml (found from the checked file's path), so the plugin
@@ -22,35 +23,22 @@ import ast
 import os
 import sys
 from collections.abc import Iterator
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from asynclint import __version__, noqa
-from asynclint.config import Settings, load_settings
+from asynclint.config import Settings
 from asynclint.registry import ENGINE_CODES
-
-
-@lru_cache(maxsize=256)
-def _settings_for_folder(folder: str) -> Settings:
-    # load_settings searches upward from the path it is given for the nearest
-    # pyproject.toml with [tool.asynclint]; files in one folder share the answer.
-    return load_settings([folder])
 
 
 def settings_for_file(filename: str) -> Settings:
     """The asynclint settings that `asynclint check` would use for this file."""
-    path = Path(filename)
-    folder = path.parent if path.parent.is_dir() else Path.cwd()
-    return _settings_for_folder(str(folder.resolve()))
+    from asynclint.pipeline import settings_for
+
+    return settings_for(filename if os.path.exists(filename) else os.getcwd())
 
 
-def _excluded(filename: str, settings: Settings) -> bool:
-    if not os.path.isfile(filename):
-        return False  # stdin, or a name flake8 made up
-    from asynclint.discovery import discover
-
-    return not discover([filename], settings, force_exclude=True)
+# Config problems already reported by this process: once each, not once per file.
+_reported: set[str] = set()
 
 
 class Plugin:
@@ -65,16 +53,29 @@ class Plugin:
         self.filename = filename
 
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
-        from asynclint.engine import lint_standalone
+        from asynclint import pipeline
+        from asynclint.config import ConfigError
+        from asynclint.discovery import DiscoveryError
 
         text = "".join(self.lines)
-        settings = settings_for_file(self.filename)
-        if _excluded(self.filename, settings):
-            return
         exempt = noqa.file_exemptions(text)  # `# asynclint: noqa` is asynclint's own, flake8 does not know it
         if exempt is not None and not exempt:
             return
-        result = lint_standalone(text, self.filename, settings, apply_noqa=False)
+        # The same pipeline as `asynclint check FILE --force-exclude`, on flake8's text (stdin,
+        # or the file as flake8 read it), with the project's facts: findings are the same.
+        # One process (flake8 runs its own), and flake8 applies the line `# noqa` comments.
+        request = pipeline.Request(
+            paths=(self.filename,), force_exclude=True, apply_noqa=False, jobs=1, sources={self.filename: text}
+        )
+        try:
+            result = pipeline.run(request)
+        except (ConfigError, DiscoveryError) as exc:
+            # Said once on stderr; flake8 and its other plugins go on with every file.
+            message = f"asynclint: error: {exc} (asynclint's findings are skipped)"
+            if message not in _reported:
+                _reported.add(message)
+                sys.stderr.write(message + "\n")
+            return
         for error in result.errors:
             sys.stderr.write(
                 f"asynclint: internal error: rule {error.rule} failed on {error.path} "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from asynclint import memory
@@ -24,10 +25,20 @@ class Job:
     unsafe: bool = False
     facts: bool | str = False  # also collect facts for project analysis (`engine.lint_text`)
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
+    # Line `# noqa` comments applied (flake8 applies its own instead).
+    noqa: bool = True
+    # Text to lint instead of the file on disk, by absolute path (stdin, an editor's buffer).
+    # Such files are never cached: the cache trusts what is on disk.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def source(self, path: str) -> str | None:
+        return self.sources.get(os.path.abspath(path)) if self.sources else None
 
     def cache_key(self) -> tuple[str, str]:
         """(fingerprint, salt) of the cache for this job's results."""
         fingerprint = self.settings.fingerprint() + (f"-{self.facts}-facts" if isinstance(self.facts, str) else "-facts" if self.facts else "")
+        if not self.noqa:
+            fingerprint += "-nonoqa"
         if self.project is None:
             return fingerprint, ""
         import hashlib
@@ -49,14 +60,19 @@ class RunResult:
     diffs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     files: int = 0
+    # --fix of in-memory sources: path -> fixed text (see `Job.sources`).
+    outputs: dict[str, str] = field(default_factory=dict)
 
 
 def _process(path: str, job: Job) -> FileResult:
     try:
         if job.fix is None:
-            from asynclint.engine import lint_file
+            from asynclint.engine import lint_file, lint_text
 
-            return lint_file(path, job.settings, collect_facts=job.facts, project=job.project)
+            text = job.source(path)
+            if text is not None:
+                return lint_text(text, path, job.settings, apply_noqa=job.noqa, collect_facts=job.facts, project=job.project)
+            return lint_file(path, job.settings, collect_facts=job.facts, project=job.project, apply_noqa=job.noqa)
         return _fix_file(path, job)
     except Exception as exc:  # the engine itself failed on this file; the others go on
         import traceback
@@ -73,6 +89,9 @@ def _fix_file(path: str, job: Job) -> FileResult:
     from asynclint.fixer import fix_text, unified_diff
     from asynclint.source import UnreadableSource, read_source
 
+    in_memory = job.source(path)
+    if in_memory is not None:
+        return _fix_in_memory(in_memory, path, job)
     try:
         source = read_source(path)
     except UnreadableSource:
@@ -93,6 +112,20 @@ def _fix_file(path: str, job: Job) -> FileResult:
     except WriteRefused as exc:
         result.notes.append(str(exc))
         result.fixed = []
+    return result
+
+
+def _fix_in_memory(text: str, path: str, job: Job) -> FileResult:
+    """--fix / --diff of text that is not read from disk: the fixed text is handed back."""
+    from asynclint.fixer import fix_text, unified_diff
+
+    outcome = fix_text(text, path, job.settings, unsafe=job.unsafe)
+    result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
+    new_text = text if outcome.text == text else _format(outcome.text, path, job.settings)
+    if job.fix == "diff":
+        result.diff = unified_diff(text, new_text, path) if new_text != text else ""
+    else:
+        result.output = new_text
     return result
 
 
@@ -155,21 +188,23 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     )
     run_cache = None
     if use_project:
-        job = Job(settings, facts=True)
-        if use_cache:
+        job = replace(job, facts=True)
+        if use_cache and not job.sources:
             from asynclint.cache import RunCache
 
-            run_cache = RunCache(settings.root, settings.fingerprint(), files, project_files)
+            run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files)
             cached = run_cache.get()
             if cached is not None:
                 result.diagnostics = cached
                 return result
     results = _run_cached(files, job, jobs, use_cache)
     if use_project:
-        results.extend(_project_pass(files, project_files, results, settings, jobs, use_cache))
+        results.extend(_project_pass(files, project_files, results, job, jobs, use_cache))
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
-        remaining = run(files, Job(settings), jobs, use_cache, project_files)
+        fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
+        lint_job = replace(job, fix=None, unsafe=False, sources={**job.sources, **fixed_sources})
+        remaining = run(files, lint_job, jobs, use_cache, project_files)
         for file_result in results:
             file_result.diagnostics = []
         result.diagnostics.extend(remaining.diagnostics)
@@ -181,6 +216,8 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
         result.notes.extend(file_result.notes)
         if file_result.diff:
             result.diffs.append(file_result.diff)
+        if file_result.output is not None:
+            result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
     if run_cache is not None and not result.errors:
         run_cache.put(result.diagnostics)
@@ -197,7 +234,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
         cache = _cache(job)
         todo = []
         for path in files:
-            hit = cache.get(path)
+            hit = None if job.source(path) is not None else cache.get(path)
             if hit is None:
                 todo.append(path)
             else:
@@ -213,18 +250,19 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     results.extend(fresh)
     if cache is not None:
         for file_result in fresh:
-            cache.put(file_result)
+            if job.source(file_result.path) is None:
+                cache.put(file_result)
         cache.save()
     return results
 
 
-def _project_pass(files, project_files, results, settings: Settings, jobs: int, use_cache: bool) -> list[FileResult]:
+def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
     """Facts for the rest of the project (on demand), the index, then the project-wide rules
     (ASL207, sessions, resources) again where they may find more; their findings replace the
     first pass's in `results`."""
-    from dataclasses import replace
-
     from asynclint.project import merge_rerun, rerun_plan, words
+
+    settings = job.settings
 
     # The same file may be named relatively on the command line and absolutely by discovery.
     requested = {os.path.abspath(path) for path in files}
@@ -234,21 +272,21 @@ def _project_pass(files, project_files, results, settings: Settings, jobs: int, 
     # call leads (`wanted_calls`), so only its sessions and resources are read first.
     # A whole-project run's facts of them, where cached, stand in (a superset: they were read
     # from async code too, which only lets `_index_on_demand` find sooner what it would find).
-    everything = [*results, *_run_cached(others, Job(facts_only, facts="seeds"), jobs, use_cache,
-                                         facts_from=Job(settings, facts=True))]
+    everything = [*results, *_run_cached(others, replace(job, settings=facts_only, facts="seeds"), jobs, use_cache,
+                                         facts_from=replace(job, facts=True))]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    index = _index_on_demand(everything, Job(facts_only, facts="all"), jobs, use_cache)
+    index = _index_on_demand(everything, replace(job, settings=facts_only, facts="all"), jobs, use_cache)
     if index.is_empty():
         return []
     # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings, lambda path: words(_text(path)))
+    plan = rerun_plan(index, results, settings, lambda path: words(_text(path, job)))
     if not plan:
         return []
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {r.path: r for r in _run_cached(list(plan), Job(second, project=index), jobs, use_cache)}
+    again = {r.path: r for r in _run_cached(list(plan), replace(job, settings=second, facts=False, project=index), jobs, use_cache)}
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
@@ -279,7 +317,7 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
             new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
             checked.update(new)
             wanted_modules = {module for module, found in deferred.items() if new
-                              and any(_spells(r.path, new) for r in found)}
+                              and any(_spells(r.path, new, fetch) for r in found)}
         wanted = [r for module in sorted(wanted_modules) for r in deferred.pop(module)]
         if not wanted:
             break
@@ -328,30 +366,29 @@ def _prefixes(name: str) -> list[str]:
     return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
 
 
-def _spells(path: str, names: dict[str, frozenset[str]]) -> bool:
+def _spells(path: str, names: dict[str, frozenset[str]], job: Job) -> bool:
     """Does the file spell a name of `ProjectIndex.names()` (see `project.names_any`)? Read
     anew each round: the words of thousands of files would cost more memory than reading
     them costs time, and most files contain none of the few names even as a substring."""
     from asynclint.knowledge import has_relative_import
     from asynclint.project import names_any, words
 
-    text = _text(path)
+    text = _text(path, job)
     if not any(last in text for last in names):
         return False
     return names_any(names, words(text), has_relative_import(text))
 
 
-def _text(path: str) -> str:
+def _text(path: str, job: Job) -> str:
+    text = job.source(path)
+    if text is not None:
+        return text
     from asynclint.source import UnreadableSource, read_source
 
     try:
         return read_source(path).text
     except UnreadableSource:
         return ""
-
-
-def lint_paths(files: list[str], settings: Settings, jobs: int | None = None) -> RunResult:
-    return run(files, Job(settings), jobs)
 
 
 def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:

@@ -1,0 +1,216 @@
+"""One pipeline for every entry point.
+
+`asynclint check` (and its `--fix`, `--diff`, `--add-noqa`), the flake8 plugin, `--stdin-filename`
+and the language server all describe what they want as a `Request` and call `run`. The passes,
+in order:
+
+1. **discover**: the paths -> the files to lint (`discovery`), each with the settings of the
+   nearest `pyproject.toml` with a `[tool.asynclint]` table above it (ruff's model), the command
+   line's options on top;
+2. **group** the files by project: the folder of that configuration, else the nearest folder
+   holding a `pyproject.toml`, `setup.cfg` or `.git`; project analysis never reads above it.
+   Files with no such folder above them form one project of just the files asked for;
+3. per project, the runner: **lint** the files and **collect facts**, **build the index** from the
+   facts of the project's modules (read on demand), **run the project-wide rules** again where
+   they may find more, **apply noqa**, and **fix** (`--fix` / `--diff`);
+4. **merge** the projects' results in path order, whatever order the paths were given in.
+
+Reporting (and `--add-noqa`'s writing) is the caller's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from asynclint.config import ConfigError, Settings, find_pyproject, load_settings, settings_from_data, with_overrides
+from asynclint.runner import FixMode, Job, RunResult
+
+# A folder holding one of these is a project's root: project analysis reads nothing above it.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says on top of every file's configuration."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] | None = None
+    ignore: tuple[str, ...] | None = None
+    target_version: tuple[int, int] | None = None
+    project_analysis: bool | None = None
+
+    def apply(self, settings: Settings) -> Settings:
+        return with_overrides(
+            settings,
+            select=self.select,
+            extend_select=self.extend_select,
+            ignore=self.ignore,
+            target_version=self.target_version,
+            project_analysis=self.project_analysis,
+        )
+
+
+@dataclass(frozen=True)
+class Request:
+    paths: tuple[str, ...] = (".",)
+    overrides: Overrides = Overrides()
+    # One configuration for every file (`--config`), instead of each file's nearest.
+    config_file: str | None = None
+    force_exclude: bool = False
+    fix: FixMode = None
+    unsafe: bool = False
+    use_cache: bool = True
+    # Line `# noqa` comments applied; flake8 applies its own.
+    apply_noqa: bool = True
+    jobs: int | None = None
+    # Text to lint instead of what is on disk, by path (stdin, an editor's unsaved buffer).
+    # The path need not exist: it only places the text in a project.
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    """Files that share one configuration and one project root."""
+
+    settings: Settings
+    root: str | None  # None: no project folder above the files; the project is the files asked for
+    files: list[str] = field(default_factory=list)
+
+    def every_file(self, request: Request, discovered: dict[str, list[str]]) -> list[str] | None:
+        """Every Python file of the project, for project analysis (None: analysis is off)."""
+        if not self.settings.project_analysis or request.fix == "diff":
+            return None
+        if self.root is None:
+            return list(self.files)
+        from asynclint.discovery import DiscoveryError, discover
+
+        if self.root in discovered:  # the project is a folder that was asked for: no second walk
+            return discovered[self.root]
+        try:
+            found = discover([self.root], self.settings)
+        except DiscoveryError:
+            return list(self.files)
+        known = {os.path.abspath(f) for f in found}
+        return found + [f for f in self.files if os.path.abspath(f) not in known]
+
+
+def run(request: Request) -> RunResult:
+    """Every pass for every project the request's files belong to; results merged in path order."""
+    from asynclint import runner
+
+    projects, discovered = plan(request)
+    total = RunResult()
+    sources = {os.path.abspath(path): text for path, text in request.sources.items()}
+    for project in projects:
+        job = Job(project.settings, fix=request.fix, unsafe=request.unsafe, noqa=request.apply_noqa, sources=sources)
+        result = runner.run(project.files, job, request.jobs, request.use_cache, project.every_file(request, discovered))
+        _merge(total, result)
+    total.diagnostics.sort(key=lambda d: d.sort_key)
+    return total
+
+
+def plan(request: Request) -> tuple[list[Project], dict[str, list[str]]]:
+    """The projects of the request's files (sorted by root), and the files found under each
+    folder that was asked for (by absolute path)."""
+    from asynclint.discovery import DiscoveryError, discover
+
+    fixed = _fixed_settings(request)
+    projects: dict[tuple[str | None, str], Project] = {}
+    discovered: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for raw in request.paths:
+        settings = fixed or settings_for(raw, request.overrides)
+        in_memory = os.path.abspath(raw) in {os.path.abspath(p) for p in request.sources}
+        if in_memory and not os.path.isfile(raw):
+            found = [os.path.normpath(raw)]
+        else:
+            found = discover([raw], settings, force_exclude=request.force_exclude)
+        if os.path.isdir(raw):
+            discovered[os.path.abspath(raw)] = found
+        named = not os.path.isdir(raw)
+        for path in found:
+            absolute = os.path.abspath(path)
+            if absolute in seen:
+                continue  # named twice (`a.py` and `$PWD/a.py`): linted and reported once
+            seen.add(absolute)
+            own = fixed or settings_for(path, request.overrides)
+            if own.config_file != settings.config_file and not named and _excluded_by(path, own):
+                continue  # a sub-project's own excludes
+            root = project_root(path, own)
+            key = (own.config_file, root)
+            if key not in projects:
+                projects[key] = Project(own, root)
+            projects[key].files.append(path)
+    ordered = sorted(projects.values(), key=lambda p: p.root or "")
+    for project in ordered:
+        project.files.sort()
+    return ordered, discovered
+
+
+def settings_for(path: str, overrides: Overrides = Overrides()) -> Settings:
+    """The settings `check` uses for the file or folder at `path`."""
+    target = Path(path)
+    folder = target if target.is_dir() else target.parent
+    return overrides.apply(_settings_in(str(folder.resolve() if folder.exists() else Path.cwd().resolve())))
+
+
+@lru_cache(maxsize=512)
+def _settings_in(folder: str) -> Settings:
+    return load_settings([folder])
+
+
+def _fixed_settings(request: Request) -> Settings | None:
+    if request.config_file is None:
+        return None
+    source = Path(request.config_file)
+    if not source.is_file():
+        raise ConfigError(f"--config: no such file: {request.config_file}")
+    from asynclint.config import _read_toml
+
+    return request.overrides.apply(settings_from_data(_read_toml(source), source.resolve()))
+
+
+def project_root(path: str, settings: Settings) -> str | None:
+    """The folder project analysis reads for `path`: its configuration's folder, else the
+    nearest folder above it with a project marker, else None (no folder is walked)."""
+    if settings.config_file:
+        return str(Path(settings.config_file).resolve().parent)
+    folder = Path(path).resolve()
+    folder = folder if folder.is_dir() else folder.parent
+    for candidate in (folder, *folder.parents):
+        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
+            return str(candidate)
+    return None
+
+
+def _excluded_by(path: str, settings: Settings) -> bool:
+    from asynclint.discovery import discover
+
+    return not discover([path], settings, force_exclude=True)
+
+
+def _merge(total: RunResult, result: RunResult) -> None:
+    total.files += result.files
+    total.diagnostics.extend(result.diagnostics)
+    total.errors.extend(result.errors)
+    total.fixed.extend(result.fixed)
+    total.diffs.extend(result.diffs)
+    total.notes.extend(result.notes)
+    total.outputs.update(result.outputs)
+
+
+def lint_source(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> RunResult:
+    """One file's text on its own, with these settings: project analysis sees only the file
+    (so ASL207 still finds helpers defined in it). Fixture tests use it."""
+    from asynclint import runner
+
+    job = Job(settings, noqa=apply_noqa, sources={os.path.abspath(path): text})
+    project_files = [path] if settings.project_analysis else None
+    return runner.run([path], job, jobs=1, use_cache=False, project_files=project_files)
+
+
+__all__ = ["Overrides", "Project", "Request", "find_pyproject", "lint_source", "plan", "project_root", "run", "settings_for"]
