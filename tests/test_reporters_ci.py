@@ -230,3 +230,19 @@ def test_output_file_with_fix_data():
         {"deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 14},
          "insertedContent": {"text": "await asyncio.sleep(1)"}}
     ]
+
+
+def test_the_suggestion_is_a_help_line_of_its_own_in_every_format():
+    d = Diagnostic("ASL201", "`time.sleep` blocks the event loop", "a.py", 1, 1, 1, 14, help="Use `await asyncio.sleep(...)`")
+    out = io.StringIO()
+    write("full", [d], out, ReportContext(source_line=lambda path, row: "time.sleep(1)"))
+    assert "ASL201 `time.sleep` blocks the event loop\n" in out.getvalue()
+    assert "\n  = help: Use `await asyncio.sleep(...)`\n" in out.getvalue()
+    assert json.loads(render("json", [d]))[0]["help"] == "Use `await asyncio.sleep(...)`"
+    result = json.loads(render("sarif", [d]))["runs"][0]["results"][0]
+    assert result["properties"]["help"] == "Use `await asyncio.sleep(...)`"
+    assert "help: Use `await asyncio.sleep(...)`" in render("github", [d])
+    # Without a suggestion, no help line.
+    plain = io.StringIO()
+    write("full", [Diagnostic("ASL201", "m", "a.py", 1, 1, 1, 2)], plain, ReportContext(source_line=lambda path, row: "x"))
+    assert "help" not in plain.getvalue()

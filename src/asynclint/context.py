@@ -21,6 +21,7 @@ class Report:
     node: cst.CSTNode
     message: str
     fix: FixSpec | None
+    help: str | None
     # The module-level statement the finding is in (None if reported after the traversal):
     # a fix is rendered from it alone, not from the whole module.
     statement: cst.CSTNode | None = None
@@ -102,6 +103,8 @@ class Context:
 
     # -- reporting -----------------------------------------------------------------
 
-    def report(self, node: cst.CSTNode, message: str, fix: FixSpec | None = None, code: str | None = None) -> None:
+    def report(
+        self, node: cst.CSTNode, message: str, fix: FixSpec | None = None, code: str | None = None, help: str | None = None
+    ) -> None:
         statement = self.stack[1] if len(self.stack) > 1 else None
-        self.reports.append(Report(code or self.current_code, node, message, fix, statement))
+        self.reports.append(Report(code or self.current_code, node, message, fix, help, statement))

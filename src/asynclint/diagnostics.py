@@ -42,6 +42,8 @@ class Diagnostic:
     end_row: int
     end_col: int
     fix: Fix | None = None
+    # What to do instead, shown on a `help:` line of its own (the message says what is wrong).
+    help: str | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

@@ -399,7 +399,7 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
         if report.fix is not None and positions.faithful:
             first_row = locator.first_row(report.statement) if report.statement is not None else None
             fix = build_fix(report.fix, module, report.statement, first_row, locator)
-        found.append(Diagnostic(report.code, report.message, path, *start, *end, fix))
+        found.append(Diagnostic(report.code, report.message, path, *start, *end, fix, report.help))
     return found
 
 

@@ -46,7 +46,8 @@ def format_github(d: Diagnostic) -> str:
         "endColumn": str(d.end_col),
     }
     props = ",".join(f"{key}={escape_property(value)}" for key, value in properties.items())
-    return f"::error {props}::{escape_data(f'{path}:{d.row}:{d.col}: {d.code} {d.message}')}"
+    text = f"{path}:{d.row}:{d.col}: {d.code} {d.message}" + (f"\nhelp: {d.help}" if d.help else "")
+    return f"::error {props}::{escape_data(text)}"
 
 
 def write_github(diagnostics: list[Diagnostic], out: TextIO, ctx: ReportContext) -> None:

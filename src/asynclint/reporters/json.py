@@ -37,6 +37,7 @@ def as_dict(d: Diagnostic) -> dict:
         "fix": _fix(d),
         "location": {"row": d.row, "column": d.col},
         "message": d.message,
+        "help": d.help,
         "noqa_row": d.row,
         "url": rule_url(d.code),
     }

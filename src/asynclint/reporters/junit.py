@@ -50,7 +50,7 @@ def junit_tree(diagnostics: list[Diagnostic]) -> ET.ElementTree:
                 file=_clean(path), line=str(d.row),
             )
             failure = ET.SubElement(case, "failure", message=_clean(d.message), type=d.code)
-            failure.text = _clean(f"{path}:{d.row}:{d.col}: {d.code} {d.message}")
+            failure.text = _clean(f"{path}:{d.row}:{d.col}: {d.code} {d.message}" + (f"\nhelp: {d.help}" if d.help else ""))
     ET.indent(root)
     return ET.ElementTree(root)
 

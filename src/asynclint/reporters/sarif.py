@@ -90,11 +90,13 @@ def _result(d: Diagnostic, rule_index: int) -> dict:
         "ruleId": d.code,
         "ruleIndex": rule_index,
         "level": "error",
-        "message": {"text": d.message},
+        "message": {"text": f"{d.message}\nhelp: {d.help}" if d.help else d.message},
         "locations": [
             {"physicalLocation": {"artifactLocation": location, "region": _region(d.row, d.col, d.end_row, d.end_col)}}
         ],
     }
+    if d.help:
+        result["properties"] = {"help": d.help}
     if d.fix is not None and d.fix.edits:
         result["fixes"] = [
             {

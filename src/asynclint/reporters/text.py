@@ -52,6 +52,10 @@ def write_full(diagnostics: list[Diagnostic], out: TextIO, ctx: ReportContext) -
             emit(f"{'^' * width} {d.code}", "bold red")
             emit("\n")
             emit(f"{pad} |\n", "blue")
+        if d.help:
+            emit(f"{' ' * len(str(d.row))} = ")
+            emit("help", "bold cyan")
+            emit(f": {d.help}\n")
         emit("\n")
     _summary(diagnostics, out, ctx)
 
