@@ -18,6 +18,7 @@ from helpers import settings_for
 
 from asynclint import runner
 from asynclint.config import Settings
+from asynclint.diagnostics import Facts
 from asynclint.engine import lint_text
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
@@ -55,7 +56,7 @@ def test_the_check_sees_a_tree_kept_by_a_cycle():
 def test_linting_a_fixture_leaves_no_tree_in_a_cycle(path):
     text = path.read_text(encoding="utf-8")
     settings = settings_for(text, path.parent.name)
-    assert _trees_left_in_cycles(lambda: lint_text(text, str(path), settings, collect_facts="all")) == []
+    assert _trees_left_in_cycles(lambda: lint_text(text, str(path), settings, collect_facts=Facts.ALL)) == []
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in PROJECTS.iterdir()))

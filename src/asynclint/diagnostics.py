@@ -7,6 +7,7 @@ boundaries, be cached, and be handed to reporters that know nothing of LibCST.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Literal
 
 Applicability = Literal["safe", "unsafe"]
@@ -48,6 +49,20 @@ class Diagnostic:
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.row, self.col, self.code)
+
+
+class Facts(str, Enum):
+    """Which module facts a lint pass collects for project analysis (`engine.lint_text`)."""
+
+    NONE = ""
+    # Where they are wanted before the index exists (`facts.wanted_first`) or the file is
+    # parsed anyway; else the result's facts are `project.DEFERRED`.
+    FIRST = "first"
+    # The same, for a file whose findings nobody asked for (its async code leads nowhere
+    # anyone reports): only its sessions and resources count first.
+    SEEDS = "seeds"
+    # Always (a deferred module turned out to be wanted).
+    ALL = "all"
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 The engine owns everything between the bytes of a file and its findings:
 decoding, the cheap token prefilter, parsing, the scope pass, the one
 traversal that dispatches to every enabled rule, ASL001/ASL002, noqa, and
-isolation of rules that crash. It is a pure function of (source, settings),
-so it runs the same in a worker process, under flake8 and in tests.
+isolation of rules that crash. It is a pure function of (source, settings,
+project index), so it runs the same in a worker process, under flake8, in an
+editor and in tests; `pipeline` decides what to run it on.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ import traceback
 import warnings
 from collections import defaultdict
 from itertools import accumulate
-from pathlib import Path
 
 import libcst as cst
 
 from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
 from asynclint.context import Context
-from asynclint.diagnostics import Diagnostic, FileResult, InternalError
+from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
 from asynclint.rule import Rule
 from asynclint.project import module_name
 from asynclint.scope import build_scopes
@@ -44,7 +44,7 @@ def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     ]
 
 
-def lint_file(path: str, settings: Settings, *, collect_facts: bool | str = False, project=None,
+def lint_file(path: str, settings: Settings, *, collect_facts: Facts = Facts.NONE, project=None,
               apply_noqa: bool = True) -> FileResult:
     try:
         source = read_source(path)
@@ -59,20 +59,18 @@ def lint_text(
     settings: Settings,
     *,
     apply_noqa: bool = True,
-    collect_facts: bool | str = False,
+    collect_facts: Facts = Facts.NONE,
     project=None,
 ) -> FileResult:
     """Findings for one file. `collect_facts` also gathers the module's facts for project
-    analysis (result.facts): True where they are wanted before the index exists or the file
-    is parsed anyway (else result.facts is `project.DEFERRED`); "seeds" the same, for a file
-    whose findings are not asked for (its async code calls nothing anyone reports); "all"
-    always. `project` is the ProjectIndex rules such as ASL207 consult."""
+    analysis into result.facts (see `Facts` for which). `project` is the ProjectIndex rules
+    such as ASL207 consult."""
     # Parsing and visiting recurse as deep as the code nests; a thread with a large stack
     # turns what would be a crash of the whole process on hostile input into a finding.
     return _on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
 
 
-def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, collect_facts: bool | str, project) -> FileResult:
+def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode: Facts, project) -> FileResult:
     result = FileResult(path=path)
     exempt = noqa.file_exemptions(text) if apply_noqa else None
     if exempt is not None and not exempt:
@@ -84,12 +82,12 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, colle
     # Facts matter only where something is defined or re-exported; and, unless the file is
     # parsed anyway, only where they are wanted before the index exists (`wanted_first`):
     # the others wait until the runner sees they are wanted (`runner._index_on_demand`).
-    mode, collect_facts = collect_facts, bool(collect_facts) and ("def " in text or "import" in text)
-    if collect_facts and not rules and mode != "all":
+    collect_facts = mode is not Facts.NONE and ("def " in text or "import" in text)
+    if collect_facts and not rules and mode is not Facts.ALL:
         from asynclint.facts import wanted_first
         from asynclint.project import DEFERRED
 
-        if not wanted_first(text, settings, async_code=mode != "seeds"):
+        if not wanted_first(text, settings, async_code=mode is not Facts.SEEDS):
             result.facts = DEFERRED
             collect_facts = False
     if not rules and not check_syntax and not collect_facts:
@@ -611,10 +609,3 @@ class _Traversal:
 
     def leave_body(self, node: cst.CSTNode) -> None:
         self.ctx.scope = self.ctx.scopes[node].parent
-
-
-def display_path(path: str) -> str:
-    try:
-        return str(Path(path).relative_to(Path.cwd()))
-    except ValueError:
-        return path

@@ -9,7 +9,7 @@ from typing import Literal
 
 from asynclint import memory
 from asynclint.config import Settings
-from asynclint.diagnostics import Diagnostic, FileResult, InternalError
+from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
 from asynclint.project import PROJECT_CODES
 
 # Below this many files, starting worker processes costs more than it saves.
@@ -23,7 +23,7 @@ class Job:
     settings: Settings
     fix: FixMode = None
     unsafe: bool = False
-    facts: bool | str = False  # also collect facts for project analysis (`engine.lint_text`)
+    facts: Facts = Facts.NONE  # also collect facts for project analysis
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
     # Line `# noqa` comments applied (flake8 applies its own instead).
     noqa: bool = True
@@ -36,7 +36,7 @@ class Job:
 
     def cache_key(self) -> tuple[str, str]:
         """(fingerprint, salt) of the cache for this job's results."""
-        fingerprint = self.settings.fingerprint() + (f"-{self.facts}-facts" if isinstance(self.facts, str) else "-facts" if self.facts else "")
+        fingerprint = self.settings.fingerprint() + _FACTS_KEY[self.facts]
         if not self.noqa:
             fingerprint += "-nonoqa"
         if self.project is None:
@@ -46,6 +46,10 @@ class Job:
 
         index = json.dumps(vars(self.project), sort_keys=True, default=_jsonable)
         return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+
+
+# Part of a cache file's name: each kind of pass has its own cache.
+_FACTS_KEY = {Facts.NONE: "", Facts.FIRST: "-facts", Facts.SEEDS: "-seeds-facts", Facts.ALL: "-all-facts"}
 
 
 def _jsonable(value):
@@ -188,7 +192,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     )
     run_cache = None
     if use_project:
-        job = replace(job, facts=True)
+        job = replace(job, facts=Facts.FIRST)
         if use_cache and not job.sources:
             from asynclint.cache import RunCache
 
@@ -199,7 +203,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
                 return result
     results = _run_cached(files, job, jobs, use_cache)
     if use_project:
-        results.extend(_project_pass(files, project_files, results, job, jobs, use_cache))
+        _project_pass(files, project_files, results, job, jobs, use_cache)
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
@@ -256,7 +260,7 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     return results
 
 
-def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
+def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> None:
     """Facts for the rest of the project (on demand), the index, then the project-wide rules
     (ASL207, sessions, resources) again where they may find more; their findings replace the
     first pass's in `results`."""
@@ -272,25 +276,25 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     # call leads (`wanted_calls`), so only its sessions and resources are read first.
     # A whole-project run's facts of them, where cached, stand in (a superset: they were read
     # from async code too, which only lets `_index_on_demand` find sooner what it would find).
-    everything = [*results, *_run_cached(others, replace(job, settings=facts_only, facts="seeds"), jobs, use_cache,
-                                         facts_from=replace(job, facts=True))]
+    everything = [*results, *_run_cached(others, replace(job, settings=facts_only, facts=Facts.SEEDS), jobs, use_cache,
+                                         facts_from=replace(job, facts=Facts.FIRST))]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    index = _index_on_demand(everything, replace(job, settings=facts_only, facts="all"), jobs, use_cache)
+    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache)
     if index.is_empty():
-        return []
+        return
     # The project-wide rules again, with the index, where they may find more.
     plan = rerun_plan(index, results, settings, lambda path: words(_text(path, job)))
     if not plan:
-        return []
+        return
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {r.path: r for r in _run_cached(list(plan), replace(job, settings=second, facts=False, project=index), jobs, use_cache)}
+    again = {r.path: r for r in _run_cached(list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache)}
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
-    return []
+    return
 
 
 def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool):
@@ -417,7 +421,7 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
 def _pass_name(job: Job) -> str:
     if job.project is not None:
         return "project-wide rules"
-    if isinstance(job.facts, str):  # "seeds" or "all": only facts of the rest of the project
+    if job.facts in (Facts.SEEDS, Facts.ALL):  # only facts of the rest of the project
         return "reading the project"
     return "fixing" if job.fix == "fix" else "linting"
 
