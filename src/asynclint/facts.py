@@ -234,9 +234,9 @@ class FactsCollector:
         return self.resources
 
     def _resource_site(self, node: cst.Call, resource: str) -> None:
-        from asynclint.rules._resources import function_path
+        from asynclint.rules._resources import function_path, owns_no_pool
 
-        in_process = self._resource_rule()._in_process(node)
+        in_process = owns_no_pool(self.ctx, node)
         self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
 
     def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:

@@ -41,13 +41,13 @@ from asynclint.rules._resources import (
     chains,
     container,
     function_path,
+    owns_no_pool,
     use_of,
     walk,
 )
 from asynclint.scope import dotted_name
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
 
 
 @dataclass(eq=False)
@@ -91,7 +91,7 @@ class ResourcePerRequest(ResourceRule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         resource = analysis.resource_constructor(ctx, node)
-        if resource and self._in_process(node):
+        if resource and owns_no_pool(ctx, node):
             return
         callees = [] if resource else self._callees(node.func)
         via = None
@@ -116,21 +116,6 @@ class ResourcePerRequest(ResourceRule):
             site.kept, site.hands_back, site.local = self._fate(site.func, site.use)
             site.retry = site.loop and (_stops_loop(site.path) or _long_lived(site.path, site.use))
         return site
-
-    def _in_process(self, call: cst.Call) -> bool:
-        """An httpx client on an ASGI/WSGI/mock transport calls an app in the same process:
-        it opens no connections."""
-        arg = analysis.keyword(call, "transport")
-        if arg is None:
-            return False
-        value = arg.value
-        if isinstance(value, cst.Name):
-            found = self.ctx.scope.lookup(value.value)
-            bindings = found[1] if found is not None else []
-            if len(bindings) != 1 or bindings[0].value is None:
-                return False
-            value = bindings[0].value
-        return isinstance(value, cst.Call) and self.ctx.call_name(value) in _IN_PROCESS_TRANSPORTS
 
     def _callees(self, func: cst.BaseExpression, depth: int = 0) -> list[cst.CSTNode]:
         """The functions of this module a call may run: a `def` or a lambda bound to the
@@ -412,11 +397,16 @@ def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
 
 
 def _in_loop(path: list[cst.CSTNode]) -> bool:
-    """Does the last node of `path` run once per iteration of a loop inside path[0]?"""
+    """Does the last node of `path` run once per iteration of a loop inside path[0]?
+    Not under an `if` that compares the loop variable with a constant (`if name == "mcp":`):
+    that runs for one item, once per loop."""
+    picks: list[cst.BaseExpression] = []  # the tests of the `if`s it is in the body of
     for index in range(len(path) - 1, 0, -1):
         parent, child = path[index - 1], path[index]
+        if isinstance(parent, cst.If) and child is parent.body:
+            picks.append(parent.test)
         if isinstance(parent, cst.For) and child is parent.body:
-            return True
+            return not any(_picks_one(test, parent.target) for test in picks)
         if isinstance(parent, cst.While) and (child is parent.body or child is parent.test):
             return True
         if isinstance(parent, cst.CompFor):
@@ -427,6 +417,35 @@ def _in_loop(path: list[cst.CSTNode]) -> bool:
                 return True
         if isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
             return True
+    return False
+
+
+def _picks_one(test: cst.BaseExpression, target: cst.BaseExpression) -> bool:
+    """`name == "mcp"`, `kind is Kind.A`, `"x" == key`, `item == wanted`: the loop variable
+    (or one of a tuple of them) compared for equality with a constant: a literal, or a name
+    or dotted name that is not the loop's own (`item.kind == ...` is true for many items)."""
+    names = {n.value for n in walk(target) if isinstance(n, cst.Name)}
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, (cst.Equal, cst.Is)):
+        return False
+    sides = [test.left, comparison.comparator]
+    for this, other in (sides, sides[::-1]):
+        if isinstance(this, cst.Name) and this.value in names and _constant(other, names):
+            return True
+    return False
+
+
+def _constant(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        # `Kind.MCP`, `settings.DEFAULT`, `wanted`: not something the loop variable has.
+        root = expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return isinstance(root, cst.Name) and root.value not in loop_names
     return False
 
 
