@@ -62,6 +62,7 @@ class _Site:
     resource: str | None = None  # the resource constructor, for a direct creation
     callees: list[cst.CSTNode] = field(default_factory=list)
     via: str | None = None  # created by the project's code in another place: how it is shown
+    churn: list[str] | None = None  # a project call that creates and drops one: the chain
     analysed: bool = False
     use: Use | None = None
     loop: bool = False  # in a loop in async code
@@ -94,18 +95,20 @@ class ResourcePerRequest(ResourceRule):
         if resource and owns_no_pool(ctx, node):
             return
         callees = [] if resource else self._callees(node.func)
-        via = None
+        via = churn = None
         if not resource and not callees and ctx.project is not None:
             # A factory or class of the project, maybe in another module (project analysis).
             made = analysis.project_resource(ctx, node)
             if made is not None:
                 resource, via = made.resource, made.label
-        if not resource and not callees:
+            else:
+                churn = analysis.project_churn(ctx, node)
+        if not resource and not callees and not churn:
             return
         path = function_path(ctx)
         if not isinstance(path[0], FUNCTION_NODES):
             return  # module level and class bodies run once
-        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via))
+        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via, churn))
 
     def _analyse(self, site: _Site) -> _Site:
         if not site.analysed:
@@ -267,6 +270,16 @@ class ResourcePerRequest(ResourceRule):
             where = trigger(site)
             if where:
                 report(site, f"{self._label(site, factories)} is created {where}{_ADVICE}")
+        # Calls of project functions in other modules that create and drop one on every call.
+        for site in self.sites:
+            if site.churn and not self._analyse(site).lazy:
+                where = trigger(site, through_call=True)
+                if where:
+                    report(
+                        site,
+                        f"{call_label(site.call, dotted_name(site.call.func) or site.churn[0])} creates a new `{site.churn[-1]}` on every call, and runs {where} "
+                        f"({' -> '.join([_function_name(site.func), *site.churn])}){_ADVICE}",
+                    )
         # Calls of module functions that create and drop a resource on every call.
         for site in self.sites:
             if not any(c in churn for c in site.callees) or self._analyse(site).lazy:
@@ -317,10 +330,10 @@ class ResourcePerRequest(ResourceRule):
                 if site in churn.get(site.func, []):
                     continue
                 creates = site.resource or any(c in factories for c in site.callees)
-                if not creates and not any(c in churn for c in site.callees):
+                if not creates and not site.churn and not any(c in churn for c in site.callees):
                     continue
                 self._analyse(site)
-                if site.lazy or (not site.local and not any(c in churn for c in site.callees)):
+                if site.lazy or (not site.local and not site.churn and not any(c in churn for c in site.callees)):
                     continue
                 churn.setdefault(site.func, []).append(site)
                 changed = True
@@ -349,6 +362,8 @@ class ResourcePerRequest(ResourceRule):
     def _label(self, site: _Site, factories) -> str:
         if site.via:
             return site.via
+        if site.churn:
+            return f"a new `{site.churn[-1]}` ({' -> '.join(site.churn)})"
         if site.resource:
             return call_label(site.call, site.resource)
         made = next((factories[c] for c in site.callees if c in factories), "resource")
