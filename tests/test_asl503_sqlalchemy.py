@@ -47,7 +47,9 @@ def _imports(tree: ast.Module) -> dict[str, str]:
                 names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                names[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
     return names
 
 
@@ -55,7 +57,11 @@ def _callee(call: ast.Call, imports: dict[str, str]) -> str | None:
     func = call.func
     if isinstance(func, ast.Name):
         return imports.get(func.id)
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imports:
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in imports
+    ):
         return f"{imports[func.value.id]}.{func.attr}"
     return None
 
@@ -72,7 +78,10 @@ def rewritten_calls(before: str, after: str) -> list[tuple[str, ast.Call]]:
     for was, now in zip(olds, news):
         if ast.dump(was) != ast.dump(now):
             callee = _callee(now, imports)
-            assert callee and callee.rsplit(".", 1)[-1] in ("create_engine", "create_async_engine"), ast.unparse(now)
+            assert callee and callee.rsplit(".", 1)[-1] in (
+                "create_engine",
+                "create_async_engine",
+            ), ast.unparse(now)
             found.append((callee, now))
     return found
 
@@ -92,7 +101,9 @@ def call_for_real(callee: str, call: ast.Call) -> None:
             kind = sa_pool.AsyncAdaptedQueuePool if is_async else sa_pool.QueuePool
             kwargs[name] = kind(lambda: None)
         elif name == "poolclass":
-            kwargs[name] = getattr(sa_pool, ast.unparse(keyword.value).rsplit(".", 1)[-1])
+            kwargs[name] = getattr(
+                sa_pool, ast.unparse(keyword.value).rsplit(".", 1)[-1]
+            )
         else:
             try:
                 kwargs[name] = ast.literal_eval(keyword.value)
@@ -110,29 +121,54 @@ def assert_fix_accepted(before: str, after: str) -> int:
         try:
             call_for_real(callee, call)
         except (TypeError, ArgumentError) as error:
-            pytest.fail(f"the fix wrote a call SQLAlchemy rejects: {ast.unparse(call)}: {error}")
+            pytest.fail(
+                f"the fix wrote a call SQLAlchemy rejects: {ast.unparse(call)}: {error}"
+            )
     return len(calls)
 
 
 def _fix_fixtures():
-    return sorted(p for p in (FIXTURES / "ASL503").glob("*.py") if not p.name.endswith(".fixed.py"))
+    return sorted(
+        p
+        for p in (FIXTURES / "ASL503").glob("*.py")
+        if not p.name.endswith(".fixed.py")
+    )
 
 
 @pytest.mark.parametrize("path", _fix_fixtures(), ids=lambda p: p.name)
 def test_every_fixed_fixture_call_is_accepted_by_sqlalchemy(path):
     text = path.read_text(encoding="utf-8")
-    outcome = fix_text(text, str(path), settings_for(text, default_code="ASL503"), unsafe=False)
+    outcome = fix_text(
+        text, str(path), settings_for(text, default_code="ASL503"), unsafe=False
+    )
     assert assert_fix_accepted(text, outcome.text) > 0
 
 
 _CALLEES = [
     ("from sqlalchemy import create_engine", "create_engine", "QueuePool"),
     ("import sqlalchemy as sa", "sa.create_engine", "QueuePool"),
-    ("from sqlalchemy.ext.asyncio import create_async_engine", "create_async_engine", "AsyncAdaptedQueuePool"),
+    (
+        "from sqlalchemy.ext.asyncio import create_async_engine",
+        "create_async_engine",
+        "AsyncAdaptedQueuePool",
+    ),
 ]
-_URLS = ['"postgresql://app@db/app"', "DATABASE_URL", 'url="postgresql://app@db/app"', "settings.database_url"]
-_OPTIONS = ["echo=True", "pool_size=5", "max_overflow=POOL_OVERFLOW", "pool_recycle=3600", "poolclass={queue}",
-            "pool=POOL", "connect_args={}", "pool_timeout=30"]
+_URLS = [
+    '"postgresql://app@db/app"',
+    "DATABASE_URL",
+    'url="postgresql://app@db/app"',
+    "settings.database_url",
+]
+_OPTIONS = [
+    "echo=True",
+    "pool_size=5",
+    "max_overflow=POOL_OVERFLOW",
+    "pool_recycle=3600",
+    "poolclass={queue}",
+    "pool=POOL",
+    "connect_args={}",
+    "pool_timeout=30",
+]
 
 
 def _variants():

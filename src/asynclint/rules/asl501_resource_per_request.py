@@ -16,11 +16,15 @@ A call of a module function that returns a new resource (a factory) counts as cr
 with project analysis, so does a call of a project function in another module that does
 (`make_client()`), or of a project class whose `__init__` creates one (`Database(url)`):
 `analysis.project_resource`, from `ProjectIndex.resource_factories`/`resource_classes`.
+And a call of a project function in another module that creates and drops one on every call
+(`ProjectIndex.resource_churn`): flagged at the call, with the chain.
 
 Not flagged: a lazy singleton, i.e. a creation under a check of state that the same function
 then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
 ... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
-reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own).
+reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
+a creation under an `if` comparing the loop variable with a constant (once per loop); a
+client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool.
 
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """

@@ -25,7 +25,11 @@ attribute of an imported module (that module's global); created directly in
 `async with Resource() as r`, or handed on where they are created (returned, yielded, passed
 as an argument); a local name returned or yielded to the caller, passed to another call, or
 put into a collection or into an object built from it (the new owner closes it); an attribute
-returned by the function that sets it (an accessor: its caller owns the lifetime).
+returned by the function that sets it (an accessor: its caller owns the lifetime); an
+attribute or global handed to a constructor or as a keyword argument
+(`AsyncAnthropic(http_client=self.client)`: the new owner closes it); a client on a shared
+transport or connector it does not own (`owns_no_pool`): closing it would close the shared
+transport, and the pool is not its own. `engine.sync_engine.dispose()` closes `engine`.
 
 No fix: where the resource's owner shuts down is the author's design.
 """
