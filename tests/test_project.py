@@ -65,6 +65,7 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
         ("sessions", "app/routes.py"),
         ("resources", "app/routes.py"),
         ("resources", "app/lifespan.py"),
+        ("resources", "app/pages.py"),
     ],
 )
 def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):
@@ -74,6 +75,16 @@ def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name,
     wanted = {e for e in expected_in(project) if e[0] == target.name}
     assert wanted
     assert {(name, row, code) for name, row, _, code in got} == wanted
+
+
+def test_resource_churn_message_shows_the_chain(tmp_path):
+    # ASL501 across modules: a call of a project function that creates and drops a resource
+    # on every call is reported at the call, with the chain, like ASL207.
+    project = copy_project(tmp_path, "resources")
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--output-format", "concise", str(project / "app" / "pages.py")])
+    assert "(g -> fetch_json -> fetch -> httpx.AsyncClient)" in result.output
+    assert "(h -> ping -> make_client -> httpx.AsyncClient)" in result.output
+    assert "`Fetcher.get(...)` creates a new `httpx.AsyncClient` on every call" in result.output
 
 
 def test_cross_module_findings_carry_no_fix(tmp_path):

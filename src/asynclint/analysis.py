@@ -211,6 +211,16 @@ def project_resource(ctx: Context, call: cst.Call, scope=None) -> ProjectResourc
     return None
 
 
+def project_churn(ctx: Context, call: cst.Call, scope=None) -> list[str] | None:
+    """The chain through which a call of the project's own code creates and drops a
+    resource on every call (`fetch -> httpx.AsyncClient`), from the project index."""
+    project = ctx.project
+    if project is None or not project.resource_churn:
+        return None
+    found = ctx.resolver.project_callee(call, scope or ctx.scope)
+    return project.resource_churn.get(found[0]) if found is not None else None
+
+
 # --- asyncio: event loops, task groups, spawned tasks (ASL1xx, ASL302) ---------------------
 
 

@@ -65,6 +65,9 @@ class FactsCollector:
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
+        # Calls of the project's own functions, per def: where a resource created and dropped
+        # on every call (`drops`) may be reached from another module.
+        self.project_calls: dict[cst.FunctionDef, list[tuple[cst.Call, str, list[cst.CSTNode]]]] = {}
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -150,6 +153,8 @@ class FactsCollector:
         _, name = self.stack.pop()
         if name is not None:
             self._hands_back(node, self.functions[name])
+            self._drops(node, self.functions[name])
+        self.project_calls.pop(node, None)
         self.returns.pop(node, None)
         self.yields.pop(node, None)
 
@@ -184,8 +189,15 @@ class FactsCollector:
         if name is not None and callee is not None:
             if callee in knowledge.RESOURCE_CONSTRUCTORS or callee in ctx.settings.extra_resources:
                 self._resource_site(node, callee)
-            elif self.stack[-1][0].name.value == "__init__" and self._is_project(callee):
-                self._init_call(node, callee, self.functions[name])
+            else:
+                if self.stack[-1][0].name.value == "__init__" and self._is_project(callee):
+                    self._init_call(node, callee, self.functions[name])
+                if self._is_project(callee):
+                    from asynclint.rules._resources import function_path
+
+                    self.project_calls.setdefault(self.stack[-1][0], []).append(
+                        (node, callee, list(function_path(ctx)))
+                    )
         if ctx.in_async:
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
@@ -234,9 +246,9 @@ class FactsCollector:
         return self.resources
 
     def _resource_site(self, node: cst.Call, resource: str) -> None:
-        from asynclint.rules._resources import function_path
+        from asynclint.rules._resources import function_path, owns_no_pool
 
-        in_process = self._resource_rule()._in_process(node)
+        in_process = owns_no_pool(self.ctx, node)
         self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
 
     def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:
@@ -247,6 +259,31 @@ class FactsCollector:
             record.setdefault("creates_from", [])
             if callee not in record["creates_from"]:
                 record["creates_from"].append(callee)
+
+    def _drops(self, node: cst.FunctionDef, record: dict) -> None:
+        """A resource created and dropped on every call of this function (`async with
+        httpx.AsyncClient() as c:`, a local name, used in place), for ASL501 across modules:
+        `drops` the resource, `drop_calls` [[project callee, result dropped here?], ...] for
+        the project calls that may do so (not under a lazy-singleton guard)."""
+        from asynclint.rules._resources import use_of
+
+        if record["cached"]:
+            return
+        rule = self._resource_rule()
+        for site in self.sites.values():
+            resource, path, in_process = site
+            if path[0] is node and not in_process and not rule._is_lazy(path):
+                if rule._fate(node, use_of(path))[2]:
+                    record["drops"] = resource
+                    break
+        calls = []
+        for _call, callee, path in self.project_calls.get(node, ()):
+            if not rule._is_lazy(path):
+                entry = [callee, rule._fate(node, use_of(path))[2]]
+                if entry not in calls:
+                    calls.append(entry)
+        if calls:
+            record["drop_calls"] = calls
 
     def _fresh(self, site, name: str | None) -> bool:
         """Does this creation give a new resource to the caller on every call: not a lazy

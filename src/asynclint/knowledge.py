@@ -296,6 +296,14 @@ ENGINE_CONSTRUCTORS = frozenset(
     }
 )
 CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate"})
+# Closing the attribute closes its owner: `engine.sync_engine.dispose()` disposes the
+# AsyncEngine's pool.
+CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})
+# Clients that run on a transport or connector they are given: `httpx.AsyncClient(transport=)`,
+# `aiohttp.ClientSession(connector=)`. The pool is the transport's or connector's.
+POOL_ARGUMENTS = frozenset({"transport", "connector"})
+# Transports that call an app in the same process: they open no connections.
+IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
 # Decorators that memoise a function: what it creates is built once per argument set.
 CACHING_DECORATORS = frozenset(
     {

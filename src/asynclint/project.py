@@ -26,7 +26,10 @@ nothing to say are left out:
          # have changed its signature
          "params": [...], "bind": str, "decorated": bool,
          # __init__ only: the resource it creates, or project calls it stores the result of
-         "creates": str, "creates_from": [qualname, ...]}},
+         "creates": str, "creates_from": [qualname, ...],
+         # a resource created and dropped on every call, and the project calls (not under
+         # a lazy-singleton guard) with whether their result is dropped there too
+         "drops": str, "drop_calls": [[qualname, bool], ...]}},
      "classes": {qualname: {"display": str, "bases": [qualname, ...],
                             "special": bool,    # metaclass, __new__ or a decorator
                             "closes": bool}},   # a close()/aclose()/__aexit__... that
@@ -99,7 +102,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -162,6 +165,8 @@ class ProjectIndex:
     - `resource_factories`: project function -> the resource it returns, new on every call.
     - `resource_classes`: project class -> (resource its `__init__` creates, whether the class
       has a method that closes it).
+    - `resource_churn`: project function -> the chain showing how each call of it creates
+      and drops a resource (`fetch -> httpx.AsyncClient`), through project calls.
     Re-exported names (`from .impl import helper` in a package) are keys too.
     """
 
@@ -173,6 +178,7 @@ class ProjectIndex:
     methods: dict[str, dict[str, str]] = field(default_factory=dict)
     resource_factories: dict[str, str] = field(default_factory=dict)
     resource_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    resource_churn: dict[str, list[str]] = field(default_factory=dict)
     # Names a module imports when it may use the above (with the modules and packages
     # holding them): session factories, functions with `AsyncSession` parameters, resources.
     session_names: frozenset = frozenset()
@@ -216,7 +222,7 @@ class ProjectIndex:
         importing relatively (`from . import get_db`). (Blocking chains are followed from
         the calls instead: `wanted_calls`.)"""
         tables = (self.sessions, self.session_params, self.values, self.type_aliases,
-                  self.methods, self.resource_factories, self.resource_classes)
+                  self.methods, self.resource_factories, self.resource_classes, self.resource_churn)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
@@ -245,7 +251,8 @@ class ProjectIndex:
         }
         index.resource_factories = _resource_factories(project)
         index.resource_classes = _resource_classes(project, index.resource_factories)
-        interesting = {*index.sessions, *index.session_params, *index.resource_factories}
+        index.resource_churn = _resource_churn(project, index.resource_factories)
+        interesting = {*index.sessions, *index.session_params, *index.resource_factories, *index.resource_churn}
         index.methods = _methods(project, interesting)
         index.type_aliases = dict(aliases)
         for name, kind in values.items():
@@ -262,9 +269,9 @@ class ProjectIndex:
         param_keys = [*index.session_params]
         param_keys += [name for name, methods in index.methods.items() if any(
             f in index.session_params for f in methods.values())]
-        resource_keys = [*index.resource_factories, *index.resource_classes]
+        resource_keys = [*index.resource_factories, *index.resource_classes, *index.resource_churn]
         resource_keys += [name for name, methods in index.methods.items() if any(
-            f in index.resource_factories for f in methods.values())]
+            f in index.resource_factories or f in index.resource_churn for f in methods.values())]
         factory_names, param_names, resource_names = (
             set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys)
         )
@@ -272,7 +279,7 @@ class ProjectIndex:
         for alias in exports:
             target = project.resolve(alias)
             for table in (index.blocking, index.sessions, index.session_params, index.values, index.type_aliases,
-                          index.methods, index.resource_factories, index.resource_classes):
+                          index.methods, index.resource_factories, index.resource_classes, index.resource_churn):
                 if target in table:
                     table[alias] = table[target]
             for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names)):
@@ -501,6 +508,37 @@ def _resource_factories(project: _Project) -> dict[str, str]:
     return _to_fixed_point(candidates, creates, factories)
 
 
+def _resource_churn(project: _Project, factories: dict[str, str]) -> dict[str, list[str]]:
+    """Project functions each call of which creates and drops a resource, with the chain:
+    one that does it itself, or drops what a factory returns, then their callers, one layer
+    of calls at a time (as `_blocking`), so the chain shown is a shortest one."""
+    functions = project.functions
+    chains: dict[str, list[str]] = {}
+    callers: dict[str, list[tuple[str, bool]]] = {}
+    for name, info in functions.items():
+        if info["cached"]:
+            continue
+        if info.get("drops"):
+            chains[name] = [info["display"], info["drops"]]
+        for callee, dropped in info.get("drop_calls", ()):
+            target = project.function(callee)
+            if target is None or target == name:
+                continue
+            if dropped and target in factories and name not in chains:
+                chains[name] = [info["display"], functions[target]["display"], factories[target]]
+            callers.setdefault(target, []).append((name, dropped))
+    layer = set(chains)
+    while layer:
+        added: dict[str, list[str]] = {}
+        for done in sorted(layer):
+            for caller, _dropped in callers.get(done, ()):
+                if caller not in chains and caller not in added:
+                    added[caller] = [functions[caller]["display"], *chains[done]]
+        chains.update(added)
+        layer = set(added)
+    return chains
+
+
 def _to_fixed_point(candidates: dict[str, dict], derive, found: dict[str, str]) -> dict[str, str]:
     """Fills `found` with `derive(info)` for every candidate it is not None for, again and
     again until nothing new is found (a candidate may depend on others found before it)."""
@@ -590,7 +628,8 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     plan: dict[str, frozenset[str]] = {}
     sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
                                                                 index.type_aliases) for name in table}
-    resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
+    resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes,
+                                                                *index.resource_churn)}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)

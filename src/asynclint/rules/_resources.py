@@ -125,6 +125,43 @@ def call_label(call: cst.Call, name: str | None = None) -> str:
     return f"`{name}(...)`"
 
 
+def owns_no_pool(ctx, call: cst.Call, scope=None) -> bool:
+    """Does this client run on connections someone else owns, so it builds no pool of its
+    own: an in-process transport (`httpx.ASGITransport(app)`), a shared transport or
+    connector (`transport=`/`connector=` a module-level object or an attribute), or
+    `connector_owner=False`?"""
+    scope = scope or ctx.scope
+    for arg in call.args:
+        if arg.keyword is None:
+            continue
+        if arg.keyword.value == "connector_owner" and isinstance(arg.value, cst.Name) and arg.value.value == "False":
+            return True
+        if arg.keyword.value in knowledge.POOL_ARGUMENTS and _not_owned(ctx, arg.value, scope):
+            return True
+    return False
+
+
+def _not_owned(ctx, value: cst.BaseExpression, scope, depth: int = 0) -> bool:
+    """A transport or connector made elsewhere, or one that opens no connections."""
+    if isinstance(value, cst.Attribute):
+        return True  # `self.transport`, `app.state.connector`, `shared.TRANSPORT`
+    if isinstance(value, cst.Call):
+        return ctx.call_name(value, scope) in knowledge.IN_PROCESS_TRANSPORTS
+    if not isinstance(value, cst.Name) or depth > 2:
+        return False
+    found = scope.lookup(value.value)
+    if found is None:
+        return False
+    owner, bindings = found
+    if owner.kind == "module":
+        # One transport or connector for the whole module, or imported from another.
+        return bool(bindings) and all(b.kind in ("assign", "annassign", "import") for b in bindings)
+    # A local name: where its single value comes from.
+    if len(bindings) != 1 or bindings[0].kind not in ("assign", "annassign") or bindings[0].value is None:
+        return False
+    return _not_owned(ctx, bindings[0].value, owner, depth + 1)
+
+
 class ResourceRule(Rule):
     """The prefilter shared by the resource rules (ASL501, ASL502)."""
 

@@ -16,11 +16,15 @@ A call of a module function that returns a new resource (a factory) counts as cr
 with project analysis, so does a call of a project function in another module that does
 (`make_client()`), or of a project class whose `__init__` creates one (`Database(url)`):
 `analysis.project_resource`, from `ProjectIndex.resource_factories`/`resource_classes`.
+And a call of a project function in another module that creates and drops one on every call
+(`ProjectIndex.resource_churn`): flagged at the call, with the chain.
 
 Not flagged: a lazy singleton, i.e. a creation under a check of state that the same function
 then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
 ... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
-reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own).
+reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
+a creation under an `if` comparing the loop variable with a constant (once per loop); a
+client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool.
 
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """
@@ -41,13 +45,13 @@ from asynclint.rules._resources import (
     chains,
     container,
     function_path,
+    owns_no_pool,
     use_of,
     walk,
 )
 from asynclint.scope import dotted_name
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-_IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
 
 
 @dataclass(eq=False)
@@ -62,6 +66,7 @@ class _Site:
     resource: str | None = None  # the resource constructor, for a direct creation
     callees: list[cst.CSTNode] = field(default_factory=list)
     via: str | None = None  # created by the project's code in another place: how it is shown
+    churn: list[str] | None = None  # a project call that creates and drops one: the chain
     analysed: bool = False
     use: Use | None = None
     loop: bool = False  # in a loop in async code
@@ -91,21 +96,23 @@ class ResourcePerRequest(ResourceRule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         resource = analysis.resource_constructor(ctx, node)
-        if resource and self._in_process(node):
+        if resource and owns_no_pool(ctx, node):
             return
         callees = [] if resource else self._callees(node.func)
-        via = None
+        via = churn = None
         if not resource and not callees and ctx.project is not None:
             # A factory or class of the project, maybe in another module (project analysis).
             made = analysis.project_resource(ctx, node)
             if made is not None:
                 resource, via = made.resource, made.label
-        if not resource and not callees:
+            else:
+                churn = analysis.project_churn(ctx, node)
+        if not resource and not callees and not churn:
             return
         path = function_path(ctx)
         if not isinstance(path[0], FUNCTION_NODES):
             return  # module level and class bodies run once
-        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via))
+        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via, churn))
 
     def _analyse(self, site: _Site) -> _Site:
         if not site.analysed:
@@ -116,21 +123,6 @@ class ResourcePerRequest(ResourceRule):
             site.kept, site.hands_back, site.local = self._fate(site.func, site.use)
             site.retry = site.loop and (_stops_loop(site.path) or _long_lived(site.path, site.use))
         return site
-
-    def _in_process(self, call: cst.Call) -> bool:
-        """An httpx client on an ASGI/WSGI/mock transport calls an app in the same process:
-        it opens no connections."""
-        arg = analysis.keyword(call, "transport")
-        if arg is None:
-            return False
-        value = arg.value
-        if isinstance(value, cst.Name):
-            found = self.ctx.scope.lookup(value.value)
-            bindings = found[1] if found is not None else []
-            if len(bindings) != 1 or bindings[0].value is None:
-                return False
-            value = bindings[0].value
-        return isinstance(value, cst.Call) and self.ctx.call_name(value) in _IN_PROCESS_TRANSPORTS
 
     def _callees(self, func: cst.BaseExpression, depth: int = 0) -> list[cst.CSTNode]:
         """The functions of this module a call may run: a `def` or a lambda bound to the
@@ -282,6 +274,16 @@ class ResourcePerRequest(ResourceRule):
             where = trigger(site)
             if where:
                 report(site, f"{self._label(site, factories)} is created {where}{_ADVICE}")
+        # Calls of project functions in other modules that create and drop one on every call.
+        for site in self.sites:
+            if site.churn and not self._analyse(site).lazy:
+                where = trigger(site, through_call=True)
+                if where:
+                    report(
+                        site,
+                        f"{call_label(site.call, dotted_name(site.call.func) or site.churn[0])} creates a new `{site.churn[-1]}` on every call, and runs {where} "
+                        f"({' -> '.join([_function_name(site.func), *site.churn])}){_ADVICE}",
+                    )
         # Calls of module functions that create and drop a resource on every call.
         for site in self.sites:
             if not any(c in churn for c in site.callees) or self._analyse(site).lazy:
@@ -332,10 +334,10 @@ class ResourcePerRequest(ResourceRule):
                 if site in churn.get(site.func, []):
                     continue
                 creates = site.resource or any(c in factories for c in site.callees)
-                if not creates and not any(c in churn for c in site.callees):
+                if not creates and not site.churn and not any(c in churn for c in site.callees):
                     continue
                 self._analyse(site)
-                if site.lazy or (not site.local and not any(c in churn for c in site.callees)):
+                if site.lazy or (not site.local and not site.churn and not any(c in churn for c in site.callees)):
                     continue
                 churn.setdefault(site.func, []).append(site)
                 changed = True
@@ -364,6 +366,8 @@ class ResourcePerRequest(ResourceRule):
     def _label(self, site: _Site, factories) -> str:
         if site.via:
             return site.via
+        if site.churn:
+            return f"a new `{site.churn[-1]}` ({' -> '.join(site.churn)})"
         if site.resource:
             return call_label(site.call, site.resource)
         made = next((factories[c] for c in site.callees if c in factories), "resource")
@@ -412,11 +416,16 @@ def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
 
 
 def _in_loop(path: list[cst.CSTNode]) -> bool:
-    """Does the last node of `path` run once per iteration of a loop inside path[0]?"""
+    """Does the last node of `path` run once per iteration of a loop inside path[0]?
+    Not under an `if` that compares the loop variable with a constant (`if name == "mcp":`):
+    that runs for one item, once per loop."""
+    picks: list[cst.BaseExpression] = []  # the tests of the `if`s it is in the body of
     for index in range(len(path) - 1, 0, -1):
         parent, child = path[index - 1], path[index]
+        if isinstance(parent, cst.If) and child is parent.body:
+            picks.append(parent.test)
         if isinstance(parent, cst.For) and child is parent.body:
-            return True
+            return not any(_picks_one(test, parent.target) for test in picks)
         if isinstance(parent, cst.While) and (child is parent.body or child is parent.test):
             return True
         if isinstance(parent, cst.CompFor):
@@ -427,6 +436,35 @@ def _in_loop(path: list[cst.CSTNode]) -> bool:
                 return True
         if isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
             return True
+    return False
+
+
+def _picks_one(test: cst.BaseExpression, target: cst.BaseExpression) -> bool:
+    """`name == "mcp"`, `kind is Kind.A`, `"x" == key`, `item == wanted`: the loop variable
+    (or one of a tuple of them) compared for equality with a constant: a literal, or a name
+    or dotted name that is not the loop's own (`item.kind == ...` is true for many items)."""
+    names = {n.value for n in walk(target) if isinstance(n, cst.Name)}
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    comparison = test.comparisons[0]
+    if not isinstance(comparison.operator, (cst.Equal, cst.Is)):
+        return False
+    sides = [test.left, comparison.comparator]
+    for this, other in (sides, sides[::-1]):
+        if isinstance(this, cst.Name) and this.value in names and _constant(other, names):
+            return True
+    return False
+
+
+def _constant(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float)):
+        return True
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        # `Kind.MCP`, `settings.DEFAULT`, `wanted`: not something the loop variable has.
+        root = expr
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return isinstance(root, cst.Name) and root.value not in loop_names
     return False
 
 

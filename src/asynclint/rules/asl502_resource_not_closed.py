@@ -25,7 +25,11 @@ attribute of an imported module (that module's global); created directly in
 `async with Resource() as r`, or handed on where they are created (returned, yielded, passed
 as an argument); a local name returned or yielded to the caller, passed to another call, or
 put into a collection or into an object built from it (the new owner closes it); an attribute
-returned by the function that sets it (an accessor: its caller owns the lifetime).
+returned by the function that sets it (an accessor: its caller owns the lifetime); an
+attribute or global handed to a constructor or as a keyword argument
+(`AsyncAnthropic(http_client=self.client)`: the new owner closes it); a client on a shared
+transport or connector it does not own (`owns_no_pool`): closing it would close the shared
+transport, and the pool is not its own. `engine.sync_engine.dispose()` closes `engine`.
 
 No fix: where the resource's owner shuts down is the author's design.
 """
@@ -37,7 +41,18 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rules._resources import FUNCTION_NODES, ResourceRule, call_label, children, container, function_path, use_of, walk
+from asynclint.scope import dotted_name
+from asynclint.rules._resources import (
+    FUNCTION_NODES,
+    ResourceRule,
+    call_label,
+    children,
+    container,
+    function_path,
+    owns_no_pool,
+    use_of,
+    walk,
+)
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
@@ -67,6 +82,9 @@ class ResourceNotClosed(ResourceRule):
         # Keys of everything a method with a closing name is called on (`db.shutdown()`):
         # closes an instance of a project class that owns a resource.
         self.closed_by_method: set = set()
+        # Keys of attributes and globals handed to something that takes them over
+        # (`AsyncAnthropic(http_client=self.client)`): the new owner closes them.
+        self.handed: set = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -79,7 +97,11 @@ class ResourceNotClosed(ResourceRule):
             # A helper that closes what it is given: `await safe_close(self._client)`.
             for arg in node.args:
                 self.closed |= _keys_of(ctx, arg.value, ctx.scope)
+        else:
+            self._takes_over(node)
         resource = analysis.resource_constructor(ctx, node)
+        if resource is not None and owns_no_pool(ctx, node):
+            return  # closing it would close the shared transport, not a pool of its own
         label, instance = None, False
         if resource is None and ctx.project is not None:
             # A factory or class of the project, maybe in another module (project analysis).
@@ -133,6 +155,25 @@ class ResourceNotClosed(ResourceRule):
             elif isinstance(node, (cst.Element, cst.DictElement)) and _is_name(node.value, name):
                 created.handed_on = True
 
+    def _takes_over(self, call: cst.Call) -> None:
+        """An attribute or a global handed to a constructor (`Api(self.client)`) or as a
+        keyword argument (`build(http_client=self.client)`): the callee keeps it and closes it.
+        A positional argument of a plain function (`fetch(self.client, url)`) is only used."""
+        name = self.ctx.call_name(call) or dotted_name(call.func) or ""
+        if name.startswith("builtins."):
+            return
+        constructor = name.rpartition(".")[2][:1].isupper()
+        for arg in call.args:
+            if arg.star or not (constructor or arg.keyword is not None):
+                continue
+            value = arg.value
+            if isinstance(value, cst.Attribute) or (isinstance(value, cst.Name) and self._is_global(value)):
+                self.handed |= _keys_of(self.ctx, value, self.ctx.scope)
+
+    def _is_global(self, name: cst.Name) -> bool:
+        found = self.ctx.scope.lookup(name.value)
+        return found is not None and found[0].kind == "module"
+
     def _hands_on(self, call: cst.Call) -> bool:
         """Passing a resource to a call hands it on, except to builtins (`print`, `len`...)
         and to the calls that close it (counted as closing instead)."""
@@ -148,7 +189,7 @@ class ResourceNotClosed(ResourceRule):
         if not self.created:
             return
         for created in self.created:
-            if created.handed_on or created.keys & self.closed:
+            if created.handed_on or created.keys & self.closed or created.keys & self.handed:
                 continue
             if created.instance and created.keys & self.closed_by_method:
                 continue
@@ -164,7 +205,12 @@ class ResourceNotClosed(ResourceRule):
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `client.aclose()`, and `client.aclose` handed on as a callback.
         if node.attr.value in knowledge.CLOSE_METHODS:
-            self.closed |= _keys_of(self.ctx, node.value, self.ctx.scope)
+            receiver = node.value
+            self.closed |= _keys_of(self.ctx, receiver, self.ctx.scope)
+            # `engine.sync_engine.dispose()` disposes `engine`.
+            while isinstance(receiver, cst.Attribute) and receiver.attr.value in knowledge.CLOSED_THROUGH_ATTRIBUTES:
+                receiver = receiver.value
+                self.closed |= _keys_of(self.ctx, receiver, self.ctx.scope)
         elif self.ctx.project is not None and any(w in node.attr.value.lower() for w in knowledge.CLOSING_WORDS):
             self.closed_by_method |= _keys_of(self.ctx, node.value, self.ctx.scope)
 
@@ -237,7 +283,6 @@ def _target_keys(ctx, target: cst.BaseExpression, scope) -> set:
 
 def _item_key(subscript: cst.Subscript):
     """("item", container, key) for `container["key"]` with a literal key, else None."""
-    from asynclint.scope import dotted_name
 
     owner = dotted_name(subscript.value)
     element = subscript.slice[0].slice if len(subscript.slice) == 1 else None
@@ -291,8 +336,6 @@ def _is_name(expr: cst.CSTNode, name: str) -> bool:
 
 def _attribute_returned(func: cst.CSTNode, target: cst.Attribute) -> bool:
     """`self._client = Client(...)` ... `return self._client`: an accessor hands it out."""
-    from asynclint.scope import dotted_name
-
     wanted = dotted_name(target)
     if wanted is None:
         return False

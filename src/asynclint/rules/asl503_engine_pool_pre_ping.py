@@ -9,13 +9,16 @@ Flags `create_engine(...)` / `create_async_engine(...)` without a `pool_pre_ping
 Not flagged: any explicit `pool_pre_ping=` (`False` is a deliberate opt-out, an expression
 is configuration); `poolclass=` anything but a queue pool (`NullPool` has nothing to ping,
 `StaticPool` and friends are for SQLite and tests; an unknown expression could be either);
+a prebuilt `pool=` (`create_engine` raises TypeError for `pool_pre_ping` next to it: the
+pool's own `pre_ping=` is the place);
 SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
 name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
 `connect_args={"check_same_thread": ...}`, which only SQLite takes); a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`); and calls with a `**kwargs`
 splat (any option may be in it).
 
-Fix (safe): add `pool_pre_ping=True` after the last argument. Queries and results do not
+Fix (safe): add `pool_pre_ping=True` after the last argument (never where `pool=` is given:
+such a call is not flagged). Queries and results do not
 change; the pool only checks connections before handing them out.
 """
 
@@ -57,7 +60,10 @@ class EnginePoolPrePing(Rule):
         )
 
     def _unpooled(self, call: cst.Call) -> bool:
-        """`poolclass=` given and not known to be a queue pool."""
+        """`poolclass=` given and not known to be a queue pool, or a prebuilt `pool=`
+        (`create_engine` rejects `pool_pre_ping` next to it: the pool has its own options)."""
+        if analysis.keyword(call, "pool") is not None:
+            return True
         arg = analysis.keyword(call, "poolclass")
         if arg is None:
             return False
