@@ -56,9 +56,9 @@ class AsyncioGather(Rule):
             return
         ctx.report(
             node,
-            "`asyncio.gather` leaves the other awaitables running when one fails; "
-            "use `asyncio.TaskGroup`, which cancels them",
+            "`asyncio.gather` leaves the other awaitables running when one fails",
             fix=None if option is not None else self.fix(node),
+            help="Use `asyncio.TaskGroup`, which cancels them",
         )
 
     def fix(self, node: cst.Call) -> FixSpec | None:

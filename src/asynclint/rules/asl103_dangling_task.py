@@ -43,8 +43,8 @@ class DanglingTask(Rule):
         self.ctx.report(
             call,
             f"the task from `{shown}(...)` is discarded: it can be garbage-collected before it finishes, "
-            "and its errors go unseen; keep a reference (e.g. in a set, with "
-            "`add_done_callback(set.discard)`) or use an `asyncio.TaskGroup`",
+            "and its errors go unseen",
+            help="Keep a reference (in a set, with `add_done_callback(set.discard)`) or use an `asyncio.TaskGroup`",
         )
 
 

@@ -39,8 +39,9 @@ class WaitFor(Rule):
             return
         self.ctx.report(
             node,
-            "`asyncio.wait_for` puts a deadline on one awaitable; prefer `async with asyncio.timeout(...)`",
+            "`asyncio.wait_for` is superseded by `asyncio.timeout` (Python 3.11+)",
             fix=self.fix(node),
+            help="Use `async with asyncio.timeout(...)` around the `await`",
         )
 
     def fix(self, node: cst.Call) -> FixSpec | None:

@@ -74,8 +74,9 @@ class ExceptAroundTaskGroup(Rule):
             self.ctx.report(
                 handler,
                 "errors from the `asyncio.TaskGroup` in this `try` arrive wrapped in an ExceptionGroup, "
-                "so this `except` never sees them; use `except*`",
+                "so this `except` never sees them",
                 fix=fix,
+                help="Use `except*`",
             )
 
     def _task_groups(self, node: cst.CSTNode, inside_with: bool):

@@ -42,16 +42,17 @@ class NestedEventLoop(Rule):
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value == "run_until_complete":
             if is_event_loop(ctx, func.value):
-                ctx.report(node, self.message("run_until_complete"))
+                ctx.report(node, self.message("run_until_complete"), help=_HELP)
         elif ctx.call_name(node) in RUN:
-            ctx.report(node, self.message("asyncio.run"))
+            ctx.report(node, self.message("asyncio.run"), help=_HELP)
 
     @staticmethod
     def message(what: str) -> str:
         return (
-            f"`{what}` in async code starts an event loop inside the running one and raises "
-            "`RuntimeError`; `await` the coroutine instead"
+            f"`{what}` in async code starts an event loop inside the running one and raises `RuntimeError`"
         )
 
+
+_HELP = "`await` the coroutine instead"
 
 RULE = NestedEventLoop

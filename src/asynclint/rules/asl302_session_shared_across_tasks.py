@@ -232,8 +232,9 @@ class SessionSharedAcrossTasks(Rule):
         names = ", ".join(f"`{name}`" for name in sorted(set(spawn.sessions.values())))
         self.ctx.report(
             spawn.call,
-            f"AsyncSession {names} is shared by coroutines that run concurrently; a session does not "
-            "support concurrent operations: give each task its own session, or await the calls in turn",
+            f"AsyncSession {names} is shared by coroutines that run concurrently, and a session does not "
+            "support concurrent operations",
+            help="Give each task its own session, or await the calls in turn",
         )
 
 

@@ -54,9 +54,9 @@ class ExpireOnCommit(Rule):
         self.ctx.report(
             node,
             f"`{made}(...)` expires every object on commit (`expire_on_commit` defaults to True): reading an "
-            "attribute after `commit()` is implicit I/O, which fails under asyncio (MissingGreenlet); "
-            "pass `expire_on_commit=False`",
+            "attribute after `commit()` is implicit I/O, which fails under asyncio (MissingGreenlet)",
             fix=fix,
+            help="Pass `expire_on_commit=False`",
         )
 
     def _creates(self, node: cst.Call) -> str | None:

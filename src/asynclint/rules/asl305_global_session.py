@@ -46,8 +46,8 @@ class GlobalSession(Rule):
             return
         self.ctx.report(
             value,
-            f"an AsyncSession created {where} is shared by every request and task; keep the factory "
-            "there and open a session per request or task (`async with SessionLocal() as session:`)",
+            f"an AsyncSession created {where} is shared by every request and task",
+            help="Keep the factory there and open a session per request or task (`async with SessionLocal() as session:`)",
         )
 
     def _shared_binding(self, targets: list[cst.BaseExpression]) -> str | None:

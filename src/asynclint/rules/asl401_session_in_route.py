@@ -53,8 +53,8 @@ class SessionInRoute(Rule):
         shown = ctx.module.code_for_node(node.func)
         ctx.report(
             node,
-            f"route handler `{scope.node.name.value}` creates its own session with `{shown}(...)`; "
-            "receive it as a parameter through `Depends(...)` from a dependency that yields it",
+            f"route handler `{scope.node.name.value}` creates its own session with `{shown}(...)`",
+            help="Receive it as a parameter through `Depends(...)` from a dependency that yields it",
         )
 
     def _creates_session(self, call: cst.Call) -> bool:

@@ -34,7 +34,7 @@ class FastapiOnEvent(Rule):
     def visit_Decorator(self, node: cst.Decorator) -> None:
         expr = node.decorator
         if isinstance(expr, cst.Call) and self._method(expr) == "on_event":
-            self.ctx.report(node, self._message(expr, decorator=True))
+            self.ctx.report(node, self._message(expr, decorator=True), help=_HELP)
 
     def visit_Call(self, node: cst.Call) -> None:
         method = self._method(node)
@@ -46,7 +46,7 @@ class FastapiOnEvent(Rule):
                 return
         elif method is None:
             return
-        self.ctx.report(node, self._message(node, decorator=False))
+        self.ctx.report(node, self._message(node, decorator=False), help=_HELP)
 
     def _method(self, call: cst.Call) -> str | None:
         """"on_event"/"add_event_handler" when `call` is that method of a FastAPI/Starlette app."""
@@ -77,10 +77,9 @@ class FastapiOnEvent(Rule):
         if func.attr.value == "add_event_handler":
             argument += ", ..."
         shown = f"{'@' if decorator else ''}{receiver}.{func.attr.value}({argument})"
-        return (
-            f"`{shown}` is deprecated: use a `lifespan` async context manager "
-            "(`FastAPI(lifespan=...)`), startup code before its `yield`, shutdown code after it"
-        )
+        return f"`{shown}` is deprecated"
 
+
+_HELP = "Use a `lifespan` async context manager (`FastAPI(lifespan=...)`): startup code before its `yield`, shutdown code after it"
 
 RULE = FastapiOnEvent

@@ -259,7 +259,7 @@ class ResourcePerRequest(ResourceRule):
         def report(site: _Site, message: str) -> None:
             if site.call not in reported:
                 reported.add(site.call)
-                ctx.report(site.call, message)
+                ctx.report(site.call, message, help=_ADVICE)
 
         def trigger(site: _Site, through_call: bool = False) -> str | None:
             nonlocal depends
@@ -273,7 +273,7 @@ class ResourcePerRequest(ResourceRule):
                 continue
             where = trigger(site)
             if where:
-                report(site, f"{self._label(site, factories)} is created {where}{_ADVICE}")
+                report(site, f"{self._label(site, factories)} is created {where}")
         # Calls of project functions in other modules that create and drop one on every call.
         for site in self.sites:
             if site.churn and not self._analyse(site).lazy:
@@ -282,7 +282,7 @@ class ResourcePerRequest(ResourceRule):
                     report(
                         site,
                         f"{call_label(site.call, dotted_name(site.call.func) or site.churn[0])} creates a new `{site.churn[-1]}` on every call, and runs {where} "
-                        f"({' -> '.join([_function_name(site.func), *site.churn])}){_ADVICE}",
+                        f"({' -> '.join([_function_name(site.func), *site.churn])})",
                     )
         # Calls of module functions that create and drop a resource on every call.
         for site in self.sites:
@@ -296,7 +296,7 @@ class ResourcePerRequest(ResourceRule):
                 report(
                     leaf,
                     f"{self._label(leaf, factories)} is created on every call of `{trail[-1]}`, "
-                    f"which runs {where} ({chain}){_ADVICE}",
+                    f"which runs {where} ({chain})",
                 )
 
     def _trigger(self, site: _Site, depends, through_call: bool = False) -> str | None:
@@ -374,7 +374,7 @@ class ResourcePerRequest(ResourceRule):
         return f"{call_label(site.call)} (a new `{made}`)"
 
 
-_ADVICE = "; create it once (in a lifespan or at module level) and reuse it"
+_ADVICE = "Create it once (in a lifespan or at module level) and reuse it"
 
 
 def _named_functions(scope, name: str, depth: int) -> list[cst.CSTNode]:

@@ -195,9 +195,9 @@ class ResourceNotClosed(ResourceRule):
                 continue
             self.ctx.report(
                 created.call,
-                f"{created.label or call_label(created.call, created.resource)} is never closed: close it where its owner "
-                "shuts down (after a lifespan's `yield`, in a shutdown hook or `aclose()` method), "
-                "or create it with `async with`",
+                f"{created.label or call_label(created.call, created.resource)} is never closed",
+                help="Close it where its owner shuts down (after a lifespan's `yield`, in a shutdown hook or "
+                "`aclose()` method), or create it with `async with`",
             )
 
     # -- what the module closes: recorded during the traversal ----------------------------

@@ -56,6 +56,7 @@ class EnginePoolPrePing(Rule):
             node,
             f"`{_short(name)}(...)` without `pool_pre_ping=True`: a connection dropped while idle in the pool "
             "fails the first query that gets it",
+            help="Pass `pool_pre_ping=True`",
             fix=FixSpec("safe", "Add `pool_pre_ping=True`", [(node, _add_keyword(node, "pool_pre_ping", "True"))]),
         )
 
