@@ -8,8 +8,8 @@ Flags the `@` of an `@X.on_event(...)` decorator, the decorator applied by hand
 `X.on_event(...)(f)`, and a call `X.add_event_handler(...)`, where X is a FastAPI/Starlette app or router (bound to
 `FastAPI(...)`, `APIRouter(...)`, `Starlette(...)`, annotated so, or `<app>.router`), or, in a
 module that imports fastapi, an object of unknown type given the literal event name
-`"startup"` or `"shutdown"`. An `.on_event(...)` of anything else (an entity, an event bus)
-is not FastAPI's.
+`"startup"` or `"shutdown"`, other than `self`/`cls` (a class forwarding the API, as FastAPI's
+own routers do). An `.on_event(...)` of anything else (an entity, an event bus) is not FastAPI's.
 
 No fix: moving code into a lifespan (and migrating every handler at once) is a refactoring.
 """
@@ -58,6 +58,8 @@ class FastapiOnEvent(Rule):
             return func.attr.value
         if not analysis.imports_fastapi(self.ctx) or self.ctx.type_of(receiver) is not None:
             return None
+        if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
+            return None  # a router or framework class forwarding the API (FastAPI's own `include_router`)
         first = call.args[0] if call.args else None
         if (
             first is not None
