@@ -304,10 +304,35 @@ def main() -> None:
     # CPython's default thresholds would have the collector scan them over and over while
     # they are built: about a tenth of a cold run's CPU time. Workers inherit this setting.
     gc.set_threshold(50_000, 20, 20)
+    _stop_on_signals()
     try:
         cli(prog_name="asynclint")  # click ends with sys.exit, on success too
     except SystemExit as done:
         _exit_now(done.code)
+    except Interrupted as stop:
+        # The runner has stopped its workers on the way out; no file is written after this.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("asynclint: interrupted\n")
+        _exit_now(128 + stop.signum)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM. Not a KeyboardInterrupt, which click turns into "Aborted!" and
+    exit code 1, the code for findings: the shell's 130 and 143 say what happened."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_signals() -> None:
+    import signal
+
+    def interrupted(signum, frame):
+        raise Interrupted(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupted)
 
 
 def _exit_now(code: int | str | None) -> None:
