@@ -105,6 +105,38 @@ def _bound_before(ctx, scope, bindings) -> bool:
     return False
 
 
+class _Comments(cst.CSTVisitor):
+    def __init__(self, skip) -> None:
+        super().__init__()
+        self.skip = skip
+        self.found: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if any(node is skipped for skipped in self.skip):
+            return False
+        if isinstance(node, cst.Comment):
+            self.found.append(node.value)
+        return True
+
+
+def comments_in(node: cst.CSTNode, skip=()) -> list[str]:
+    """The comments written inside `node`, in order, but not those inside `skip`'s nodes
+    (which a rewrite keeps whole, comments and all)."""
+    visitor = _Comments(list(skip))
+    node.visit(visitor)
+    return visitor.found
+
+
+def with_comments(line: cst.TrailingWhitespace, comments: list[str]) -> cst.TrailingWhitespace:
+    """`line`'s end with `comments` after the one it has: a rewrite that takes a call apart
+    moves its comments to the lines their parts go to, rather than dropping them."""
+    if not comments:
+        return line
+    texts = [line.comment.value] if line.comment is not None else []
+    whitespace = line.whitespace if line.comment is not None else cst.SimpleWhitespace("  ")
+    return line.with_changes(whitespace=whitespace, comment=cst.Comment("  ".join(texts + comments)))
+
+
 def await_allowed(ctx, node: cst.CSTNode) -> bool:
     """Can `await` be put at `node` (in an async function) without changing what the code
     around it is? Not inside a generator expression, which would become an async generator
