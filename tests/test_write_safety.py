@@ -185,3 +185,30 @@ def test_signal_stops_the_workers_and_the_writes(tmp_path, signum):
     assert snapshot == {
         name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)
     }
+
+
+def test_fix_format_ruff_keeps_crlf(tmp_path):
+    # F11: ruff_api formats to LF; the file keeps its CRLF endings.
+    pytest.importorskip("ruff_api")
+    (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nfix-format = "ruff"\n')
+    path = tmp_path / "crlf.py"
+    path.write_bytes(
+        b'import time\r\nasync def main():\r\n\tx = {  "a":1 }\r\n\ttime.sleep(0)\r\n'
+    )
+    result = _fix(path)
+    assert result.exit_code == 0, result.output
+    fixed = path.read_bytes()
+    assert b"await asyncio.sleep(0)\r\n" in fixed and b'x = {"a": 1}' in fixed
+    assert b"\n" not in fixed.replace(b"\r\n", b"")
+
+
+def test_unicode_escape_file_is_not_rewritten(tmp_path):
+    # F12: encoding the fixed text as unicode_escape would put the whole file on one line.
+    path = tmp_path / "esc.py"
+    original = b"# -*- coding: unicode_escape -*-\nimport time\nasync def main():\n    time.sleep(0)\n"
+    path.write_bytes(original)
+    result = _fix(path)
+    assert result.exit_code == 1, result.output
+    assert "does not give back the bytes read; not written" in result.stderr
+    assert "ASL201" in result.stdout
+    assert path.read_bytes() == original

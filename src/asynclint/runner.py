@@ -88,6 +88,9 @@ def _fix_file(path: str, job: Job) -> FileResult:
     try:
         if _orphaned():
             raise WriteRefused(f"{path}: the run was stopped; not written")
+        if not _round_trips(source):
+            # (`unicode_escape`: the whole file would come back as escapes on one line.)
+            raise WriteRefused(f"{path}: its encoding ({source.encoding}) does not give back the bytes read; not written")
         write_atomic(path, new_text.encode(source.encoding), source.raw)
     except UnicodeEncodeError:
         result.notes.append(f"{path}: the fixed text cannot be encoded as {source.encoding}; not written")
@@ -97,6 +100,15 @@ def _fix_file(path: str, job: Job) -> FileResult:
         # The file keeps its findings: report them, not what the fix would have left.
         result.fixed, result.diagnostics = [], outcome.found
     return result
+
+
+def _round_trips(source) -> bool:
+    """Does encoding the decoded text give the file's bytes again? Only then does a fix
+    change nothing but what it fixes."""
+    try:
+        return source.text.encode(source.encoding) == source.raw
+    except (UnicodeError, LookupError):
+        return False
 
 
 def _format(text: str, path: str, settings: Settings) -> str:
