@@ -66,7 +66,10 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
     from asynclint.discovery import DiscoveryError, discover
 
+    from asynclint.discovery import Skipped
+
     paths = paths or (".",)
+    skipped: list[Skipped] = []
     try:
         settings = load_settings(paths, config_file)
         settings = with_overrides(
@@ -76,10 +79,14 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
             ignore=check_selectors(_codes(ignore), "--ignore") if ignore is not None else None,
             target_version=parse_target(target_version, "--target-version") if target_version else None,
         )
-        files = discover(paths, settings, force_exclude=force_exclude)
+        files = discover(paths, settings, force_exclude=force_exclude, skipped=skipped)
     except (ConfigError, DiscoveryError) as exc:
         _fail(str(exc))
         return
+    for item in skipped:
+        click.echo(f"asynclint: warning: {item.path}: {item.reason}; skipped", err=True)
+    # A folder that could not be read may hold findings: the run is incomplete (exit 2).
+    incomplete = any(item.lost for item in skipped) and not exit_zero
 
     from asynclint.runner import Job, run as run_files
 
@@ -110,14 +117,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         click.echo(f"Fixed {len(run.fixed)} error{'s' if len(run.fixed) != 1 else ''}:")
         for d in run.fixed:
             click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}")
-    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed))
+    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed),
+            complete=not (run.errors or incomplete))
     for error in run.errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
             f"Please report this at {ISSUES_URL} with the file if you can.\n{error.detail}",
             err=True,
         )
-    if run.errors:
+    if run.errors or incomplete:
         sys.exit(2)
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
 
@@ -175,15 +183,21 @@ class _Bar:
 
 def _project_files(paths, settings, files: list[str]) -> list[str] | None:
     """Every Python file of the project (the folder of the config's pyproject.toml, else
-    the common folder of the paths given), for project-wide analysis."""
+    the nearest folder above the paths with a pyproject.toml, setup.cfg or .git), for
+    project-wide analysis. Outside any project only the files asked for: the common folder
+    of two paths may be the filesystem root."""
     if not settings.project_analysis:
         return None
-    from asynclint.discovery import DiscoveryError, discover
+    from asynclint.discovery import DiscoveryError, discover, project_root
 
     given = [os.path.abspath(p) for p in paths]
-    root = settings.root if settings.config_file else os.path.commonpath(given)
-    if os.path.isfile(root):
-        root = os.path.dirname(root)
+    if settings.config_file:
+        root = settings.root
+    else:
+        roots = {project_root(path) for path in given}
+        if len(roots) != 1 or None in roots:
+            return files
+        root = roots.pop()
     if given == [os.path.abspath(root)]:
         return files  # the project is the folder asked for: no second walk
     try:
@@ -192,7 +206,35 @@ def _project_files(paths, settings, files: list[str]) -> list[str] | None:
         return None
 
 
-def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:
+def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0,
+            complete: bool = True) -> None:
+    """Write the report. `complete`: False when an internal error or an unreadable folder
+    means files went unchecked, so "All checks passed!" would not be true."""
+    import io
+
+    buffer = io.StringIO()
+    stream = sys.stdout if output_file is None else None
+    color = stream is not None and stream.isatty() and "NO_COLOR" not in os.environ
+    _render(buffer, diagnostics, fmt, statistics, quiet, fixed, color)
+    text = buffer.getvalue()
+    if not complete:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("All checks passed"))
+    # Written at once, after it is complete: a failing disk or a bad -o path is one line and
+    # exit 2 (rc 1 means findings), and -o does not truncate the old report before then.
+    try:
+        if output_file is not None:
+            with open(output_file, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(text)
+        elif stream is not None:  # None: stdout was closed (`>&-`); nothing to print to
+            stream.write(text)
+            stream.flush()
+    except BrokenPipeError:
+        pass  # `| head`: the reader has what it wanted
+    except OSError as exc:
+        _fail(f"{output_file or 'standard output'}: cannot write the report: {exc.strerror or exc}")
+
+
+def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: int, color: bool) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
@@ -209,27 +251,21 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
         lines = lines_cache[path]
         return lines[row - 1] if 0 < row <= len(lines) else ""
 
-    out = open(output_file, "w", encoding="utf-8") if output_file else sys.stdout
-    try:
-        if statistics:
-            write_statistics(diagnostics, out, _rule_names())
-            return
-        color = out.isatty() and "NO_COLOR" not in os.environ
-        ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
-        if quiet and fmt in ("full", "concise"):
-            import io
+    if statistics:
+        write_statistics(diagnostics, out, _rule_names())
+        return
+    ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
+    if quiet and fmt in ("full", "concise"):
+        import io
 
-            buffer = io.StringIO()
-            write(fmt, diagnostics, buffer, ctx)
-            # Quiet: the findings without the closing summary lines.
-            text = buffer.getvalue()
-            kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
-            out.write("".join(kept))
-        else:
-            write(fmt, diagnostics, out, ctx)
-    finally:
-        if output_file:
-            out.close()
+        buffer = io.StringIO()
+        write(fmt, diagnostics, buffer, ctx)
+        # Quiet: the findings without the closing summary lines.
+        text = buffer.getvalue()
+        kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
+        out.write("".join(kept))
+    else:
+        write(fmt, diagnostics, out, ctx)
 
 
 def _is_summary(line: str) -> bool:
@@ -347,7 +383,8 @@ def _exit_now(code: int | str | None) -> None:
         code = 1
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: closed before we started (`>&-`)
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
             pass
     os._exit(code)

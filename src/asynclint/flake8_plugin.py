@@ -53,6 +53,11 @@ def _excluded(filename: str, settings: Settings) -> bool:
     return not discover([filename], settings, force_exclude=True)
 
 
+@lru_cache(maxsize=None)
+def _config_error(message: str) -> None:
+    sys.stderr.write(f"asynclint: error: {message} (the asynclint plugin checks nothing until it is fixed)\n")
+
+
 class Plugin:
     """flake8 tree plugin. flake8 passes `tree`, `lines` and `filename` by name."""
 
@@ -67,9 +72,18 @@ class Plugin:
     def run(self) -> Iterator[tuple[int, int, str, type[Any]]]:
         from asynclint.engine import lint_standalone
 
+        from asynclint.config import ConfigError
+        from asynclint.discovery import DiscoveryError
+
         text = "".join(self.lines)
-        settings = settings_for_file(self.filename)
-        if _excluded(self.filename, settings):
+        try:
+            settings = settings_for_file(self.filename)
+            if _excluded(self.filename, settings):
+                return
+        except (ConfigError, DiscoveryError) as exc:
+            # flake8 runs every installed plugin: a mistake in asynclint's config must not
+            # take pyflakes' and the others' findings down with it. Said once (a process).
+            _config_error(str(exc))
             return
         exempt = noqa.file_exemptions(text)  # `# asynclint: noqa` is asynclint's own, flake8 does not know it
         if exempt is not None and not exempt:

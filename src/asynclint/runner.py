@@ -153,7 +153,13 @@ def run(
     global _pool
     owner = _pool is None
     try:
-        return _run(files, job, jobs, use_cache, project_files)
+        result = _run(files, job, jobs, use_cache, project_files)
+        if owner:
+            # Once, at the end: a project-wide run reads facts in rounds (one module further
+            # each along a long chain), and saving each round rewrote megabytes each time.
+            for cache in _caches.values():
+                cache.save()
+        return result
     except BaseException:
         # Ctrl-C, SIGTERM (see cli.main) or a failure: the workers stop now, not after the
         # chunks already queued for them, and none writes a file once this returns.
@@ -237,7 +243,6 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     if cache is not None:
         for file_result in fresh:
             cache.put(file_result)
-        cache.save()
     return results
 
 
