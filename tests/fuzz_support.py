@@ -903,3 +903,115 @@ def mutate(draw, text: str) -> str:
             lines[-1] = lines[-1].rstrip("\r\n")
         text = "".join(lines)
     return text
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe fixes that run: the target call in every expression context of an async function, the
+# program run before and after the safe fixes (tests/test_fix_properties.py). `{call}` is a
+# blocking call with a safe fix whose value is None (`time.sleep(0)` spelled several ways).
+
+CALL_CONTEXTS = [
+    "{call}\n    return 1",
+    "return {call}",
+    "x = {call}\n    return x",
+    "x: object = {call}\n    return x",
+    "y: int = 1\n    x = [{call}, y]\n    return x",
+    "return ({call},)",
+    "return [{call}][0]",
+    "return {{'a': {call}}}['a']",
+    "return {{{call}}}",
+    "return -({call} or 0)",
+    "return not {call}",
+    "return {call} is None",
+    "return {call} if True else 0",
+    "return 0 if {call} else 1",
+    "return ({call} or 1) + 1",
+    "return (x := {call})",
+    "return f'{{{call}}}'",
+    "return f'{{{call}!r:>6}}'",
+    "return [1, 2][{call} or 0:]",
+    "return {{**({call} or {{}})}}",
+    "return [*({call} or ())]",
+    "return print(*([{call}]))",
+    "return [{call} for _ in range(2)]",
+    "return {{{call} for _ in range(2)}}",
+    "return {{k: {call} for k in range(2)}}",
+    "return [k for k in range(2) if {call} is None]",
+    "return [x for x in [{call}]]",
+    "return list(x for x in [{call}])",
+    "return any({call} for _ in range(3))",
+    "return all({call} is None for _ in range(3))",
+    "return list({call} for _ in range(2))",
+    "return sum(1 for _ in range(2) if {call} is None)",
+    "return ''.join(str({call}) for _ in range(2))",
+    "return max(({call} or 0) for _ in range(2))",
+    "return tuple({call} for _ in range(2))",
+    "return print(*({call} for _ in range(1)))",
+    "return list(filter(None, ({call} for _ in range(2))))",
+    "return [list({call} for _ in range(1)) for _ in range(2)]",
+    "return (lambda: {call})()",
+    "return (lambda a={call}: a)()",
+    "def inner(a={call}):\n        return a\n    return inner()",
+    "def inner():\n        return {call}\n    return inner()",
+    "def dec(value):\n        return lambda f: f\n    @dec({call})\n    def g():\n        return 1\n    return g()",
+    "class C:\n        v = {call}\n    return C.v",
+    "assert {call} is None\n    return 1",
+    "if {call}:\n        return 1\n    return 2",
+    "while {call}:\n        pass\n    return 1",
+    "for _ in [{call}]:\n        pass\n    return 1",
+    "with contextlib.nullcontext({call}) as v:\n        return v",
+    "try:\n        return {call}\n    finally:\n        pass",
+    "match {call}:\n        case None:\n            return 1\n    return 2",
+    "d = {{}}\n    d[{call}] = 1\n    return d",
+    "return await aio.sleep(0, {call})",
+    "return await aio.gather(*[aio.sleep(0, {call})])",
+    "async def agen():\n        yield {call}\n    return [x async for x in agen()]",
+    "async def agen():\n        yield 1\n    return [x async for x in agen() if {call} is None]",
+]
+
+CALL_SPELLINGS = [
+    ("import time\n", "time.sleep(0)"),
+    ("import time\nimport asyncio\n", "time.sleep(0)"),
+    ("from time import sleep as nap\n", "nap(0)"),
+    ("import time as clock\n", "clock.sleep(0.0)"),
+]
+
+RUNNABLE_SETTINGS = Settings(select=("ASL201",))
+
+
+def context_program(header: str, contexts: list[str], call: str, newline: str = "\n") -> str:
+    """A module whose `main()` holds `contexts` (each in a function of its own) and returns
+    their results."""
+    # (`aio`: the contexts' own use of asyncio, which leaves the name `asyncio` to the fix.)
+    lines = ["import asyncio as aio\n", "import contextlib\n", header, "\n"]
+    names = []
+    for i, context in enumerate(contexts):
+        names.append(f"case{i}")
+        lines.append(f"async def case{i}():\n    " + context.format(call=call) + "\n\n")
+    lines.append("async def main():\n    return [" + ", ".join(f"await {n}()" for n in names) + "]\n")
+    return "".join(lines).replace("\n", newline)
+
+
+def run_program(text: str):
+    """What `main()` of the module returns, or the type of the exception it raises (the
+    module must import)."""
+    import asyncio
+    import contextlib
+    import io
+
+    namespace: dict = {"__name__": "generated"}
+    exec(compile(text, "generated.py", "exec"), namespace)
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return repr(asyncio.run(namespace["main"]()))
+        except Exception as exc:  # the behaviour compared is the exception's type
+            return type(exc).__name__
+
+
+def check_safe_fixes_run(text: str) -> None:
+    """The safe fixes leave a module that imports and whose `main()` does what it did."""
+    before = run_program(text)
+    outcome = fix_text(text, "generated.py", RUNNABLE_SETTINGS)
+    assert not outcome.failures, outcome.failures
+    after = run_program(outcome.text)
+    assert after == before, f"{before} -> {after}\n{outcome.text}"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import libcst as cst
 from click.testing import CliRunner
+import pytest
+from fuzz_support import CALL_CONTEXTS, CALL_SPELLINGS, check_safe_fixes_run, context_program
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +109,24 @@ def test_fix_examples_copy_leaves_only_unfixable_and_compiles(tmp_path):
     assert after and not [item for item in after if item["fix"]]
     assert {item["code"] for item in before if not item["fix"]} == {item["code"] for item in after}
     assert compileall.compile_dir(str(copy), quiet=1, force=True)
+
+
+@pytest.mark.parametrize("context", CALL_CONTEXTS)
+@pytest.mark.parametrize("spelling", CALL_SPELLINGS, ids=lambda s: s[1])
+def test_safe_fix_runs_in_every_expression_context(context, spelling):
+    # The fixed module imports, and `main()` under asyncio.run returns what it did before
+    # (or raises the same exception): a safe fix that compiles but breaks the program at
+    # run time (an `await` turning a generator expression async) fails here.
+    header, call = spelling
+    check_safe_fixes_run(context_program(header, [context], call))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(CALL_CONTEXTS), min_size=1, max_size=4),
+    st.sampled_from(CALL_SPELLINGS),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_safe_fixes_run_in_generated_programs(contexts, spelling, newline):
+    header, call = spelling
+    check_safe_fixes_run(context_program(header, contexts, call, newline))

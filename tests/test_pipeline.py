@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from asynclint import pipeline
+from asynclint import discovery, pipeline
 from asynclint.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -142,17 +142,17 @@ def test_project_analysis_stops_at_the_project_root(tmp_path):
         "helpers.py": HELPERS,
     })
     main = str(tmp_path / "one" / "main.py")
-    [project], _ = pipeline.plan(pipeline.Request(paths=(main,)))
+    [project] = pipeline.plan(pipeline.Request(paths=(main,))).projects
     assert project.root == str((tmp_path / "one").resolve())
     assert project.every_file(pipeline.Request(), {}) == [main]
 
 
 def test_without_a_project_folder_only_the_files_asked_for_are_read(tmp_path):
     write(tmp_path, {"a/main.py": "async def f():\n    pass\n", "b/other.py": HELPERS})
-    if any((parent / marker).exists() for parent in tmp_path.parents for marker in pipeline.PROJECT_MARKERS):
+    if any((parent / marker).exists() for parent in tmp_path.parents for marker in discovery.PROJECT_MARKERS):
         pytest.skip("the temporary folder lies inside a project")
     paths = (str(tmp_path / "b" / "other.py"), str(tmp_path / "a"))
-    [project], _ = pipeline.plan(pipeline.Request(paths=paths))
+    [project] = pipeline.plan(pipeline.Request(paths=paths)).projects
     assert project.root is None
     assert sorted(project.every_file(pipeline.Request(), {})) == sorted([paths[0], str(tmp_path / "a" / "main.py")])
 

@@ -120,19 +120,17 @@ def test_unreadable_file(tmp_path):
 
 
 def test_unreadable_file_via_engine(tmp_path, monkeypatch):
-    # Running as root, permissions cannot make a file unreadable; fail the read instead.
-    import builtins
-
+    # Running as root, permissions cannot make a file unreadable; fail the open instead.
     path = tmp_path / "secret.py"
     path.write_text(SLEEPY)
-    real_open = builtins.open
+    real_open = os.open
 
-    def deny(file, mode="r", *args, **kwargs):
+    def deny(file, flags, *args, **kwargs):
         if str(file) == str(path):
             raise PermissionError(13, "Permission denied")
-        return real_open(file, mode, *args, **kwargs)
+        return real_open(file, flags, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     result = lint_file(str(path), Settings())
     assert [(d.code, d.message) for d in result.diagnostics] == [("ASL002", "cannot read file: Permission denied")]
 

@@ -28,10 +28,26 @@ CACHE_DIR = ".asynclint_cache"
 
 
 def _diagnostic_from(data: dict) -> Diagnostic:
+    """A cached finding, its fields' types checked: a damaged entry is a miss (TypeError),
+    never a finding printed as `app.py:four:5`."""
     fix = data.get("fix")
     if fix is not None:
-        fix = Fix(fix["applicability"], fix["message"], tuple(Edit(**edit) for edit in fix["edits"]))
-    return Diagnostic(**{**data, "fix": fix})
+        fix = Fix(fix["applicability"], fix["message"], tuple(_typed(Edit, edit) for edit in fix["edits"]))
+        if not isinstance(fix.message, str) or fix.applicability not in ("safe", "unsafe"):
+            raise TypeError("malformed cached fix")
+    return _typed(Diagnostic, {**data, "fix": fix})
+
+
+_FIELD_TYPES = {"content": str, "code": str, "message": str, "path": str, "row": int, "col": int,
+                "end_row": int, "end_col": int}
+
+
+def _typed(kind, data: dict):
+    for name, value in data.items():
+        expected = _FIELD_TYPES.get(name)
+        if expected is not None and (type(value) is not expected):
+            raise TypeError(f"cached {name} is not a {expected.__name__}")
+    return kind(**data)
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,8 +75,8 @@ class Cache:
                 loaded = json.load(handle)
             if isinstance(loaded, dict) and loaded.get("salt") == salt and isinstance(loaded.get("entries"), dict):
                 self.entries = loaded["entries"]
-        except (OSError, ValueError):
-            pass  # no cache yet, or a damaged one: start empty
+        except (OSError, ValueError, RecursionError):
+            pass  # no cache yet, or a damaged one (nested too deeply for json, too): start empty
 
     @staticmethod
     def _stat(path: str) -> tuple[int, int] | None:
@@ -86,7 +102,7 @@ class Cache:
                 self.dirty = True
             # Reported under the name asked for now, whichever named the file when it was cached.
             return FileResult(path=path, diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics], facts=facts)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # a malformed entry is a miss
 
     def put(self, result: FileResult) -> None:
@@ -141,7 +157,7 @@ class RunCache:
             if record["files"] != self.files or record["stamps"] != self.stamps:
                 return None
             return [_diagnostic_from(d) for d in record["diagnostics"]]
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None  # none yet, or damaged: run
 
     def put(self, diagnostics: list[Diagnostic]) -> None:

@@ -88,10 +88,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         if show_files or show_settings:
             _show(request, show_settings)
             sys.exit(0)
-        projects, _ = pipeline.plan(request)
+        plan = pipeline.plan(request)
     except (ConfigError, DiscoveryError) as exc:
         _fail(str(exc))
         return
+    for item in plan.skipped:
+        click.echo(f"asynclint: warning: {item.path}: {item.reason}; skipped", err=True)
+    # A folder that could not be read may hold findings: the run is incomplete (exit 2).
+    incomplete = any(item.lost for item in plan.skipped) and not exit_zero
+    projects = plan.projects
 
     if mode and any(p.settings.fix_format == "ruff" for p in projects):
         import importlib.util
@@ -100,7 +105,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
     size = sum(len(p.files) for p in projects)
     with _progress(size):
-        run = pipeline.run(request)
+        run = pipeline.run(request, plan)
     if add_noqa:
         _add_noqa(run, quiet)
     for note in run.notes:
@@ -115,14 +120,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         click.echo(f"Fixed {len(run.fixed)} error{'s' if len(run.fixed) != 1 else ''}:")
         for d in run.fixed:
             click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}")
-    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed))
+    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed),
+            complete=not (run.errors or incomplete))
     for error in run.errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
             f"Please report this at {ISSUES_URL} with the file if you can.\n{error.detail}",
             err=True,
         )
-    if run.errors:
+    if run.errors or incomplete:
         sys.exit(2)
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
 
@@ -134,7 +140,7 @@ def _show(request, settings_only: bool) -> None:
 
     from asynclint import pipeline
 
-    projects, _ = pipeline.plan(request)
+    projects = pipeline.plan(request).projects
     if settings_only:
         files = sorted((f, p) for p in projects for f in p.files)
         if not files:
@@ -213,7 +219,35 @@ class _Bar:
         self.bar.advance(self.task, files)
 
 
-def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:
+def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0,
+            complete: bool = True) -> None:
+    """Write the report. `complete`: False when an internal error or an unreadable folder
+    means files went unchecked, so "All checks passed!" would not be true."""
+    import io
+
+    buffer = io.StringIO()
+    stream = sys.stdout if output_file is None else None
+    color = stream is not None and stream.isatty() and "NO_COLOR" not in os.environ
+    _render(buffer, diagnostics, fmt, statistics, quiet, fixed, color)
+    text = buffer.getvalue()
+    if not complete:
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("All checks passed"))
+    # Written at once, after it is complete: a failing disk or a bad -o path is one line and
+    # exit 2 (rc 1 means findings), and -o does not truncate the old report before then.
+    try:
+        if output_file is not None:
+            with open(output_file, "w", encoding="utf-8", errors="surrogateescape") as handle:
+                handle.write(text)
+        elif stream is not None:  # None: stdout was closed (`>&-`); nothing to print to
+            stream.write(text)
+            stream.flush()
+    except BrokenPipeError:
+        pass  # `| head`: the reader has what it wanted
+    except OSError as exc:
+        _fail(f"{output_file or 'standard output'}: cannot write the report: {exc.strerror or exc}")
+
+
+def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: int, color: bool) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
@@ -230,27 +264,21 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
         lines = lines_cache[path]
         return lines[row - 1] if 0 < row <= len(lines) else ""
 
-    out = open(output_file, "w", encoding="utf-8") if output_file else sys.stdout
-    try:
-        if statistics:
-            write_statistics(diagnostics, out, _rule_names())
-            return
-        color = out.isatty() and "NO_COLOR" not in os.environ
-        ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
-        if quiet and fmt in ("full", "concise"):
-            import io
+    if statistics:
+        write_statistics(diagnostics, out, _rule_names())
+        return
+    ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
+    if quiet and fmt in ("full", "concise"):
+        import io
 
-            buffer = io.StringIO()
-            write(fmt, diagnostics, buffer, ctx)
-            # Quiet: the findings without the closing summary lines.
-            text = buffer.getvalue()
-            kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
-            out.write("".join(kept))
-        else:
-            write(fmt, diagnostics, out, ctx)
-    finally:
-        if output_file:
-            out.close()
+        buffer = io.StringIO()
+        write(fmt, diagnostics, buffer, ctx)
+        # Quiet: the findings without the closing summary lines.
+        text = buffer.getvalue()
+        kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
+        out.write("".join(kept))
+    else:
+        write(fmt, diagnostics, out, ctx)
 
 
 def _is_summary(line: str) -> bool:
@@ -325,10 +353,35 @@ def main() -> None:
     # CPython's default thresholds would have the collector scan them over and over while
     # they are built: about a tenth of a cold run's CPU time. Workers inherit this setting.
     gc.set_threshold(50_000, 20, 20)
+    _stop_on_signals()
     try:
         cli(prog_name="asynclint")  # click ends with sys.exit, on success too
     except SystemExit as done:
         _exit_now(done.code)
+    except Interrupted as stop:
+        # The runner has stopped its workers on the way out; no file is written after this.
+        with contextlib.suppress(OSError, ValueError):
+            sys.stderr.write("asynclint: interrupted\n")
+        _exit_now(128 + stop.signum)
+
+
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM. Not a KeyboardInterrupt, which click turns into "Aborted!" and
+    exit code 1, the code for findings: the shell's 130 and 143 say what happened."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop_on_signals() -> None:
+    import signal
+
+    def interrupted(signum, frame):
+        raise Interrupted(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, interrupted)
 
 
 def _exit_now(code: int | str | None) -> None:
@@ -343,7 +396,8 @@ def _exit_now(code: int | str | None) -> None:
         code = 1
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.flush()
+            if stream is not None:  # None: closed before we started (`>&-`)
+                stream.flush()
         except (OSError, ValueError):  # a closed pipe (`| head`) or a closed stream
             pass
     os._exit(code)

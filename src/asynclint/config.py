@@ -227,7 +227,10 @@ def find_pyproject(start: Path) -> tuple[Path | None, dict]:
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
             data = _read_toml(candidate)
-            if "asynclint" in data.get("tool", {}):
+            tool = data.get("tool", {})
+            if not isinstance(tool, dict):
+                raise ConfigError(f"{candidate}: `tool` must be a table")
+            if "asynclint" in tool:
                 return candidate, data
             if nearest[0] is None:
                 nearest = (candidate, data)
@@ -235,7 +238,10 @@ def find_pyproject(start: Path) -> tuple[Path | None, dict]:
 
 
 def settings_from_data(data: dict, source: Path | None) -> Settings:
-    table = data.get("tool", {}).get("asynclint", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{source}: `tool` must be a table")
+    table = tool.get("asynclint", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.asynclint] must be a table")
     values = {}
@@ -246,7 +252,8 @@ def settings_from_data(data: dict, source: Path | None) -> Settings:
         attribute, kind = _KEYS[key]
         values[attribute] = _convert(key, kind, value)
     if "target_version" not in values:
-        requires = data.get("project", {}).get("requires-python")
+        project = data.get("project")
+        requires = project.get("requires-python") if isinstance(project, dict) else None
         floor = requires_python_floor(requires) if isinstance(requires, str) else None
         if floor is not None:
             values["target_version"] = max(floor, SUPPORTED_TARGETS[0])

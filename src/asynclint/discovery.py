@@ -9,6 +9,7 @@ explicitly is always linted, unless `force_exclude` asks for excludes to win
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,16 @@ PYTHON_SUFFIXES = (".py", ".pyi")
 
 class DiscoveryError(Exception):
     """A path that does not exist: one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path discovery did not lint, for a warning. `lost`: Python files may be missed
+    (a folder that cannot be read), which makes the run incomplete."""
+
+    path: str
+    reason: str
+    lost: bool = False
 
 
 @dataclass
@@ -46,35 +57,77 @@ def _gitignore(folder: Path) -> _Ignore | None:
         lines = candidate.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _Ignore(folder, _spec(lines))
+    return _Ignore(folder, _spec(lines, strict=False))
 
 
-def _spec(lines) -> pathspec.PathSpec:
+def _spec(lines, strict: bool = True) -> pathspec.PathSpec:
+    """The patterns as git reads them. A pattern pathspec rejects (a lone `!`) is an error
+    in asynclint's own `exclude` (`strict`); in a .gitignore git skips it, and so do we."""
     import pathspec  # only once there is a pattern to match: a one-file run rarely has one
 
-    return pathspec.GitIgnoreSpec.from_lines(lines)
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except ValueError:  # pathspec's pattern errors are ValueErrors
+        pass
+    valid = []
+    for line in lines:
+        try:
+            pathspec.GitIgnoreSpec.from_lines([line])
+        except ValueError:
+            if strict:
+                raise DiscoveryError(f"exclude: invalid pattern {line!r}") from None
+            continue
+        valid.append(line)
+    return pathspec.GitIgnoreSpec.from_lines(valid)
+
+
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
+
+
+def nearest_project(path: str) -> str | None:
+    """The nearest folder at or above `path` that holds a pyproject.toml, setup.cfg or .git:
+    where a project ends, and project analysis with it. None outside any project."""
+    folder = os.path.abspath(path)
+    if not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    while True:
+        if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def _parent_gitignores(folder: Path) -> list[_Ignore]:
-    """.gitignore files above a walked folder, up to the repository root."""
+    """.gitignore files above a walked folder, up to the root of the repository it is in;
+    none outside a repository, and none when the folder is a repository's root (as git
+    does: an outer repository's .gitignore says nothing about a nested one)."""
+    if (folder / ".git").exists():
+        return []
     found = []
     for parent in folder.parents:
         ignore = _gitignore(parent)
         if ignore:
             found.append(ignore)
         if (parent / ".git").exists():
-            break
-    return found
+            return found
+    return []
 
 
-def discover(paths, settings, *, force_exclude: bool = False) -> list[str]:
+def discover(paths, settings, *, force_exclude: bool = False, skipped: list[Skipped] | None = None) -> list[str]:
+    """The files to lint. What is left out for a reason the user should hear (a FIFO or
+    device named *.py, a folder that cannot be read) goes to `skipped`."""
     root = Path(settings.root).resolve()
     files: list[str] = []
     seen: set[str] = set()
+    skipped = skipped if skipped is not None else []
 
-    def add(path: str) -> None:
-        if path not in seen:
-            seen.add(path)
+    def add(path: str, real: str) -> None:
+        # `real`: the file itself, so that one named twice (`a.py` and its absolute path,
+        # a symlink and its target) is linted and reported once.
+        if real not in seen:
+            seen.add(real)
             files.append(path)
 
     # The walk checks the default excludes by name; only the configured patterns need
@@ -87,14 +140,25 @@ def discover(paths, settings, *, force_exclude: bool = False) -> list[str]:
         if not os.path.lexists(raw):
             raise DiscoveryError(f"{raw}: no such file or directory")
         if path.is_dir():
-            _walk(path, walk_excludes, settings.respect_gitignore, add)
+            _walk(path, walk_excludes, settings.respect_gitignore, add, skipped)
             continue
         if force_exclude:
             named_excludes = named_excludes or _Ignore(root, _spec([*DEFAULT_EXCLUDES, *configured]))
             if _excluded(path.resolve(), named_excludes, root):
                 continue
-        add(os.path.normpath(raw))
+        if _special(raw):
+            skipped.append(Skipped(raw, "not a regular file"))
+            continue
+        add(os.path.normpath(raw), os.path.realpath(raw))
     return files
+
+
+def _special(path: str) -> bool:
+    """A FIFO, device or socket: reading one may block forever or never end."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # a broken link or an unreadable file: ASL002 says why
 
 
 def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
@@ -104,7 +168,7 @@ def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
     return any(excludes.matches(parent, True) for parent in path.parents if parent != root and root in parent.parents)
 
 
-def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add) -> None:
+def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add, skipped: list[Skipped]) -> None:
     top_resolved = top.resolve()
     ignores = _parent_gitignores(top_resolved) if respect_gitignore else []
     stack = [(top, top_resolved, ignores)]
@@ -116,8 +180,9 @@ def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add) -> 
                 active = [*active, own]
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue  # unreadable folder: nothing to lint in it
+        except OSError as exc:
+            skipped.append(Skipped(os.path.normpath(folder), f"cannot read folder: {exc.strerror or exc}", lost=True))
+            continue
         subfolders = []
         for entry in entries:
             entry_resolved = resolved / entry.name
@@ -133,6 +198,13 @@ def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add) -> 
                 continue
             if is_dir:
                 subfolders.append((Path(entry.path), entry_resolved, active))
+            elif entry.is_symlink():
+                if _special(entry.path):
+                    skipped.append(Skipped(os.path.normpath(entry.path), "not a regular file"))
+                else:
+                    add(os.path.normpath(entry.path), os.path.realpath(entry.path))
+            elif entry.is_file(follow_symlinks=False):
+                add(os.path.normpath(entry.path), str(entry_resolved))
             else:
-                add(os.path.normpath(entry.path))
+                skipped.append(Skipped(os.path.normpath(entry.path), "not a regular file"))
         stack.extend(reversed(subfolders))

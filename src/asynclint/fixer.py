@@ -28,6 +28,7 @@ class FixOutcome:
     fixed: list[Diagnostic] = field(default_factory=list)
     remaining: list[Diagnostic] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # fixes dropped, and why
+    found: list[Diagnostic] = field(default_factory=list)  # the findings before any fix
 
 
 def _offsets(text: str) -> list[int]:
@@ -88,6 +89,8 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False) 
     dropped: set[tuple[str, str, str]] = set()
     for _ in range(MAX_PASSES):
         found = lint_text(text, path, settings).diagnostics
+        if not outcome.found and text is outcome.text:
+            outcome.found = found
         candidates = [
             d for d in found
             if d.fix is not None and (unsafe or d.fix.applicability == "safe") and _signature(d, text) not in dropped

@@ -29,11 +29,131 @@ class FixSpec:
 
 def asyncio_available(ctx) -> bool | None:
     """Can a fix write `asyncio.x` here? False: yes, as is; True: yes, after adding
-    `import asyncio`; None: no, because `asyncio` means something else here."""
+    `import asyncio`; None: no, because `asyncio` means something else here, or may not be
+    bound yet when this line runs."""
     found = ctx.scope.lookup("asyncio")
     if found is None:
         return True
-    return False if ctx.qualname(cst.Name("asyncio")) == "asyncio" else None
+    if ctx.qualname(cst.Name("asyncio")) != "asyncio":
+        return None
+    scope, bindings = found
+    if all(_only_for_type_checkers(ctx, binding.node) for binding in bindings):
+        return None  # `if TYPE_CHECKING: import asyncio`: nothing is bound when it runs
+    if scope.kind != "module" and not _bound_before(ctx, scope, bindings):
+        return None  # a local `import asyncio` further down: UnboundLocalError until then
+    return False
+
+
+def _path_to(ctx, node: cst.CSTNode) -> list[cst.CSTNode]:
+    """The current stack from the module down to `node` (which must be on it)."""
+    for index in range(len(ctx.stack) - 1, -1, -1):
+        if ctx.stack[index] is node:
+            return ctx.stack[: index + 1]
+    return list(ctx.stack)
+
+
+def _only_for_type_checkers(ctx, node: cst.CSTNode | None) -> bool:
+    """Is `node` (a statement binding a name) in the body of `if TYPE_CHECKING:`?"""
+    hidden = ctx.cache.get("type-checking imports")
+    if hidden is None:
+        hidden = ctx.cache["type-checking imports"] = _type_checking_imports(ctx.module)
+    return node is not None and id(node) in hidden
+
+
+def _type_checking_imports(module: cst.Module) -> set[int]:
+    """The ids of the imports in `if TYPE_CHECKING:` bodies (their `else` runs)."""
+    from asynclint.scope import dotted_name
+    from asynclint.walk import walk
+
+    found: set[int] = set()
+
+    def collect(node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            found.add(id(node))
+        return True
+
+    def enter(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.If) and dotted_name(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            walk(node.body, collect)
+        # Imports are statements: no need to look inside expressions.
+        return not isinstance(node, cst.BaseExpression)
+
+    walk(module, enter)
+    return found
+
+
+def _bound_before(ctx, scope, bindings) -> bool:
+    """In the function that binds `asyncio` locally: is one binding an import among the
+    function's own statements (not under an `if`, a loop or a `try`), before the statement
+    being fixed? Only then is the name bound whenever this statement runs."""
+    function = scope.node
+    body = getattr(getattr(function, "body", None), "body", None)
+    if not isinstance(body, (list, tuple)):
+        return False
+    path = ctx.stack
+    here = next((statement for statement in path if any(statement is s for s in body)), None)
+    if here is None:
+        return False
+    position = next(i for i, statement in enumerate(body) if statement is here)
+    for binding in bindings:
+        if binding.kind != "import":
+            continue
+        for i in range(position):
+            statement = body[i]
+            if isinstance(statement, cst.SimpleStatementLine) and any(part is binding.node for part in statement.body):
+                return True
+    return False
+
+
+class _Comments(cst.CSTVisitor):
+    def __init__(self, skip) -> None:
+        super().__init__()
+        self.skip = skip
+        self.found: list[str] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if any(node is skipped for skipped in self.skip):
+            return False
+        if isinstance(node, cst.Comment):
+            self.found.append(node.value)
+        return True
+
+
+def comments_in(node: cst.CSTNode, skip=()) -> list[str]:
+    """The comments written inside `node`, in order, but not those inside `skip`'s nodes
+    (which a rewrite keeps whole, comments and all)."""
+    visitor = _Comments(list(skip))
+    node.visit(visitor)
+    return visitor.found
+
+
+def with_comments(line: cst.TrailingWhitespace, comments: list[str]) -> cst.TrailingWhitespace:
+    """`line`'s end with `comments` after the one it has: a rewrite that takes a call apart
+    moves its comments to the lines their parts go to, rather than dropping them."""
+    if not comments:
+        return line
+    texts = [line.comment.value] if line.comment is not None else []
+    whitespace = line.whitespace if line.comment is not None else cst.SimpleWhitespace("  ")
+    return line.with_changes(whitespace=whitespace, comment=cst.Comment("  ".join(texts + comments)))
+
+
+def await_allowed(ctx, node: cst.CSTNode) -> bool:
+    """Can `await` be put at `node` (in an async function) without changing what the code
+    around it is? Not inside a generator expression, which would become an async generator
+    that `any()`, `list()`, `"".join()` and every other sync consumer reject (its first
+    iterable runs outside it, so there it can); nor in a lambda or an annotation."""
+    path = _path_to(ctx, node)
+    for depth in range(len(path) - 2, -1, -1):
+        above, below = path[depth], path[depth + 1]
+        if isinstance(above, cst.FunctionDef):
+            return True
+        if isinstance(above, (cst.Lambda, cst.Annotation)):
+            return False
+        if isinstance(above, cst.GeneratorExp):
+            first_iterable = below is above.for_in and depth + 2 < len(path) and path[depth + 2] is above.for_in.iter
+            if not first_iterable:
+                return False
+    return True
 
 
 def add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Call:

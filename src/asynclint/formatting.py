@@ -22,6 +22,21 @@ def format_with_ruff(text: str, path: str, settings: Settings) -> str:
     major, minor = settings.target_version
     options = ruff_api.FormatOptions(line_width=settings.line_length, target_version=f"py{major}{minor}")
     try:
-        return ruff_api.format_string(path, text, options)
+        formatted = ruff_api.format_string(path, text, options)
     except ruff_api.RuffError:
         return text  # the fixed text parsed for us; if ruff disagrees, keep it unformatted
+    # ruff_api writes LF only (it has no line-ending option); the file keeps its own
+    # endings, those of its first line, as ruff's own `line-ending = "auto"` does.
+    newline = _first_newline(text)
+    if newline != "\n":
+        formatted = formatted.replace("\n", newline)
+    return formatted
+
+
+def _first_newline(text: str) -> str:
+    for index, char in enumerate(text):
+        if char == "\n":
+            return "\n"
+        if char == "\r":
+            return "\r\n" if text[index + 1 : index + 2] == "\n" else "\r"
+    return "\n"

@@ -26,11 +26,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from asynclint.config import ConfigError, Settings, find_pyproject, load_settings, settings_from_data, with_overrides
+from asynclint.config import ConfigError, Settings, load_settings, settings_from_data, with_overrides
+from asynclint.discovery import Skipped, nearest_project
 from asynclint.runner import FixMode, Job, RunResult
-
-# A folder holding one of these is a project's root: project analysis reads nothing above it.
-PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 
 
 @dataclass(frozen=True)
@@ -98,29 +96,39 @@ class Project:
         return found + [f for f in self.files if os.path.abspath(f) not in known]
 
 
-def run(request: Request) -> RunResult:
+@dataclass
+class Plan:
+    """What `run` will lint: the projects (sorted by root), the files found under each folder
+    that was asked for (by absolute path), and what discovery left out with a reason."""
+
+    projects: list[Project]
+    discovered: dict[str, list[str]]
+    skipped: list[Skipped]
+
+
+def run(request: Request, planned: Plan | None = None) -> RunResult:
     """Every pass for every project the request's files belong to; results merged in path order."""
     from asynclint import runner
 
-    projects, discovered = plan(request)
+    planned = planned or plan(request)
     total = RunResult()
     sources = {os.path.abspath(path): text for path, text in request.sources.items()}
-    for project in projects:
+    for project in planned.projects:
         job = Job(project.settings, fix=request.fix, unsafe=request.unsafe, noqa=request.apply_noqa, sources=sources)
-        result = runner.run(project.files, job, request.jobs, request.use_cache, project.every_file(request, discovered))
-        _merge(total, result)
+        every_file = project.every_file(request, planned.discovered)
+        _merge(total, runner.run(project.files, job, request.jobs, request.use_cache, every_file))
     total.diagnostics.sort(key=lambda d: d.sort_key)
     return total
 
 
-def plan(request: Request) -> tuple[list[Project], dict[str, list[str]]]:
-    """The projects of the request's files (sorted by root), and the files found under each
-    folder that was asked for (by absolute path)."""
+def plan(request: Request) -> Plan:
+    """Discover the request's files and group them by project."""
     from asynclint.discovery import discover
 
     fixed = _fixed_settings(request)
-    projects: dict[tuple[str | None, str], Project] = {}
+    projects: dict[tuple[str | None, str | None], Project] = {}
     discovered: dict[str, list[str]] = {}
+    skipped: list[Skipped] = []
     seen: set[str] = set()
     for raw in request.paths:
         settings = fixed or settings_for(raw, request.overrides)
@@ -128,7 +136,7 @@ def plan(request: Request) -> tuple[list[Project], dict[str, list[str]]]:
         if in_memory and not os.path.isfile(raw):
             found = [os.path.normpath(raw)]
         else:
-            found = discover([raw], settings, force_exclude=request.force_exclude)
+            found = discover([raw], settings, force_exclude=request.force_exclude, skipped=skipped)
         if os.path.isdir(raw):
             discovered[os.path.abspath(raw)] = found
         named = not os.path.isdir(raw)
@@ -148,7 +156,7 @@ def plan(request: Request) -> tuple[list[Project], dict[str, list[str]]]:
     ordered = sorted(projects.values(), key=lambda p: p.root or "")
     for project in ordered:
         project.files.sort()
-    return ordered, discovered
+    return Plan(ordered, discovered, skipped)
 
 
 def settings_for(path: str, overrides: Overrides = Overrides()) -> Settings:
@@ -179,12 +187,7 @@ def project_root(path: str, settings: Settings) -> str | None:
     nearest folder above it with a project marker, else None (no folder is walked)."""
     if settings.config_file:
         return str(Path(settings.config_file).resolve().parent)
-    folder = Path(path).resolve()
-    folder = folder if folder.is_dir() else folder.parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in PROJECT_MARKERS):
-            return str(candidate)
-    return None
+    return nearest_project(str(Path(path).resolve()))
 
 
 def _excluded_by(path: str, settings: Settings) -> bool:
@@ -212,5 +215,3 @@ def lint_source(text: str, path: str, settings: Settings, *, apply_noqa: bool = 
     project_files = [path] if settings.project_analysis else None
     return runner.run([path], job, jobs=1, use_cache=False, project_files=project_files)
 
-
-__all__ = ["Overrides", "Project", "Request", "find_pyproject", "lint_source", "plan", "project_root", "run", "settings_for"]

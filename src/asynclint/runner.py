@@ -109,13 +109,19 @@ def _fix_file(path: str, job: Job) -> FileResult:
         result.diff = unified_diff(source.text, new_text, path)
         return result
     try:
+        if _orphaned():
+            raise WriteRefused(f"{path}: the run was stopped; not written")
+        if not _round_trips(source):
+            # (`unicode_escape`: the whole file would come back as escapes on one line.)
+            raise WriteRefused(f"{path}: its encoding ({source.encoding}) does not give back the bytes read; not written")
         write_atomic(path, new_text.encode(source.encoding), source.raw)
     except UnicodeEncodeError:
         result.notes.append(f"{path}: the fixed text cannot be encoded as {source.encoding}; not written")
-        result.fixed = []
+        result.fixed, result.diagnostics = [], outcome.found
     except WriteRefused as exc:
         result.notes.append(str(exc))
-        result.fixed = []
+        # The file keeps its findings: report them, not what the fix would have left.
+        result.fixed, result.diagnostics = [], outcome.found
     return result
 
 
@@ -133,6 +139,15 @@ def _fix_in_memory(text: str, path: str, job: Job) -> FileResult:
     return result
 
 
+def _round_trips(source) -> bool:
+    """Does encoding the decoded text give the file's bytes again? Only then does a fix
+    change nothing but what it fixes."""
+    try:
+        return source.text.encode(source.encoding) == source.raw
+    except (UnicodeError, LookupError):
+        return False
+
+
 def _format(text: str, path: str, settings: Settings) -> str:
     if settings.fix_format != "ruff":
         return text
@@ -144,6 +159,8 @@ def _format(text: str, path: str, settings: Settings) -> str:
 def _chunk(paths: list[str], job: Job) -> list[FileResult]:
     results = []
     for path in paths:
+        if _orphaned():
+            os._exit(1)
         results.append(_process(path, job))
         if _size(path) >= LARGE_FILE:
             memory.give_back()
@@ -173,7 +190,19 @@ def run(
     global _pool
     owner = _pool is None
     try:
-        return _run(files, job, jobs, use_cache, project_files)
+        result = _run(files, job, jobs, use_cache, project_files)
+        if owner:
+            # Once, at the end: a project-wide run reads facts in rounds (one module further
+            # each along a long chain), and saving each round rewrote megabytes each time.
+            for cache in _caches.values():
+                cache.save()
+        return result
+    except BaseException:
+        # Ctrl-C, SIGTERM (see cli.main) or a failure: the workers stop now, not after the
+        # chunks already queued for them, and none writes a file once this returns.
+        if owner:
+            _stop_pool()
+        raise
     finally:
         if owner:
             _caches.clear()
@@ -256,7 +285,6 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
         for file_result in fresh:
             if job.source(file_result.path) is None:
                 cache.put(file_result)
-        cache.save()
     return results
 
 
@@ -406,8 +434,7 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
         import gc
         from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
 
-        # The workers collect garbage as this process does, whatever the start method.
-        _pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.set_threshold, initargs=gc.get_threshold())
+        _pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid()))
     if PROGRESS is not None:
         PROGRESS.start(_pass_name(job), len(files))
     results: list[FileResult] = []
@@ -416,6 +443,49 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
         if PROGRESS is not None:
             PROGRESS.advance(len(batch))
     return results
+
+
+def _worker_start(thresholds: tuple[int, ...], parent: int) -> None:
+    import gc
+    import signal
+
+    global _parent
+    _parent = parent
+    # The workers collect garbage as this process does, whatever the start method.
+    gc.set_threshold(*thresholds)
+    # Ctrl-C reaches the whole process group: the main process alone decides, and stops the
+    # workers with SIGTERM. That ends a worker at once; a file being replaced is finished
+    # first (atomic holds signals back meanwhile) and a half-written copy is removed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+
+
+def _worker_stop(signum, frame) -> None:
+    from asynclint.atomic import discard_pending
+
+    discard_pending()
+    os._exit(128 + signum)
+
+
+# In a worker: the main process's id. Its parent changes when the main process is gone.
+_parent: int | None = None
+
+
+def _orphaned() -> bool:
+    return _parent is not None and os.getppid() != _parent
+
+
+def _stop_pool() -> None:
+    global _pool
+    pool, _pool = _pool, None
+    if pool is None:
+        return
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for worker in workers:
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.join(10)
 
 
 def _pass_name(job: Job) -> str:

@@ -7,7 +7,9 @@ finding, and the run goes on.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import tokenize
 from dataclasses import dataclass
 
@@ -40,11 +42,19 @@ def decode(data: bytes) -> SourceText:
 
 
 def read_source(path: str) -> SourceText:
+    # Non-blocking open, then only a regular file is read: a FIFO named *.py would block
+    # the open until a writer came, a device (/dev/zero) would never end.
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
         raise UnreadableSource(f"cannot read file: {exc.strerror or exc}") from None
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnreadableSource("not a regular file")
+        try:
+            data = handle.read()
+        except OSError as exc:
+            raise UnreadableSource(f"cannot read file: {exc.strerror or exc}") from None
     return decode(data)
 
 

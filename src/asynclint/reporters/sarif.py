@@ -76,7 +76,8 @@ def _location(path: str) -> dict:
         inside = False
     if inside:
         relative = Path(os.path.relpath(absolute, cwd)).as_posix()
-        return {"uri": quote(relative), "uriBaseId": SRCROOT}
+        # The name's bytes, percent-encoded: a name that is not UTF-8 still makes a valid URI.
+        return {"uri": quote(os.fsencode(relative)), "uriBaseId": SRCROOT}
     return {"uri": Path(absolute).as_uri()}
 
 

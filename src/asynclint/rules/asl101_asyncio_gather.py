@@ -28,7 +28,7 @@ import libcst as cst
 
 from asynclint import knowledge
 from asynclint.analysis import has_star_kwargs, is_false, keyword
-from asynclint.fixes import FixSpec, asyncio_available
+from asynclint.fixes import FixSpec, asyncio_available, comments_in, with_comments
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, lone_statement, name_picker
 
@@ -77,27 +77,36 @@ class AsyncioGather(Rule):
         group = cst.Name(pick("tg"))
         calls = [arg.value for arg in node.args]
 
+        # Comments between the arguments go with them to their `create_task` lines; the
+        # others (after `gather(`, before `)`) to the `async with` line.
+        own = [comments_in(arg, skip=[arg.value]) for arg in node.args]
+        around = comments_in(await_, skip=list(node.args))
+
         def create_task(call: cst.BaseExpression) -> cst.Call:
             return cst.Call(cst.Attribute(group, cst.Name("create_task")), [cst.Arg(call)])
 
+        def task_line(statement: cst.BaseSmallStatement, comments: list[str]) -> cst.SimpleStatementLine:
+            return cst.SimpleStatementLine([statement], trailing_whitespace=with_comments(cst.TrailingWhitespace(), comments))
+
         if isinstance(statement, cst.Expr):
-            body = [cst.SimpleStatementLine([cst.Expr(create_task(call))]) for call in calls]
-            block = _task_group(group, body, header=line.trailing_whitespace, leading_lines=line.leading_lines)
+            body = [task_line(cst.Expr(create_task(call)), comments) for call, comments in zip(calls, own)]
+            header = with_comments(cst.TrailingWhitespace(), around + comments_in(line.trailing_whitespace))
+            block = _task_group(group, body, header=header, leading_lines=line.leading_lines)
             return FixSpec("unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import)
 
         target = statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
         names = _unpacked_names(target, len(calls))
         tasks = [cst.Name(pick(f"{name}_task" if names else f"task{i}")) for i, name in enumerate(names or calls, 1)]
         body = [
-            cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(task)], create_task(call))])
-            for task, call in zip(tasks, calls)
+            task_line(cst.Assign([cst.AssignTarget(task)], create_task(call)), comments)
+            for task, call, comments in zip(tasks, calls, own)
         ]
         results = [cst.Call(cst.Attribute(task, cst.Name("result"))) for task in tasks]
         if names:
             value = cst.Tuple([cst.Element(r) for r in results], lpar=[], rpar=[])
         else:  # gather gives a list
             value = cst.List([cst.Element(r) for r in results])
-        block = _task_group(group, body, header=cst.TrailingWhitespace(), leading_lines=line.leading_lines)
+        block = _task_group(group, body, header=with_comments(cst.TrailingWhitespace(), around), leading_lines=line.leading_lines)
         after = line.with_changes(body=[statement.with_changes(value=value)], leading_lines=[])
         return FixSpec(
             "unsafe",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asynclint.fixes import FixSpec, asyncio_available
+from asynclint.fixes import FixSpec, asyncio_available, comments_in, with_comments
 from asynclint.rule import Rule
 from asynclint.rules._statements import lone_statement
 
@@ -56,15 +56,21 @@ class WaitFor(Rule):
             return None
         line, statement = found
         awaitable, timeout = arguments
+        # The comments of the call: the awaitable's go with it, the rest to the `async with` line.
+        first = node.args[0]
+        with_awaitable = comments_in(first, skip=[awaitable])
+        around = comments_in(node, skip=[first, timeout])
         if not isinstance(awaitable, _ATOMS) and not awaitable.lpar:
             awaitable = awaitable.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
         inner = line.with_changes(
             body=[statement.with_changes(value=await_.with_changes(expression=awaitable))],
             leading_lines=[],
+            trailing_whitespace=with_comments(cst.TrailingWhitespace(), with_awaitable + comments_in(line.trailing_whitespace))
+            if with_awaitable else line.trailing_whitespace,
         )
         block = cst.With(
             items=[cst.WithItem(cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("timeout")), [cst.Arg(timeout)]))],
-            body=cst.IndentedBlock(body=[inner]),
+            body=cst.IndentedBlock(body=[inner], header=with_comments(cst.TrailingWhitespace(), around)),
             asynchronous=cst.Asynchronous(),
             leading_lines=line.leading_lines,
         )

@@ -4,8 +4,10 @@
 request, task and timer waits too. `await asyncio.sleep(...)` yields instead.
 
 Fix (safe): `time.sleep(x)` -> `await asyncio.sleep(x)`, adding `import asyncio`
-when needed; no fix when the name `asyncio` is bound to something else, or when
-the call's result is used as a receiver (`time.sleep(1).x` would need parentheses).
+when needed; no fix when the name `asyncio` is bound to something else (or only for
+type checkers, or by a local import further down), when the call's result is used as a
+receiver (`time.sleep(1).x` would need parentheses), or inside a generator expression
+(`await` would make it an async generator, which sync consumers reject).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.fixes import FixSpec, asyncio_available
+from asynclint.fixes import FixSpec, asyncio_available, await_allowed
 from asynclint.rules._blocking import BlockingCallRule
 
 
@@ -31,6 +33,8 @@ class BlockingSleep(BlockingCallRule):
             return None  # a user-configured extra call: we do not know its async twin
         parent = self.ctx.parent(node)
         if isinstance(parent, (cst.Attribute, cst.Subscript)) or (isinstance(parent, cst.Call) and parent.func is node):
+            return None
+        if not await_allowed(self.ctx, node):
             return None
         needs_import = asyncio_available(self.ctx)
         if needs_import is None:

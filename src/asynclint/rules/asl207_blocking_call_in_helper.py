@@ -38,9 +38,21 @@ class BlockingCallInHelper(Rule):
         if chain:
             ctx.report(
                 node,
-                f"`{chain[0]}` blocks the event loop in async code: {' -> '.join(chain)}; "
+                f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}; "
                 "run it with `asyncio.to_thread` or make it async",
             )
+
+
+# A chain longer than this shows its first and last hops: the call the reader is looking at,
+# the blocking call at the end, and how many lie between.
+MAX_SHOWN = 8
+
+
+def _shown(chain: list[str]) -> str:
+    if len(chain) <= MAX_SHOWN:
+        return " -> ".join(chain)
+    head, tail = chain[: MAX_SHOWN // 2], chain[-(MAX_SHOWN // 2) :]
+    return " -> ".join([*head, f"... ({len(chain) - MAX_SHOWN} more)", *tail])
 
 
 RULE = BlockingCallInHelper

@@ -20,7 +20,8 @@ Not flagged: the coroutine handed to something that may await or schedule it
 returned from a sync `def` or a lambda (a wrapper whose caller awaits),
 yielded, put in a container, or assigned to a name that is later awaited or passed on.
 
-Fix (safe, async code only): insert `await` (parenthesized before an attribute).
+Fix (safe, async code only): insert `await` (parenthesized before an attribute); none
+inside a generator expression, which `await` would turn into an async generator.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.fixes import FixSpec
+from asynclint.fixes import FixSpec, await_allowed
 from asynclint.rule import Rule
 from asynclint.scope import dotted_name
 
@@ -69,7 +70,7 @@ class UnawaitedSessionCall(Rule):
             return
         method = f"{dotted_name(func.value) or 'session'}.{func.attr.value}"
         fix = None
-        if in_async:
+        if in_async and await_allowed(ctx, node):
             parenthesize = isinstance(parent, cst.Attribute)
             awaited = cst.Await(
                 expression=node,
