@@ -133,6 +133,16 @@ def package_of(filename: str, names: list[str]) -> tuple[str, str] | None:
     return None
 
 
+def src_of(raw: list[dict], names: list[str]) -> Path | None:
+    """The corpus folder a JSON run was made in: the parent of its package folders."""
+    for item in raw:
+        parts = Path(item["filename"]).parts
+        for i, part in enumerate(parts):
+            if part in names:
+                return Path(*parts[:i])
+    return None
+
+
 def run_asynclint(cmd: str, trees: list[Path]) -> list[dict]:
     argv = [
         *shlex.split(cmd),
@@ -402,14 +412,14 @@ def main() -> None:
         if not chosen:
             sys.exit(f"sample: no corpus package matches {args.packages!r}")
     names = [pin.dirname for pin in chosen]
-    src = (
-        corpus.build(args.dest)
-        if not args.json_in
-        else Path(args.dest or corpus.default_dest()) / "src"
-    )
+    if args.json_in:
+        src = Path(args.dest or corpus.default_dest()) / "src"
+    else:
+        src = corpus.build(args.dest)
 
     if args.json_in:
         raw = json.loads(args.json_in.read_text())
+        src = src_of(raw, names) or src  # the folder that run linted, wherever it was
     else:
         raw = run_asynclint(args.asynclint, [src / n for n in names])
     if args.save_json:
