@@ -144,8 +144,13 @@ def src_of(raw: list[dict], names: list[str]) -> Path | None:
 
 
 def run_asynclint(cmd: str, trees: list[Path]) -> list[dict]:
+    words = shlex.split(cmd)
+    if (
+        "/" in words[0]
+    ):  # a relative path would be looked up from the corpus folder below
+        words[0] = str(Path(words[0]).resolve())
     argv = [
-        *shlex.split(cmd),
+        *words,
         "check",
         "--no-cache",
         "--exit-zero",
