@@ -9,7 +9,9 @@ Layout::
     DEST/src/<name>-<version>/...      only the *.py files of each archive
     DEST/src/<name>-<version>/.sha256  marker: archive hash this tree came from
 
-Usage: ``python benchmarks/corpus.py [--dest DIR] [--lock FILE]``.
+Usage: ``python benchmarks/corpus.py [--dest DIR] [--lock FILE] [--kind app|lib]``.
+With ``--kind``, only the pins of that kind (the lock's fifth column) are built, nothing
+else in DEST is touched, and their folders are printed one per line.
 Standard library only.
 """
 
@@ -38,6 +40,7 @@ class Pin:
     version: str
     file: str
     sha256: str
+    kind: str = "lib"  # "app": a deployable application; "lib": a library or framework
 
     @property
     def dirname(self) -> str:
@@ -87,8 +90,15 @@ def target_args(file: str) -> tuple[str, ...]:
     python_tag, abi, platforms = file[: -len(".whl")].split("-")[-3:]
     if platforms == "any":
         return ("--only-binary=:all:",)
-    args = ["--only-binary=:all:", "--implementation", python_tag[:2],
-            "--python-version", python_tag[2:], "--abi", abi]
+    args = [
+        "--only-binary=:all:",
+        "--implementation",
+        python_tag[:2],
+        "--python-version",
+        python_tag[2:],
+        "--abi",
+        abi,
+    ]
     for platform in platforms.split("."):
         args += ["--platform", platform]
     return tuple(args)
@@ -105,8 +115,20 @@ def download(pins: list[Pin], wheels: Path) -> None:
                 req.write(f"{pin.name}=={pin.version} --hash=sha256:{pin.sha256}\n")
         try:
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--no-deps", "--require-hashes",
-                 "--quiet", "--dest", str(wheels), "-r", req.name, *args],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--require-hashes",
+                    "--quiet",
+                    "--dest",
+                    str(wheels),
+                    "-r",
+                    req.name,
+                    *args,
+                ],
                 check=True,
             )
         finally:
@@ -151,13 +173,16 @@ def prune(pins: list[Pin], src: Path) -> None:
             shutil.rmtree(entry)
 
 
-def build(dest: Path | None = None, lock: Path = DEFAULT_LOCK) -> Path:
-    """Make sure DEST/src holds exactly the pinned corpus; return that folder."""
+def build(
+    dest: Path | None = None, lock: Path = DEFAULT_LOCK, kind: str | None = None
+) -> Path:
+    """Make sure DEST/src holds the pinned corpus (only the pins of ``kind`` if given); return that folder."""
     dest = Path(dest or default_dest()).expanduser()
     wheels, src = dest / "wheels", dest / "src"
     wheels.mkdir(parents=True, exist_ok=True)
     src.mkdir(parents=True, exist_ok=True)
-    pins = read_lock(lock)
+    all_pins = read_lock(lock)
+    pins = [pin for pin in all_pins if kind is None or pin.kind == kind]
     todo = [pin for pin in pins if not is_unpacked(pin, src)]
     for pin in todo:  # a corrupt cached archive is fetched again
         archive = wheels / pin.file
@@ -172,7 +197,7 @@ def build(dest: Path | None = None, lock: Path = DEFAULT_LOCK) -> Path:
             sys.exit(f"corpus: {pin.file} missing or hash mismatch after download")
         unpack(pin, archive, src)
         print(f"corpus: unpacked {pin.dirname}", file=sys.stderr)
-    prune(pins, src)
+    prune(all_pins, src)
     return src
 
 
@@ -182,11 +207,33 @@ def count_lines(data: bytes) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dest", type=Path, default=None,
-                        help=f"corpus folder (default: $ASYNCLINT_BENCH_CORPUS or {default_dest()})")
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=None,
+        help=f"corpus folder (default: $ASYNCLINT_BENCH_CORPUS or {default_dest()})",
+    )
     parser.add_argument("--lock", type=Path, default=DEFAULT_LOCK)
+    parser.add_argument(
+        "--kind",
+        choices=("app", "lib"),
+        default=None,
+        help="only the pins of this kind; prints their folders, one per line",
+    )
     args = parser.parse_args()
-    src = build(args.dest, args.lock)
+    src = build(args.dest, args.lock, args.kind)
+    if args.kind:
+        trees = [
+            src / pin.dirname for pin in read_lock(args.lock) if pin.kind == args.kind
+        ]
+        files = sorted(f for tree in trees for f in tree.rglob("*.py"))
+        lines = sum(count_lines(p.read_bytes()) for p in files)
+        print(
+            f"corpus: {len(trees)} {args.kind} packages: {len(files)} files, {lines} lines",
+            file=sys.stderr,
+        )
+        print("\n".join(map(str, trees)))
+        return
     files = sorted(src.rglob("*.py"))
     lines = sum(count_lines(p.read_bytes()) for p in files)
     print(f"corpus: {src}: {len(files)} files, {lines} lines", file=sys.stderr)
