@@ -59,14 +59,20 @@ def cli() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: ASLnnn` to every line with findings (to adopt asynclint).")
+@click.option("--stdin-filename", type=click.Path(dir_okay=False),
+              help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
           exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes,
-          add_noqa) -> None:
-    """Lint PATHS (files or folders; default: the current folder)."""
+          add_noqa, stdin_filename) -> None:
+    """Lint PATHS (files or folders; default: the current folder; `-`: stdin)."""
     from asynclint.config import ConfigError, check_selectors, load_settings, parse_target, with_overrides
     from asynclint.discovery import DiscoveryError, discover
 
     paths = paths or (".",)
+    if "-" in paths or stdin_filename:
+        if paths != ("-",) or not stdin_filename:
+            _fail("stdin is read with `-` as the only PATH and --stdin-filename naming the file")
+        paths = (stdin_filename,)
     try:
         settings = load_settings(paths, config_file)
         settings = with_overrides(
@@ -76,10 +82,18 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
             ignore=check_selectors(_codes(ignore), "--ignore") if ignore is not None else None,
             target_version=parse_target(target_version, "--target-version") if target_version else None,
         )
-        files = discover(paths, settings, force_exclude=force_exclude)
+        files = discover(paths, settings, force_exclude=force_exclude) if not stdin_filename else []
     except (ConfigError, DiscoveryError) as exc:
         _fail(str(exc))
         return
+    if stdin_filename:
+        from asynclint.server.stdin import check_stdin
+
+        code = check_stdin(stdin_filename, settings, fix=fix, diff=diff, unsafe=unsafe_fixes, use_cache=not no_cache,
+                           report=lambda found, stream, text, fixed=0: _report(
+                               found, output_format or "full", output_file, statistics, quiet, fixed=fixed,
+                               stream=stream, source=text))
+        sys.exit(0 if code == 1 and exit_zero else code)
 
     from asynclint.runner import Job, run as run_files
 
@@ -192,7 +206,8 @@ def _project_files(paths, settings, files: list[str]) -> list[str] | None:
         return None
 
 
-def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0) -> None:
+def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0,
+            stream=None, source: str | None = None) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
@@ -209,7 +224,11 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
         lines = lines_cache[path]
         return lines[row - 1] if 0 < row <= len(lines) else ""
 
-    out = open(output_file, "w", encoding="utf-8") if output_file else sys.stdout
+    if source is not None:  # read from stdin: the lines shown are its own
+        from asynclint.source import split_lines
+
+        lines_cache.update({d.path: split_lines(source) for d in diagnostics})
+    out = open(output_file, "w", encoding="utf-8") if output_file else stream or sys.stdout
     try:
         if statistics:
             write_statistics(diagnostics, out, _rule_names())
@@ -296,6 +315,16 @@ def show_rule(code: str) -> None:
         Console().print(Markdown(text))
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.command("server")
+def server() -> None:
+    """Run the language server on stdin and stdout (for editors; needs `asynclint[server]`)."""
+    try:
+        from asynclint.server.lsp import serve
+    except ImportError as exc:
+        _fail(f"the language server needs the server extra: pip install \"asynclint[server]\" ({exc})")
+    serve()
 
 
 def main() -> None:
