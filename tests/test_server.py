@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_lsp = pytest.importorskip("pytest_lsp", reason="the server tests need the test extras (pytest-lsp)")
+pytest_lsp = pytest.importorskip(
+    "pytest_lsp", reason="the server tests need the test extras (pytest-lsp)"
+)
 from lsprotocol import types  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 
@@ -57,7 +59,11 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('select = ["ASL207"]', 'select = ["ASL2", "ASL104"]'))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'select = ["ASL207"]', 'select = ["ASL2", "ASL104"]'
+        )
+    )
     (root / "app" / "sleepy.py").write_text(SLEEPY)
     (root / "app" / "route.py").write_text(ROUTE)
     (root / "app" / "util" / "slow.py").write_text(HELPER)
@@ -76,24 +82,41 @@ async def client(lsp_client: LanguageClient, project: Path):
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
             root_uri=project.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")],
+            workspace_folders=[
+                types.WorkspaceFolder(uri=project.as_uri(), name="project")
+            ],
         )
     )
     yield
     await lsp_client.shutdown_session()
 
 
-def _open(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
+def _open(
+    client: LanguageClient, path: Path, text: str | None = None, version: int = 1
+) -> str:
     uri = path.as_uri()
-    client.text_document_did_open(types.DidOpenTextDocumentParams(types.TextDocumentItem(
-        uri=uri, language_id="python", version=version, text=path.read_text() if text is None else text)))
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            types.TextDocumentItem(
+                uri=uri,
+                language_id="python",
+                version=version,
+                text=path.read_text() if text is None else text,
+            )
+        )
+    )
     return uri
 
 
 def _change(client: LanguageClient, uri: str, text: str, version: int) -> None:
-    client.text_document_did_change(types.DidChangeTextDocumentParams(
-        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(
+                uri=uri, version=version
+            ),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
 
 
 async def _until(client: LanguageClient, uri: str, check, timeout: float = 60.0):
@@ -104,11 +127,15 @@ async def _until(client: LanguageClient, uri: str, check, timeout: float = 60.0)
         if found is not None and check(found):
             return found
         try:
-            await asyncio.wait_for(client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS),
-                                   max(0.1, deadline - time.monotonic()))
+            await asyncio.wait_for(
+                client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS),
+                max(0.1, deadline - time.monotonic()),
+            )
         except asyncio.TimeoutError:
             break
-    raise AssertionError(f"diagnostics of {uri} never matched; last: {client.diagnostics.get(uri)}")
+    raise AssertionError(
+        f"diagnostics of {uri} never matched; last: {client.diagnostics.get(uri)}"
+    )
 
 
 def _codes(diagnostics) -> list[str]:
@@ -126,15 +153,22 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
         return starts[min(position.line, len(lines))] + position.character
 
     for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end):]
+        text = (
+            text[: offset(edit.range.start)]
+            + edit.new_text
+            + text[offset(edit.range.end) :]
+        )
     return text
 
 
 async def _actions(client: LanguageClient, uri: str, diagnostics, line: int, only=None):
-    return await client.text_document_code_action_async(types.CodeActionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri),
-        range=types.Range(types.Position(line, 0), types.Position(line, 0)),
-        context=types.CodeActionContext(diagnostics=list(diagnostics), only=only)))
+    return await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=types.Range(types.Position(line, 0), types.Position(line, 0)),
+            context=types.CodeActionContext(diagnostics=list(diagnostics), only=only),
+        )
+    )
 
 
 def _edits(action: types.CodeAction) -> list[types.TextEdit]:
@@ -142,7 +176,9 @@ def _edits(action: types.CodeAction) -> list[types.TextEdit]:
 
 
 @pytest.mark.asyncio
-async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(client: LanguageClient, project: Path):
+async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(
+    client: LanguageClient, project: Path
+):
     path = project / "app" / "sleepy.py"
     uri = _open(client, path)
     found = await _until(client, uri, lambda d: len(d) == 2)
@@ -157,14 +193,19 @@ async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(client: LanguageC
     assert (first.range.start.line, first.range.start.character) == (4, 4)
 
     # The finding's own fix, preferred (safe), and the noqa action for its line.
-    actions = await _actions(client, uri, [first], 4, only=[types.CodeActionKind.QuickFix])
+    actions = await _actions(
+        client, uri, [first], 4, only=[types.CodeActionKind.QuickFix]
+    )
     titles = [a.title for a in actions]
     assert any(t.startswith("Fix ASL201") for t in titles), titles
     assert "Disable ASL201 on this line" in titles
     fix = next(a for a in actions if a.title.startswith("Fix ASL201"))
     assert fix.is_preferred
     noqa = next(a for a in actions if a.title == "Disable ASL201 on this line")
-    assert _apply(SLEEPY, _edits(noqa)).splitlines()[4] == "    time.sleep(1)  # noqa: E501, ASL201"
+    assert (
+        _apply(SLEEPY, _edits(noqa)).splitlines()[4]
+        == "    time.sleep(1)  # noqa: E501, ASL201"
+    )
 
     # Fix all: the same text `asynclint check --fix` writes for the file.
     actions = await _actions(client, uri, found, 0, only=["source.fixAll"])
@@ -173,8 +214,12 @@ async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(client: LanguageC
     if fix_all.edit is None:
         fix_all = await client.code_action_resolve_async(fix_all)
     fixed = _apply(SLEEPY, _edits(fix_all))
-    subprocess.run([*SERVER[:-1], "check", "--no-cache", "--fix", "--exit-zero", "-q", str(path)],
-                   check=True, cwd=project, capture_output=True)
+    subprocess.run(
+        [*SERVER[:-1], "check", "--no-cache", "--fix", "--exit-zero", "-q", str(path)],
+        check=True,
+        cwd=project,
+        capture_output=True,
+    )
     assert fixed == path.read_text()
     assert fixed != SLEEPY
 
@@ -195,29 +240,41 @@ async def test_unsafe_fix_says_so(client: LanguageClient, project: Path):
     fix = next(a for a in actions if a.title.startswith("Fix ASL104"))
     assert "unsafe" in fix.title and not fix.is_preferred
     # No safe fix in the file: no fix-all either.
-    assert await _actions(client, uri, [found], 0, only=["source.fixAll.asynclint"]) in ((), [], None)
+    assert await _actions(
+        client, uri, [found], 0, only=["source.fixAll.asynclint"]
+    ) in ((), [], None)
 
 
 @pytest.mark.asyncio
 async def test_chain_hops_are_related_locations(client: LanguageClient, project: Path):
     uri = _open(client, project / "app" / "services" / "orders.py")
-    found = await _until(client, uri, lambda d: len([x for x in d if x.code == "ASL207"]) == 7)
+    found = await _until(
+        client, uri, lambda d: len([x for x in d if x.code == "ASL207"]) == 7
+    )
     step = next(d for d in found if d.range.start.line == 17)  # `Step(0.5)`
-    hops = [(Path(r.location.uri).name, r.location.range.start.line, r.message) for r in step.related_information]
+    hops = [
+        (Path(r.location.uri).name, r.location.range.start.line, r.message)
+        for r in step.related_information
+    ]
     steps_py = (project / "app" / "util" / "steps.py").read_text().splitlines()
     assert [(name, steps_py[line].strip()) for name, line, _ in hops] == [
-        ("steps.py", "class Step:"), ("steps.py", "def __init__(self, delay):"), ("steps.py", "time.sleep(delay)")]
+        ("steps.py", "class Step:"),
+        ("steps.py", "def __init__(self, delay):"),
+        ("steps.py", "time.sleep(delay)"),
+    ]
 
 
 @pytest.mark.asyncio
-async def test_editing_a_helper_refreshes_the_open_route(client: LanguageClient, project: Path):
+async def test_editing_a_helper_refreshes_the_open_route(
+    client: LanguageClient, project: Path
+):
     route = _open(client, project / "app" / "route.py")
     await _until(client, route, lambda d: len(d) == 0)
     await asyncio.sleep(0.5)  # let the first index finish, so the change is seen as one
     helper_path = project / "app" / "util" / "slow.py"
     helper = _open(client, helper_path)
     await _until(client, helper, lambda d: len(d) == 0)
-    blocking = "import time\n\n\ndef fetch_rates():\n    time.sleep(0.2)\n    return {\"EUR\": 1.0}\n"
+    blocking = 'import time\n\n\ndef fetch_rates():\n    time.sleep(0.2)\n    return {"EUR": 1.0}\n'
     _change(client, helper, blocking, 2)
     (found,) = await _until(client, route, lambda d: len(d) == 1)
     assert found.code == "ASL207" and "fetch_rates -> time.sleep" in found.message
@@ -226,21 +283,35 @@ async def test_editing_a_helper_refreshes_the_open_route(client: LanguageClient,
     _change(client, helper, HELPER, 3)
     await _until(client, route, lambda d: len(d) == 0)
     # Closed: the helper's facts are the file's on disk; changed on disk, the route follows.
-    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(helper)))
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(helper))
+    )
     helper_path.write_text(blocking)
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
-        [types.FileEvent(uri=helper, type=types.FileChangeType.Changed)]))
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            [types.FileEvent(uri=helper, type=types.FileChangeType.Changed)]
+        )
+    )
     await _until(client, route, lambda d: len(d) == 1)
 
 
 @pytest.mark.asyncio
-async def test_settings_reload_when_pyproject_changes(client: LanguageClient, project: Path):
+async def test_settings_reload_when_pyproject_changes(
+    client: LanguageClient, project: Path
+):
     uri = _open(client, project / "app" / "sleepy.py")
     await _until(client, uri, lambda d: len(d) == 2)
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('select = ["ASL2", "ASL104"]', 'select = ["ASL207"]'))
-    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
-        [types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]))
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            'select = ["ASL2", "ASL104"]', 'select = ["ASL207"]'
+        )
+    )
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            [types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
+        )
+    )
     await _until(client, uri, lambda d: len(d) == 0)
 
 
@@ -248,26 +319,76 @@ def test_stdin_filename_lints_as_that_file(project: Path):
     """`check --stdin-filename PATH -`: that file's settings and project (ASL207 through the
     helpers on disk) and the text given, not the file's."""
     route = project / "app" / "route.py"
-    text = route.read_text().replace("return fetch_rates()", "return fetch_rates()\n\n\nasync def two():\n    time.sleep(1)\n")
+    text = route.read_text().replace(
+        "return fetch_rates()",
+        "return fetch_rates()\n\n\nasync def two():\n    time.sleep(1)\n",
+    )
     text = "import time\n" + text
-    run = subprocess.run([*SERVER[:-1], "check", "--no-cache", "--output-format", "concise",
-                          "--stdin-filename", "app/route.py", "-"], input=text, text=True, capture_output=True,
-                         cwd=project)
+    run = subprocess.run(
+        [
+            *SERVER[:-1],
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "app/route.py",
+            "-",
+        ],
+        input=text,
+        text=True,
+        capture_output=True,
+        cwd=project,
+    )
     assert run.returncode == 1, run.stderr
     assert "app/route.py:10:5: ASL201" in run.stdout
-    (project / "app" / "util" / "slow.py").write_text("import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n")
-    run = subprocess.run([*SERVER[:-1], "check", "--no-cache", "--output-format", "concise",
-                          "--stdin-filename", "app/route.py", "-"], input=text, text=True, capture_output=True,
-                         cwd=project)
+    (project / "app" / "util" / "slow.py").write_text(
+        "import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n"
+    )
+    run = subprocess.run(
+        [
+            *SERVER[:-1],
+            "check",
+            "--no-cache",
+            "--output-format",
+            "concise",
+            "--stdin-filename",
+            "app/route.py",
+            "-",
+        ],
+        input=text,
+        text=True,
+        capture_output=True,
+        cwd=project,
+    )
     assert "app/route.py:6:12: ASL207" in run.stdout, run.stdout
 
 
 def test_stdin_fix_writes_source_to_stdout_and_report_to_stderr(project: Path):
     path = project / "app" / "sleepy.py"
-    run = subprocess.run([*SERVER[:-1], "check", "--no-cache", "--fix", "--stdin-filename", str(path), "-"],
-                         input=SLEEPY, text=True, capture_output=True, cwd=project)
+    run = subprocess.run(
+        [
+            *SERVER[:-1],
+            "check",
+            "--no-cache",
+            "--fix",
+            "--stdin-filename",
+            str(path),
+            "-",
+        ],
+        input=SLEEPY,
+        text=True,
+        capture_output=True,
+        cwd=project,
+    )
     assert run.returncode == 0, run.stderr
     assert "Fixed 2 errors" in run.stderr and "Fixed" not in run.stdout
-    subprocess.run([*SERVER[:-1], "check", "--no-cache", "--fix", "-q", str(path)], cwd=project, capture_output=True)
+    subprocess.run(
+        [*SERVER[:-1], "check", "--no-cache", "--fix", "-q", str(path)],
+        cwd=project,
+        capture_output=True,
+    )
     assert run.stdout == path.read_text()
-    assert (project / "app" / "sleepy.py").read_text() != SLEEPY  # (written by the second run only)
+    assert (
+        project / "app" / "sleepy.py"
+    ).read_text() != SLEEPY  # (written by the second run only)

@@ -35,7 +35,10 @@ def project_files(settings: Settings, root: str | None = None) -> list[str]:
     from asynclint.discovery import DiscoveryError, discover
 
     try:
-        return [os.path.abspath(path) for path in discover([root or settings.root], settings)]
+        return [
+            os.path.abspath(path)
+            for path in discover([root or settings.root], settings)
+        ]
     except DiscoveryError:
         return []
 
@@ -50,7 +53,12 @@ def wants_project(settings: Settings) -> bool:
     return settings.project_analysis and bool(PROJECT_CODES & settings.enabled_codes())
 
 
-def project_facts(files: list[str], settings: Settings, jobs: int | None = None, use_cache: bool = True) -> dict[str, dict]:
+def project_facts(
+    files: list[str],
+    settings: Settings,
+    jobs: int | None = None,
+    use_cache: bool = True,
+) -> dict[str, dict]:
     """path -> facts of every module of the project (read from disk, through the cache,
     on every core). All of them, not only those a CLI run would read on demand: any module
     may be edited next, and the index must then be right without reading the rest again."""
@@ -67,8 +75,10 @@ def project_facts(files: list[str], settings: Settings, jobs: int | None = None,
         # Not forked: this process runs threads (the server's reader, its worker), and a
         # child forked while one of them holds a lock could hang on it.
         runner._pool = ProcessPoolExecutor(
-            max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"),
-            initializer=gc.set_threshold, initargs=gc.get_threshold(),
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=gc.set_threshold,
+            initargs=gc.get_threshold(),
         )
     try:
         results = runner._run_cached(files, job, jobs, use_cache)
@@ -77,7 +87,11 @@ def project_facts(files: list[str], settings: Settings, jobs: int | None = None,
         if runner._pool is not None:
             runner._pool.shutdown()
             runner._pool = None
-    return {os.path.abspath(r.path): r.facts for r in results if r.facts and not is_deferred(r.facts)}
+    return {
+        os.path.abspath(r.path): r.facts
+        for r in results
+        if r.facts and not is_deferred(r.facts)
+    }
 
 
 def text_facts(text: str, path: str, settings: Settings) -> dict | None:
@@ -101,19 +115,25 @@ def first_pass(text: str, path: str, settings: Settings) -> FileResult:
     from asynclint.engine import lint_text
     from asynclint.project import is_deferred
 
-    result = lint_text(text, path, settings, collect_facts="all" if wants_project(settings) else False)
+    result = lint_text(
+        text, path, settings, collect_facts="all" if wants_project(settings) else False
+    )
     if result.facts is not None and is_deferred(result.facts):
         result.facts = None
     return result
 
 
-def with_index(first: FileResult, text: str, path: str, settings: Settings, index) -> list[Diagnostic]:
+def with_index(
+    first: FileResult, text: str, path: str, settings: Settings, index
+) -> list[Diagnostic]:
     """The findings of the text with the project-wide rules run again with the index, as
     `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
     from asynclint.engine import lint_text
     from asynclint.project import merge_rerun, rerun_plan, words
 
-    merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors))
+    merged = FileResult(
+        path=path, diagnostics=list(first.diagnostics), errors=list(first.errors)
+    )
     if index is None or first.facts is None:
         return merged.diagnostics
     codes = rerun_plan(index, [first], settings, lambda _path: words(text)).get(path)
@@ -130,14 +150,18 @@ def standalone(text: str, path: str, settings: Settings) -> list[Diagnostic]:
     return lint_standalone(text, path, settings).diagnostics
 
 
-def fix_all(text: str, path: str, settings: Settings, *, unsafe: bool = False) -> tuple[str, list[Diagnostic], list[str]]:
+def fix_all(
+    text: str, path: str, settings: Settings, *, unsafe: bool = False
+) -> tuple[str, list[Diagnostic], list[str]]:
     """(fixed text, findings fixed, notes): exactly what `asynclint check --fix` writes for
     this text (fixes file by file, then the configured formatter)."""
     from asynclint.fixer import fix_text
     from asynclint.runner import _format
 
     outcome = fix_text(text, path, settings, unsafe=unsafe)
-    fixed = outcome.text if outcome.text == text else _format(outcome.text, path, settings)
+    fixed = (
+        outcome.text if outcome.text == text else _format(outcome.text, path, settings)
+    )
     return fixed, outcome.fixed, outcome.failures
 
 
@@ -155,6 +179,18 @@ def rule_url(code: str) -> str:
 
 
 __all__ = [
-    "ConfigError", "add_noqa", "build_index", "config_for", "default_settings", "first_pass", "fix_all",
-    "project_facts", "project_files", "rule_url", "standalone", "text_facts", "wants_project", "with_index",
+    "ConfigError",
+    "add_noqa",
+    "build_index",
+    "config_for",
+    "default_settings",
+    "first_pass",
+    "fix_all",
+    "project_facts",
+    "project_files",
+    "rule_url",
+    "standalone",
+    "text_facts",
+    "wants_project",
+    "with_index",
 ]

@@ -12,8 +12,16 @@ from asynclint.config import Settings
 from asynclint.server import pipeline
 
 
-def check_stdin(path: str, settings: Settings, *, fix: bool, diff: bool, unsafe: bool, report,
-                use_cache: bool = True) -> int:
+def check_stdin(
+    path: str,
+    settings: Settings,
+    *,
+    fix: bool,
+    diff: bool,
+    unsafe: bool,
+    report,
+    use_cache: bool = True,
+) -> int:
     """Runs the check; `report(findings, stream, text, fixed=n)` prints them. The exit code."""
     from asynclint.fixer import unified_diff
     from asynclint.source import UnreadableSource, decode
@@ -34,11 +42,19 @@ def check_stdin(path: str, settings: Settings, *, fix: bool, diff: bool, unsafe:
         print(f"asynclint: {note}", file=sys.stderr)
     if diff:
         sys.stdout.write(unified_diff(text, fixed, path))
-        print(f"Would fix {len(done)} error{'s' if len(done) != 1 else ''}.", file=sys.stderr)
+        print(
+            f"Would fix {len(done)} error{'s' if len(done) != 1 else ''}.",
+            file=sys.stderr,
+        )
         return 1 if fixed != text else 0
     sys.stdout.write(fixed)
     sys.stdout.flush()
-    remaining = _findings(fixed, path, settings, _index(path, fixed, settings, use_cache) if index is not None else None)
+    remaining = _findings(
+        fixed,
+        path,
+        settings,
+        _index(path, fixed, settings, use_cache) if index is not None else None,
+    )
     report(remaining, sys.stderr, fixed, fixed=len(done))
     return 1 if remaining else 0
 
@@ -48,8 +64,14 @@ def _index(path: str, text: str, settings: Settings, use_cache: bool):
     if not pipeline.wants_project(settings):
         return None
     # The project: the config's folder, else the file's own (as `check PATH` takes it).
-    root = settings.root if settings.config_file else os.path.dirname(os.path.abspath(path))
-    facts = pipeline.project_facts(pipeline.project_files(settings, root), settings, use_cache=use_cache)
+    root = (
+        settings.root
+        if settings.config_file
+        else os.path.dirname(os.path.abspath(path))
+    )
+    facts = pipeline.project_facts(
+        pipeline.project_files(settings, root), settings, use_cache=use_cache
+    )
     own = pipeline.first_pass(text, path, settings).facts
     facts.pop(os.path.abspath(path), None)
     if own:
@@ -60,4 +82,6 @@ def _index(path: str, text: str, settings: Settings, use_cache: bool):
 def _findings(text: str, path: str, settings: Settings, index):
     if index is None:
         return pipeline.standalone(text, path, settings)
-    return pipeline.with_index(pipeline.first_pass(text, path, settings), text, path, settings, index)
+    return pipeline.with_index(
+        pipeline.first_pass(text, path, settings), text, path, settings, index
+    )

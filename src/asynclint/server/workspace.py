@@ -26,7 +26,9 @@ class Project:
     key: str  # its pyproject.toml, or the folder standing in for one
     settings: Settings
     error: str | None = None  # why the config could not be used (defaults apply)
-    facts: dict[str, dict] = field(default_factory=dict)  # path -> facts, editor text where open
+    facts: dict[str, dict] = field(
+        default_factory=dict
+    )  # path -> facts, editor text where open
     index: object = None  # ProjectIndex, once `index_project` ran
     indexed: bool = False
 
@@ -35,7 +37,9 @@ class Project:
 class _Open:
     text: str
     project: Project
-    first: FileResult | None = None  # first pass of `text` (kept: it depends on nothing else)
+    first: FileResult | None = (
+        None  # first pass of `text` (kept: it depends on nothing else)
+    )
 
 
 class Workspace:
@@ -57,18 +61,26 @@ class Workspace:
         project = self.projects.get(config)
         if project is None:
             if settings is None:
-                settings = pipeline.default_settings(config if os.path.isdir(config) else os.path.dirname(config))
+                settings = pipeline.default_settings(
+                    config if os.path.isdir(config) else os.path.dirname(config)
+                )
             project = self.projects[config] = Project(config, settings, error)
         return project
 
     def _folder_of(self, path: str) -> str:
-        inside = [folder for folder in self.folders if path.startswith(folder.rstrip(os.sep) + os.sep)]
+        inside = [
+            folder
+            for folder in self.folders
+            if path.startswith(folder.rstrip(os.sep) + os.sep)
+        ]
         return max(inside, key=len) if inside else os.path.dirname(path)
 
     def index_project(self, project: Project) -> None:
         """Read the facts of every module of the project (the open ones from the editor)."""
         if pipeline.wants_project(project.settings):
-            facts = pipeline.project_facts(pipeline.project_files(project.settings), project.settings)
+            facts = pipeline.project_facts(
+                pipeline.project_files(project.settings), project.settings
+            )
             for path, state in self.open.items():
                 if state.project is project:
                     facts.pop(path, None)
@@ -82,8 +94,13 @@ class Workspace:
         """A pyproject.toml changed, appeared or went: the projects it may configure are
         forgotten (read again on next use); the open files to check again."""
         folder = os.path.dirname(os.path.abspath(config))
-        stale = [key for key, project in self.projects.items()
-                 if key == config or _under(project.settings.root, folder) or _under(key, folder)]
+        stale = [
+            key
+            for key, project in self.projects.items()
+            if key == config
+            or _under(project.settings.root, folder)
+            or _under(key, folder)
+        ]
         for key in stale:
             del self.projects[key]
         again = []
@@ -104,11 +121,16 @@ class Workspace:
             state = self.open[path] = _Open(text, self.project_for(path))
         project = state.project
         if state.first is None or state.text != text:
-            state.text, state.first = text, pipeline.first_pass(text, path, project.settings)
+            state.text, state.first = (
+                text,
+                pipeline.first_pass(text, path, project.settings),
+            )
         if not project.indexed:
             return pipeline.standalone(text, path, project.settings), []
         again = self._set_facts(project, path, state.first.facts)
-        return pipeline.with_index(state.first, text, path, project.settings, project.index), again
+        return pipeline.with_index(
+            state.first, text, path, project.settings, project.index
+        ), again
 
     def close(self, path: str) -> list[str]:
         """The editor closed the file: its facts are the file's on disk again."""
@@ -129,13 +151,18 @@ class Workspace:
             try:
                 from asynclint.source import read_source
 
-                facts = pipeline.text_facts(read_source(path).text, path, project.settings)
+                facts = pipeline.text_facts(
+                    read_source(path).text, path, project.settings
+                )
             except Exception:  # unreadable now: as if it were gone
                 facts = None
         return self._set_facts(project, path, facts)
 
     def _set_facts(self, project: Project, path: str, facts: dict | None) -> list[str]:
-        if not pipeline.wants_project(project.settings) or project.facts.get(path) == facts:
+        if (
+            not pipeline.wants_project(project.settings)
+            or project.facts.get(path) == facts
+        ):
             return []
         if facts is None:
             project.facts.pop(path, None)
@@ -145,8 +172,13 @@ class Workspace:
         names = changed_names(old, project.index)
         if not names:
             return []
-        return [other for other, state in self.open.items()
-                if other != path and state.project is project and _spells_any(state.text, names)]
+        return [
+            other
+            for other, state in self.open.items()
+            if other != path
+            and state.project is project
+            and _spells_any(state.text, names)
+        ]
 
     def diagnostics_texts(self) -> dict[str, str]:
         return {path: state.text for path, state in self.open.items()}
@@ -164,7 +196,9 @@ class Workspace:
 
     # -- where a chain's steps are (ASL207) -----------------------------------------------
 
-    def chain_locations(self, path: str, diagnostic: Diagnostic) -> list[tuple[str, int, int, int, str]]:
+    def chain_locations(
+        self, path: str, diagnostic: Diagnostic
+    ) -> list[tuple[str, int, int, int, str]]:
         """(path, row, col, end col, step) for each step of an ASL207 finding's chain whose
         definition (or, for the last step, call) can be found; 1-based rows and columns."""
         state = self.open.get(path)
@@ -186,7 +220,14 @@ class Workspace:
         # step `Step.__init__`, and so on down to the sync function that makes the call.
         for position in range(len(chain) - 1):
             rest = chain[position:]
-            name = next((key for key, value in blocking.items() if value == rest and key in functions), None)
+            name = next(
+                (
+                    key
+                    for key, value in blocking.items()
+                    if value == rest and key in functions
+                ),
+                None,
+            )
             where = self._definition(name, modules) if name is not None else None
             if where is not None:
                 found.append((*where, rest[0]))
@@ -198,18 +239,24 @@ class Workspace:
         return found
 
     def _definition(self, name: str, modules: dict[str, str]):
-        module = max((m for m in modules if m and (name == m or name.startswith(m + "."))), key=len, default=None)
+        module = max(
+            (m for m in modules if m and (name == m or name.startswith(m + "."))),
+            key=len,
+            default=None,
+        )
         if module is None:
             return None
         path = modules[module]
         text = self.source_of(path)
         if text is None:
             return None
-        parts = name[len(module) + 1:].split(".")
+        parts = name[len(module) + 1 :].split(".")
         row = 0
         lines = text.splitlines()
         for part in parts:
-            pattern = re.compile(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(part)}\b")
+            pattern = re.compile(
+                rf"^\s*(?:async\s+def|def|class)\s+{re.escape(part)}\b"
+            )
             for number in range(row, len(lines)):
                 if pattern.match(lines[number]):
                     row = number
@@ -231,11 +278,20 @@ class Workspace:
         indent = len(lines[row - 1]) - len(lines[row - 1].lstrip())
         for number in range(row, len(lines)):
             line = lines[number]
-            if number > row and line.strip() and len(line) - len(line.lstrip()) <= indent:
+            if (
+                number > row
+                and line.strip()
+                and len(line) - len(line.lstrip()) <= indent
+            ):
                 return None  # past the end of the function
             match = pattern.search(line)
             if match and number > row - 1:
-                return path, number + 1, match.start() + 1, match.start() + 1 + len(last)
+                return (
+                    path,
+                    number + 1,
+                    match.start() + 1,
+                    match.start() + 1 + len(last),
+                )
         return None
 
 
@@ -249,14 +305,20 @@ def changed_names(old, new) -> set[str]:
         if before == after:
             continue
         if isinstance(after, dict):
-            keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+            keys = {
+                key
+                for key in before.keys() | after.keys()
+                if before.get(key) != after.get(key)
+            }
         else:
             keys = set(before) ^ set(after)
         for key in keys:
             holder, _, last = key.rpartition(".")
             names.add(last)
             if last.startswith("__") and holder:
-                names.add(holder.rpartition(".")[2])  # `Tx.__init__` is spelled `Tx(...)`
+                names.add(
+                    holder.rpartition(".")[2]
+                )  # `Tx.__init__` is spelled `Tx(...)`
     return names
 
 
