@@ -8,6 +8,7 @@ safe fix (ASL201) and one with only an unsafe fix (ASL104).
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -392,3 +393,74 @@ def test_stdin_fix_writes_source_to_stdout_and_report_to_stderr(project: Path):
     assert (
         project / "app" / "sleepy.py"
     ).read_text() != SLEEPY  # (written by the second run only)
+
+
+def test_neovim_attaches_and_shows_a_diagnostic(project: Path, tmp_path: Path):
+    """A real editor: Neovim, headless, starts the server with vim.lsp on a file."""
+    nvim = shutil.which("nvim")
+    if nvim is None:
+        pytest.skip("Neovim (nvim) is not installed: apt-get install neovim")
+    out = tmp_path / "diagnostics.txt"
+    env = {
+        **os.environ,
+        "ASL_FILE": str(project / "app" / "sleepy.py"),
+        "ASL_ROOT": str(project),
+        "ASL_OUT": str(out),
+        "ASL_PYTHON": sys.executable,
+    }
+    script = Path(__file__).parent / "editors" / "nvim_attach.lua"
+    subprocess.run(
+        [
+            nvim,
+            "--headless",
+            "-u",
+            "NONE",
+            "-i",
+            "NONE",
+            "-n",
+            "-c",
+            f"luafile {script}",
+        ],
+        env=env,
+        cwd=project,
+        timeout=120,
+        capture_output=True,
+        check=True,
+    )
+    rows = out.read_text().splitlines()
+    assert rows[0].startswith("4:4:ASL201:`time.sleep` blocks the event loop"), rows
+    assert len(rows) == 2
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=SERVER))
+async def two_roots(lsp_client: LanguageClient, tmp_path: Path):
+    """Two workspace folders, each its own project with its own pyproject.toml."""
+    for name, select in (("one", "ASL201"), ("two", "ASL207")):
+        root = tmp_path / name
+        root.mkdir()
+        (root / "pyproject.toml").write_text(
+            f'[tool.asynclint]\nselect = ["{select}"]\n'
+        )
+        (root / "sleepy.py").write_text(SLEEPY)
+    lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("neovim"),
+            workspace_folders=[
+                types.WorkspaceFolder(uri=(tmp_path / name).as_uri(), name=name)
+                for name in ("one", "two")
+            ],
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.mark.asyncio
+async def test_multi_root_each_folder_its_own_settings(
+    two_roots: LanguageClient, tmp_path: Path
+):
+    one = _open(two_roots, tmp_path / "one" / "sleepy.py")
+    two = _open(two_roots, tmp_path / "two" / "sleepy.py")
+    await _until(two_roots, one, lambda d: _codes(d) == ["ASL201", "ASL201"])
+    await _until(two_roots, two, lambda d: len(d) == 0)
