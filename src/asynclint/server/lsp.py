@@ -35,6 +35,8 @@ FIX_ALL = "source.fixAll.asynclint"
 # Typing pauses shorter than this are one edit. Short: a check of a 1,000-line file takes
 # about a tenth of a second, and results of an outdated text are never published anyway.
 DEBOUNCE_SECONDS = 0.05
+# What the project index waits for: a pause in the edits that change what a module defines.
+INDEX_DEBOUNCE_SECONDS = 0.1
 # Engine findings (the file cannot be read or parsed) are errors; the rules' are warnings.
 ERROR_CODES = frozenset({"ASL001", "ASL002"})
 
@@ -47,6 +49,7 @@ class AsynclintServer(LanguageServer):
         self.state = Workspace()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asynclint")
         self.pending: dict[str, asyncio.Task] = {}
+        self.index_task: asyncio.Task | None = None
         # uri -> (text, findings) last published: what code actions work from.
         self.published: dict[str, tuple[str, list[Diagnostic]]] = {}
 
@@ -76,18 +79,30 @@ class AsynclintServer(LanguageServer):
             if path not in self.state.open
             else self.state.open[path].project
         )
-        findings, again = await self.run(self.state.check, path, text)
+        findings = await self.run(self.state.check, path, text)
         current = self.workspace.text_documents.get(uri)
         if current is None or current.version != version:
             return  # a newer text is on its way
         self.publish(uri, text, version, findings)
         if self.pending.get(uri) is asyncio.current_task():
             del self.pending[uri]
-        for other in again:
-            self.schedule(from_fs_path(other))
-        if not project.indexed and not getattr(project, "indexing", False):
+        self.schedule_index()
+        if not project.indexed and not project.indexing:
             project.indexing = True
             asyncio.ensure_future(self._index(project))
+
+    def schedule_index(self) -> None:
+        """Bring the indexes up to date with the checked texts once typing pauses: after the
+        findings are published, since rebuilding a large project's index takes longer than
+        checking one file, and once for many edits."""
+        if self.index_task is not None:
+            self.index_task.cancel()
+        self.index_task = asyncio.ensure_future(self._update_index())
+
+    async def _update_index(self) -> None:
+        await asyncio.sleep(INDEX_DEBOUNCE_SECONDS)
+        for other in await self.run(self.state.update_index):
+            self.schedule(from_fs_path(other))
 
     async def _index(self, project) -> None:
         self.window_log_message(
@@ -486,8 +501,9 @@ def create_server() -> AsynclintServer:
 
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: AsynclintServer, params) -> None:
-        for task in ls.pending.values():
-            task.cancel()
+        for task in [*ls.pending.values(), ls.index_task]:
+            if task is not None:
+                task.cancel()
         ls.pending.clear()
         ls.worker.shutdown(wait=True, cancel_futures=True)
 

@@ -31,6 +31,9 @@ class Project:
     )  # path -> facts, editor text where open
     index: object = None  # ProjectIndex, once `index_project` ran
     indexed: bool = False
+    indexing: bool = False
+    stale: bool = False  # facts changed since the index was built
+    lookup: tuple | None = None  # (index, functions, modules) for chain locations
 
 
 @dataclass
@@ -113,9 +116,9 @@ class Workspace:
 
     # -- files --------------------------------------------------------------------------
 
-    def check(self, path: str, text: str) -> tuple[list[Diagnostic], list[str]]:
-        """The findings of the editor's text of `path`, and the other open files to check
-        again because what the project index says changed with it."""
+    def check(self, path: str, text: str) -> list[Diagnostic]:
+        """The findings of the editor's text of `path`, with the project index as it is (see
+        `update_index`, which may change it)."""
         state = self.open.get(path)
         if state is None:
             state = self.open[path] = _Open(text, self.project_for(path))
@@ -126,11 +129,31 @@ class Workspace:
                 pipeline.first_pass(text, path, project.settings),
             )
         if not project.indexed:
-            return pipeline.standalone(text, path, project.settings), []
-        again = self._set_facts(project, path, state.first.facts)
+            return pipeline.standalone(text, path, project.settings)
         return pipeline.with_index(
             state.first, text, path, project.settings, project.index
-        ), again
+        )
+
+    def update_index(self) -> list[str]:
+        """After `check`s: the open files' facts go into their projects' indexes (each index
+        built once however many changed); the open files (those checked included) to check
+        again because what an index says changed with them."""
+        again: list[str] = []
+        for path, state in list(self.open.items()):
+            if state.first is not None and state.project.indexed:
+                again += [
+                    other
+                    for other in self._set_facts(
+                        state.project, path, state.first.facts, build=False
+                    )
+                    if other not in again
+                ]
+        for project in self.projects.values():
+            if project.stale:
+                again += [
+                    other for other in self._rebuild(project) if other not in again
+                ]
+        return again
 
     def close(self, path: str) -> list[str]:
         """The editor closed the file: its facts are the file's on disk again."""
@@ -158,26 +181,33 @@ class Workspace:
                 facts = None
         return self._set_facts(project, path, facts)
 
-    def _set_facts(self, project: Project, path: str, facts: dict | None) -> list[str]:
+    def _set_facts(
+        self, project: Project, path: str, facts: dict | None, build: bool = True
+    ) -> list[str]:
         if (
             not pipeline.wants_project(project.settings)
             or project.facts.get(path) == facts
         ):
             return []
+        before = pipeline.index_view(project.facts.get(path))
         if facts is None:
             project.facts.pop(path, None)
         else:
             project.facts[path] = facts
+        if pipeline.index_view(facts) != before:
+            project.stale = True
+        return self._rebuild(project) if build and project.stale else []
+
+    def _rebuild(self, project: Project) -> list[str]:
         old, project.index = project.index, pipeline.build_index(project.facts.values())
+        project.stale = False
         names = changed_names(old, project.index)
         if not names:
             return []
         return [
             other
             for other, state in self.open.items()
-            if other != path
-            and state.project is project
-            and _spells_any(state.text, names)
+            if state.project is project and _spells_any(state.text, names)
         ]
 
     def diagnostics_texts(self) -> dict[str, str]:
@@ -209,11 +239,7 @@ class Workspace:
         if not chain:
             return []
         blocking = project.index.blocking
-        functions, modules = {}, {}
-        for module_path, facts in project.facts.items():
-            modules[facts.get("module", "")] = module_path
-            functions.update(facts.get("functions", {}))
-            functions.update({name: None for name in facts.get("classes", {})})
+        functions, modules = self._lookup(project)
         found = []
         previous = None
         # Each step's chain is the rest of the finding's: `Step()` is the class, the next
@@ -237,6 +263,18 @@ class Workspace:
             if call is not None:
                 found.append((*call, chain[-1]))
         return found
+
+    def _lookup(self, project: Project) -> tuple[set[str], dict[str, str]]:
+        """(every project function and class, module -> path), once per index."""
+        if project.lookup is None or project.lookup[0] is not project.index:
+            functions: set[str] = set()
+            modules: dict[str, str] = {}
+            for module_path, facts in project.facts.items():
+                modules[facts.get("module", "")] = module_path
+                functions.update(facts.get("functions", ()))
+                functions.update(facts.get("classes", ()))
+            project.lookup = (project.index, functions, modules)
+        return project.lookup[1], project.lookup[2]
 
     def _definition(self, name: str, modules: dict[str, str]):
         module = max(
