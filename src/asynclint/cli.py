@@ -62,10 +62,12 @@ def cli() -> None:
 @click.option("--no-project-analysis", is_flag=True, help="Lint each file on its own: no facts from the rest of the project.")
 @click.option("--show-files", is_flag=True, help="List the files that would be linted, each with its configuration, and exit.")
 @click.option("--show-settings", "show_settings", is_flag=True, help="Print the settings the first file would be linted with, and exit.")
+@click.option("--stdin-filename", type=click.Path(dir_okay=False),
+              help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
           exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes,
-          add_noqa, no_project_analysis, show_files, show_settings) -> None:
-    """Lint PATHS (files or folders; default: the current folder)."""
+          add_noqa, no_project_analysis, show_files, show_settings, stdin_filename) -> None:
+    """Lint PATHS (files or folders; default: the current folder; `-`: stdin)."""
     from asynclint import pipeline
     from asynclint.config import ConfigError, check_selectors, parse_target
     from asynclint.discovery import DiscoveryError
@@ -73,6 +75,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     mode = "diff" if diff else "fix" if fix else None
     if add_noqa and mode:
         _fail("--add-noqa cannot be combined with --fix or --diff")
+    paths = paths or (".",)
+    sources = {}
+    if "-" in paths or stdin_filename:
+        if paths != ("-",) or not stdin_filename:
+            _fail("stdin is read with `-` as the only PATH and --stdin-filename naming the file")
+        if add_noqa:
+            _fail("--add-noqa cannot be combined with stdin")
+        paths = (stdin_filename,)
+        sources = {stdin_filename: _read_stdin()}
     try:
         overrides = pipeline.Overrides(
             select=check_selectors(_codes(select), "--select") if select is not None else None,
@@ -82,8 +93,8 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
             project_analysis=False if no_project_analysis else None,
         )
         request = pipeline.Request(
-            paths=tuple(paths or (".",)), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
-            fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache,
+            paths=tuple(paths), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
+            fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache, sources=sources,
         )
         if show_files or show_settings:
             _show(request, show_settings)
@@ -110,6 +121,12 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         _add_noqa(run, quiet)
     for note in run.notes:
         click.echo(f"asynclint: {note}", err=True)
+    if sources and mode == "fix":
+        # As ruff does: the fixed source on stdout, the report on stderr.
+        [(path, text)] = sources.items()
+        sys.stdout.write(run.outputs.get(path, text))
+        sys.stdout.flush()
+        sources = {path: run.outputs.get(path, text)}
     if diff:
         sys.stdout.write("".join(run.diffs))
         if not quiet:
@@ -121,7 +138,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         for d in run.fixed:
             click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}")
     _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed),
-            complete=not (run.errors or incomplete))
+            complete=not (run.errors or incomplete), to_stderr=bool(sources) and mode == "fix", sources=sources)
     for error in run.errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
@@ -131,6 +148,16 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     if run.errors or incomplete:
         sys.exit(2)
     sys.exit(1 if run.diagnostics and not exit_zero else 0)
+
+
+def _read_stdin() -> str:
+    from asynclint.source import UnreadableSource, decode
+
+    try:
+        return decode(sys.stdin.buffer.read()).text
+    except UnreadableSource as exc:
+        _fail(f"stdin: {exc}")
+        raise  # not reached: _fail exits
 
 
 def _show(request, settings_only: bool) -> None:
@@ -220,15 +247,15 @@ class _Bar:
 
 
 def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0,
-            complete: bool = True) -> None:
+            complete: bool = True, to_stderr: bool = False, sources: dict[str, str] | None = None) -> None:
     """Write the report. `complete`: False when an internal error or an unreadable folder
     means files went unchecked, so "All checks passed!" would not be true."""
     import io
 
     buffer = io.StringIO()
-    stream = sys.stdout if output_file is None else None
+    stream = (sys.stderr if to_stderr else sys.stdout) if output_file is None else None
     color = stream is not None and stream.isatty() and "NO_COLOR" not in os.environ
-    _render(buffer, diagnostics, fmt, statistics, quiet, fixed, color)
+    _render(buffer, diagnostics, fmt, statistics, quiet, fixed, color, sources or {})
     text = buffer.getvalue()
     if not complete:
         text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("All checks passed"))
@@ -247,15 +274,19 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
         _fail(f"{output_file or 'standard output'}: cannot write the report: {exc.strerror or exc}")
 
 
-def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: int, color: bool) -> None:
+def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: int, color: bool,
+            sources: dict[str, str]) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
-    lines_cache: dict[str, list[str]] = {}
+    from asynclint.source import split_lines
+
+    # Text that is not on disk (stdin) shows its own lines.
+    lines_cache: dict[str, list[str]] = {path: split_lines(text) for path, text in sources.items()}
 
     def source_line(path: str, row: int) -> str:
         if path not in lines_cache:
-            from asynclint.source import UnreadableSource, read_source, split_lines
+            from asynclint.source import UnreadableSource, read_source
 
             try:
                 lines_cache[path] = split_lines(read_source(path).text)
@@ -345,6 +376,16 @@ def show_rule(code: str) -> None:
         Console().print(Markdown(text))
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.command("server")
+def server() -> None:
+    """Run the language server on stdin and stdout (for editors; needs `asynclint[server]`)."""
+    try:
+        from asynclint.server.lsp import serve
+    except ImportError as exc:
+        _fail(f"the language server needs the server extra: pip install \"asynclint[server]\" ({exc})")
+    serve()
 
 
 def main() -> None:

@@ -1,0 +1,219 @@
+"""The one place the editor integration calls into asynclint's engine, runner and project
+analysis for a project held in memory (an index updated as modules change, which the
+command line's `asynclint.pipeline` rebuilds each run). Everything else in
+`asynclint.server` goes through these few functions.
+
+Nothing here imports pygls.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+from asynclint.config import ConfigError, Settings, find_pyproject, settings_from_data
+from asynclint.diagnostics import Diagnostic, Facts, FileResult
+
+
+def config_for(path: str) -> tuple[str | None, Settings | None]:
+    """(pyproject.toml that configures `path`, its settings), as `asynclint check PATH`
+    finds them; (None, None) where there is none. A bad config raises ConfigError."""
+    source, data = find_pyproject(Path(path))
+    if source is None:
+        return None, None
+    return str(source), settings_from_data(data, source)
+
+
+def default_settings(root: str) -> Settings:
+    return Settings(root=root)
+
+
+def project_files(settings: Settings, root: str | None = None) -> list[str]:
+    """The Python files of the project rooted at `root` (default: `settings.root`), with the
+    settings' excludes applied."""
+    from asynclint.discovery import DiscoveryError, discover
+
+    try:
+        return [
+            os.path.abspath(path)
+            for path in discover([root or settings.root], settings)
+        ]
+    except DiscoveryError:
+        return []
+
+
+def _facts_only(settings: Settings) -> Settings:
+    return replace(settings, select=(), extend_select=(), per_file_ignores=())
+
+
+def wants_project(settings: Settings) -> bool:
+    from asynclint.project import PROJECT_CODES
+
+    return settings.project_analysis and bool(PROJECT_CODES & settings.enabled_codes())
+
+
+def project_facts(
+    files: list[str],
+    settings: Settings,
+    jobs: int | None = None,
+    use_cache: bool = True,
+) -> dict[str, dict]:
+    """path -> facts of every module of the project (read from disk, through the cache,
+    on every core). All of them, not only those a CLI run would read on demand: any module
+    may be edited next, and the index must then be right without reading the rest again."""
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from asynclint import runner
+    from asynclint.project import is_deferred
+
+    jobs = jobs or os.cpu_count() or 1
+    job = runner.Job(_facts_only(settings), facts=Facts.ALL)
+    if jobs > 1 and len(files) >= runner.PARALLEL_THRESHOLD and runner._pool is None:
+        # Not forked: this process runs threads (the server's reader, its worker), and a
+        # child forked while one of them holds a lock could hang on it.
+        runner._pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=gc.set_threshold,
+            initargs=gc.get_threshold(),
+        )
+    try:
+        results = runner._run_cached(files, job, jobs, use_cache)
+    finally:
+        runner._caches.clear()
+        if runner._pool is not None:
+            runner._pool.shutdown()
+            runner._pool = None
+    return {
+        os.path.abspath(r.path): r.facts
+        for r in results
+        if r.facts and not is_deferred(r.facts)
+    }
+
+
+def text_facts(text: str, path: str, settings: Settings) -> dict | None:
+    """The facts of one module's text (a file changed on disk, or the editor's buffer)."""
+    from asynclint.engine import lint_text
+    from asynclint.project import is_deferred
+
+    facts = lint_text(text, path, _facts_only(settings), collect_facts=Facts.ALL).facts
+    return facts if facts and not is_deferred(facts) else None
+
+
+def index_view(facts: dict | None):
+    """The part of a module's facts `ProjectIndex.build` reads: its five tables, minus what
+    it skips in async functions (their calls and blocking calls: chains run through sync
+    functions only). Typing in an async function's body changes the facts but not this, and
+    then the index need not be built again. (Tied to `ProjectIndex.build`: when that reads
+    more, this must keep it.)"""
+    if not facts:
+        return None
+    functions = {
+        name: (
+            {k: v for k, v in info.items() if k not in ("calls", "blocking")}
+            if info.get("async")
+            else info
+        )
+        for name, info in facts.get("functions", {}).items()
+    }
+    return (
+        facts.get("version"),
+        functions,
+        *(facts.get(key) for key in ("classes", "exports", "values", "aliases")),
+    )
+
+
+def build_index(all_facts):
+    from asynclint.project import ProjectIndex
+
+    return ProjectIndex.build(list(all_facts))
+
+
+def first_pass(text: str, path: str, settings: Settings) -> FileResult:
+    """Findings without the project index, and (where project analysis is on) the facts of
+    the text. What `with_index` completes; its result may be kept while the text is the same."""
+    from asynclint.engine import lint_text
+    from asynclint.project import is_deferred
+
+    result = lint_text(
+        text, path, settings, collect_facts=Facts.ALL if wants_project(settings) else Facts.NONE
+    )
+    if result.facts is not None and is_deferred(result.facts):
+        result.facts = None
+    return result
+
+
+def with_index(
+    first: FileResult, text: str, path: str, settings: Settings, index
+) -> list[Diagnostic]:
+    """The findings of the text with the project-wide rules run again with the index, as
+    `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
+    from asynclint.engine import lint_text
+    from asynclint.project import merge_rerun, rerun_plan, words
+
+    merged = FileResult(
+        path=path, diagnostics=list(first.diagnostics), errors=list(first.errors)
+    )
+    if index is None or first.facts is None:
+        return merged.diagnostics
+    codes = rerun_plan(index, [first], settings, lambda _path: words(text)).get(path)
+    if codes:
+        only = replace(settings, select=tuple(sorted(codes)), extend_select=())
+        merge_rerun(merged, lint_text(text, path, only, project=index), codes)
+    return merged.diagnostics
+
+
+def standalone(text: str, path: str, settings: Settings) -> list[Diagnostic]:
+    """The file on its own, before its project is indexed."""
+    from asynclint.pipeline import lint_source
+
+    return lint_source(text, path, settings).diagnostics
+
+
+def fix_all(
+    text: str, path: str, settings: Settings, *, unsafe: bool = False
+) -> tuple[str, list[Diagnostic], list[str]]:
+    """(fixed text, findings fixed, notes): exactly what `asynclint check --fix` writes for
+    this text (fixes file by file, then the configured formatter)."""
+    from asynclint.fixer import fix_text
+    from asynclint.runner import _format
+
+    outcome = fix_text(text, path, settings, unsafe=unsafe)
+    fixed = (
+        outcome.text if outcome.text == text else _format(outcome.text, path, settings)
+    )
+    return fixed, outcome.fixed, outcome.failures
+
+
+def add_noqa(text: str, row: int, codes) -> str:
+    """The text with `# noqa: <codes>` added to (or merged into the comment of) a row."""
+    from asynclint.add_noqa import add_noqa_to_text
+
+    return add_noqa_to_text(text, {row: list(codes)})[0]
+
+
+def rule_url(code: str) -> str:
+    from asynclint.reporters import rule_url as url
+
+    return url(code)
+
+
+__all__ = [
+    "ConfigError",
+    "add_noqa",
+    "build_index",
+    "config_for",
+    "default_settings",
+    "first_pass",
+    "fix_all",
+    "project_facts",
+    "project_files",
+    "rule_url",
+    "standalone",
+    "text_facts",
+    "wants_project",
+    "with_index",
+]
