@@ -24,8 +24,10 @@ BLOCKING_HTTP = frozenset(
 HTTP_CLIENT_METHODS = frozenset({*_REQUEST_VERBS, "send"})
 HTTP_CONNECTION_METHODS = frozenset({"request", "getresponse"})
 
+# Not `subprocess.Popen`: creating one returns at once (a daemon started, a child polled);
+# waiting for it blocks (`BLOCKING_SUBPROCESS_METHODS`).
 BLOCKING_SUBPROCESS = frozenset(
-    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput")}
+    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")}
     | {"os.system", "os.popen", "os.wait", "os.wait3", "os.wait4", "os.waitpid", "os.waitid"}
     | {f"os.spawn{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
     | {"os.posix_spawn", "os.posix_spawnp"}
@@ -85,6 +87,7 @@ ASYNC_ENGINE = "sqlalchemy.ext.asyncio.AsyncEngine"
 REQUESTS_SESSION = "requests.Session"
 HTTPX_CLIENT = "httpx.Client"
 HTTP_CONNECTION = "http.client.HTTPConnection"
+POPEN = "subprocess.Popen"
 SYNC_REDIS = "redis.Redis"
 MONGO_CLIENT = "pymongo.MongoClient"
 PATH = "pathlib.Path"
@@ -202,6 +205,8 @@ BLOCKING_HTTP_METHODS = {
     HTTP_CONNECTION: HTTP_CONNECTION_METHODS,
 }
 BLOCKING_FILE_IO_METHODS = {PATH: PATH_IO_METHODS}
+# Methods of a `subprocess.Popen` that wait for the child (ASL203).
+BLOCKING_SUBPROCESS_METHODS = {POPEN: frozenset({"wait", "communicate"})}
 # What sync SQLAlchemy objects a call can make (ASL206).
 SYNC_SQLALCHEMY_TYPES = frozenset({SYNC_ENGINE, SYNC_SESSION})
 
@@ -357,7 +362,7 @@ NOT_SESSION_TYPES = frozenset(
     {
         SYNC_SESSION, ASYNC_SESSIONMAKER, SYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS,
         SYNC_ENGINE, ASYNC_ENGINE, REQUESTS_SESSION, HTTPX_CLIENT, HTTP_CONNECTION, SYNC_REDIS,
-        MONGO_CLIENT, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
+        MONGO_CLIENT, POPEN, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
         SESSION_ITERATOR,
     }
     | RESOURCE_CONSTRUCTORS
