@@ -89,6 +89,27 @@ def imports_fastapi(ctx: Context) -> bool:
     return bool(ctx.cache["imports_fastapi"])
 
 
+def imports_asyncio_orm(ctx: Context) -> bool:
+    """Does the module import SQLAlchemy's (or SQLModel's) asyncio extension, anywhere and in
+    any form (`from sqlalchemy.ext.asyncio import AsyncSession`, `import sqlalchemy.ext.asyncio`)?"""
+    key = "imports_asyncio_orm"
+    if key not in ctx.cache:
+        found = False
+        for scope in ctx.scopes.values():
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    if binding.kind != "import":
+                        continue
+                    if isinstance(binding.node, cst.Import):  # `import a.b.c` binds `a`
+                        names = [dotted_name(alias.name) for alias in binding.node.names]
+                    else:
+                        names = [ctx.resolver.import_target(binding)]
+                    if any(name and f"{name}.".startswith(knowledge.ASYNCIO_ORM_MODULES) for name in names):
+                        found = True
+        ctx.cache[key] = found
+    return bool(ctx.cache[key])
+
+
 def is_app(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
     """Evidence that `expr` is a FastAPI/Starlette application or router: bound to
     `FastAPI(...)`/`APIRouter(...)`/`Starlette(...)`, annotated so, or `<app>.router`."""

@@ -6,11 +6,13 @@ what it gathers is described in `asynclint.project`.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import libcst as cst
 
 from asynclint import knowledge, registry
+from asynclint.analysis import imports_asyncio_orm
 from asynclint.context import Context
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
@@ -21,6 +23,12 @@ _BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
 _VALUE_KINDS = ("assign", "annassign")
 _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+# How a module importing SQLAlchemy's or SQLModel's asyncio extension spells it.
+_ASYNCIO_ORM_WORDS = re.compile(r"ext\.asyncio|ext\s+import\s+asyncio")
+
+
+def _relationship_rule():
+    return registry.load_rule("ASL301")
 
 
 def _blocking_rules() -> list:
@@ -41,6 +49,7 @@ def wanted_first(text: str, settings, async_code: bool = True) -> bool:
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)
+        or _ASYNCIO_ORM_WORDS.search(text) is not None  # the project uses the ORM under asyncio (ASL301)
     )
 
 
@@ -65,6 +74,7 @@ class FactsCollector:
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
+        self.relationships = _relationship_rule().mentioned(text, ctx.settings)
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -445,6 +455,10 @@ class FactsCollector:
         }
         if self.untyped:
             facts["untyped_args"] = sorted(self.untyped)
+        if imports_asyncio_orm(ctx):
+            facts["asyncio_orm"] = True
+        if self.relationships:
+            facts["relationships"] = True
         if values:
             facts["values"] = values
         if aliases:

@@ -230,6 +230,9 @@ RELATIONSHIP_FUNCTIONS = frozenset(
     }
 )
 SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
+# A project importing from one of these uses the ORM under asyncio (ASL301); matched against
+# an imported name plus a dot (the module itself, or anything in it).
+ASYNCIO_ORM_MODULES = ("sqlalchemy.ext.asyncio.", "sqlmodel.ext.asyncio.")
 # `Mapped` variants whose annotation itself chooses the loader strategy.
 STRATEGY_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
 

@@ -36,6 +36,8 @@ nothing to say are left out:
      "aliases": {qualname: type},         # `SessionDep = Annotated[AsyncSession, ...]`
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
+     "asyncio_orm": True,                 # imports SQLAlchemy's/SQLModel's asyncio extension
+     "relationships": True,               # may call `relationship()`/`Relationship()` (ASL301)
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -99,7 +101,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -130,7 +132,9 @@ def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative:
 BLOCKING_CODES = frozenset({"ASL207"})
 SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
 RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
-PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
+# ASL301 speaks only in a project that uses the ORM under asyncio: known from any module.
+ORM_CODES = frozenset({"ASL301"})
+PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | ORM_CODES
 # With the index, what a file must contain for these rules (instead of their own prefilter):
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route handler for ASL401; for ASL501 a route, a dependency or async code.
@@ -162,6 +166,8 @@ class ProjectIndex:
     - `resource_factories`: project function -> the resource it returns, new on every call.
     - `resource_classes`: project class -> (resource its `__init__` creates, whether the class
       has a method that closes it).
+    - `asyncio_orm`: some module imports SQLAlchemy's (or SQLModel's) asyncio extension, so
+      the project's ORM models are loaded under asyncio (ASL301).
     Re-exported names (`from .impl import helper` in a package) are keys too.
     """
 
@@ -179,9 +185,11 @@ class ProjectIndex:
     param_names: frozenset = frozenset()
     resource_names: frozenset = frozenset()
     param_functions: frozenset = frozenset()  # the short names of `session_params` functions
+    asyncio_orm: bool = False
 
     def is_empty(self) -> bool:
-        return not (self.blocking or self.session_names or self.param_names or self.resource_names)
+        return not (self.blocking or self.session_names or self.param_names or self.resource_names
+                    or self.asyncio_orm)
 
     def rerun_codes(self, facts: dict) -> frozenset[str]:
         """The project-wide rules that may find more in the module these facts describe."""
@@ -199,6 +207,9 @@ class ProjectIndex:
             codes |= SESSION_CODES - {"ASL401"}
         if self.resource_names and any(name in self.resource_names for name in names):
             codes |= RESOURCE_CODES
+        # A module importing the extension itself was judged so without the index.
+        if self.asyncio_orm and facts.get("relationships") and not facts.get("asyncio_orm"):
+            codes |= ORM_CODES
         return frozenset(codes)
 
     def wants(self, rule, text: str, settings) -> bool:
@@ -282,6 +293,7 @@ class ProjectIndex:
         index.session_names = frozenset(factory_names)
         index.param_names = frozenset(param_names)
         index.resource_names = frozenset(resource_names)
+        index.asyncio_orm = any(f.get("asyncio_orm") for f in all_facts if f.get("version") == FACTS_VERSION)
         return index
 
 
