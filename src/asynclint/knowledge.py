@@ -242,6 +242,8 @@ GATHER = "asyncio.gather"
 SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 # Not `concurrent.futures.CancelledError`: since 3.8 that is an unrelated `Exception` subclass.
 CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError"})
+# Waits for tasks without raising their exceptions or cancellation.
+ASYNCIO_WAIT = frozenset({"asyncio.wait", "asyncio.tasks.wait"})
 # Methods that create a task on an event loop or a task group.
 CREATE_TASK_METHOD = "create_task"
 

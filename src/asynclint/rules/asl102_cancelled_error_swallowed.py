@@ -113,22 +113,77 @@ class CancelledErrorSwallowed(Rule):
         if not ctx.in_async:
             return
         kind = self._catches(node)
-        if kind is None or contains_raise(node.body):
+        if kind is None:
+            return
+        # A handler naming CancelledError that leaves only by raising another exception
+        # turns the cancellation into an error: TaskGroup and asyncio.timeout never see it.
+        converts = kind == "cancelled" and self._raises_other(node)
+        if contains_raise(node.body) and not converts:
             return
         try_ = ctx.parent(node)
-        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body):
+        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count()):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
-        if self._cancel_then_await(try_) or self._task_root(try_, node) or self._raised_later(node):
+        if self._cancel_then_await(try_) or self._raised_later(node):
             return
-        if _hands_on(node):
+        if converts:
+            # No fix: a `raise` appended after the handler's own `raise` would never run.
+            ctx.report(
+                node,
+                f"{_CAUGHT[kind]} that raises another exception instead loses the cancellation of "
+                "the task (TaskGroup and `asyncio.timeout` no longer see it); re-raise it with `raise`",
+            )
+            return
+        if self._task_root(try_, node) or _hands_on(node):
             return
         ctx.report(
             node,
             f"{_CAUGHT[kind]} without `raise` swallows the cancellation of the task; re-raise it"
             + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
             fix=self.fix(node),
+        )
+
+    def _raises_other(self, handler) -> bool:
+        """Does the handler leave only by raising an exception other than the one it caught:
+        it ends with `raise X(...)` (or `raise X`), has no `return`/`break`/`continue`, and
+        no `raise` in it re-raises the caught exception, a CancelledError, or something
+        unknown (a variable may hold the cancellation)?"""
+        if jumps_out(handler.body) or not isinstance(_last_statement(handler.body), cst.Raise):
+            return False
+        caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        for node in descendants(handler.body):
+            if not isinstance(node, cst.Raise):
+                continue
+            raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+            if raised is None or (isinstance(raised, cst.Name) and raised.value == caught):
+                return False
+            name = self.ctx.qualname(raised)
+            if name is None or name in knowledge.CANCELLED_ERROR:
+                return False
+            if not isinstance(node.exc, cst.Call) and self._is_variable(raised):
+                return False
+        return True
+
+    def _is_variable(self, expr) -> bool:
+        """A name bound by assignment in the function or module (it may hold an instance)."""
+        if not isinstance(expr, cst.Name):
+            return False
+        found = self.ctx.scope.lookup(expr.value)
+        return found is not None and any(b.kind not in ("import", "def", "class") for b in found[1])
+
+    def _yields_count(self) -> bool:
+        """Is a `yield` here a point where the task's cancellation can arrive? Only in an
+        `@asynccontextmanager`: its exit throws the `async with` body's exception, a
+        cancellation included, in at the `yield`. An async generator that is iterated is
+        cancelled at the consumer's `await`; `aclose()` throws `GeneratorExit`, not that."""
+        function = self.ctx.function_scope
+        if function is None or not isinstance(function.node, cst.FunctionDef):
+            return False
+        return any(
+            self.ctx.qualname(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS
+            for d in function.node.decorators
         )
 
     def _catches(self, handler) -> str | None:
@@ -209,6 +264,10 @@ class CancelledErrorSwallowed(Rule):
                 continue
             candidates = [node.expression]
             if isinstance(node.expression, cst.Call):
+                if self.ctx.call_name(node.expression) in knowledge.ASYNCIO_WAIT:
+                    # `asyncio.wait` never raises its tasks' cancellation: a CancelledError
+                    # around it is the current task's own.
+                    continue
                 candidates.extend(arg.value for arg in node.expression.args)
             for candidate in candidates:
                 if dotted_name(candidate) in local or _cancel_key(candidate, self.ctx.scope) in shared:
@@ -255,7 +314,8 @@ class CancelledErrorSwallowed(Rule):
         try_ = self.ctx.parent(node)
         if not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
-        if not any(_can_be_cancelled(part) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
+        yields = self._yields_count()
+        if not any(_can_be_cancelled(part, yields) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
             return
         for jump in exits(node.body):
             if jump in self.reported:  # a `finally:` inside another one
@@ -293,13 +353,13 @@ class CancelledErrorSwallowed(Rule):
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
 
 
-def _can_be_cancelled(block) -> bool:
-    """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or a
-    `yield` of an async generator (an `asynccontextmanager`'s exit throws in there). Code
-    without one cannot receive the task's cancellation (a `CancelledError` it raises itself,
-    say from a cancelled future's `result()`, is not the task's)."""
+def _can_be_cancelled(block, yields: bool) -> bool:
+    """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or,
+    when `yields` (an `asynccontextmanager`, see `_yields_count`), a `yield`. Code without
+    one cannot receive the task's cancellation (a `CancelledError` it raises itself, say
+    from a cancelled future's `result()`, is not the task's)."""
     for node in descendants(block):
-        if isinstance(node, (cst.Await, cst.Yield)):
+        if isinstance(node, cst.Await) or (yields and isinstance(node, cst.Yield)):
             return True
         if isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None:
             return True
