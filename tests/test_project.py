@@ -49,7 +49,7 @@ def copy_project(tmp_path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync"])
+@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks"])
 def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
     # project's own factories, classes and parameter annotations in other modules; the
@@ -66,6 +66,7 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
         ("resources", "app/routes.py"),
         ("resources", "app/lifespan.py"),
         ("orm_async", "app/models.py"),
+        ("tasks", "app/workers.py"),
     ],
 )
 def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):

@@ -273,6 +273,16 @@ def task_spawn(ctx: Context, call: cst.Call, scope=None) -> str | None:
     return None
 
 
+def starts_task(ctx: Context, call: cst.Call, scope=None) -> bool:
+    """Does `call` start its coroutine argument as a task? asyncio's spawns, and for the
+    question of task roots (silence only grows) also frameworks' own task starters such as
+    Home Assistant's `hass.async_create_task` and `run_coroutine_threadsafe`."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value.endswith(knowledge.TASK_STARTER_SUFFIXES):
+        return True
+    return task_spawn(ctx, call, scope) is not None or ctx.call_name(call, scope) in knowledge.THREADSAFE_SPAWN
+
+
 def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
     """The coroutine a spawn call starts: its first positional argument (or `coro=`)."""
     for index, arg in enumerate(call.args):

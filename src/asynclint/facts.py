@@ -50,6 +50,7 @@ def wanted_first(text: str, settings, async_code: bool = True) -> bool:
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)
         or _ASYNCIO_ORM_WORDS.search(text) is not None  # the project uses the ORM under asyncio (ASL301)
+        or knowledge.may_start_task(text)  # where tasks are started: their roots (ASL102)
     )
 
 
@@ -75,6 +76,12 @@ class FactsCollector:
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
         self.relationships = _relationship_rule().mentioned(text, ctx.settings)
+        # Coroutines started as tasks (ASL102): project calls handed to a task starter, handed
+        # positionally to another call (a spawn helper of the project?), or called otherwise.
+        self.spawned: set[str] = set()
+        self.handed: set[tuple[str, int, str]] = set()
+        self.called: set[str] = set()
+        self.as_argument: set[cst.Call] = set()
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -183,6 +190,7 @@ class FactsCollector:
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
+        self._task_uses(node)
         # Calls in the body of the innermost def (not in a nested lambda or class body).
         scope = ctx.function_scope
         if not self.stack or scope is None or scope.node is not self.stack[-1][0]:
@@ -211,6 +219,72 @@ class FactsCollector:
                 qualified, subject = found
                 record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
                 break
+
+    # -- tasks: which coroutines are started as tasks, and through which helpers (ASL102) ----
+
+    def _callee(self, call: cst.Call) -> str | None:
+        """The project-wide name of what a call runs (`self.m()` and `obj.m()` of a known
+        class included); None for the standard library, builtins and the unknown."""
+        name = self._project_callee(call, self.ctx.scope) if isinstance(call.func, cst.Attribute) else None
+        name = name or self.ctx.call_name(call)
+        if name is None or name.partition(".")[0] in _STDLIB or name.startswith("builtins."):
+            return None
+        return name
+
+    def _task_uses(self, node: cst.Call) -> None:
+        from asynclint.analysis import starts_task
+
+        ctx = self.ctx
+        arguments = []
+        for position, arg in enumerate(node.args):
+            if arg.star or arg.keyword is not None:
+                break
+            arguments.append((position, arg.value))
+        starter = None
+        if arguments:
+            starter = starts_task(ctx, node)
+            for position, value in arguments:
+                if isinstance(value, cst.Call):
+                    inner = self._callee(value)
+                    if inner is None:
+                        continue
+                    self.as_argument.add(value)
+                    outer = None if starter else self._callee(node)
+                    if starter:
+                        self.spawned.add(inner)
+                    elif outer is not None:
+                        self.handed.add((outer, position, inner))
+                    else:
+                        self.called.add(inner)
+                elif isinstance(value, cst.Name):
+                    self._spawn_helper(node, starter, position, value.value)
+        if node not in self.as_argument:
+            callee = self._callee(node)
+            if callee is not None:
+                self.called.add(callee)
+
+    def _spawn_helper(self, node: cst.Call, starter: bool, position: int, name: str) -> None:
+        """`def spawn(coro): return asyncio.create_task(coro)`: the innermost named def hands
+        its parameter to a task starter (or, positionally, to another call: a helper?)."""
+        func = self._innermost()
+        if func is None or self.ctx.function_scope.node is not func:
+            return
+        params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+        if self.ctx.scopes[func].self_name is not None and params:
+            params = params[1:]  # called as `obj.spawn(coro)`: positions after `self`
+        if name not in params:
+            return
+        record = self.functions[self.stack[-1][1]]
+        if starter:
+            spawns = record.setdefault("spawns", [])
+            if params.index(name) not in spawns:
+                spawns.append(params.index(name))
+        else:
+            outer = self._callee(node)
+            if outer is not None:
+                forward = [outer, position, params.index(name)]
+                if forward not in record.setdefault("forwards", []):
+                    record["forwards"].append(forward)
 
     def _untyped_args(self, node: cst.Call) -> None:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
@@ -459,6 +533,12 @@ class FactsCollector:
             facts["asyncio_orm"] = True
         if self.relationships:
             facts["relationships"] = True
+        if self.spawned:
+            facts["spawned"] = sorted(self.spawned)
+        if self.handed:
+            facts["handed"] = sorted(list(h) for h in self.handed)
+        if self.called:
+            facts["called"] = sorted(self.called)
         if values:
             facts["values"] = values
         if aliases:

@@ -246,6 +246,18 @@ CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.Cance
 ASYNCIO_WAIT = frozenset({"asyncio.wait", "asyncio.tasks.wait"})
 # Methods that create a task on an event loop or a task group.
 CREATE_TASK_METHOD = "create_task"
+# For "is this coroutine the root of a task?" (ASL102; silence only grows): any method ending
+# so (Home Assistant's `hass.async_create_task`, `async_create_background_task`), and
+# `run_coroutine_threadsafe`, which wraps the coroutine in a task on the loop it is given.
+TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
+THREADSAFE_SPAWN = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+
+
+def may_start_task(text: str) -> bool:
+    """Can a module with this text start a task (see `analysis.starts_task`)?"""
+    return "create_task" in text or "ensure_future" in text or "create_background_task" in text or (
+        "run_coroutine_threadsafe" in text
+    )
 
 # --- FastAPI --------------------------------------------------------------------
 

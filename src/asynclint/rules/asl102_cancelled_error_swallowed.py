@@ -32,7 +32,7 @@ import re
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.analysis import is_true, task_spawn, walk_with_scopes
+from asynclint.analysis import is_true, starts_task, walk_with_scopes
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendants, exits, jumps_out
@@ -42,8 +42,6 @@ _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
 _BARE_EXCEPT = re.compile(r"except\s*:")  # no leading \b: see `knowledge.has_word`
 _TRIES = (cst.Try, cst.TryStar)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-
-_TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
 
 _CAUGHT = {
     "cancelled": "`except asyncio.CancelledError`",
@@ -287,7 +285,17 @@ class CancelledErrorSwallowed(Rule):
                 return False
         elif not isinstance(last, cst.Return) and not self._ends_function(try_, function.node):
             return False
-        return function.node in _task_roots(self.ctx)
+        roots, bare, bare_attributes = _task_roots(self.ctx)
+        if function.node in roots:
+            return True
+        # Started as a task in another module, or through a spawn helper of the project
+        # (the index), and not referenced here other than called (say, as a callback).
+        project = self.ctx.project
+        if project is None or not project.task_roots or function.node in bare:
+            return False
+        if function.self_name is not None and function.node.name.value in bare_attributes:
+            return False
+        return self.ctx.resolver.qualname(function.node.name, function.parent) in project.task_roots
 
     def _ends_function(self, start, function: cst.FunctionDef) -> bool:
         """Is `start` the last statement of each enclosing block up to the function body,
@@ -439,18 +447,22 @@ def _hands_on(handler) -> bool:
     return False
 
 
-def _task_roots(ctx) -> frozenset:
+def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
     """The functions and methods of this module that it only ever starts as tasks: every
     reference to them is `f` in `create_task(f(...))` (or another task starter), or `self.m`
-    in `create_task(self.m(...))` inside their class."""
+    in `create_task(self.m(...))` inside their class. Also what the module references other
+    than by calling it (handed on as a callback): defs, and attribute names."""
     key = "asl102_task_roots"
     if key not in ctx.cache:
         spawned_callees: set[cst.CSTNode] = set()  # `f` / `self.m` of spawned calls
+        called: set[cst.CSTNode] = set()  # `f` / `x.m` of any call
         not_references: set[cst.CSTNode] = set()  # def names, attribute names, keywords
         spawned: set[cst.CSTNode] = set()
         other: set[cst.CSTNode] = set()
+        bare: set[cst.CSTNode] = set()
         spawned_methods: dict[str, set[cst.CSTNode]] = {}
         other_attributes: set[str] = set()
+        bare_attributes: set[str] = set()
 
         def on_node(node, scope) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -462,36 +474,33 @@ def _task_roots(ctx) -> frozenset:
                     spawned_methods.setdefault(node.attr.value, set()).add(method)
                 else:
                     other_attributes.add(node.attr.value)
+                    if node not in called:
+                        bare_attributes.add(node.attr.value)
             elif isinstance(node, cst.Arg) and node.keyword is not None:
                 not_references.add(node.keyword)
-            elif isinstance(node, cst.Call) and _starts_task(ctx, node, scope):
-                # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
-                for arg in node.args:
-                    if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
-                        spawned_callees.add(arg.value.func)
+            elif isinstance(node, cst.Call):
+                called.add(node.func)
+                if starts_task(ctx, node, scope):
+                    # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
+                    for arg in node.args:
+                        if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
+                            spawned_callees.add(arg.value.func)
             elif isinstance(node, cst.Name) and node not in not_references:
                 found = scope.lookup(node.value)
                 if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
                     return
                 for binding in found[1]:
                     (spawned if node in spawned_callees else other).add(binding.node)
+                    if node not in called:
+                        bare.add(binding.node)
 
         walk_with_scopes(ctx, on_node)
         roots = spawned - other
         for name, methods in spawned_methods.items():
             if name not in other_attributes:
                 roots |= methods
-        ctx.cache[key] = frozenset(roots)
+        ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes))
     return ctx.cache[key]  # type: ignore[return-value]
-
-
-def _starts_task(ctx, call: cst.Call, scope) -> bool:
-    """asyncio's spawns, and for this question (silence only grows) also frameworks' own task
-    starters such as Home Assistant's `hass.async_create_task`/`async_create_background_task`."""
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value.endswith(_TASK_STARTER_SUFFIXES):
-        return True
-    return task_spawn(ctx, call, scope) is not None
 
 
 def _own_method(attribute: cst.Attribute, scope):
