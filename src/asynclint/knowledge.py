@@ -242,6 +242,9 @@ GATHER = "asyncio.gather"
 SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 # Not `concurrent.futures.CancelledError`: since 3.8 that is an unrelated `Exception` subclass.
 CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError"})
+# ...but raising it is how a coroutine run for a thread (`run_coroutine_threadsafe`) tells that
+# thread it was cancelled: a conversion to it keeps the cancellation's meaning (ASL102).
+THREAD_CANCELLED_ERROR = frozenset({"concurrent.futures.CancelledError", "concurrent.futures._base.CancelledError"})
 # Waits for tasks without raising their exceptions or cancellation.
 ASYNCIO_WAIT = frozenset({"asyncio.wait", "asyncio.tasks.wait"})
 # Methods that create a task on an event loop or a task group.

@@ -4,26 +4,31 @@ asyncio cancels a task by raising `CancelledError` in it; timeouts, TaskGroup
 sibling cancellation and shutdown all depend on it travelling out of the task.
 Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
 `BaseException`, or everything (bare `except:`) with no `raise` in it at all
-(outside nested defs); and `return`/`break`/`continue` leaving a `finally:`
-(located at that statement), which discards any exception in flight.
+(outside nested defs); a handler naming `CancelledError` that leaves only by raising
+another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`); and
+`return`/`break`/`continue` leaving a `finally:` (located at that statement), which
+discards any exception in flight.
 
 Not flagged: a `raise` on some path (the author's call); a handler nested in an
 outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
-`except Exception`; a `try` with no suspension point (no await, async for/with,
-yield: the task cannot be cancelled in there) or inside a `with ...(shield=True)`; the cancel-then-await idiom
-(`t.cancel()` earlier in the function, or for `self.x`/a global anywhere in the
-class/module, then `await t` in the `try`); a deferred re-raise (the handler keeps
-the exception, the function raises it later); a handler that hands the exception
-on (`future.set_exception(e)`, `gen.throw(e)`); sync code. Policy: a swallow at the
-root of a task (after the handler the function ends, and this module only ever
-starts the function as a task) ends the task quietly and cancels nothing that
-depends on it, so it is not flagged either.
+`except Exception`; a `try` with no suspension point (no await, async for/with; a
+`yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
+there: an iterated async generator is cancelled at its consumer's `await`) or inside a
+`with ...(shield=True)`; the cancel-then-await idiom (`t.cancel()` earlier in the
+function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
+`try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
+deferred re-raise (the handler keeps the exception, the function raises it later); a
+handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`); sync
+code. Policy: at the root of a task (after the handler the function ends, and the
+function is only ever started as a task: in this module, or, with the project index,
+in other modules and through the project's own spawn helpers) the task ends and
+cancels nothing that depends on it, so it is not flagged either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no
-`return`/`break`/`continue`.
-"""
+`return`/`break`/`continue`. None for a handler raising another exception: a `raise`
+appended after it would never run."""
 
 from __future__ import annotations
 
@@ -123,7 +128,7 @@ class CancelledErrorSwallowed(Rule):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
-        if self._cancel_then_await(try_) or self._raised_later(node):
+        if self._cancel_then_await(try_) or self._raised_later(node) or self._task_root(try_, node):
             return
         if converts:
             # No fix: a `raise` appended after the handler's own `raise` would never run.
@@ -133,7 +138,7 @@ class CancelledErrorSwallowed(Rule):
                 "the task (TaskGroup and `asyncio.timeout` no longer see it); re-raise it with `raise`",
             )
             return
-        if self._task_root(try_, node) or _hands_on(node):
+        if _hands_on(node):
             return
         ctx.report(
             node,
@@ -145,8 +150,9 @@ class CancelledErrorSwallowed(Rule):
     def _raises_other(self, handler) -> bool:
         """Does the handler leave only by raising an exception other than the one it caught:
         it ends with `raise X(...)` (or `raise X`), has no `return`/`break`/`continue`, and
-        no `raise` in it re-raises the caught exception, a CancelledError, or something
-        unknown (a variable may hold the cancellation)?"""
+        no `raise` in it re-raises the caught exception, a CancelledError (also
+        `concurrent.futures`', told to a thread), or something unknown (a variable may hold
+        the cancellation)?"""
         if jumps_out(handler.body) or not isinstance(_last_statement(handler.body), cst.Raise):
             return False
         caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
@@ -157,7 +163,7 @@ class CancelledErrorSwallowed(Rule):
             if raised is None or (isinstance(raised, cst.Name) and raised.value == caught):
                 return False
             name = self.ctx.qualname(raised)
-            if name is None or name in knowledge.CANCELLED_ERROR:
+            if name is None or name in knowledge.CANCELLED_ERROR or name in knowledge.THREAD_CANCELLED_ERROR:
                 return False
             if not isinstance(node.exc, cst.Call) and self._is_variable(raised):
                 return False
