@@ -21,6 +21,7 @@ from asynclint.cli import cli
 REPO = Path(__file__).resolve().parents[1]
 PROJECTS = REPO / "tests" / "fixtures" / "projects"
 SAMPLES = [*sorted(p.name for p in PROJECTS.iterdir() if p.is_dir()), "examples"]
+QUIET_BY_DESIGN = {"orm_sync"}  # a sync-only ORM: ASL301 stays quiet there
 
 
 def copy_sample(tmp_path: Path, name: str) -> Path:
@@ -59,7 +60,8 @@ def test_check_flake8_and_add_noqa_agree(tmp_path, name):
     root = copy_sample(tmp_path, name)
     _, found = check_findings(".", cwd=root)
     cross_module = {f for f in found if f[3] == "ASL207"}
-    assert found, f"{name} should have findings: parity over nothing proves nothing"
+    # Parity over nothing would prove nothing; only the look-alike project is quiet by design.
+    assert bool(found) == (name not in QUIET_BY_DESIGN), name
     # flake8 reports syntax errors itself (E999), never ASL001/ASL002.
     assert flake8_findings(root) == {f for f in found if f[3] not in ("ASL001", "ASL002")}
     if name in ("helpers", "examples"):

@@ -49,7 +49,7 @@ def copy_project(tmp_path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name", ["sessions", "resources"])
+@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks"])
 def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
     # project's own factories, classes and parameter annotations in other modules; the
@@ -66,6 +66,8 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
         ("resources", "app/routes.py"),
         ("resources", "app/lifespan.py"),
         ("resources", "app/pages.py"),
+        ("orm_async", "app/models.py"),
+        ("tasks", "app/workers.py"),
     ],
 )
 def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):
@@ -254,3 +256,20 @@ def test_warm_cache_follows_a_factory_changed_in_another_module(tmp_path):
     db = project / "app" / "db.py"
     db.write_text(db.read_text().replace("def make_session():\n    return SessionLocal()", "def make_session():\n    return object()"))
     assert cold - findings(str(project)) == {("routes.py", row, 5, "ASL304")}
+
+
+def test_relationships_speak_only_where_the_project_uses_the_asyncio_extension(tmp_path):
+    # ASL301 learns "this project loads its models under asyncio" from another module's
+    # facts: on a warm cache too, and it follows that module when it changes.
+    project = copy_project(tmp_path, "orm_async")
+    cold = findings(str(project))
+    assert {code for *_, code in cold} == {"ASL301"}
+    assert findings(str(project)) == cold
+    db = project / "app" / "db.py"
+    db.write_text("from sqlalchemy import create_engine\n\nengine = create_engine('sqlite://')\n")
+    assert findings(str(project)) == set()
+    # Without project analysis, only a module importing the extension itself speaks.
+    config = project / "pyproject.toml"
+    config.write_text(config.read_text() + "project-analysis = false\n")
+    db.write_text("from sqlalchemy.ext.asyncio import create_async_engine\n")
+    assert findings("--no-cache", str(project)) == set()

@@ -167,10 +167,10 @@ async def outbox_worker(poll_interval: float = 1.0) -> None:
                     event.published_at = datetime.now(UTC)
                 await session.commit()
             await asyncio.sleep(poll_interval)
-        # ASL102: swallows the cancellation: shutdown believes the worker finished on its own
+        # ASL102: swallows the cancellation and polls on: shutdown waits for it forever
         except asyncio.CancelledError:
-            logger.info("outbox worker stopped")
-            return
+            logger.info("outbox worker interrupted; polling again")
+            continue
         except Exception:  # ok: Exception does not catch CancelledError
             logger.exception("outbox worker failed; retrying")
             await asyncio.sleep(poll_interval)

@@ -89,6 +89,27 @@ def imports_fastapi(ctx: Context) -> bool:
     return bool(ctx.cache["imports_fastapi"])
 
 
+def imports_asyncio_orm(ctx: Context) -> bool:
+    """Does the module import SQLAlchemy's (or SQLModel's) asyncio extension, anywhere and in
+    any form (`from sqlalchemy.ext.asyncio import AsyncSession`, `import sqlalchemy.ext.asyncio`)?"""
+    key = "imports_asyncio_orm"
+    if key not in ctx.cache:
+        found = False
+        for scope in ctx.scopes.values():
+            for bindings in scope.bindings.values():
+                for binding in bindings:
+                    if binding.kind != "import":
+                        continue
+                    if isinstance(binding.node, cst.Import):  # `import a.b.c` binds `a`
+                        names = [dotted_name(alias.name) for alias in binding.node.names]
+                    else:
+                        names = [ctx.resolver.import_target(binding)]
+                    if any(name and f"{name}.".startswith(knowledge.ASYNCIO_ORM_MODULES) for name in names):
+                        found = True
+        ctx.cache[key] = found
+    return bool(ctx.cache[key])
+
+
 def is_app(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
     """Evidence that `expr` is a FastAPI/Starlette application or router: bound to
     `FastAPI(...)`/`APIRouter(...)`/`Starlette(...)`, annotated so, or `<app>.router`."""
@@ -260,6 +281,16 @@ def task_spawn(ctx: Context, call: cst.Call, scope=None) -> str | None:
     if ctx.call_name(call, scope) in knowledge.SPAWN_FUNCTIONS:
         return "asyncio"
     return None
+
+
+def starts_task(ctx: Context, call: cst.Call, scope=None) -> bool:
+    """Does `call` start its coroutine argument as a task? asyncio's spawns, and for the
+    question of task roots (silence only grows) also frameworks' own task starters such as
+    Home Assistant's `hass.async_create_task` and `run_coroutine_threadsafe`."""
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value.endswith(knowledge.TASK_STARTER_SUFFIXES):
+        return True
+    return task_spawn(ctx, call, scope) is not None or ctx.call_name(call, scope) in knowledge.THREADSAFE_SPAWN
 
 
 def spawned_call(call: cst.Call) -> cst.BaseExpression | None:

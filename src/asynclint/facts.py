@@ -6,11 +6,13 @@ what it gathers is described in `asynclint.project`.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import libcst as cst
 
 from asynclint import knowledge, registry
+from asynclint.analysis import imports_asyncio_orm
 from asynclint.context import Context
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
@@ -21,6 +23,12 @@ _BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
 _VALUE_KINDS = ("assign", "annassign")
 _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
+# How a module importing SQLAlchemy's or SQLModel's asyncio extension spells it.
+_ASYNCIO_ORM_WORDS = re.compile(r"ext\.asyncio|ext\s+import\s+asyncio")
+
+
+def _relationship_rule():
+    return registry.load_rule("ASL301")
 
 
 def _blocking_rules() -> list:
@@ -41,6 +49,8 @@ def wanted_first(text: str, settings, async_code: bool = True) -> bool:
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)
+        or _ASYNCIO_ORM_WORDS.search(text) is not None  # the project uses the ORM under asyncio (ASL301)
+        or knowledge.may_start_task(text)  # where tasks are started: their roots (ASL102)
     )
 
 
@@ -68,6 +78,13 @@ class FactsCollector:
         # Calls of the project's own functions, per def: where a resource created and dropped
         # on every call (`drops`) may be reached from another module.
         self.project_calls: dict[cst.FunctionDef, list[tuple[cst.Call, str, list[cst.CSTNode]]]] = {}
+        self.relationships = _relationship_rule().mentioned(text, ctx.settings)
+        # Coroutines started as tasks (ASL102): project calls handed to a task starter, handed
+        # positionally to another call (a spawn helper of the project?), or called otherwise.
+        self.spawned: set[str] = set()
+        self.handed: set[tuple[str, int, str]] = set()
+        self.called: set[str] = set()
+        self.as_argument: set[cst.Call] = set()
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -178,6 +195,7 @@ class FactsCollector:
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
+        self._task_uses(node)
         # Calls in the body of the innermost def (not in a nested lambda or class body).
         scope = ctx.function_scope
         if not self.stack or scope is None or scope.node is not self.stack[-1][0]:
@@ -213,6 +231,72 @@ class FactsCollector:
                 qualified, subject = found
                 record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
                 break
+
+    # -- tasks: which coroutines are started as tasks, and through which helpers (ASL102) ----
+
+    def _callee(self, call: cst.Call) -> str | None:
+        """The project-wide name of what a call runs (`self.m()` and `obj.m()` of a known
+        class included); None for the standard library, builtins and the unknown."""
+        name = self._project_callee(call, self.ctx.scope) if isinstance(call.func, cst.Attribute) else None
+        name = name or self.ctx.call_name(call)
+        if name is None or name.partition(".")[0] in _STDLIB or name.startswith("builtins."):
+            return None
+        return name
+
+    def _task_uses(self, node: cst.Call) -> None:
+        from asynclint.analysis import starts_task
+
+        ctx = self.ctx
+        arguments = []
+        for position, arg in enumerate(node.args):
+            if arg.star or arg.keyword is not None:
+                break
+            arguments.append((position, arg.value))
+        starter = None
+        if arguments:
+            starter = starts_task(ctx, node)
+            for position, value in arguments:
+                if isinstance(value, cst.Call):
+                    inner = self._callee(value)
+                    if inner is None:
+                        continue
+                    self.as_argument.add(value)
+                    outer = None if starter else self._callee(node)
+                    if starter:
+                        self.spawned.add(inner)
+                    elif outer is not None:
+                        self.handed.add((outer, position, inner))
+                    else:
+                        self.called.add(inner)
+                elif isinstance(value, cst.Name):
+                    self._spawn_helper(node, starter, position, value.value)
+        if node not in self.as_argument:
+            callee = self._callee(node)
+            if callee is not None:
+                self.called.add(callee)
+
+    def _spawn_helper(self, node: cst.Call, starter: bool, position: int, name: str) -> None:
+        """`def spawn(coro): return asyncio.create_task(coro)`: the innermost named def hands
+        its parameter to a task starter (or, positionally, to another call: a helper?)."""
+        func = self._innermost()
+        if func is None or self.ctx.function_scope.node is not func:
+            return
+        params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+        if self.ctx.scopes[func].self_name is not None and params:
+            params = params[1:]  # called as `obj.spawn(coro)`: positions after `self`
+        if name not in params:
+            return
+        record = self.functions[self.stack[-1][1]]
+        if starter:
+            spawns = record.setdefault("spawns", [])
+            if params.index(name) not in spawns:
+                spawns.append(params.index(name))
+        else:
+            outer = self._callee(node)
+            if outer is not None:
+                forward = [outer, position, params.index(name)]
+                if forward not in record.setdefault("forwards", []):
+                    record["forwards"].append(forward)
 
     def _untyped_args(self, node: cst.Call) -> None:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
@@ -482,6 +566,16 @@ class FactsCollector:
         }
         if self.untyped:
             facts["untyped_args"] = sorted(self.untyped)
+        if imports_asyncio_orm(ctx):
+            facts["asyncio_orm"] = True
+        if self.relationships:
+            facts["relationships"] = True
+        if self.spawned:
+            facts["spawned"] = sorted(self.spawned)
+        if self.handed:
+            facts["handed"] = sorted(list(h) for h in self.handed)
+        if self.called:
+            facts["called"] = sorted(self.called)
         if values:
             facts["values"] = values
         if aliases:

@@ -24,8 +24,10 @@ BLOCKING_HTTP = frozenset(
 HTTP_CLIENT_METHODS = frozenset({*_REQUEST_VERBS, "send"})
 HTTP_CONNECTION_METHODS = frozenset({"request", "getresponse"})
 
+# Not `subprocess.Popen`: creating one returns at once (a daemon started, a child polled);
+# waiting for it blocks (`BLOCKING_SUBPROCESS_METHODS`).
 BLOCKING_SUBPROCESS = frozenset(
-    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "Popen", "getoutput", "getstatusoutput")}
+    {f"subprocess.{name}" for name in ("run", "call", "check_call", "check_output", "getoutput", "getstatusoutput")}
     | {"os.system", "os.popen", "os.wait", "os.wait3", "os.wait4", "os.waitpid", "os.waitid"}
     | {f"os.spawn{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
     | {"os.posix_spawn", "os.posix_spawnp"}
@@ -85,6 +87,7 @@ ASYNC_ENGINE = "sqlalchemy.ext.asyncio.AsyncEngine"
 REQUESTS_SESSION = "requests.Session"
 HTTPX_CLIENT = "httpx.Client"
 HTTP_CONNECTION = "http.client.HTTPConnection"
+POPEN = "subprocess.Popen"
 SYNC_REDIS = "redis.Redis"
 MONGO_CLIENT = "pymongo.MongoClient"
 PATH = "pathlib.Path"
@@ -202,6 +205,8 @@ BLOCKING_HTTP_METHODS = {
     HTTP_CONNECTION: HTTP_CONNECTION_METHODS,
 }
 BLOCKING_FILE_IO_METHODS = {PATH: PATH_IO_METHODS}
+# Methods of a `subprocess.Popen` that wait for the child (ASL203).
+BLOCKING_SUBPROCESS_METHODS = {POPEN: frozenset({"wait", "communicate"})}
 # What sync SQLAlchemy objects a call can make (ASL206).
 SYNC_SQLALCHEMY_TYPES = frozenset({SYNC_ENGINE, SYNC_SESSION})
 
@@ -225,6 +230,9 @@ RELATIONSHIP_FUNCTIONS = frozenset(
     }
 )
 SQLMODEL_RELATIONSHIP = frozenset({"sqlmodel.Relationship", "sqlmodel.main.Relationship"})
+# A project importing from one of these uses the ORM under asyncio (ASL301); matched against
+# an imported name plus a dot (the module itself, or anything in it).
+ASYNCIO_ORM_MODULES = ("sqlalchemy.ext.asyncio.", "sqlmodel.ext.asyncio.")
 # `Mapped` variants whose annotation itself chooses the loader strategy.
 STRATEGY_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
 
@@ -234,8 +242,25 @@ GATHER = "asyncio.gather"
 SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
 # Not `concurrent.futures.CancelledError`: since 3.8 that is an unrelated `Exception` subclass.
 CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError"})
+# ...but raising it is how a coroutine run for a thread (`run_coroutine_threadsafe`) tells that
+# thread it was cancelled: a conversion to it keeps the cancellation's meaning (ASL102).
+THREAD_CANCELLED_ERROR = frozenset({"concurrent.futures.CancelledError", "concurrent.futures._base.CancelledError"})
+# Waits for tasks without raising their exceptions or cancellation.
+ASYNCIO_WAIT = frozenset({"asyncio.wait", "asyncio.tasks.wait"})
 # Methods that create a task on an event loop or a task group.
 CREATE_TASK_METHOD = "create_task"
+# For "is this coroutine the root of a task?" (ASL102; silence only grows): any method ending
+# so (Home Assistant's `hass.async_create_task`, `async_create_background_task`), and
+# `run_coroutine_threadsafe`, which wraps the coroutine in a task on the loop it is given.
+TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
+THREADSAFE_SPAWN = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+
+
+def may_start_task(text: str) -> bool:
+    """Can a module with this text start a task (see `analysis.starts_task`)?"""
+    return "create_task" in text or "ensure_future" in text or "create_background_task" in text or (
+        "run_coroutine_threadsafe" in text
+    )
 
 # --- FastAPI --------------------------------------------------------------------
 
@@ -365,7 +390,7 @@ NOT_SESSION_TYPES = frozenset(
     {
         SYNC_SESSION, ASYNC_SESSIONMAKER, SYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS,
         SYNC_ENGINE, ASYNC_ENGINE, REQUESTS_SESSION, HTTPX_CLIENT, HTTP_CONNECTION, SYNC_REDIS,
-        MONGO_CLIENT, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
+        MONGO_CLIENT, POPEN, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
         SESSION_ITERATOR,
     }
     | RESOURCE_CONSTRUCTORS

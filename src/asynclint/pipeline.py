@@ -163,11 +163,25 @@ def settings_for(path: str, overrides: Overrides = Overrides()) -> Settings:
     """The settings `check` uses for the file or folder at `path`."""
     target = Path(path)
     folder = target if target.is_dir() else target.parent
-    return overrides.apply(_settings_in(str(folder.resolve() if folder.exists() else Path.cwd().resolve())))
+    start = folder.resolve() if folder.exists() else Path.cwd().resolve()
+    return overrides.apply(_settings_in(str(start), _config_stamps(start)))
+
+
+def _config_stamps(folder: Path) -> tuple:
+    """The pyproject.toml files at and above `folder`, with their modification times: the
+    settings of a folder are reused (flake8 asks once per file) until one of them changes."""
+    stamps = []
+    for candidate in (folder, *folder.parents):
+        try:
+            stat = (candidate / "pyproject.toml").stat()
+        except OSError:
+            continue
+        stamps.append((str(candidate), stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
 
 
 @lru_cache(maxsize=512)
-def _settings_in(folder: str) -> Settings:
+def _settings_in(folder: str, stamps: tuple) -> Settings:
     return load_settings([folder])
 
 

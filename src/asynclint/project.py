@@ -39,6 +39,13 @@ nothing to say are left out:
      "aliases": {qualname: type},         # `SessionDep = Annotated[AsyncSession, ...]`
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
+     # coroutines and tasks (ASL102): project calls handed to a task starter, handed
+     # positionally to another call ([[outer, position, inner], ...]), called otherwise;
+     # in "functions", a spawn helper's "spawns": [parameter position, ...] and "forwards":
+     # [[outer, argument position, parameter position], ...]
+     "spawned": [qualname, ...], "handed": [...], "called": [qualname, ...],
+     "asyncio_orm": True,                 # imports SQLAlchemy's/SQLModel's asyncio extension
+     "relationships": True,               # may call `relationship()`/`Relationship()` (ASL301)
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -102,7 +109,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -133,7 +140,12 @@ def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative:
 BLOCKING_CODES = frozenset({"ASL207"})
 SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
 RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
-PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
+# ASL301 speaks only in a project that uses the ORM under asyncio: known from any module.
+ORM_CODES = frozenset({"ASL301"})
+# ASL102 leaves the root coroutine of a task alone: started in another module, or through
+# the project's own spawn helpers.
+TASK_CODES = frozenset({"ASL102"})
+PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | ORM_CODES | TASK_CODES
 # With the index, what a file must contain for these rules (instead of their own prefilter):
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route handler for ASL401; for ASL501 a route, a dependency or async code.
@@ -167,6 +179,10 @@ class ProjectIndex:
       has a method that closes it).
     - `resource_churn`: project function -> the chain showing how each call of it creates
       and drops a resource (`fetch -> httpx.AsyncClient`), through project calls.
+    - `task_roots`: project coroutine functions only ever started as tasks (by a task
+      starter or a spawn helper of the project), never called otherwise (ASL102).
+    - `asyncio_orm`: some module imports SQLAlchemy's (or SQLModel's) asyncio extension, so
+      the project's ORM models are loaded under asyncio (ASL301).
     Re-exported names (`from .impl import helper` in a package) are keys too.
     """
 
@@ -185,9 +201,12 @@ class ProjectIndex:
     param_names: frozenset = frozenset()
     resource_names: frozenset = frozenset()
     param_functions: frozenset = frozenset()  # the short names of `session_params` functions
+    asyncio_orm: bool = False
+    task_roots: frozenset = frozenset()
 
     def is_empty(self) -> bool:
-        return not (self.blocking or self.session_names or self.param_names or self.resource_names)
+        return not (self.blocking or self.session_names or self.param_names or self.resource_names
+                    or self.asyncio_orm or self.task_roots)
 
     def rerun_codes(self, facts: dict) -> frozenset[str]:
         """The project-wide rules that may find more in the module these facts describe."""
@@ -205,6 +224,11 @@ class ProjectIndex:
             codes |= SESSION_CODES - {"ASL401"}
         if self.resource_names and any(name in self.resource_names for name in names):
             codes |= RESOURCE_CODES
+        # A module importing the extension itself was judged so without the index.
+        if self.asyncio_orm and facts.get("relationships") and not facts.get("asyncio_orm"):
+            codes |= ORM_CODES
+        if self.task_roots and not self.task_roots.isdisjoint(facts.get("functions", ())):
+            codes |= TASK_CODES
         return frozenset(codes)
 
     def wants(self, rule, text: str, settings) -> bool:
@@ -221,8 +245,10 @@ class ProjectIndex:
         module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
         importing relatively (`from . import get_db`). (Blocking chains are followed from
         the calls instead: `wanted_calls`.)"""
+        # (A task root: a module calling it otherwise would make it no root.)
         tables = (self.sessions, self.session_params, self.values, self.type_aliases,
-                  self.methods, self.resource_factories, self.resource_classes, self.resource_churn)
+                  self.methods, self.resource_factories, self.resource_classes, self.resource_churn,
+                  self.task_roots)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
@@ -289,6 +315,9 @@ class ProjectIndex:
         index.session_names = frozenset(factory_names)
         index.param_names = frozenset(param_names)
         index.resource_names = frozenset(resource_names)
+        current = [f for f in all_facts if f.get("version") == FACTS_VERSION]
+        index.asyncio_orm = any(f.get("asyncio_orm") for f in current)
+        index.task_roots = _task_roots(project, current)
         return index
 
 
@@ -486,6 +515,32 @@ def _sessions(project: _Project, values: dict[str, str]) -> dict[str, str]:
 
     candidates = {name: info for name, info in project.functions.items() if "via" in info}
     return _to_fixed_point(candidates, gives_session, sessions)
+
+
+def _task_roots(project: _Project, all_facts: list[dict]) -> frozenset:
+    """Project `async def`s started as tasks (by a task starter, or a spawn helper of the
+    project) and never called otherwise anywhere in the project."""
+    functions = project.functions
+    # Spawn helpers: function -> positions of parameters it starts as tasks, to a fixed point
+    # through helpers handing their parameter on to another helper.
+    helpers: dict[str, set[int]] = {name: set(info["spawns"]) for name, info in functions.items() if info.get("spawns")}
+    changed = True
+    while changed:
+        changed = False
+        for name, info in functions.items():
+            for outer, position, param in info.get("forwards", ()):
+                if position in helpers.get(project.function(outer) or "", ()) and param not in helpers.get(name, ()):
+                    helpers.setdefault(name, set()).add(param)
+                    changed = True
+    spawned: set[str] = set()
+    other: set[str] = set()
+    for facts in all_facts:
+        spawned.update(facts.get("spawned", ()))
+        other.update(facts.get("called", ()))
+        for outer, position, inner in facts.get("handed", ()):
+            (spawned if position in helpers.get(project.function(outer) or "", ()) else other).add(inner)
+    roots = {project.function(name) for name in spawned} - {project.function(name) for name in other}
+    return frozenset(name for name in roots if name is not None and functions[name]["async"])
 
 
 def _resource_factories(project: _Project) -> dict[str, str]:

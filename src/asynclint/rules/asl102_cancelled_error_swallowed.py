@@ -4,26 +4,31 @@ asyncio cancels a task by raising `CancelledError` in it; timeouts, TaskGroup
 sibling cancellation and shutdown all depend on it travelling out of the task.
 Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
 `BaseException`, or everything (bare `except:`) with no `raise` in it at all
-(outside nested defs); and `return`/`break`/`continue` leaving a `finally:`
-(located at that statement), which discards any exception in flight.
+(outside nested defs); a handler naming `CancelledError` that leaves only by raising
+another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`); and
+`return`/`break`/`continue` leaving a `finally:` (located at that statement), which
+discards any exception in flight.
 
 Not flagged: a `raise` on some path (the author's call); a handler nested in an
 outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
-`except Exception`; a `try` with no suspension point (no await, async for/with,
-yield: the task cannot be cancelled in there) or inside a `with ...(shield=True)`; the cancel-then-await idiom
-(`t.cancel()` earlier in the function, or for `self.x`/a global anywhere in the
-class/module, then `await t` in the `try`); a deferred re-raise (the handler keeps
-the exception, the function raises it later); a handler that hands the exception
-on (`future.set_exception(e)`, `gen.throw(e)`); sync code. Policy: a swallow at the
-root of a task (after the handler the function ends, and this module only ever
-starts the function as a task) ends the task quietly and cancels nothing that
-depends on it, so it is not flagged either.
+`except Exception`; a `try` with no suspension point (no await, async for/with; a
+`yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
+there: an iterated async generator is cancelled at its consumer's `await`) or inside a
+`with ...(shield=True)`; the cancel-then-await idiom (`t.cancel()` earlier in the
+function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
+`try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
+deferred re-raise (the handler keeps the exception, the function raises it later); a
+handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`); sync
+code. Policy: at the root of a task (after the handler the function ends, and the
+function is only ever started as a task: in this module, or, with the project index,
+in other modules and through the project's own spawn helpers) the task ends and
+cancels nothing that depends on it, so it is not flagged either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no
-`return`/`break`/`continue`.
-"""
+`return`/`break`/`continue`. None for a handler raising another exception: a `raise`
+appended after it would never run."""
 
 from __future__ import annotations
 
@@ -32,7 +37,7 @@ import re
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.analysis import is_true, task_spawn, walk_with_scopes
+from asynclint.analysis import is_true, starts_task, walk_with_scopes
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendants, exits, jumps_out
@@ -42,8 +47,6 @@ _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
 _BARE_EXCEPT = re.compile(r"except\s*:")  # no leading \b: see `knowledge.has_word`
 _TRIES = (cst.Try, cst.TryStar)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
-
-_TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
 
 _CAUGHT = {
     "cancelled": "`except asyncio.CancelledError`",
@@ -113,14 +116,27 @@ class CancelledErrorSwallowed(Rule):
         if not ctx.in_async:
             return
         kind = self._catches(node)
-        if kind is None or contains_raise(node.body):
+        if kind is None:
+            return
+        # A handler naming CancelledError that leaves only by raising another exception
+        # turns the cancellation into an error: TaskGroup and asyncio.timeout never see it.
+        converts = kind == "cancelled" and self._raises_other(node)
+        if contains_raise(node.body) and not converts:
             return
         try_ = ctx.parent(node)
-        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body):
+        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count()):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
-        if self._cancel_then_await(try_) or self._task_root(try_, node) or self._raised_later(node):
+        if self._cancel_then_await(try_) or self._raised_later(node) or self._task_root(try_, node):
+            return
+        if converts:
+            # No fix: a `raise` appended after the handler's own `raise` would never run.
+            ctx.report(
+                node,
+                f"{_CAUGHT[kind]} that raises another exception instead loses the cancellation of "
+                "the task (TaskGroup and `asyncio.timeout` no longer see it); re-raise it with `raise`",
+            )
             return
         if _hands_on(node):
             return
@@ -129,6 +145,49 @@ class CancelledErrorSwallowed(Rule):
             f"{_CAUGHT[kind]} without `raise` swallows the cancellation of the task; re-raise it"
             + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
             fix=self.fix(node),
+        )
+
+    def _raises_other(self, handler) -> bool:
+        """Does the handler leave only by raising an exception other than the one it caught:
+        it ends with `raise X(...)` (or `raise X`), has no `return`/`break`/`continue`, and
+        no `raise` in it re-raises the caught exception, a CancelledError (also
+        `concurrent.futures`', told to a thread), or something unknown (a variable may hold
+        the cancellation)?"""
+        if jumps_out(handler.body) or not isinstance(_last_statement(handler.body), cst.Raise):
+            return False
+        caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        for node in descendants(handler.body):
+            if not isinstance(node, cst.Raise):
+                continue
+            raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+            if raised is None or (isinstance(raised, cst.Name) and raised.value == caught):
+                return False
+            name = self.ctx.qualname(raised)
+            if name is None or name in knowledge.CANCELLED_ERROR or name in knowledge.THREAD_CANCELLED_ERROR:
+                return False
+            if not isinstance(node.exc, cst.Call) and self._is_variable(raised):
+                return False
+        return True
+
+    def _is_variable(self, expr) -> bool:
+        """A name bound by assignment in the function or module (it may hold an instance)."""
+        if not isinstance(expr, cst.Name):
+            return False
+        found = self.ctx.scope.lookup(expr.value)
+        return found is not None and any(b.kind not in ("import", "def", "class") for b in found[1])
+
+    def _yields_count(self) -> bool:
+        """Is a `yield` here a point where the task's cancellation can arrive? Only in an
+        `@asynccontextmanager`: its exit throws the `async with` body's exception, a
+        cancellation included, in at the `yield`. An async generator that is iterated is
+        cancelled at the consumer's `await`; `aclose()` throws `GeneratorExit`, not that."""
+        function = self.ctx.function_scope
+        if function is None or not isinstance(function.node, cst.FunctionDef):
+            return False
+        return any(
+            self.ctx.qualname(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
+            in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS
+            for d in function.node.decorators
         )
 
     def _catches(self, handler) -> str | None:
@@ -209,6 +268,10 @@ class CancelledErrorSwallowed(Rule):
                 continue
             candidates = [node.expression]
             if isinstance(node.expression, cst.Call):
+                if self.ctx.call_name(node.expression) in knowledge.ASYNCIO_WAIT:
+                    # `asyncio.wait` never raises its tasks' cancellation: a CancelledError
+                    # around it is the current task's own.
+                    continue
                 candidates.extend(arg.value for arg in node.expression.args)
             for candidate in candidates:
                 if dotted_name(candidate) in local or _cancel_key(candidate, self.ctx.scope) in shared:
@@ -228,7 +291,17 @@ class CancelledErrorSwallowed(Rule):
                 return False
         elif not isinstance(last, cst.Return) and not self._ends_function(try_, function.node):
             return False
-        return function.node in _task_roots(self.ctx)
+        roots, bare, bare_attributes = _task_roots(self.ctx)
+        if function.node in roots:
+            return True
+        # Started as a task in another module, or through a spawn helper of the project
+        # (the index), and not referenced here other than called (say, as a callback).
+        project = self.ctx.project
+        if project is None or not project.task_roots or function.node in bare:
+            return False
+        if function.self_name is not None and function.node.name.value in bare_attributes:
+            return False
+        return self.ctx.resolver.qualname(function.node.name, function.parent) in project.task_roots
 
     def _ends_function(self, start, function: cst.FunctionDef) -> bool:
         """Is `start` the last statement of each enclosing block up to the function body,
@@ -255,7 +328,8 @@ class CancelledErrorSwallowed(Rule):
         try_ = self.ctx.parent(node)
         if not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
-        if not any(_can_be_cancelled(part) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
+        yields = self._yields_count()
+        if not any(_can_be_cancelled(part, yields) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
             return
         for jump in exits(node.body):
             if jump in self.reported:  # a `finally:` inside another one
@@ -293,13 +367,13 @@ class CancelledErrorSwallowed(Rule):
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
 
 
-def _can_be_cancelled(block) -> bool:
-    """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or a
-    `yield` of an async generator (an `asynccontextmanager`'s exit throws in there). Code
-    without one cannot receive the task's cancellation (a `CancelledError` it raises itself,
-    say from a cancelled future's `result()`, is not the task's)."""
+def _can_be_cancelled(block, yields: bool) -> bool:
+    """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or,
+    when `yields` (an `asynccontextmanager`, see `_yields_count`), a `yield`. Code without
+    one cannot receive the task's cancellation (a `CancelledError` it raises itself, say
+    from a cancelled future's `result()`, is not the task's)."""
     for node in descendants(block):
-        if isinstance(node, (cst.Await, cst.Yield)):
+        if isinstance(node, cst.Await) or (yields and isinstance(node, cst.Yield)):
             return True
         if isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None:
             return True
@@ -379,18 +453,22 @@ def _hands_on(handler) -> bool:
     return False
 
 
-def _task_roots(ctx) -> frozenset:
+def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
     """The functions and methods of this module that it only ever starts as tasks: every
     reference to them is `f` in `create_task(f(...))` (or another task starter), or `self.m`
-    in `create_task(self.m(...))` inside their class."""
+    in `create_task(self.m(...))` inside their class. Also what the module references other
+    than by calling it (handed on as a callback): defs, and attribute names."""
     key = "asl102_task_roots"
     if key not in ctx.cache:
         spawned_callees: set[cst.CSTNode] = set()  # `f` / `self.m` of spawned calls
+        called: set[cst.CSTNode] = set()  # `f` / `x.m` of any call
         not_references: set[cst.CSTNode] = set()  # def names, attribute names, keywords
         spawned: set[cst.CSTNode] = set()
         other: set[cst.CSTNode] = set()
+        bare: set[cst.CSTNode] = set()
         spawned_methods: dict[str, set[cst.CSTNode]] = {}
         other_attributes: set[str] = set()
+        bare_attributes: set[str] = set()
 
         def on_node(node, scope) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
@@ -402,36 +480,33 @@ def _task_roots(ctx) -> frozenset:
                     spawned_methods.setdefault(node.attr.value, set()).add(method)
                 else:
                     other_attributes.add(node.attr.value)
+                    if node not in called:
+                        bare_attributes.add(node.attr.value)
             elif isinstance(node, cst.Arg) and node.keyword is not None:
                 not_references.add(node.keyword)
-            elif isinstance(node, cst.Call) and _starts_task(ctx, node, scope):
-                # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
-                for arg in node.args:
-                    if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
-                        spawned_callees.add(arg.value.func)
+            elif isinstance(node, cst.Call):
+                called.add(node.func)
+                if starts_task(ctx, node, scope):
+                    # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
+                    for arg in node.args:
+                        if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
+                            spawned_callees.add(arg.value.func)
             elif isinstance(node, cst.Name) and node not in not_references:
                 found = scope.lookup(node.value)
                 if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
                     return
                 for binding in found[1]:
                     (spawned if node in spawned_callees else other).add(binding.node)
+                    if node not in called:
+                        bare.add(binding.node)
 
         walk_with_scopes(ctx, on_node)
         roots = spawned - other
         for name, methods in spawned_methods.items():
             if name not in other_attributes:
                 roots |= methods
-        ctx.cache[key] = frozenset(roots)
+        ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes))
     return ctx.cache[key]  # type: ignore[return-value]
-
-
-def _starts_task(ctx, call: cst.Call, scope) -> bool:
-    """asyncio's spawns, and for this question (silence only grows) also frameworks' own task
-    starters such as Home Assistant's `hass.async_create_task`/`async_create_background_task`."""
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value.endswith(_TASK_STARTER_SUFFIXES):
-        return True
-    return task_spawn(ctx, call, scope) is not None
 
 
 def _own_method(attribute: cst.Attribute, scope):

@@ -2,9 +2,13 @@
 
 `subprocess.run/call/check_call/check_output/getoutput/getstatusoutput`, `os.system`
 and the `os.wait*` functions wait for the child while holding the event loop's
-thread. `subprocess.Popen`, `os.popen` and the `os.spawn*` functions fork and exec
-synchronously and hand back blocking pipes. `asyncio.create_subprocess_exec` starts
-the process and lets the coroutine `await` it.
+thread; so do `wait()` and `communicate()` of a `subprocess.Popen` (known by the
+constructor that bound the name, attribute or module global). `os.popen` and the
+`os.spawn*` functions hand back blocking pipes or wait. `asyncio.create_subprocess_exec`
+starts the process and lets the coroutine `await` it.
+
+Not flagged: creating a `Popen` itself, which returns at once (a detached daemon, a
+child polled with `poll()`).
 
 No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
 """
@@ -30,6 +34,7 @@ class BlockingSubprocess(BlockingCallRule):
     summary = "a synchronous subprocess call in async code blocks the event loop"
     tokens = ("subprocess",)
     calls = knowledge.BLOCKING_SUBPROCESS
+    receiver_methods = knowledge.BLOCKING_SUBPROCESS_METHODS
     remedy = "use `asyncio.create_subprocess_exec`"
 
     @classmethod

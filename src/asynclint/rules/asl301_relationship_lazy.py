@@ -7,6 +7,10 @@ attribute access. Under asyncio that implicit I/O cannot run and raises
 `Relationship(...)` without a `"lazy"` key in a dict-literal
 `sa_relationship_kwargs`.
 
+Only in a project that uses SQLAlchemy's asyncio extension: some module imports from
+`sqlalchemy.ext.asyncio` or `sqlmodel.ext.asyncio` (the project index knows; without
+it, this file itself). A sync-only ORM lazy-loads fine, and `lazy="raise"` would break it.
+
 Not flagged: an explicit `lazy=` (whatever its value); an attribute annotated
 `WriteOnlyMapped[...]` / `DynamicMapped[...]` (the annotation picks the
 strategy); calls whose options are unknown (`*args`/`**kwargs` splats, a
@@ -24,7 +28,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.analysis import keyword
+from asynclint.analysis import imports_asyncio_orm, keyword
 from asynclint.fixes import FixSpec, add_dict_entry, add_keyword
 from asynclint.rule import Rule
 from asynclint.scope import dotted_name
@@ -45,11 +49,17 @@ class RelationshipLazy(Rule):
     fix_applicability = "unsafe"
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not self._under_asyncio():
+            return
         name = self.ctx.call_name(node)
         if name in knowledge.RELATIONSHIP_FUNCTIONS:
             self._check_relationship(node)
         elif name in knowledge.SQLMODEL_RELATIONSHIP:
             self._check_sqlmodel(node)
+
+    def _under_asyncio(self) -> bool:
+        project = self.ctx.project
+        return (project is not None and project.asyncio_orm) or imports_asyncio_orm(self.ctx)
 
     def _check_relationship(self, node: cst.Call) -> None:
         if any(arg.star for arg in node.args) or keyword(node, "lazy") is not None:
