@@ -9,7 +9,9 @@ another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`);
 `return`/`break`/`continue` leaving a `finally:` (located at that statement), which
 discards any exception in flight.
 
-Not flagged: a `raise` on some path (the author's call); a handler nested in an
+Not flagged: a `raise` on some path (the author's call), also in a function of the module
+the handler calls (one annotated `-> NoReturn`, or one handed the caught exception that
+raises); a handler nested in an
 outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
 `except Exception`; a `try` with no suspension point (no await, async for/with; a
@@ -138,7 +140,7 @@ class CancelledErrorSwallowed(Rule):
                 "the task (TaskGroup and `asyncio.timeout` no longer see it); re-raise it with `raise`",
             )
             return
-        if _hands_on(node):
+        if _hands_on(node) or _delegates_raise(node, ctx.scope):
             return
         ctx.report(
             node,
@@ -451,6 +453,41 @@ def _hands_on(handler) -> bool:
         ):
             return True
     return False
+
+
+def _delegates_raise(handler, scope) -> bool:
+    """The handler calls a function of this module that raises for it: one annotated
+    `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`), or
+    one handed the caught exception whose body raises (a conditional re-raise, the author's
+    call: anyio's `await self.handle_handshake_error(exc, stream)`)."""
+    caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+    for node in descendants(handler.body):
+        if not isinstance(node, cst.Call):
+            continue
+        callee = _own_function(node.func, scope)
+        if callee is None:
+            continue
+        returns = dotted_name(callee.returns.annotation) if callee.returns is not None else None
+        if returns is not None and returns.rsplit(".", 1)[-1] in ("NoReturn", "Never"):
+            return True
+        hands_caught = caught is not None and any(
+            isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.args
+        )
+        if hands_caught and contains_raise(callee.body):
+            return True
+    return False
+
+
+def _own_function(func, scope):
+    """The `def` of this module a call's callee is (`helper(...)`, `self.m(...)`), if known."""
+    if isinstance(func, cst.Attribute):
+        return _own_method(func, scope)
+    if isinstance(func, cst.Name):
+        found = scope.lookup(func.value)
+        bindings = found[1] if found is not None else []
+        if len(bindings) == 1 and bindings[0].kind == "def" and isinstance(bindings[0].node, cst.FunctionDef):
+            return bindings[0].node
+    return None
 
 
 def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
