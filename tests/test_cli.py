@@ -128,15 +128,31 @@ def test_quiet_drops_summary(project):
 def test_target_version_gates_rules(tmp_path):
     path = tmp_path / "g.py"
     path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n")
-    assert invoke("check", "--no-cache", "--target-version", "py311", str(path)).exit_code == 1
-    assert invoke("check", "--no-cache", "--target-version", "py310", str(path)).exit_code == 0
+    opt_in = ("--extend-select", "ASL101")
+    assert invoke("check", "--no-cache", *opt_in, "--target-version", "py311", str(path)).exit_code == 1
+    assert invoke("check", "--no-cache", *opt_in, "--target-version", "py310", str(path)).exit_code == 0
+
+
+def test_opt_in_rules_run_only_when_named_by_their_code(tmp_path):
+    path = tmp_path / "g.py"
+    path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n"
+                    "    await asyncio.wait_for(a(), 1)\n")
+
+    def codes(*args):
+        result = invoke("check", "--no-cache", "--output-format", "concise", "-q", *args, str(path))
+        return sorted({line.split()[1] for line in result.output.splitlines()})
+
+    assert codes() == []
+    assert codes("--select", "ASL1") == []  # a family prefix does not name them
+    assert codes("--extend-select", "ASL101") == ["ASL101"]
+    assert codes("--select", "ASL101,ASL104") == ["ASL101", "ASL104"]
 
 
 def test_target_version_from_requires_python(tmp_path):
     (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
     path = tmp_path / "g.py"
     path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n")
-    assert invoke("check", "--no-cache", str(path)).exit_code == 0
+    assert invoke("check", "--no-cache", "--extend-select", "ASL101", str(path)).exit_code == 0
 
 
 def test_rules_command_lists_every_code():

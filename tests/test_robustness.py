@@ -155,14 +155,14 @@ def test_crashing_rule_is_isolated(monkeypatch, tmp_path):
 
     monkeypatch.setattr(registry, "load_rules", load_rules)
     text = SLEEPY + "\nasync def g():\n    await asyncio.gather(a(), b())\n"
-    result = lint_text("import asyncio\n" + text, "x.py", Settings())
+    result = lint_text("import asyncio\n" + text, "x.py", Settings(extend_select=("ASL101",)))
     assert [e.rule for e in result.errors] == ["ASL201"]
     assert "deliberately broken" in result.errors[0].detail and "asynclint 0." in result.errors[0].detail
     assert [d.code for d in result.diagnostics] == ["ASL101"]  # the other rules still ran
 
     (tmp_path / "a.py").write_text("import asyncio\n" + text)
     (tmp_path / "b.py").write_text(SLEEPY)
-    cli_result = CliRunner().invoke(cli, ["check", "--no-cache", "--output-format", "concise", str(tmp_path)])
+    cli_result = CliRunner().invoke(cli, ["check", "--no-cache", "--extend-select", "ASL101", "--output-format", "concise", str(tmp_path)])
     assert cli_result.exit_code == 2
     assert cli_result.output.count("internal error: rule ASL201 failed") == 2
     assert "Please report this" in cli_result.output

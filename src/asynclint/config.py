@@ -12,7 +12,7 @@ import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from asynclint.registry import all_codes
+from asynclint.registry import OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
 SUPPORTED_TARGETS = [(3, minor) for minor in range(10, 15)]
@@ -63,8 +63,11 @@ class Settings:
     @cached_property_frozen
     def enabled_codes(self) -> frozenset[str]:
         chosen = set()
+        selected = self.select + self.extend_select
         for code in all_codes():
-            if matches(code, self.select + self.extend_select) and not matches(code, self.ignore):
+            if code in OPT_IN and code not in selected:
+                continue  # named by its full code, or not at all
+            if matches(code, selected) and not matches(code, self.ignore):
                 chosen.add(code)
         return frozenset(chosen)
 

@@ -24,6 +24,12 @@ ENGINE_CODES = {
 }
 
 
+# Rules that run only when selected by their full code (`extend-select = ["ASL101"]`), like
+# flake8-async's optional rules: each is sound, but a blind sample of real applications found
+# their findings to be modernisation its maintainers would not act on (benchmarks/REVIEW.md).
+OPT_IN = frozenset({"ASL101", "ASL104"})
+
+
 @lru_cache(maxsize=None)
 def rule_modules() -> dict[str, str]:
     """code -> module name, from the files in the rules package."""
