@@ -154,7 +154,12 @@ class Resolver:
             return self._call_type(expr, scope, depth)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
             left = self.type_of(expr.left, scope, depth + 1)
-            return left if left == knowledge.PATH else None
+            if left == knowledge.PATH:
+                return left
+            # `"data" / p`: a string on the left hands the division to the Path on the right.
+            if isinstance(expr.left, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+                right = self.type_of(expr.right, scope, depth + 1)
+                return right if right == knowledge.PATH else None
         return None
 
     def _bindings_type(self, bindings: list[Binding], scope: Scope, depth: int) -> str | None:
@@ -169,6 +174,8 @@ class Resolver:
                 if _is_none(binding.value):
                     continue  # `x = None` is a placeholder, not evidence
                 types.add(self.type_of(binding.value, where, depth + 1))
+            elif binding.kind == "for" and (item := self._item_type(binding, where, depth)):
+                types.add(item)
             elif binding.kind == "for" and self.project is not None and self._iterated(binding, where, depth):
                 types.add(knowledge.ASYNC_SESSION)
             else:
@@ -357,6 +364,25 @@ class Resolver:
             if known is not None and (knowledge.is_other_than_session(known) or known in project.methods):
                 return None
         return knowledge.ASYNC_SESSION
+
+    def _item_type(self, binding: Binding, scope: Scope, depth: int) -> str | None:
+        """`for p in d.glob("*.py")` (also `sorted(d.iterdir())`) on a Path: each item is one."""
+        node = binding.node
+        if not isinstance(node, (cst.For, cst.CompFor)) or node.asynchronous is not None:
+            return None
+        if not isinstance(node.target, cst.Name):
+            return None
+        items = node.iter
+        if isinstance(items, cst.Call) and len(items.args) == 1 and not items.args[0].keyword and not items.args[0].star:
+            if self.qualname(items.func, scope) in knowledge.ITEM_PRESERVING_BUILTINS:
+                items = items.args[0].value
+        if not isinstance(items, cst.Call) or not isinstance(items.func, cst.Attribute):
+            return None
+        if items.func.attr.value not in knowledge.PATH_ITERATING_METHODS:
+            return None
+        if self.type_of(items.func.value, scope, depth + 1) == knowledge.PATH:
+            return knowledge.PATH
+        return None
 
     def _iterated(self, binding: Binding, scope: Scope, depth: int) -> bool:
         """`async for s in get_db():` over the project's async generator of sessions."""
