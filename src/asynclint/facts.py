@@ -65,6 +65,9 @@ class FactsCollector:
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
+        # Typed attributes and return annotations matter to other modules only for the shared
+        # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
+        self.typed = "Path" in text or "Session" in text
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -111,6 +114,10 @@ class FactsCollector:
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
             self._session_params(node, record, decorators)
+            if self.typed and node.returns is not None and node.asynchronous is None:
+                returned = ctx.annotation_type(node.returns.annotation)
+                if returned in knowledge.SHARED_RETURN_TYPES:
+                    record["returns"] = returned
             if ctx.scope.kind == "class":
                 owner = self.classes.get(name.rsplit(".", 1)[0])
                 method = node.name.value
@@ -225,6 +232,24 @@ class FactsCollector:
         return not name.startswith("builtins.")
 
     # -- resources: created here, handed back, or kept by `__init__` ----------------------
+
+    def _typed_attributes(self) -> None:
+        """Record the instance attributes of each class that hold a shared type (`self.path =
+        path` with `path: Path`), for subclasses and users in other modules."""
+        resolver = self.ctx.resolver
+        for node, scope in self.ctx.scopes.items():
+            if scope.kind != "class":
+                continue
+            record = self.classes.get(resolver.qualname(node.name, scope.parent) or "")
+            if record is None:
+                continue
+            attrs = {}
+            for attr in sorted({*scope.instance_attrs, *scope.bindings}):
+                kind = resolver.class_attribute_type(scope, attr)
+                if kind in knowledge.SHARED_ATTRIBUTE_TYPES:
+                    attrs[attr] = kind
+            if attrs:
+                record["attrs"] = attrs
 
     def _resource_rule(self):
         if self.resources is None:
@@ -413,9 +438,11 @@ class FactsCollector:
                 if kind in knowledge.SHARED_VALUE_TYPES or (kind != knowledge.ASYNC_SESSION and self._is_project(kind)):
                     values[f"{self.module}.{local}"] = kind
                 elif isinstance(value, (cst.Subscript, cst.Name, cst.Attribute)) and (
-                    ctx.annotation_type(value, module_scope) == knowledge.ASYNC_SESSION
+                    (aliased := ctx.annotation_type(value, module_scope)) in knowledge.SHARED_ALIAS_TYPES
                 ):
-                    aliases[f"{self.module}.{local}"] = knowledge.ASYNC_SESSION
+                    aliases[f"{self.module}.{local}"] = aliased
+        if self.typed:
+            self._typed_attributes()
         # What the module imports, for `ProjectIndex.rerun_codes`: beyond `exports` (its
         # module-level imports), the imports inside functions and the full name of
         # `import a.b.c`; not the standard library.

@@ -361,6 +361,7 @@ SHARED_VALUE_TYPES = frozenset(
 SHARED_RETURN_TYPES = frozenset({PATH, SYNC_SESSION})
 SHARED_ATTRIBUTE_TYPES = frozenset({PATH})
 SHARED_ALIAS_TYPES = frozenset({ASYNC_SESSION, SYNC_SESSION})
+PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property"})
 # Decorators that keep a function's parameters as they are written (positional arguments
 # of a call still line up with them); any other decorator may change the signature.
 SIGNATURE_KEEPING_DECORATORS = frozenset(

@@ -26,14 +26,18 @@ nothing to say are left out:
          # have changed its signature
          "params": [...], "bind": str, "decorated": bool,
          # __init__ only: the resource it creates, or project calls it stores the result of
-         "creates": str, "creates_from": [qualname, ...]}},
+         "creates": str, "creates_from": [qualname, ...],
+         # a sync function's return annotation, when other modules care (`-> Path`)
+         "returns": type}},
      "classes": {qualname: {"display": str, "bases": [qualname, ...],
                             "special": bool,    # metaclass, __new__ or a decorator
-                            "closes": bool}},   # a close()/aclose()/__aexit__... that
+                            "closes": bool,     # a close()/aclose()/__aexit__... that
                                                 # closes something `self` holds
+                            "attrs": {name: type}}},  # `self.path: Path`, for subclasses
      "exports": {qualname: qualname},     # module-level imports, for re-exports
      "values": {qualname: type},          # module-level session factories, project objects
      "aliases": {qualname: type},         # `SessionDep = Annotated[AsyncSession, ...]`
+                                          # (or `Session`)
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
      "async_calls": [qualname, ...]}      # project calls made from async code
@@ -99,7 +103,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -130,13 +134,18 @@ def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative:
 BLOCKING_CODES = frozenset({"ASL207"})
 SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
 RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
-PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES
+# Type evidence from other modules: `-> Path` functions, a base class's `self.path: Path`, a
+# `SessionDep = Annotated[Session, ...]` alias.
+TYPE_CODES = frozenset({"ASL204", "ASL206"})
+PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | TYPE_CODES
 # With the index, what a file must contain for these rules (instead of their own prefilter):
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route handler for ASL401; for ASL501 a route, a dependency or async code.
 _WANTS_WITH_PROJECT = {
     "ASL207": lambda rule, text, settings: "async" in text,
     "ASL304": lambda rule, text, settings: rule.mentioned(text, settings),  # its tokens, no session evidence
+    # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
+    "ASL206": lambda rule, text, settings: rule.wants(text, settings) or "async" in text,
     "ASL401": lambda rule, text, settings: knowledge.may_have_routes(text),
     "ASL501": lambda rule, text, settings: knowledge.may_serve_requests(text),
     "ASL502": lambda rule, text, settings: True,
@@ -162,6 +171,10 @@ class ProjectIndex:
     - `resource_factories`: project function -> the resource it returns, new on every call.
     - `resource_classes`: project class -> (resource its `__init__` creates, whether the class
       has a method that closes it).
+    - `returns`: sync project function -> the type its return annotation names, for the
+      types of `knowledge.SHARED_RETURN_TYPES` (`def data_dir() -> Path`).
+    - `attributes`: project class -> {attribute: type} that it or a base class declares or
+      assigns to `self` (`knowledge.SHARED_ATTRIBUTE_TYPES`), the nearest class first.
     Re-exported names (`from .impl import helper` in a package) are keys too.
     """
 
@@ -173,15 +186,22 @@ class ProjectIndex:
     methods: dict[str, dict[str, str]] = field(default_factory=dict)
     resource_factories: dict[str, str] = field(default_factory=dict)
     resource_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    returns: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     # Names a module imports when it may use the above (with the modules and packages
     # holding them): session factories, functions with `AsyncSession` parameters, resources.
     session_names: frozenset = frozenset()
     param_names: frozenset = frozenset()
     resource_names: frozenset = frozenset()
+    type_names: frozenset = frozenset()  # ... and `returns`, `attributes`, `type_aliases`
     param_functions: frozenset = frozenset()  # the short names of `session_params` functions
 
     def is_empty(self) -> bool:
-        return not (self.blocking or self.session_names or self.param_names or self.resource_names)
+        return not (self.blocking or self.session_names or self.param_names or self.resource_names or self.type_names)
+
+    def attribute_type(self, owner: str, name: str) -> str | None:
+        """The type of `obj.name` for an instance of the project class `owner`, when known."""
+        return self.attributes.get(owner, {}).get(name)
 
     def rerun_codes(self, facts: dict) -> frozenset[str]:
         """The project-wide rules that may find more in the module these facts describe."""
@@ -199,6 +219,8 @@ class ProjectIndex:
             codes |= SESSION_CODES - {"ASL401"}
         if self.resource_names and any(name in self.resource_names for name in names):
             codes |= RESOURCE_CODES
+        if self.type_names and any(name in self.type_names for name in names):
+            codes |= TYPE_CODES
         return frozenset(codes)
 
     def wants(self, rule, text: str, settings) -> bool:
@@ -216,7 +238,7 @@ class ProjectIndex:
         importing relatively (`from . import get_db`). (Blocking chains are followed from
         the calls instead: `wanted_calls`.)"""
         tables = (self.sessions, self.session_params, self.values, self.type_aliases,
-                  self.methods, self.resource_factories, self.resource_classes)
+                  self.methods, self.resource_factories, self.resource_classes, self.returns, self.attributes)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
@@ -245,7 +267,9 @@ class ProjectIndex:
         }
         index.resource_factories = _resource_factories(project)
         index.resource_classes = _resource_classes(project, index.resource_factories)
-        interesting = {*index.sessions, *index.session_params, *index.resource_factories}
+        index.returns = {name: info["returns"] for name, info in functions.items() if "returns" in info}
+        index.attributes = _attributes(project)
+        interesting = {*index.sessions, *index.session_params, *index.resource_factories, *index.returns}
         index.methods = _methods(project, interesting)
         index.type_aliases = dict(aliases)
         for name, kind in values.items():
@@ -257,7 +281,7 @@ class ProjectIndex:
                     index.values[name] = owner
         # What a module must import (or be) to use them: the definitions, the modules and
         # packages holding them, and (below) their re-exports.
-        factory_keys = [*index.sessions, *index.values, *index.type_aliases]
+        factory_keys = [*index.sessions, *index.values, *_session_aliases(index.type_aliases)]
         factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
         param_keys = [*index.session_params]
         param_keys += [name for name, methods in index.methods.items() if any(
@@ -265,23 +289,29 @@ class ProjectIndex:
         resource_keys = [*index.resource_factories, *index.resource_classes]
         resource_keys += [name for name, methods in index.methods.items() if any(
             f in index.resource_factories for f in methods.values())]
-        factory_names, param_names, resource_names = (
-            set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys)
+        type_keys = [*index.returns, *index.attributes,
+                     *(name for name, kind in index.type_aliases.items() if kind != knowledge.ASYNC_SESSION)]
+        type_keys += [name for name, methods in index.methods.items() if any(f in index.returns for f in methods.values())]
+        factory_names, param_names, resource_names, type_names = (
+            set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys, type_keys)
         )
         # What a call site may name: the definition, or a re-export of it.
         for alias in exports:
             target = project.resolve(alias)
             for table in (index.blocking, index.sessions, index.session_params, index.values, index.type_aliases,
-                          index.methods, index.resource_factories, index.resource_classes):
+                          index.methods, index.resource_factories, index.resource_classes, index.returns,
+                          index.attributes):
                 if target in table:
                     table[alias] = table[target]
-            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names)):
+            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
+                                (type_keys, type_names)):
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package
         index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
         index.session_names = frozenset(factory_names)
         index.param_names = frozenset(param_names)
         index.resource_names = frozenset(resource_names)
+        index.type_names = frozenset(type_names)
         return index
 
 
@@ -536,6 +566,29 @@ def _resource_classes(project: _Project, factories: dict[str, str]) -> dict[str,
     return found
 
 
+def _session_aliases(aliases: dict[str, str]) -> list[str]:
+    return [name for name, kind in aliases.items() if kind == knowledge.ASYNC_SESSION]
+
+
+def _attributes(project: _Project) -> dict[str, dict[str, str]]:
+    """Class -> the typed attributes it or its project bases declare, the nearest first. (A
+    class's facts name only attributes of a shared type: one between it and the declaring base
+    that rebinds the name to something else is not seen.)"""
+    declaring = {name for name, info in project.classes.items() if info.get("attrs")}
+    if not declaring:
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for name in project.classes:
+        mro = project.mro(name)
+        if declaring.isdisjoint(mro):
+            continue
+        merged: dict[str, str] = {}
+        for klass in reversed(mro):
+            merged.update(project.classes[klass].get("attrs", {}))
+        found[name] = merged
+    return found
+
+
 def _methods(project: _Project, interesting: set[str]) -> dict[str, dict[str, str]]:
     """Class -> {method: function} for the interesting methods it has (its own or inherited)."""
     owners = {name.rpartition(".")[0] for name in interesting}
@@ -589,17 +642,21 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
     sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
-                                                                index.type_aliases) for name in table}
+                                                                _session_aliases(index.type_aliases)) for name in table}
     resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
+    types = {_spelled(name).rpartition(".")[2] for table in (index.returns, index.attributes, index.type_aliases)
+             for name in table}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
-            if codes & (SESSION_CODES | RESOURCE_CODES):
-                spelled = words(result.path)  # read once, for both checks
+            if codes & (SESSION_CODES | RESOURCE_CODES | TYPE_CODES):
+                spelled = words(result.path)  # read once, for every check
                 if sessions.isdisjoint(spelled):
                     codes -= SESSION_CODES
                 if resources.isdisjoint(spelled):
                     codes -= RESOURCE_CODES
+                if types.isdisjoint(spelled):
+                    codes -= TYPE_CODES
             if codes:
                 plan[result.path] = codes
     return plan

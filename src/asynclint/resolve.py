@@ -203,17 +203,38 @@ class Resolver:
                 # `self.x` in a method: what the class's methods assign to self.x.
                 if owner.kind == "function" and owner.self_name == expr.value.value:
                     cls = owner.enclosing_class
-                    if cls is not None:
-                        bindings = cls.instance_attrs.get(attr, []) + [
-                            b for b in cls.bindings.get(attr, []) if b.annotation is not None
-                        ]
-                        if bindings:
-                            return self._bindings_type(bindings, cls, depth)
+                    if cls is None:
+                        return None
+                    if _binds_attribute(cls, attr):
+                        return self.class_attribute_type(cls, attr, depth)
+                    # Not bound here: a base class of the project may say (`self.path: Path`).
+                    path = _definition_path(cls) if self.project is not None and self.module else None
+                    if path:
+                        return self.project.attribute_type(".".join([self.module, *path]), attr)
                     return None
         base = self.type_of(expr.value, scope, depth + 1)
         if base == knowledge.PATH and attr == "parent":
             return base
+        if base is not None and self.project is not None:
+            return self.project.attribute_type(base, attr)  # `settings.data_dir` on a project class
         return None
+
+    def class_attribute_type(self, cls: Scope, attr: str, depth: int = 0) -> str | None:
+        """What a class's methods assign to `self.attr` or its body annotates it with (a
+        `@property` annotated with its return type counts too)."""
+        bindings = cls.instance_attrs.get(attr, []) + [b for b in cls.bindings.get(attr, []) if b.annotation is not None]
+        if bindings:
+            return self._bindings_type(bindings, cls, depth)
+        defined = cls.bindings.get(attr, [])
+        if len(defined) == 1 and defined[0].kind == "def" and self._is_property(defined[0].node, cls):
+            returns = defined[0].node.returns
+            return self.annotation_type(returns.annotation, cls, depth + 1) if returns is not None else None
+        return None
+
+    def _is_property(self, node: cst.FunctionDef, scope: Scope) -> bool:
+        return node.asynchronous is None and any(
+            self.qualname(d.decorator, scope) in knowledge.PROPERTY_DECORATORS for d in node.decorators
+        )
 
     def _call_type(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
         func = call.func
@@ -334,7 +355,7 @@ class Resolver:
             return None
         kind = project.sessions.get(found[0])
         if kind is None:
-            return None
+            return project.returns.get(found[0])  # `def data_dir() -> Path`
         return _MADE_BY_KIND[kind]
 
     def _project_name_type(self, expr: cst.Name, found, scope: Scope, depth: int) -> str | None:
@@ -456,6 +477,11 @@ class Resolver:
             del self._types[node]
         self._passed = found
         return found
+
+
+def _binds_attribute(cls: Scope, attr: str) -> bool:
+    """Does the class itself assign or declare `attr` (then its base classes do not decide)?"""
+    return attr in cls.instance_attrs or attr in cls.bindings
 
 
 # What calling a project session factory gives, by its kind (`ProjectIndex.sessions`).
