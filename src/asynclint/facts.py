@@ -65,6 +65,7 @@ class FactsCollector:
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
+        self.annotations: set[str] = set()  # the project's names annotating async parameters
         # Typed attributes and return annotations matter to other modules only for the shared
         # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
         self.typed = "Path" in text or "Session" in text
@@ -114,6 +115,8 @@ class FactsCollector:
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
             self._session_params(node, record, decorators)
+            if record["async"]:
+                self._annotations(node)
             if self.typed and node.returns is not None and node.asynchronous is None:
                 returned = ctx.annotation_type(node.returns.annotation)
                 if returned in knowledge.SHARED_RETURN_TYPES:
@@ -152,6 +155,17 @@ class FactsCollector:
             )
         if any(d not in knowledge.SIGNATURE_KEEPING_DECORATORS for d in decorators):
             record["decorated"] = True
+
+    def _annotations(self, node: cst.FunctionDef) -> None:
+        """The project's names annotating the parameters (`session: SessionDep`): the
+        runner reads their modules' facts too (`project.wanted_types`)."""
+        params = node.params
+        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+            annotation = param.annotation.annotation if param.annotation is not None else None
+            if isinstance(annotation, (cst.Name, cst.Attribute)):
+                name = self.ctx.qualname(annotation)
+                if self._is_project(name):
+                    self.annotations.add(name)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         _, name = self.stack.pop()
@@ -472,6 +486,8 @@ class FactsCollector:
         }
         if self.untyped:
             facts["untyped_args"] = sorted(self.untyped)
+        if self.annotations:
+            facts["annotations"] = sorted(self.annotations)
         if values:
             facts["values"] = values
         if aliases:

@@ -40,6 +40,7 @@ nothing to say are left out:
                                           # (or `Session`)
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
+     "annotations": [qualname, ...],      # project names annotating async functions' parameters
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -417,6 +418,17 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
         elif not info["async"] and not info["cached"]:
             todo.extend(info["calls"])
     return missing
+
+
+def wanted_types(all_facts: list[dict]) -> set[str]:
+    """Project names that may say what a known module's values are, and that no facts define
+    yet: base classes (an inherited `self.path: Path`) and the annotations of async functions'
+    parameters (`session: SessionDep`)."""
+    project = _join(all_facts)
+    names = {name for facts in all_facts for name in facts.get("annotations", ())}
+    names.update(base for info in project.classes.values() for base in info.get("bases", ()))
+    found = {project.resolve(name) for name in names}
+    return {name for name in found if name not in project.classes and name not in project.aliases}
 
 
 def _blocking(project: _Project) -> dict[str, list[str]]:
