@@ -64,6 +64,7 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     "name, relative",
     [
         ("sessions", "app/routes.py"),
+        ("sessions", "app/jobs.py"),
         ("resources", "app/routes.py"),
         ("resources", "app/lifespan.py"),
         ("types", "app/routes.py"),

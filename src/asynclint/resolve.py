@@ -332,6 +332,13 @@ class Resolver:
             return None
         func = call.func
         name = self.qualname(func, scope)
+        if name is not None and isinstance(func, cst.Attribute):
+            # `registry.session()` on a module-level instance imported from another module
+            # (`from app.db import registry`): a method of the instance's class.
+            owner = project.values.get(self.qualname(func.value, scope))
+            method = project.method(owner, func.attr.value) if owner is not None else None
+            if method is not None:
+                return method, True
         if name is not None:
             # `self.helper(...)` resolves to `module.Class.helper`, called on an instance.
             return name, isinstance(func, cst.Attribute) and self._is_self(func.value, scope)
