@@ -65,7 +65,10 @@ class FactsCollector:
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
         self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
-        self.annotations: set[str] = set()  # the project's names annotating async parameters
+        # Calls in async code of a Path or Session I/O method on a receiver of unknown type,
+        # and the project names (annotations, base classes) that may tell its type.
+        self.untyped_io = False
+        self.type_refs: set[str] = set()
         # Typed attributes and return annotations matter to other modules only for the shared
         # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
         self.typed = "Path" in text or "Session" in text
@@ -115,8 +118,6 @@ class FactsCollector:
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
             self._session_params(node, record, decorators)
-            if record["async"]:
-                self._annotations(node)
             if self.typed and node.returns is not None and node.asynchronous is None:
                 returned = ctx.annotation_type(node.returns.annotation)
                 if returned in knowledge.SHARED_RETURN_TYPES:
@@ -155,17 +156,6 @@ class FactsCollector:
             )
         if any(d not in knowledge.SIGNATURE_KEEPING_DECORATORS for d in decorators):
             record["decorated"] = True
-
-    def _annotations(self, node: cst.FunctionDef) -> None:
-        """The project's names annotating the parameters (`session: SessionDep`): the
-        runner reads their modules' facts too (`project.wanted_types`)."""
-        params = node.params
-        for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-            annotation = param.annotation.annotation if param.annotation is not None else None
-            if isinstance(annotation, (cst.Name, cst.Attribute)):
-                name = self.ctx.qualname(annotation)
-                if self._is_project(name):
-                    self.annotations.add(name)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         _, name = self.stack.pop()
@@ -210,6 +200,8 @@ class FactsCollector:
         if ctx.in_async:
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
+            if isinstance(node.func, cst.Attribute):
+                self._untyped_io(node.func)
             return
         if name is None:
             return
@@ -222,6 +214,48 @@ class FactsCollector:
                 qualified, subject = found
                 record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
                 break
+
+    def _untyped_io(self, func: cst.Attribute) -> None:
+        """`x.read_text()` or `x.execute(q)` in async code, where nothing in this module says
+        what `x` is: the project index may (ASL204, ASL206 run again with it). Notes the
+        project names that can tell: `x`'s annotation (`session: SessionDep`, `store: Storage`
+        for `store.root`), the base classes for `self.root`; calls are followed anyway."""
+        method = func.attr.value
+        path_io = method in knowledge.PATH_IO_METHODS
+        if not path_io and method not in knowledge.SYNC_SESSION_IO_METHODS:
+            return
+        receiver = func.value
+        if path_io and isinstance(receiver, cst.Attribute):
+            receiver = receiver.value  # `self.root.read_text()`, `store.root.read_text()`
+        elif not path_io and not isinstance(receiver, cst.Name):
+            return
+        if isinstance(receiver, cst.Call):
+            self.untyped_io = True  # `data_dir().read_text()`: the call is followed
+            return
+        if not isinstance(receiver, cst.Name):
+            return
+        ctx = self.ctx
+        found = ctx.scope.lookup(receiver.value)
+        if found is None:
+            return
+        owner, bindings = found
+        if owner.kind == "function" and owner.self_name == receiver.value:
+            if path_io and owner.enclosing_class is not None and ctx.type_of(func.value) is None:
+                self.untyped_io = True
+                bases = [ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases]
+                self.type_refs.update(base for base in bases if self._is_project(base))
+            return
+        if ctx.type_of(func.value) is not None:
+            return  # known here: no index needed
+        for binding in bindings:
+            if binding.kind == "param" and binding.annotation is not None:
+                annotation = binding.annotation
+                name = ctx.qualname(annotation) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+                if self._is_project(name):
+                    self.untyped_io = True
+                    self.type_refs.add(name)
+            elif binding.kind in ("assign", "with") and isinstance(binding.value, cst.Call):
+                self.untyped_io = self.untyped_io or self._is_project(ctx.call_name(binding.value))
 
     def _untyped_args(self, node: cst.Call) -> None:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
@@ -486,8 +520,10 @@ class FactsCollector:
         }
         if self.untyped:
             facts["untyped_args"] = sorted(self.untyped)
-        if self.annotations:
-            facts["annotations"] = sorted(self.annotations)
+        if self.untyped_io:
+            facts["untyped_io"] = True
+        if self.type_refs:
+            facts["type_refs"] = sorted(self.type_refs)
         if values:
             facts["values"] = values
         if aliases:

@@ -40,7 +40,9 @@ nothing to say are left out:
                                           # (or `Session`)
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
-     "annotations": [qualname, ...],      # project names annotating async functions' parameters
+     "untyped_io": bool,                  # Path/Session I/O in async code on an unknown type
+     "type_refs": [qualname, ...],        # project names that may tell that type (annotations,
+                                          # base classes)
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -220,7 +222,7 @@ class ProjectIndex:
             codes |= SESSION_CODES - {"ASL401"}
         if self.resource_names and any(name in self.resource_names for name in names):
             codes |= RESOURCE_CODES
-        if self.type_names and any(name in self.type_names for name in names):
+        if self.type_names and facts.get("untyped_io") and any(name in self.type_names for name in names):
             codes |= TYPE_CODES
         return frozenset(codes)
 
@@ -238,14 +240,29 @@ class ProjectIndex:
         module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
         importing relatively (`from . import get_db`). (Blocking chains are followed from
         the calls instead: `wanted_calls`.)"""
-        tables = (self.sessions, self.session_params, self.values, self.type_aliases,
-                  self.methods, self.resource_factories, self.resource_classes, self.returns, self.attributes)
+        # (`-> Path` functions and Path attributes are not among them: a module that spells
+        # none of ASL204's calls cannot gain a finding from them; one that uses them is
+        # found through its calls and `type_refs` instead.)
+        session_returns = [name for name, kind in self.returns.items() if kind == knowledge.SYNC_SESSION]
+        tables = (self.sessions, self.session_params, self.session_values(), self.type_aliases,
+                  self.session_classes(), self.resource_factories, self.resource_classes, session_returns)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
                 holder, _, last = _spelled(name).rpartition(".")
                 found.setdefault(last, set()).add(holder.rpartition(".")[2])
         return {last: frozenset(holders) for last, holders in found.items()}
+
+    def session_classes(self) -> list[str]:
+        """The classes of `methods` with a method that gives or takes a session or makes a
+        resource (not only one annotated `-> Path`)."""
+        return [owner for owner, found in self.methods.items()
+                if any(f not in self.returns or self.returns[f] == knowledge.SYNC_SESSION for f in found.values())]
+
+    def session_values(self) -> list[str]:
+        """The names of `values` holding a session factory or an instance of `session_classes`."""
+        classes = set(self.session_classes())
+        return [name for name, kind in self.values.items() if kind in knowledge.SHARED_VALUE_TYPES or kind in classes]
 
     def method(self, owner: str | None, name: str) -> str | None:
         """The project function `owner().name` runs, when it matters to a rule."""
@@ -282,15 +299,16 @@ class ProjectIndex:
                     index.values[name] = owner
         # What a module must import (or be) to use them: the definitions, the modules and
         # packages holding them, and (below) their re-exports.
-        factory_keys = [*index.sessions, *index.values, *_session_aliases(index.type_aliases)]
+        factory_keys = [*index.sessions, *index.session_values(), *_session_aliases(index.type_aliases)]
         factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
+        type_keys = [name for name, kind in index.values.items() if kind not in knowledge.SHARED_VALUE_TYPES]
         param_keys = [*index.session_params]
         param_keys += [name for name, methods in index.methods.items() if any(
             f in index.session_params for f in methods.values())]
         resource_keys = [*index.resource_factories, *index.resource_classes]
         resource_keys += [name for name, methods in index.methods.items() if any(
             f in index.resource_factories for f in methods.values())]
-        type_keys = [*index.returns, *index.attributes,
+        type_keys += [*index.returns, *index.attributes,
                      *(name for name, kind in index.type_aliases.items() if kind != knowledge.ASYNC_SESSION)]
         type_keys += [name for name, methods in index.methods.items() if any(f in index.returns for f in methods.values())]
         factory_names, param_names, resource_names, type_names = (
@@ -421,14 +439,25 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
 
 
 def wanted_types(all_facts: list[dict]) -> set[str]:
-    """Project names that may say what a known module's values are, and that no facts define
-    yet: base classes (an inherited `self.path: Path`) and the annotations of async functions'
-    parameters (`session: SessionDep`)."""
+    """Project names that may say what a receiver of Path or Session I/O in async code is
+    (`facts["type_refs"]`: an annotation such as `SessionDep`, the base classes of a class
+    using an inherited `self.root`), with their base classes in turn, that no facts define yet."""
+    todo = [name for facts in all_facts for name in facts.get("type_refs", ())]
+    if not todo:
+        return set()
     project = _join(all_facts)
-    names = {name for facts in all_facts for name in facts.get("annotations", ())}
-    names.update(base for info in project.classes.values() for base in info.get("bases", ()))
-    found = {project.resolve(name) for name in names}
-    return {name for name in found if name not in project.classes and name not in project.aliases}
+    seen: set[str] = set()
+    missing: set[str] = set()
+    while todo:
+        name = project.resolve(todo.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in project.classes:
+            todo.extend(project.classes[name].get("bases", ()))
+        elif name not in project.aliases:
+            missing.add(name)
+    return missing
 
 
 def _blocking(project: _Project) -> dict[str, list[str]]:
@@ -653,11 +682,12 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     Importing a module that holds a session factory is not using it: a module that never
     spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
-    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
+    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params,
+                                                                index.session_values(),
                                                                 _session_aliases(index.type_aliases)) for name in table}
     resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes)}
-    types = {_spelled(name).rpartition(".")[2] for table in (index.returns, index.attributes, index.type_aliases)
-             for name in table}
+    types = {_spelled(name).rpartition(".")[2] for table in (index.returns, index.attributes, index.type_aliases,
+                                                             index.values) for name in table}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
