@@ -240,13 +240,13 @@ class FactsCollector:
             return
         owner, bindings = found
         if owner.kind == "function" and owner.self_name == receiver.value:
-            if path_io and owner.enclosing_class is not None and ctx.type_of(func.value) is None:
+            if path_io and owner.enclosing_class is not None and not self._typed_here(func.value):
                 self.untyped_io = True
                 bases = [ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases]
                 self.type_refs.update(base for base in bases if self._is_project(base))
             return
-        if ctx.type_of(func.value) is not None:
-            return  # known here: no index needed
+        if self._typed_here(func.value):
+            return
         for binding in bindings:
             if binding.kind == "param" and binding.annotation is not None:
                 annotation = binding.annotation
@@ -256,6 +256,12 @@ class FactsCollector:
                     self.type_refs.add(name)
             elif binding.kind in ("assign", "with") and isinstance(binding.value, cst.Call):
                 self.untyped_io = self.untyped_io or self._is_project(ctx.call_name(binding.value))
+
+    def _typed_here(self, expr: cst.BaseExpression) -> bool:
+        """Is the type of `expr` known without the index? (A call of the project's own code
+        has its name for a type until the index says what it returns.)"""
+        kind = self.ctx.type_of(expr)
+        return kind is not None and not self._is_project(kind)
 
     def _untyped_args(self, node: cst.Call) -> None:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
