@@ -301,7 +301,9 @@ class ProjectIndex:
         # packages holding them, and (below) their re-exports.
         factory_keys = [*index.sessions, *index.session_values(), *_session_aliases(index.type_aliases)]
         factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
-        type_keys = [name for name, kind in index.values.items() if kind not in knowledge.SHARED_VALUE_TYPES]
+        # Instances of project classes (`settings.data_dir()`) and sync session factories.
+        type_keys = [name for name, kind in index.values.items()
+                     if kind not in knowledge.SHARED_VALUE_TYPES or kind == knowledge.SYNC_SESSIONMAKER]
         param_keys = [*index.session_params]
         param_keys += [name for name, methods in index.methods.items() if any(
             f in index.session_params for f in methods.values())]
