@@ -423,21 +423,15 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
     facts matter to the chains; a sync helper nothing async reaches cannot be reported."""
     project = _join(all_facts)
     functions, classes = project.functions, project.classes
-    todo = [call for facts in all_facts for call in facts.get("async_calls", ())]
-    seen: set[str] = set()
-    missing: set[str] = set()
-    while todo:
-        name = project.resolve(todo.pop())
-        if name in seen:
-            continue
-        seen.add(name)
+
+    def follow(name: str):
         target = _callable_target(name, functions, classes)
         info = functions.get(target[0]) if target else None
         if info is None:
-            missing.add(target[0] if target else name)
-        elif not info["async"] and not info["cached"]:
-            todo.extend(info["calls"])
-    return missing
+            return (), target[0] if target else name
+        return (info["calls"] if not info["async"] and not info["cached"] else ()), None
+
+    return _missing(project, [call for facts in all_facts for call in facts.get("async_calls", ())], follow)
 
 
 def wanted_types(all_facts: list[dict]) -> set[str]:
@@ -448,6 +442,18 @@ def wanted_types(all_facts: list[dict]) -> set[str]:
     if not todo:
         return set()
     project = _join(all_facts)
+
+    def follow(name: str):
+        if name in project.classes:
+            return project.classes[name].get("bases", ()), None
+        return (), None if name in project.aliases else name
+
+    return _missing(project, todo, follow)
+
+
+def _missing(project: _Project, todo: list[str], follow) -> set[str]:
+    """The names no facts define, reached from `todo`: `follow(name)` gives (names it leads
+    to, the missing name to want or None)."""
     seen: set[str] = set()
     missing: set[str] = set()
     while todo:
@@ -455,10 +461,10 @@ def wanted_types(all_facts: list[dict]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        if name in project.classes:
-            todo.extend(project.classes[name].get("bases", ()))
-        elif name not in project.aliases:
-            missing.add(name)
+        further, absent = follow(name)
+        if absent is not None:
+            missing.add(absent)
+        todo.extend(further)
     return missing
 
 
