@@ -18,11 +18,19 @@ CASES = [
      "`open` blocks the event loop in async code; use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`"),
     ("ASL204", "from pathlib import Path\n\nasync def f(p: Path):\n    p.read_text()\n",
      "`.read_text()` on a `pathlib.Path` blocks the event loop in async code; use `aiofiles`"),
+    # Neither aiofiles nor anyio.Path removes or copies a tree: only a worker thread helps.
+    ("ASL204", "import shutil\n\nasync def f(p):\n    shutil.rmtree(p)\n",
+     "`shutil.rmtree` blocks the event loop in async code; run it in a worker thread with `asyncio.to_thread`"),
+    ("ASL204", "from shutil import copytree\n\nasync def f(a, b):\n    copytree(a, b)\n",
+     "`shutil.copytree` blocks the event loop in async code; run it in a worker thread with `asyncio.to_thread`"),
     ("ASL205", "import redis\n\nr = redis.Redis()\n\nasync def f():\n    r.get('k')\n",
      "`.get()` on a sync `redis.Redis` blocks the event loop in async code; use an async driver"),
     ("ASL206", "from sqlalchemy.orm import Session\n\nasync def f(e, q):\n    s = Session(e)\n    s.execute(q)\n",
      "sync SQLAlchemy session from `Session(...)` is used directly in async code, so its database calls"
      " block the event loop; use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"),
+    ("ASL206", "from sqlmodel import Session\n\nasync def f(s: Session, q):\n    s.exec(q)\n",
+     "`.exec()` on a sync SQLAlchemy `Session` blocks the event loop in async code;"
+     " use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"),
 ]
 
 

@@ -49,10 +49,11 @@ def copy_project(tmp_path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks"])
+@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks", "types"])
 def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
-    # project's own factories, classes and parameter annotations in other modules; the
+    # project's own factories, classes and parameter annotations in other modules; Paths and
+    # sync Sessions (ASL204, ASL206) from return annotations, base classes and aliases; the
     # look-alikes (shared on purpose, same name elsewhere, recursion, import cycles) stay quiet.
     project = copy_project(tmp_path, name)
     got = findings("--no-cache", str(project))
@@ -63,11 +64,14 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     "name, relative",
     [
         ("sessions", "app/routes.py"),
+        ("sessions", "app/jobs.py"),
         ("resources", "app/routes.py"),
         ("resources", "app/lifespan.py"),
         ("resources", "app/pages.py"),
         ("orm_async", "app/models.py"),
         ("tasks", "app/workers.py"),
+        ("types", "app/routes.py"),
+        ("types", "app/services.py"),
     ],
 )
 def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):
@@ -87,6 +91,15 @@ def test_resource_churn_message_shows_the_chain(tmp_path):
     assert "(g -> fetch_json -> fetch -> httpx.AsyncClient)" in result.output
     assert "(h -> ping -> make_client -> httpx.AsyncClient)" in result.output
     assert "`Fetcher.get(...)` creates a new `httpx.AsyncClient` on every call" in result.output
+def test_one_file_reads_the_modules_of_its_base_classes(tmp_path):
+    # Nothing calls into app/paths.py: its facts are read because a class in services.py
+    # inherits from one of its classes (`project.wanted_types`).
+    project = copy_project(tmp_path, "types")
+    (project / "app" / "routes.py").unlink()
+    target = project / "app" / "services.py"
+    wanted = {e for e in expected_in(project) if e[0] == target.name}
+    assert len(wanted) == 3
+    assert {(name, row, code) for name, row, _, code in findings("--no-cache", str(target))} == wanted
 
 
 def test_cross_module_findings_carry_no_fix(tmp_path):

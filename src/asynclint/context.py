@@ -96,6 +96,41 @@ class Context:
     def annotation_type(self, annotation: cst.CSTNode, scope: Scope | None = None) -> str | None:
         return self.resolver.annotation_type(annotation, scope or self.scope)
 
+    def narrowed_type(self, expr: cst.CSTNode) -> str | None:
+        """The type that an enclosing `if isinstance(p, T):` (or `... if isinstance(p, T) else
+        ...`) gives a parameter `p` here, in the branch where the test holds. Only a parameter
+        never rebound in its function: then nothing between the test and here changes it."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self.scope.lookup(expr.value)
+        if found is None or found[0].kind not in ("function", "lambda") or not all(b.kind == "param" for b in found[1]):
+            return None
+        stack = self.stack
+        for index in range(len(stack) - 1, 0, -1):
+            child, parent = stack[index], stack[index - 1]
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return None
+            if isinstance(parent, (cst.If, cst.IfExp)) and child is parent.body:
+                narrowed = self._isinstance_test(parent.test, expr.value)
+                if narrowed is not None:
+                    return narrowed
+        return None
+
+    def _isinstance_test(self, test: cst.BaseExpression, name: str) -> str | None:
+        if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+            return self._isinstance_test(test.left, name) or self._isinstance_test(test.right, name)
+        if not isinstance(test, cst.Call) or len(test.args) != 2 or self.call_name(test) != "builtins.isinstance":
+            return None
+        subject, kind = test.args[0].value, test.args[1].value
+        if not isinstance(subject, cst.Name) or subject.value != name or any(a.keyword or a.star for a in test.args):
+            return None
+        from asynclint.knowledge import canonical
+
+        if isinstance(kind, cst.Tuple):
+            kinds = {canonical(self.qualname(element.value)) for element in kind.elements}
+            return kinds.pop() if len(kinds) == 1 else None
+        return canonical(self.qualname(kind))
+
     def is_session(self, expr: cst.CSTNode, scope: Scope | None = None) -> bool:
         from asynclint.knowledge import ASYNC_SESSION
 

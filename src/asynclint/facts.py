@@ -85,6 +85,13 @@ class FactsCollector:
         self.handed: set[tuple[str, int, str]] = set()
         self.called: set[str] = set()
         self.as_argument: set[cst.Call] = set()
+        # Calls in async code of a Path or Session I/O method on a receiver of unknown type,
+        # and the project names (annotations, base classes) that may tell its type.
+        self.untyped_io = False
+        self.type_refs: set[str] = set()
+        # Typed attributes and return annotations matter to other modules only for the shared
+        # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
+        self.typed = "Path" in text or "Session" in text
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -131,6 +138,10 @@ class FactsCollector:
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
             self._session_params(node, record, decorators)
+            if self.typed and node.returns is not None and node.asynchronous is None:
+                returned = ctx.annotation_type(node.returns.annotation)
+                if returned in knowledge.SHARED_RETURN_TYPES:
+                    record["returns"] = returned
             if ctx.scope.kind == "class":
                 owner = self.classes.get(name.rsplit(".", 1)[0])
                 method = node.name.value
@@ -219,6 +230,8 @@ class FactsCollector:
         if ctx.in_async:
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
+            if isinstance(node.func, cst.Attribute):
+                self._untyped_io(node.func)
             return
         if name is None:
             return
@@ -297,6 +310,53 @@ class FactsCollector:
                 forward = [outer, position, params.index(name)]
                 if forward not in record.setdefault("forwards", []):
                     record["forwards"].append(forward)
+    def _untyped_io(self, func: cst.Attribute) -> None:
+        """`x.read_text()` or `x.execute(q)` in async code, where nothing in this module says
+        what `x` is: the project index may (ASL204, ASL206 run again with it). Notes the
+        project names that can tell: `x`'s annotation (`session: SessionDep`, `store: Storage`
+        for `store.root`), the base classes for `self.root`; calls are followed anyway."""
+        method = func.attr.value
+        path_io = method in knowledge.PATH_IO_METHODS
+        if not path_io and method not in knowledge.SYNC_SESSION_IO_METHODS:
+            return
+        receiver = func.value
+        if path_io and isinstance(receiver, cst.Attribute):
+            receiver = receiver.value  # `self.root.read_text()`, `store.root.read_text()`
+        elif not path_io and not isinstance(receiver, cst.Name):
+            return
+        if isinstance(receiver, cst.Call):
+            self.untyped_io = True  # `data_dir().read_text()`: the call is followed
+            return
+        if not isinstance(receiver, cst.Name):
+            return
+        ctx = self.ctx
+        found = ctx.scope.lookup(receiver.value)
+        if found is None:
+            return
+        owner, bindings = found
+        if owner.kind == "function" and owner.self_name == receiver.value:
+            if path_io and owner.enclosing_class is not None and not self._typed_here(func.value):
+                self.untyped_io = True
+                bases = [ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases]
+                self.type_refs.update(base for base in bases if self._is_project(base))
+            return
+        if self._typed_here(func.value):
+            return
+        for binding in bindings:
+            if binding.kind == "param" and binding.annotation is not None:
+                annotation = binding.annotation
+                name = ctx.qualname(annotation) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
+                if self._is_project(name):
+                    self.untyped_io = True
+                    self.type_refs.add(name)
+            elif binding.kind in ("assign", "with") and isinstance(binding.value, cst.Call):
+                self.untyped_io = self.untyped_io or self._is_project(ctx.call_name(binding.value))
+
+    def _typed_here(self, expr: cst.BaseExpression) -> bool:
+        """Is the type of `expr` known without the index? (A call of the project's own code
+        has its name for a type until the index says what it returns.)"""
+        kind = self.ctx.type_of(expr)
+        return kind is not None and not self._is_project(kind)
 
     def _untyped_args(self, node: cst.Call) -> None:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
@@ -321,6 +381,24 @@ class FactsCollector:
         return not name.startswith("builtins.")
 
     # -- resources: created here, handed back, or kept by `__init__` ----------------------
+
+    def _typed_attributes(self) -> None:
+        """Record the instance attributes of each class that hold a shared type (`self.path =
+        path` with `path: Path`), for subclasses and users in other modules."""
+        resolver = self.ctx.resolver
+        for node, scope in self.ctx.scopes.items():
+            if scope.kind != "class":
+                continue
+            record = self.classes.get(resolver.qualname(node.name, scope.parent) or "")
+            if record is None:
+                continue
+            attrs = {}
+            for attr in sorted({*scope.instance_attrs, *scope.bindings}):
+                kind = resolver.class_attribute_type(scope, attr)
+                if kind in knowledge.SHARED_ATTRIBUTE_TYPES:
+                    attrs[attr] = kind
+            if attrs:
+                record["attrs"] = attrs
 
     def _resource_rule(self):
         if self.resources is None:
@@ -534,9 +612,11 @@ class FactsCollector:
                 if kind in knowledge.SHARED_VALUE_TYPES or (kind != knowledge.ASYNC_SESSION and self._is_project(kind)):
                     values[f"{self.module}.{local}"] = kind
                 elif isinstance(value, (cst.Subscript, cst.Name, cst.Attribute)) and (
-                    ctx.annotation_type(value, module_scope) == knowledge.ASYNC_SESSION
+                    (aliased := ctx.annotation_type(value, module_scope)) in knowledge.SHARED_ALIAS_TYPES
                 ):
-                    aliases[f"{self.module}.{local}"] = knowledge.ASYNC_SESSION
+                    aliases[f"{self.module}.{local}"] = aliased
+        if self.typed:
+            self._typed_attributes()
         # What the module imports, for `ProjectIndex.rerun_codes`: beyond `exports` (its
         # module-level imports), the imports inside functions and the full name of
         # `import a.b.c`; not the standard library.
@@ -576,6 +656,10 @@ class FactsCollector:
             facts["handed"] = sorted(list(h) for h in self.handed)
         if self.called:
             facts["called"] = sorted(self.called)
+        if self.untyped_io:
+            facts["untyped_io"] = True
+        if self.type_refs:
+            facts["type_refs"] = sorted(self.type_refs)
         if values:
             facts["values"] = values
         if aliases:

@@ -38,6 +38,9 @@ BLOCKING_FILE_IO = frozenset(
     | {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copyfileobj", "copytree", "move", "rmtree")}
 )
 PATH_IO_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+# Whole-file and whole-tree operations that neither `aiofiles` nor `anyio.Path` offers: the
+# only remedy is a worker thread.
+THREAD_ONLY_FILE_IO = frozenset(name for name in BLOCKING_FILE_IO if name.startswith("shutil."))
 
 BLOCKING_DB_CONNECT = frozenset(
     {
@@ -152,6 +155,10 @@ INSTANCE_CALL_TYPES = {
 PATH_PRESERVING_METHODS = frozenset(
     {"resolve", "absolute", "joinpath", "with_name", "with_suffix", "with_stem", "expanduser", "parent"}
 )
+# Methods of a Path whose items are Paths (`for p in d.glob("*.py")`).
+PATH_ITERATING_METHODS = frozenset({"glob", "rglob", "iterdir"})
+# Builtins that hand back the items of what they are given (`sorted(d.glob("*.py"))`).
+ITEM_PRESERVING_BUILTINS = frozenset({"builtins.sorted", "builtins.list", "builtins.reversed"})
 
 SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
 
@@ -209,6 +216,13 @@ BLOCKING_FILE_IO_METHODS = {PATH: PATH_IO_METHODS}
 BLOCKING_SUBPROCESS_METHODS = {POPEN: frozenset({"wait", "communicate"})}
 # What sync SQLAlchemy objects a call can make (ASL206).
 SYNC_SQLALCHEMY_TYPES = frozenset({SYNC_ENGINE, SYNC_SESSION})
+# Methods of a sync `Session` that query or talk to the database (ASL206); `exec` is SQLModel's.
+SYNC_SESSION_IO_METHODS = frozenset(
+    {
+        "execute", "exec", "scalar", "scalars", "get", "get_one", "query", "commit", "flush",
+        "refresh", "rollback", "merge", "connection",
+    }
+)
 
 # Coroutine methods of AsyncSession (ASL304).
 ASYNC_SESSION_COROUTINES = frozenset(
@@ -374,6 +388,13 @@ ASYNC_CONTEXT_MANAGER_TYPES = frozenset(
 SHARED_VALUE_TYPES = frozenset(
     {ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS, SYNC_SESSIONMAKER, ASYNC_SESSION}
 )
+# Types other modules learn from a project function's return annotation (`-> Path`), an
+# instance attribute of a project class (`self.path: Path` in a base class), or a type alias
+# (`SessionDep = Annotated[Session, Depends(get_session)]`): evidence for ASL204 and ASL206.
+SHARED_RETURN_TYPES = frozenset({PATH, SYNC_SESSION})
+SHARED_ATTRIBUTE_TYPES = frozenset({PATH})
+SHARED_ALIAS_TYPES = frozenset({ASYNC_SESSION, SYNC_SESSION})
+PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property"})
 # Decorators that keep a function's parameters as they are written (positional arguments
 # of a call still line up with them); any other decorator may change the signature.
 SIGNATURE_KEEPING_DECORATORS = frozenset(

@@ -29,14 +29,18 @@ nothing to say are left out:
          "creates": str, "creates_from": [qualname, ...],
          # a resource created and dropped on every call, and the project calls (not under
          # a lazy-singleton guard) with whether their result is dropped there too
-         "drops": str, "drop_calls": [[qualname, bool], ...]}},
+         "drops": str, "drop_calls": [[qualname, bool], ...],
+         # a sync function's return annotation, when other modules care (`-> Path`)
+         "returns": type}},
      "classes": {qualname: {"display": str, "bases": [qualname, ...],
                             "special": bool,    # metaclass, __new__ or a decorator
-                            "closes": bool}},   # a close()/aclose()/__aexit__... that
+                            "closes": bool,     # a close()/aclose()/__aexit__... that
                                                 # closes something `self` holds
+                            "attrs": {name: type}}},  # `self.path: Path`, for subclasses
      "exports": {qualname: qualname},     # module-level imports, for re-exports
      "values": {qualname: type},          # module-level session factories, project objects
      "aliases": {qualname: type},         # `SessionDep = Annotated[AsyncSession, ...]`
+                                          # (or `Session`)
      "imports": [qualname, ...],          # other imports (in functions, `import a.b.c`)
      "untyped_args": [name, ...],         # functions called with a name nothing annotates
      # coroutines and tasks (ASL102): project calls handed to a task starter, handed
@@ -46,6 +50,9 @@ nothing to say are left out:
      "spawned": [qualname, ...], "handed": [...], "called": [qualname, ...],
      "asyncio_orm": True,                 # imports SQLAlchemy's/SQLModel's asyncio extension
      "relationships": True,               # may call `relationship()`/`Relationship()` (ASL301)
+     "untyped_io": bool,                  # Path/Session I/O in async code on an unknown type
+     "type_refs": [qualname, ...],        # project names that may tell that type (annotations,
+                                          # base classes)
      "async_calls": [qualname, ...]}      # project calls made from async code
 """
 
@@ -109,7 +116,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 4
+FACTS_VERSION = 5
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -145,13 +152,18 @@ ORM_CODES = frozenset({"ASL301"})
 # ASL102 leaves the root coroutine of a task alone: started in another module, or through
 # the project's own spawn helpers.
 TASK_CODES = frozenset({"ASL102"})
-PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | ORM_CODES | TASK_CODES
+# Type evidence from other modules: `-> Path` functions, a base class's `self.path: Path`, a
+# `SessionDep = Annotated[Session, ...]` alias.
+TYPE_CODES = frozenset({"ASL204", "ASL206"})
+PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | ORM_CODES | TASK_CODES | TYPE_CODES
 # With the index, what a file must contain for these rules (instead of their own prefilter):
 # async code for ASL207; for ASL304 a session method (the session may come from anywhere);
 # a route handler for ASL401; for ASL501 a route, a dependency or async code.
 _WANTS_WITH_PROJECT = {
     "ASL207": lambda rule, text, settings: "async" in text,
     "ASL304": lambda rule, text, settings: rule.mentioned(text, settings),  # its tokens, no session evidence
+    # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
+    "ASL206": lambda rule, text, settings: rule.wants(text, settings) or "async" in text,
     "ASL401": lambda rule, text, settings: knowledge.may_have_routes(text),
     "ASL501": lambda rule, text, settings: knowledge.may_serve_requests(text),
     "ASL502": lambda rule, text, settings: True,
@@ -183,6 +195,10 @@ class ProjectIndex:
       starter or a spawn helper of the project), never called otherwise (ASL102).
     - `asyncio_orm`: some module imports SQLAlchemy's (or SQLModel's) asyncio extension, so
       the project's ORM models are loaded under asyncio (ASL301).
+    - `returns`: sync project function -> the type its return annotation names, for the
+      types of `knowledge.SHARED_RETURN_TYPES` (`def data_dir() -> Path`).
+    - `attributes`: project class -> {attribute: type} that it or a base class declares or
+      assigns to `self` (`knowledge.SHARED_ATTRIBUTE_TYPES`), the nearest class first.
     Re-exported names (`from .impl import helper` in a package) are keys too.
     """
 
@@ -195,18 +211,25 @@ class ProjectIndex:
     resource_factories: dict[str, str] = field(default_factory=dict)
     resource_classes: dict[str, tuple[str, bool]] = field(default_factory=dict)
     resource_churn: dict[str, list[str]] = field(default_factory=dict)
+    returns: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, dict[str, str]] = field(default_factory=dict)
     # Names a module imports when it may use the above (with the modules and packages
     # holding them): session factories, functions with `AsyncSession` parameters, resources.
     session_names: frozenset = frozenset()
     param_names: frozenset = frozenset()
     resource_names: frozenset = frozenset()
+    type_names: frozenset = frozenset()  # ... and `returns`, `attributes`, `type_aliases`
     param_functions: frozenset = frozenset()  # the short names of `session_params` functions
     asyncio_orm: bool = False
     task_roots: frozenset = frozenset()
 
     def is_empty(self) -> bool:
         return not (self.blocking or self.session_names or self.param_names or self.resource_names
-                    or self.asyncio_orm or self.task_roots)
+                    or self.type_names or self.asyncio_orm or self.task_roots)
+
+    def attribute_type(self, owner: str, name: str) -> str | None:
+        """The type of `obj.name` for an instance of the project class `owner`, when known."""
+        return self.attributes.get(owner, {}).get(name)
 
     def rerun_codes(self, facts: dict) -> frozenset[str]:
         """The project-wide rules that may find more in the module these facts describe."""
@@ -229,6 +252,8 @@ class ProjectIndex:
             codes |= ORM_CODES
         if self.task_roots and not self.task_roots.isdisjoint(facts.get("functions", ())):
             codes |= TASK_CODES
+        if self.type_names and facts.get("untyped_io") and any(name in self.type_names for name in names):
+            codes |= TYPE_CODES
         return frozenset(codes)
 
     def wants(self, rule, text: str, settings) -> bool:
@@ -245,16 +270,31 @@ class ProjectIndex:
         module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
         importing relatively (`from . import get_db`). (Blocking chains are followed from
         the calls instead: `wanted_calls`.)"""
-        # (A task root: a module calling it otherwise would make it no root.)
-        tables = (self.sessions, self.session_params, self.values, self.type_aliases,
-                  self.methods, self.resource_factories, self.resource_classes, self.resource_churn,
-                  self.task_roots)
+        # (A task root: a module calling it otherwise would make it no root. `-> Path`
+        # functions and Path attributes are not among them: a module that spells none of
+        # ASL204's calls cannot gain a finding from them; one that uses them is found through
+        # its calls and `type_refs` instead.)
+        session_returns = [name for name, kind in self.returns.items() if kind == knowledge.SYNC_SESSION]
+        tables = (self.sessions, self.session_params, self.session_values(), self.type_aliases,
+                  self.session_classes(), self.resource_factories, self.resource_classes, session_returns,
+                  self.resource_churn, self.task_roots)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
                 holder, _, last = _spelled(name).rpartition(".")
                 found.setdefault(last, set()).add(holder.rpartition(".")[2])
         return {last: frozenset(holders) for last, holders in found.items()}
+
+    def session_classes(self) -> list[str]:
+        """The classes of `methods` with a method that gives or takes a session or makes a
+        resource (not only one annotated `-> Path`)."""
+        return [owner for owner, found in self.methods.items()
+                if any(f not in self.returns or self.returns[f] == knowledge.SYNC_SESSION for f in found.values())]
+
+    def session_values(self) -> list[str]:
+        """The names of `values` holding a session factory or an instance of `session_classes`."""
+        classes = set(self.session_classes())
+        return [name for name, kind in self.values.items() if kind in knowledge.SHARED_VALUE_TYPES or kind in classes]
 
     def method(self, owner: str | None, name: str) -> str | None:
         """The project function `owner().name` runs, when it matters to a rule."""
@@ -278,7 +318,10 @@ class ProjectIndex:
         index.resource_factories = _resource_factories(project)
         index.resource_classes = _resource_classes(project, index.resource_factories)
         index.resource_churn = _resource_churn(project, index.resource_factories)
-        interesting = {*index.sessions, *index.session_params, *index.resource_factories, *index.resource_churn}
+        index.returns = {name: info["returns"] for name, info in functions.items() if "returns" in info}
+        index.attributes = _attributes(project)
+        interesting = {*index.sessions, *index.session_params, *index.resource_factories, *index.resource_churn,
+                       *index.returns}
         index.methods = _methods(project, interesting)
         index.type_aliases = dict(aliases)
         for name, kind in values.items():
@@ -290,25 +333,33 @@ class ProjectIndex:
                     index.values[name] = owner
         # What a module must import (or be) to use them: the definitions, the modules and
         # packages holding them, and (below) their re-exports.
-        factory_keys = [*index.sessions, *index.values, *index.type_aliases]
+        factory_keys = [*index.sessions, *index.session_values(), *_session_aliases(index.type_aliases)]
         factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
+        # Instances of project classes (`settings.data_dir()`) and sync session factories.
+        type_keys = [name for name, kind in index.values.items()
+                     if kind not in knowledge.SHARED_VALUE_TYPES or kind == knowledge.SYNC_SESSIONMAKER]
         param_keys = [*index.session_params]
         param_keys += [name for name, methods in index.methods.items() if any(
             f in index.session_params for f in methods.values())]
         resource_keys = [*index.resource_factories, *index.resource_classes, *index.resource_churn]
         resource_keys += [name for name, methods in index.methods.items() if any(
             f in index.resource_factories or f in index.resource_churn for f in methods.values())]
-        factory_names, param_names, resource_names = (
-            set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys)
+        type_keys += [*index.returns, *index.attributes,
+                     *(name for name, kind in index.type_aliases.items() if kind != knowledge.ASYNC_SESSION)]
+        type_keys += [name for name, methods in index.methods.items() if any(f in index.returns for f in methods.values())]
+        factory_names, param_names, resource_names, type_names = (
+            set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys, type_keys)
         )
         # What a call site may name: the definition, or a re-export of it.
         for alias in exports:
             target = project.resolve(alias)
             for table in (index.blocking, index.sessions, index.session_params, index.values, index.type_aliases,
-                          index.methods, index.resource_factories, index.resource_classes, index.resource_churn):
+                          index.methods, index.resource_factories, index.resource_classes, index.resource_churn,
+                          index.returns, index.attributes):
                 if target in table:
                     table[alias] = table[target]
-            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names)):
+            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
+                                (type_keys, type_names)):
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package
         index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
@@ -318,6 +369,7 @@ class ProjectIndex:
         current = [f for f in all_facts if f.get("version") == FACTS_VERSION]
         index.asyncio_orm = any(f.get("asyncio_orm") for f in current)
         index.task_roots = _task_roots(project, current)
+        index.type_names = frozenset(type_names)
         return index
 
 
@@ -408,7 +460,37 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
     facts matter to the chains; a sync helper nothing async reaches cannot be reported."""
     project = _join(all_facts)
     functions, classes = project.functions, project.classes
-    todo = [call for facts in all_facts for call in facts.get("async_calls", ())]
+
+    def follow(name: str):
+        target = _callable_target(name, functions, classes)
+        info = functions.get(target[0]) if target else None
+        if info is None:
+            return (), target[0] if target else name
+        return (info["calls"] if not info["async"] and not info["cached"] else ()), None
+
+    return _missing(project, [call for facts in all_facts for call in facts.get("async_calls", ())], follow)
+
+
+def wanted_types(all_facts: list[dict]) -> set[str]:
+    """Project names that may say what a receiver of Path or Session I/O in async code is
+    (`facts["type_refs"]`: an annotation such as `SessionDep`, the base classes of a class
+    using an inherited `self.root`), with their base classes in turn, that no facts define yet."""
+    todo = [name for facts in all_facts for name in facts.get("type_refs", ())]
+    if not todo:
+        return set()
+    project = _join(all_facts)
+
+    def follow(name: str):
+        if name in project.classes:
+            return project.classes[name].get("bases", ()), None
+        return (), None if name in project.aliases else name
+
+    return _missing(project, todo, follow)
+
+
+def _missing(project: _Project, todo: list[str], follow) -> set[str]:
+    """The names no facts define, reached from `todo`: `follow(name)` gives (names it leads
+    to, the missing name to want or None)."""
     seen: set[str] = set()
     missing: set[str] = set()
     while todo:
@@ -416,12 +498,10 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
         if name in seen:
             continue
         seen.add(name)
-        target = _callable_target(name, functions, classes)
-        info = functions.get(target[0]) if target else None
-        if info is None:
-            missing.add(target[0] if target else name)
-        elif not info["async"] and not info["cached"]:
-            todo.extend(info["calls"])
+        further, absent = follow(name)
+        if absent is not None:
+            missing.add(absent)
+        todo.extend(further)
     return missing
 
 
@@ -629,6 +709,29 @@ def _resource_classes(project: _Project, factories: dict[str, str]) -> dict[str,
     return found
 
 
+def _session_aliases(aliases: dict[str, str]) -> list[str]:
+    return [name for name, kind in aliases.items() if kind == knowledge.ASYNC_SESSION]
+
+
+def _attributes(project: _Project) -> dict[str, dict[str, str]]:
+    """Class -> the typed attributes it or its project bases declare, the nearest first. (A
+    class's facts name only attributes of a shared type: one between it and the declaring base
+    that rebinds the name to something else is not seen.)"""
+    declaring = {name for name, info in project.classes.items() if info.get("attrs")}
+    if not declaring:
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for name in project.classes:
+        mro = project.mro(name)
+        if declaring.isdisjoint(mro):
+            continue
+        merged: dict[str, str] = {}
+        for klass in reversed(mro):
+            merged.update(project.classes[klass].get("attrs", {}))
+        found[name] = merged
+    return found
+
+
 def _methods(project: _Project, interesting: set[str]) -> dict[str, dict[str, str]]:
     """Class -> {method: function} for the interesting methods it has (its own or inherited)."""
     owners = {name.rpartition(".")[0] for name in interesting}
@@ -681,19 +784,24 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     Importing a module that holds a session factory is not using it: a module that never
     spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
-    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params, index.values,
-                                                                index.type_aliases) for name in table}
+    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params,
+                                                                index.session_values(),
+                                                                _session_aliases(index.type_aliases)) for name in table}
     resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes,
                                                                 *index.resource_churn)}
+    types = {_spelled(name).rpartition(".")[2] for table in (index.returns, index.attributes, index.type_aliases,
+                                                             index.values) for name in table}
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
-            if codes & (SESSION_CODES | RESOURCE_CODES):
-                spelled = words(result.path)  # read once, for both checks
+            if codes & (SESSION_CODES | RESOURCE_CODES | TYPE_CODES):
+                spelled = words(result.path)  # read once, for every check
                 if sessions.isdisjoint(spelled):
                     codes -= SESSION_CODES
                 if resources.isdisjoint(spelled):
                     codes -= RESOURCE_CODES
+                if types.isdisjoint(spelled):
+                    codes -= TYPE_CODES
             if codes:
                 plan[result.path] = codes
     return plan

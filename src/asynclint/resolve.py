@@ -154,7 +154,12 @@ class Resolver:
             return self._call_type(expr, scope, depth)
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Divide):
             left = self.type_of(expr.left, scope, depth + 1)
-            return left if left == knowledge.PATH else None
+            if left == knowledge.PATH:
+                return left
+            # `"data" / p`: a string on the left hands the division to the Path on the right.
+            if isinstance(expr.left, (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)):
+                right = self.type_of(expr.right, scope, depth + 1)
+                return right if right == knowledge.PATH else None
         return None
 
     def _bindings_type(self, bindings: list[Binding], scope: Scope, depth: int) -> str | None:
@@ -169,6 +174,8 @@ class Resolver:
                 if _is_none(binding.value):
                     continue  # `x = None` is a placeholder, not evidence
                 types.add(self.type_of(binding.value, where, depth + 1))
+            elif binding.kind == "for" and (item := self._item_type(binding, where, depth)):
+                types.add(item)
             elif binding.kind == "for" and self.project is not None and self._iterated(binding, where, depth):
                 types.add(knowledge.ASYNC_SESSION)
             else:
@@ -196,17 +203,38 @@ class Resolver:
                 # `self.x` in a method: what the class's methods assign to self.x.
                 if owner.kind == "function" and owner.self_name == expr.value.value:
                     cls = owner.enclosing_class
-                    if cls is not None:
-                        bindings = cls.instance_attrs.get(attr, []) + [
-                            b for b in cls.bindings.get(attr, []) if b.annotation is not None
-                        ]
-                        if bindings:
-                            return self._bindings_type(bindings, cls, depth)
+                    if cls is None:
+                        return None
+                    if _binds_attribute(cls, attr):
+                        return self.class_attribute_type(cls, attr, depth)
+                    # Not bound here: a base class of the project may say (`self.path: Path`).
+                    path = _definition_path(cls) if self.project is not None and self.module else None
+                    if path:
+                        return self.project.attribute_type(".".join([self.module, *path]), attr)
                     return None
         base = self.type_of(expr.value, scope, depth + 1)
         if base == knowledge.PATH and attr == "parent":
             return base
+        if base is not None and self.project is not None:
+            return self.project.attribute_type(base, attr)  # `settings.data_dir` on a project class
         return None
+
+    def class_attribute_type(self, cls: Scope, attr: str, depth: int = 0) -> str | None:
+        """What a class's methods assign to `self.attr` or its body annotates it with (a
+        `@property` annotated with its return type counts too)."""
+        bindings = cls.instance_attrs.get(attr, []) + [b for b in cls.bindings.get(attr, []) if b.annotation is not None]
+        if bindings:
+            return self._bindings_type(bindings, cls, depth)
+        defined = cls.bindings.get(attr, [])
+        if len(defined) == 1 and defined[0].kind == "def" and self._is_property(defined[0].node, cls):
+            returns = defined[0].node.returns
+            return self.annotation_type(returns.annotation, cls, depth + 1) if returns is not None else None
+        return None
+
+    def _is_property(self, node: cst.FunctionDef, scope: Scope) -> bool:
+        return node.asynchronous is None and any(
+            self.qualname(d.decorator, scope) in knowledge.PROPERTY_DECORATORS for d in node.decorators
+        )
 
     def _call_type(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
         func = call.func
@@ -304,6 +332,13 @@ class Resolver:
             return None
         func = call.func
         name = self.qualname(func, scope)
+        if name is not None and isinstance(func, cst.Attribute):
+            # `registry.session()` on a module-level instance imported from another module
+            # (`from app.db import registry`): a method of the instance's class.
+            owner = project.values.get(self.qualname(func.value, scope))
+            method = project.method(owner, func.attr.value) if owner is not None else None
+            if method is not None:
+                return method, True
         if name is not None:
             # `self.helper(...)` resolves to `module.Class.helper`, called on an instance.
             return name, isinstance(func, cst.Attribute) and self._is_self(func.value, scope)
@@ -327,7 +362,7 @@ class Resolver:
             return None
         kind = project.sessions.get(found[0])
         if kind is None:
-            return None
+            return project.returns.get(found[0])  # `def data_dir() -> Path`
         return _MADE_BY_KIND[kind]
 
     def _project_name_type(self, expr: cst.Name, found, scope: Scope, depth: int) -> str | None:
@@ -357,6 +392,25 @@ class Resolver:
             if known is not None and (knowledge.is_other_than_session(known) or known in project.methods):
                 return None
         return knowledge.ASYNC_SESSION
+
+    def _item_type(self, binding: Binding, scope: Scope, depth: int) -> str | None:
+        """`for p in d.glob("*.py")` (also `sorted(d.iterdir())`) on a Path: each item is one."""
+        node = binding.node
+        if not isinstance(node, (cst.For, cst.CompFor)) or node.asynchronous is not None:
+            return None
+        if not isinstance(node.target, cst.Name):
+            return None
+        items = node.iter
+        if isinstance(items, cst.Call) and len(items.args) == 1 and not items.args[0].keyword and not items.args[0].star:
+            if self.qualname(items.func, scope) in knowledge.ITEM_PRESERVING_BUILTINS:
+                items = items.args[0].value
+        if not isinstance(items, cst.Call) or not isinstance(items.func, cst.Attribute):
+            return None
+        if items.func.attr.value not in knowledge.PATH_ITERATING_METHODS:
+            return None
+        if self.type_of(items.func.value, scope, depth + 1) == knowledge.PATH:
+            return knowledge.PATH
+        return None
 
     def _iterated(self, binding: Binding, scope: Scope, depth: int) -> bool:
         """`async for s in get_db():` over the project's async generator of sessions."""
@@ -430,6 +484,11 @@ class Resolver:
             del self._types[node]
         self._passed = found
         return found
+
+
+def _binds_attribute(cls: Scope, attr: str) -> bool:
+    """Does the class itself assign or declare `attr` (then its base classes do not decide)?"""
+    return attr in cls.instance_attrs or attr in cls.bindings
 
 
 # What calling a project session factory gives, by its kind (`ProjectIndex.sessions`).

@@ -330,7 +330,7 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
     once async code calls into one (directly or through sync helpers: a blocking chain may go
     on there), or it spells a session or resource name the index found; and those facts may
     lead further. `everything`'s facts are filled in on the way."""
-    from asynclint.project import ProjectIndex, is_deferred, module_name, wanted_calls
+    from asynclint.project import ProjectIndex, is_deferred, module_name, wanted_calls, wanted_types
 
     deferred: dict[str, list[FileResult]] = {}
     for r in everything:
@@ -340,7 +340,8 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
     index = None
     while deferred:
         known = [r.facts for r in everything if r.facts]
-        wanted_modules = {module for name in wanted_calls(known) for module in _prefixes(name) if module in deferred}
+        wanted_modules = {module for name in wanted_calls(known) | wanted_types(known)
+                          for module in _prefixes(name) if module in deferred}
         if not wanted_modules:
             # The calls lead nowhere new: now the names, of an index built only this once per
             # round (the last one's is the final index), and only those not looked for before.

@@ -35,7 +35,11 @@ class BlockingCallRule(Rule):
         if found is not None:
             name, subject = found
             fix = self.fix(node, name) if name else None
-            self.ctx.report(node, f"{subject} blocks the event loop in async code; {self.remedy}", fix=fix)
+            self.ctx.report(node, f"{subject} blocks the event loop in async code; {self.remedy_for(name)}", fix=fix)
+
+    def remedy_for(self, name: str | None) -> str:
+        """What to use instead of this call (its qualified name, None for a method)."""
+        return self.remedy
 
     def match(self, node: cst.Call) -> tuple[str | None, str] | None:
         """Does this call block, wherever it is? (qualified name or None, subject for the

@@ -15,6 +15,8 @@ No fix: use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`.
 
 from __future__ import annotations
 
+import libcst as cst
+
 from asynclint import knowledge
 from asynclint.rules._blocking import BlockingCallRule
 
@@ -27,6 +29,20 @@ class BlockingFileIo(BlockingCallRule):
     calls = knowledge.BLOCKING_FILE_IO
     receiver_methods = knowledge.BLOCKING_FILE_IO_METHODS
     remedy = "use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`"
+
+    def remedy_for(self, name: str | None) -> str:
+        if name in knowledge.THREAD_ONLY_FILE_IO:
+            # Neither `aiofiles` nor `anyio.Path` copies, moves or deletes a tree.
+            return "run it in a worker thread with `asyncio.to_thread`"
+        return self.remedy
+
+    def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
+        found = super().blocking_method(node, func)
+        if found is None and func.attr.value in knowledge.PATH_IO_METHODS and self.ctx.type_of(func.value) is None:
+            # `def f(path: Path | IO[str])`: `if isinstance(path, Path): path.read_text()`.
+            if self.ctx.narrowed_type(func.value) == knowledge.PATH:
+                return f"`.{func.attr.value}()` on a `{knowledge.PATH}`"
+        return found
 
 
 RULE = BlockingFileIo

@@ -12,6 +12,14 @@ reference, not a call) or to other code does its I/O elsewhere. Building a
 `sessionmaker`/`scoped_session` factory does no I/O; a `sessionmaker(class_=AsyncSession)`
 makes async sessions. The finding is located at the creating call.
 
+A session not created in that async code but known by type evidence to be a sync `Session`
+(a parameter annotated `Session`, also through an `Annotated[Session, Depends(...)]` alias
+from any module of the project, a module-level session, a project function annotated
+`-> Session`) is reported at each query or I/O method called on it
+(`knowledge.SYNC_SESSION_IO_METHODS`): FastAPI's `session: SessionDep` in an `async def`
+route. An awaited call means the object is async after all: silent. A parameter without an
+annotation is never taken for a session.
+
 No fix: use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`.
 """
 
@@ -40,6 +48,10 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         # use can come before the creation in the source (a loop).
         self.created: dict[cst.Call, str] = {}
         self.used: set[cst.CSTNode] = set()
+        # Query methods called on a sync session in async code -> what its name was bound to.
+        self.queries: dict[cst.Call, tuple[tuple[int, str], set[cst.CSTNode]]] = {}
+        # Names with a method awaited somewhere: an async object, whatever the annotation says.
+        self.awaited: set[tuple[int, str]] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
@@ -50,6 +62,23 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
             self.created[node] = made
         if isinstance(node.func, cst.Attribute):
             self._note_method_call(node.func.value)
+            self._note_query(node, node.func)
+
+    def _note_query(self, node: cst.Call, func: cst.Attribute) -> None:
+        """`session.execute(q)` on a name known to hold a sync `Session`."""
+        receiver = func.value
+        if not isinstance(receiver, cst.Name):
+            return
+        found = self.ctx.scope.lookup(receiver.value)
+        if found is None:
+            return
+        key = (id(found[0]), receiver.value)
+        if isinstance(self.ctx.parent(node), cst.Await):
+            self.awaited.add(key)  # the evidence for a sync session is wrong
+            return
+        if func.attr.value not in knowledge.SYNC_SESSION_IO_METHODS or self.ctx.type_of(receiver) != knowledge.SYNC_SESSION:
+            return
+        self.queries[node] = (key, {b.value for b in found[1] if b.value is not None})
 
     def _makes(self, call: cst.Call) -> str | None:
         kind = self.ctx.type_of(call)
@@ -74,9 +103,18 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
             self.used.update(b.value for b in found[1] if b.value is not None)
 
     def finish(self) -> None:
-        for call, made in self.created.items():
-            if call in self.used:
-                self.ctx.report(call, self._message(call, made))
+        reported = {call for call in self.created if call in self.used}
+        for call in reported:
+            self.ctx.report(call, self._message(call, self.created[call]))
+        for call, (key, sources) in self.queries.items():
+            # Reported where the session is created, if it is; never for a name awaited on.
+            if key not in self.awaited and sources.isdisjoint(reported):
+                method = call.func.attr.value
+                self.ctx.report(
+                    call,
+                    f"`.{method}()` on a sync SQLAlchemy `Session` blocks the event loop in async code; "
+                    f"{self.remedy}",
+                )
 
     def _message(self, call: cst.Call, made: str) -> str:
         callee = self.ctx.module.code_for_node(call.func)
