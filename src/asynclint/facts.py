@@ -236,8 +236,6 @@ class FactsCollector:
                 if self.stack[-1][0].name.value == "__init__" and self._is_project(callee):
                     self._init_call(node, callee, self.functions[name])
                 if self._is_project(callee):
-                    from asynclint.rules._resources import function_path
-
                     self.project_calls.setdefault(self.stack[-1][0], []).append(
                         (node, callee, list(function_path(ctx)))
                     )
@@ -405,14 +403,14 @@ class FactsCollector:
         return self.resources
 
     def _resource_site(self, node: cst.Call, resource: str) -> None:
-        from asynclint.rules._resources import function_path, owns_no_pool
+        from asynclint.rules._resources import owns_no_pool
 
         in_process = owns_no_pool(self.ctx, node)
         self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
 
     def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:
         """`self.client = make_client()` in `__init__`: what the instance may own."""
-        from asynclint.rules._resources import function_path, use_of
+        from asynclint.rules._resources import use_of
 
         if use_of(function_path(self.ctx)).kind == "target":
             record.setdefault("creates_from", [])
