@@ -72,6 +72,10 @@ def test_cross_module_projects_match_inline_expectations(tmp_path, name):
         ("tasks", "app/workers.py"),
         ("types", "app/routes.py"),
         ("types", "app/services.py"),
+        # the lifespan is registered in another module, a function it awaits is awaited by
+        # a route elsewhere: a file checked alone reads those modules too
+        ("helpers", "app/web/startup.py"),
+        ("helpers", "app/web/routes.py"),
     ],
 )
 def test_one_file_of_a_project_reports_its_cross_module_findings(tmp_path, name, relative):
@@ -242,6 +246,45 @@ def test_index_sessions_to_a_fixed_point():
     # only functions with `AsyncSession` parameters: no new session, so no ASL401
     assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["load"]}) == {"ASL302", "ASL304"}
     assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["other"]}) == set()
+
+
+def test_index_guards_and_startup():
+    facts = {
+        "version": FACTS_VERSION,
+        "module": "m",
+        "functions": {
+            "m.read": _function(display="read", blocking=[["ASL204", "open"]]),
+            # blocks only when `meta` is left out, directly or through `read`
+            "m.log": _function(display="log", guarded_calls=[["m.read", ["meta"]]], signature=[["msg", "meta"], []]),
+            "m.note": _function(display="note", blocking=[["ASL204", "open", ["meta", "tags"]]],
+                                signature=[["msg"], ["meta", "tags"]]),
+            # also blocks unguarded: no guards
+            "m.both": _function(display="both", calls=["m.read"], guarded_calls=[["m.read", ["meta"]]],
+                                signature=[["meta"], []]),
+            "m.Report.__init__": _function(display="Report.__init__", guarded_calls=[["m.read", ["config"]]],
+                                           signature=[["config"], []]),
+            "m.lifespan": _function(**{"async": True}, awaits=["m.prepare"], entry=True),
+            "m.prepare": _function(**{"async": True}, awaits=["m.deeper"]),
+            "m.deeper": _function(**{"async": True}),
+            "m.shared": _function(**{"async": True}),
+            "m.route": _function(**{"async": True}, awaits=["m.shared"], entry=True),
+            "m.spawned": _function(**{"async": True}),
+            "m.from_sync": _function(**{"async": True}),
+            "m.main": _function(calls=["m.from_sync"]),
+        },
+        "classes": {"m.Report": {"display": "Report"}},
+        "exports": {},
+        "startup": ["m.lifespan"],
+        "escapes": ["m.spawned"],
+    }
+    facts["functions"]["m.lifespan"]["awaits"] += ["m.shared", "m.spawned", "m.from_sync"]
+    index = ProjectIndex.build([facts])
+    assert index.blocking["m.log"] == ["log", "read", "open"]
+    assert index.guards["m.log"] == ((("msg", "meta"), ()), ((("meta",), ["log", "read", "open"]),))
+    assert index.guards["m.note"] == ((("msg",), ("meta", "tags")), ((("meta", "tags"), ["note", "open"]),))
+    assert "m.both" not in index.guards and index.blocking["m.both"] == ["both", "read", "open"]
+    assert index.guards["m.Report"][1] == ((("config",), ["Report()", "Report.__init__", "read", "open"]),)
+    assert index.startup == {"m.lifespan", "m.prepare", "m.deeper"}
 
 
 def test_index_ignores_facts_of_another_shape():

@@ -14,8 +14,10 @@ import libcst as cst
 from asynclint import knowledge, registry
 from asynclint.analysis import imports_asyncio_orm
 from asynclint.context import Context
+from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
+from asynclint.rules._resources import function_path
 from asynclint.scope import dotted_name
 
 # The blocking-call rules whose matches make a sync function "blocking".
@@ -39,7 +41,8 @@ def wanted_first(text: str, settings, async_code: bool = True) -> bool:
     """Are this module's facts wanted before the index exists? Where async code is (its
     calls lead to the helpers whose blocking calls matter: the runner follows them; not
     asked for a module whose findings nobody asked for), and where a session or a resource
-    is named, which can add to the index by itself. What else facts hold (calls, re-exports,
+    is named, which can add to the index by itself, and where startup or shutdown code is
+    registered. What else facts hold (calls, re-exports,
     base classes, imports) matters only once async code calls into the module or the index
     names something it spells; the runner asks for them then."""
     from asynclint.rules._resources import ResourceRule
@@ -51,6 +54,7 @@ def wanted_first(text: str, settings, async_code: bool = True) -> bool:
         or ResourceRule.wants(text, settings)
         or _ASYNCIO_ORM_WORDS.search(text) is not None  # the project uses the ORM under asyncio (ASL301)
         or knowledge.may_start_task(text)  # where tasks are started: their roots (ASL102)
+        or knowledge.may_register_lifecycle(text)  # what runs only at startup, for ASL207
     )
 
 
@@ -92,6 +96,12 @@ class FactsCollector:
         # Typed attributes and return annotations matter to other modules only for the shared
         # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
         self.typed = "Path" in text or "Session" in text
+        # Functions run only when an app starts or stops (`lifespan=`, startup handlers), and
+        # project names used otherwise than awaited from a named async function (handed on as
+        # a callback, spawned, called from a nested function): what may run at any time.
+        self.startup: set[str] = set()
+        self.escapes: set[str] = set()
+        self.bound: dict[cst.FunctionDef, bool] = {}  # methods whose first parameter is bound
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -137,6 +147,13 @@ class FactsCollector:
             }
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
+            if node.asynchronous is not None:
+                record["awaits"] = []
+                if any(d not in _PLAIN_DECORATORS for d in decorators):
+                    record["entry"] = True  # a route, a registered callback: called from outside
+            if any(_lifecycle_event(d.decorator) for d in node.decorators):
+                self.startup.add(name)
+            self.bound[node] = ctx.scope.kind == "class" and "builtins.staticmethod" not in decorators
             self._session_params(node, record, decorators)
             if self.typed and node.returns is not None and node.asynchronous is None:
                 returned = ctx.annotation_type(node.returns.annotation)
@@ -180,9 +197,15 @@ class FactsCollector:
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         _, name = self.stack.pop()
         if name is not None:
-            self._hands_back(node, self.functions[name])
-            self._drops(node, self.functions[name])
+            record = self.functions[name]
+            self._hands_back(node, record)
+            self._drops(node, record)
+            if record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
+                record["signature"] = _signature(node, self.bound.get(node, False))
+            if not record.get("awaits", True):
+                del record["awaits"]
         self.project_calls.pop(node, None)
+        self.bound.pop(node, None)
         self.returns.pop(node, None)
         self.yields.pop(node, None)
 
@@ -207,11 +230,13 @@ class FactsCollector:
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         self._task_uses(node)
+        callee = ctx.call_name(node)
+        if node.args:
+            self._lifecycle(node)
         # Calls in the body of the innermost def (not in a nested lambda or class body).
         scope = ctx.function_scope
         if not self.stack or scope is None or scope.node is not self.stack[-1][0]:
             return
-        callee = ctx.call_name(node)
         name = self.stack[-1][1]
         if node.args:
             self._untyped_args(node)
@@ -222,28 +247,76 @@ class FactsCollector:
                 if self.stack[-1][0].name.value == "__init__" and self._is_project(callee):
                     self._init_call(node, callee, self.functions[name])
                 if self._is_project(callee):
-                    from asynclint.rules._resources import function_path
-
                     self.project_calls.setdefault(self.stack[-1][0], []).append(
                         (node, callee, list(function_path(ctx)))
                     )
         if ctx.in_async:
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
+                awaited = isinstance(ctx.parent(node), cst.Await)
+                if name is not None and awaited:
+                    self.functions[name]["awaits"].append(callee)
+                elif self._is_project(callee):
+                    self.escapes.add(callee)
             if isinstance(node.func, cst.Attribute):
                 self._untyped_io(node.func)
             return
         if name is None:
             return
         record = self.functions[name]
-        if callee and self._is_project_name(callee):
-            record["calls"].append(callee)
+        project_call = bool(callee) and self._is_project_name(callee)
+        blocking = None
         for matcher in self.matchers:
             found = matcher.match(node)
             if found is not None:
                 qualified, subject = found
-                record["blocking"].append([matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")])
+                blocking = [matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")]
                 break
+        if not project_call and blocking is None:
+            return
+        # Under a lazy-singleton guard it runs once; under `if p is None:` not when p is passed.
+        guard = guard_of(function_path(ctx), ctx.scopes[self.stack[-1][0]])
+        if guard == LAZY:
+            return
+        if project_call:
+            if guard:
+                record.setdefault("guarded_calls", []).append([callee, sorted(guard)])
+            else:
+                record["calls"].append(callee)
+        if blocking is not None:
+            record["blocking"].append([*blocking, sorted(guard)] if guard else blocking)
+
+    def _lifecycle(self, node: cst.Call) -> None:
+        """Functions registered to run at startup or shutdown (`FastAPI(lifespan=f)`,
+        `Starlette(on_startup=[f])`, `app.add_event_handler("startup", f)`,
+        `app.on_startup.append(f)`); any other project function handed on as an argument
+        may run at any time."""
+        ctx = self.ctx
+        func = node.func
+        registered: list[cst.BaseExpression] = []
+        for arg in node.args:
+            if arg.keyword is not None and arg.keyword.value in knowledge.LIFECYCLE_KEYWORDS:
+                value = arg.value
+                if isinstance(value, (cst.List, cst.Tuple)):
+                    registered.extend(element.value for element in value.elements)
+                else:
+                    registered.append(value)
+        if isinstance(func, cst.Attribute):
+            if func.attr.value == "add_event_handler" and _event_name(node) and len(node.args) >= 2:
+                registered.append(node.args[1].value)
+            elif func.attr.value == "append" and isinstance(func.value, cst.Attribute) and (
+                func.value.attr.value in knowledge.LIFECYCLE_SIGNALS
+            ):
+                registered.append(node.args[0].value)
+        for value in registered:
+            target = ctx.qualname(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+            if target:
+                self.startup.add(target)
+        for arg in node.args:
+            if isinstance(arg.value, (cst.Name, cst.Attribute)) and all(arg.value is not r for r in registered):
+                target = ctx.qualname(arg.value)
+                if self._is_project(target):
+                    self.escapes.add(target)
 
     # -- tasks: which coroutines are started as tasks, and through which helpers (ASL102) ----
 
@@ -408,14 +481,14 @@ class FactsCollector:
         return self.resources
 
     def _resource_site(self, node: cst.Call, resource: str) -> None:
-        from asynclint.rules._resources import function_path, owns_no_pool
+        from asynclint.rules._resources import owns_no_pool
 
         in_process = owns_no_pool(self.ctx, node)
         self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
 
     def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:
         """`self.client = make_client()` in `__init__`: what the instance may own."""
-        from asynclint.rules._resources import function_path, use_of
+        from asynclint.rules._resources import use_of
 
         if use_of(function_path(self.ctx)).kind == "target":
             record.setdefault("creates_from", [])
@@ -660,11 +733,42 @@ class FactsCollector:
             facts["untyped_io"] = True
         if self.type_refs:
             facts["type_refs"] = sorted(self.type_refs)
+        if self.startup:
+            facts["startup"] = sorted(self.startup)
+        if self.escapes:
+            facts["escapes"] = sorted(self.escapes)
         if values:
             facts["values"] = values
         if aliases:
             facts["aliases"] = aliases
         return facts
+
+
+# Decorators that leave a function to be called by the project's own code.
+_PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod", "abc.abstractmethod", "typing.override"})
+
+
+def _event_name(call: cst.Call) -> bool:
+    """Is the first argument "startup" or "shutdown"?"""
+    first = call.args[0].value if call.args else None
+    return isinstance(first, cst.SimpleString) and first.evaluated_value in knowledge.LIFECYCLE_EVENTS
+
+
+def _lifecycle_event(decorator: cst.BaseExpression) -> bool:
+    """`@app.on_event("startup")`."""
+    return (
+        isinstance(decorator, cst.Call)
+        and isinstance(decorator.func, cst.Attribute)
+        and decorator.func.attr.value == "on_event"
+        and _event_name(decorator)
+    )
+
+
+def _signature(node: cst.FunctionDef, bound: bool) -> list[list[str]]:
+    """[positional parameter names as a caller fills them, keyword-only names]."""
+    params = node.params
+    positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+    return [positional[1:] if bound else positional, [p.name.value for p in params.kwonly_params]]
 
 
 def _closes_own_attribute(method: cst.FunctionDef) -> bool:

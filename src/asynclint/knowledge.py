@@ -292,6 +292,19 @@ ROUTE_METHODS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "trace", "api_route", "route", "websocket"}
 )
 DEPENDS = frozenset({"fastapi.Depends", "fastapi.params.Depends", "fastapi.Security"})
+# Code that runs only when an app starts or stops (ASL207 leaves it alone): what an app
+# constructor takes as such (FastAPI/Starlette/Litestar `lifespan=`, `on_startup=[...]`), the
+# events of `@app.on_event(...)`/`app.add_event_handler(...)`, and aiohttp's signal lists
+# (`app.on_startup.append(f)`).
+LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+LIFECYCLE_EVENTS = frozenset({"startup", "shutdown"})
+LIFECYCLE_EVENT_METHODS = frozenset({"on_event", "add_event_handler"})
+LIFECYCLE_SIGNALS = frozenset({"on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx"})
+
+
+def may_register_lifecycle(text: str) -> bool:
+    """Can a module with this text register a function to run at startup or shutdown?"""
+    return any(word in text for word in ("lifespan", "on_startup", "on_shutdown", "_event", "cleanup_ctx", "on_cleanup"))
 
 
 def may_have_routes(text: str) -> bool:
@@ -343,11 +356,13 @@ CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})
 POOL_ARGUMENTS = frozenset({"transport", "connector"})
 # Transports that call an app in the same process: they open no connections.
 IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
-# Decorators that memoise a function: what it creates is built once per argument set.
+# Decorators that memoise a function: what it creates is built once per argument set
+# (`cached_property`: once per instance).
 CACHING_DECORATORS = frozenset(
     {
         "functools.lru_cache",
         "functools.cache",
+        "functools.cached_property",
         "async_lru.alru_cache",
         "cachetools.cached",
         "cachetools.func.lru_cache",

@@ -16,6 +16,14 @@ nothing to say are left out:
      "functions": {qualname: {
          "async": bool, "cached": bool, "display": str,
          "calls": [qualname, ...], "blocking": [[code, what], ...],
+         # calls and blocking calls under `if p is None:` on parameters: skipped when a call
+         # site passes one of them ("blocking" entries then carry the names as a third
+         # item); and how a caller fills the parameters: [[positional...], [keyword-only...]]
+         # (calls under a lazy-singleton guard are left out altogether)
+         "guarded_calls": [[qualname, [param, ...]], ...], "signature": [[...], [...]],
+         # async functions: the project calls they await directly; "entry" when a decorator
+         # (a route, a registered callback) may call it from outside
+         "awaits": [qualname, ...], "entry": bool,
          # what a call hands back: how ("call" | "await" | "enter" for an
          # @asynccontextmanager | "iterate" for an async generator), what ("session" or a
          # resource constructor), and the
@@ -53,7 +61,10 @@ nothing to say are left out:
      "untyped_io": bool,                  # Path/Session I/O in async code on an unknown type
      "type_refs": [qualname, ...],        # project names that may tell that type (annotations,
                                           # base classes)
-     "async_calls": [qualname, ...]}      # project calls made from async code
+     "async_calls": [qualname, ...],      # project calls made from async code
+     "startup": [qualname, ...],          # functions run at startup/shutdown (`lifespan=`)
+     "escapes": [qualname, ...]}          # project names used otherwise than awaited from a
+                                          # named async function (callbacks, spawns)
 """
 
 from __future__ import annotations
@@ -116,7 +127,7 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
 
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 5
+FACTS_VERSION = 6
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -175,6 +186,11 @@ class ProjectIndex:
     """What project-wide analysis tells the rules.
 
     - `blocking`: project function or class -> the chain showing why calling it blocks (ASL207).
+    - `guards`: for those of them that block only under `if p is None:` on parameters:
+      (signature, ((parameters, chain), ...)): a call site that passes one of an item's
+      parameters does not run it.
+    - `startup`: async functions that run only when an app starts or stops: the lifespan, the
+      startup/shutdown handlers, and what only they await.
     - `sessions`: project function -> how a caller gets an AsyncSession from it: "call"
       (`s = f()`), "await" (`s = await f()`), "enter" (`async with f() as s`) or "iterate"
       (`async for s in f()`, and `Depends(f)`: a FastAPI dependency that yields one).
@@ -203,6 +219,8 @@ class ProjectIndex:
     """
 
     blocking: dict[str, list[str]] = field(default_factory=dict)
+    guards: dict[str, tuple] = field(default_factory=dict)
+    startup: frozenset = frozenset()
     sessions: dict[str, str] = field(default_factory=dict)
     session_params: dict[str, tuple] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
@@ -269,7 +287,8 @@ class ProjectIndex:
         to them without spelling such a name and, since names resolve through imports, its
         module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
         importing relatively (`from . import get_db`). (Blocking chains are followed from
-        the calls instead: `wanted_calls`.)"""
+        the calls instead: `wanted_calls`.) A function deemed to run only at startup is in
+        too: a module awaiting it from elsewhere would say otherwise."""
         # (A task root: a module calling it otherwise would make it no root. `-> Path`
         # functions and Path attributes are not among them: a module that spells none of
         # ASL204's calls cannot gain a finding from them; one that uses them is found through
@@ -277,7 +296,7 @@ class ProjectIndex:
         session_returns = [name for name, kind in self.returns.items() if kind == knowledge.SYNC_SESSION]
         tables = (self.sessions, self.session_params, self.session_values(), self.type_aliases,
                   self.session_classes(), self.resource_factories, self.resource_classes, session_returns,
-                  self.resource_churn, self.task_roots)
+                  self.resource_churn, self.task_roots, self.startup)
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
@@ -307,7 +326,8 @@ class ProjectIndex:
         project = _join(all_facts)
         functions, exports, values, aliases = project.functions, project.exports, project.values, project.aliases
         index = cls()
-        index.blocking = _blocking(project)
+        index.blocking, index.guards = _blocking(project)
+        index.startup = _startup(project, all_facts)
         index.sessions = _sessions(project, values)
         index.session_params = {
             name: (tuple((position, param) for position, param in info["params"]), info.get("bind", "function"),
@@ -353,9 +373,9 @@ class ProjectIndex:
         # What a call site may name: the definition, or a re-export of it.
         for alias in exports:
             target = project.resolve(alias)
-            for table in (index.blocking, index.sessions, index.session_params, index.values, index.type_aliases,
-                          index.methods, index.resource_factories, index.resource_classes, index.resource_churn,
-                          index.returns, index.attributes):
+            for table in (index.blocking, index.guards, index.sessions, index.session_params, index.values,
+                          index.type_aliases, index.methods, index.resource_factories, index.resource_classes,
+                          index.resource_churn, index.returns, index.attributes):
                 if target in table:
                     table[alias] = table[target]
             for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
@@ -466,7 +486,9 @@ def wanted_calls(all_facts: list[dict]) -> set[str]:
         info = functions.get(target[0]) if target else None
         if info is None:
             return (), target[0] if target else name
-        return (info["calls"] if not info["async"] and not info["cached"] else ()), None
+        if info["async"] or info["cached"]:
+            return (), None
+        return [*info["calls"], *(call for call, _ in info.get("guarded_calls", ()))], None
 
     return _missing(project, [call for facts in all_facts for call in facts.get("async_calls", ())], follow)
 
@@ -505,36 +527,60 @@ def _missing(project: _Project, todo: list[str], follow) -> set[str]:
     return missing
 
 
-def _blocking(project: _Project) -> dict[str, list[str]]:
-    """Sync project functions that block, with the chain; then the classes whose __init__ does."""
+def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]]:
+    """Sync project functions that block, with the chain; then the classes whose __init__ does.
+    And for those that block only under `if p is None:` on parameters, what each such path
+    needs (`ProjectIndex.guards`)."""
     functions, classes = project.functions, project.classes
     chains: dict[str, list[str]] = {}
     # Direct blockers first, then their sync callers, one layer of calls at a time: each
     # caller takes the chain through its first callee known to block in the layer before,
     # so the chain shown is a shortest one and does not depend on the order of the facts.
+    # A call made only when a parameter is left out counts here (some call site may leave
+    # it out); the call sites that pass it are told apart by `guards`.
     for name, info in functions.items():
         if not info["async"] and not info["cached"] and info["blocking"]:
-            chains[name] = [info["display"], info["blocking"][0][1]]
-    targets: dict[str, list[tuple[str, list[str]]]] = {}
+            first = next((entry for entry in info["blocking"] if len(entry) == 2), info["blocking"][0])
+            chains[name] = [info["display"], first[1]]
+    targets: dict[str, list[tuple[str, list[str], tuple]]] = {}
     callers: dict[str, list[str]] = {}
     for name, info in functions.items():
-        if name in chains or info["async"] or info["cached"]:
+        if info["async"] or info["cached"]:
             continue
-        found = [t for t in (_callable_target(project.resolve(c), functions, classes) for c in info["calls"]) if t]
+        calls = [(call, ()) for call in info["calls"]]
+        calls += [(call, tuple(params)) for call, params in info.get("guarded_calls", ())]
+        found = []
+        for call, guard in calls:
+            target = _callable_target(project.resolve(call), functions, classes)
+            if target:
+                found.append((*target, guard))
         targets[name] = found
-        for target, _ in found:
+        if name in chains:
+            continue
+        for target, _, _ in found:
             callers.setdefault(target, []).append(name)
     layer = set(chains)
     while layer:
         reached = {caller for done in layer for caller in callers.get(done, ()) if caller not in chains}
         added = {}
         for name in reached:
-            for target, steps in targets[name]:
+            for target, steps, _ in targets[name]:
                 if target in chains and target != name:
                     added[name] = [functions[name]["display"], *steps, *chains[target]]
                     break
         chains.update(added)
         layer = set(added)
+    guards = {}
+    for name in chains:
+        info = functions[name]
+        items = [(tuple(entry[2]) if len(entry) > 2 else (), [info["display"], entry[1]]) for entry in info["blocking"]]
+        items += [
+            (guard, [info["display"], *steps, *chains[target]])
+            for target, steps, guard in targets[name]
+            if target in chains and target != name
+        ]
+        if items and all(guard for guard, _ in items) and "signature" in info:
+            guards[name] = (tuple(map(tuple, info["signature"])), tuple(items))
     blocking: dict[str, list[str]] = {}
     # What a call site may name: a function, or a class whose __init__ blocks.
     for name in functions:
@@ -543,8 +589,46 @@ def _blocking(project: _Project) -> dict[str, list[str]]:
     for name, info in classes.items():
         init = f"{name}.__init__"
         if init in chains:
-            blocking[name] = [f"{info['display']}()", *chains[init]]
-    return blocking
+            shown = f"{info['display']}()"
+            blocking[name] = [shown, *chains[init]]
+            if init in guards:
+                signature, items = guards[init]
+                guards[name] = (signature, tuple((guard, [shown, *chain]) for guard, chain in items))
+    return blocking, guards
+
+
+def _startup(project: _Project, all_facts: list[dict]) -> frozenset:
+    """Async functions run only at startup or shutdown: the ones registered as such, and,
+    to a fixed point, those that only they await (not decorated, handed on, spawned, or
+    called from sync code: any of those may run them while the app serves)."""
+    functions = project.functions
+    startup = set()
+    escapes = set()
+    for facts in all_facts:
+        if facts.get("version") == FACTS_VERSION:
+            startup.update(filter(None, map(project.function, facts.get("startup", ()))))
+            escapes.update(project.function(name) or project.resolve(name) for name in facts.get("escapes", ()))
+    if not startup:
+        return frozenset()
+    awaited_by: dict[str, set[str]] = {}
+    for name, info in functions.items():
+        calls = info.get("awaits", ()) if info["async"] else info["calls"]
+        for call in calls:
+            target = project.function(call)
+            if target is not None:
+                # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
+                awaited_by.setdefault(target, set()).add(name if info["async"] else "")
+    changed = True
+    while changed:
+        changed = False
+        for name, by in awaited_by.items():
+            info = functions[name]
+            if name in startup or not info["async"] or info.get("entry") or name in escapes:
+                continue
+            if by <= startup:
+                startup.add(name)
+                changed = True
+    return frozenset(startup)
 
 
 # What calling a function that hands back a value gives, by how the value was had:

@@ -6,9 +6,15 @@ calls and modules away, sleeps, shells out, reads a file or talks to a sync
 client. Project-wide analysis (asynclint.project) finds those helpers and the
 chain that proves it; this rule reports the call site in async code.
 
-Not flagged: a helper handed to `asyncio.to_thread` / `run_in_executor` (a
-reference, not a call); a helper cached with `functools.lru_cache`/`cache`
-(it blocks once per process); anything when project analysis is off.
+Not flagged, because the maintainer would not act on it:
+- a helper handed to `asyncio.to_thread` / `run_in_executor` (a reference, not a call);
+- work done once per process or instance: a helper cached with `functools.lru_cache`/
+  `cache`/`cached_property`, a blocking call that fills a lazy singleton (left out of the
+  chains by `asynclint.guards`);
+- calls in code that runs only at startup or shutdown (`ProjectIndex.startup`);
+- a helper that blocks only under `if p is None:` on a parameter this call passes
+  (`ProjectIndex.guards`);
+- anything when project analysis is off.
 """
 
 from __future__ import annotations
@@ -29,18 +35,85 @@ class BlockingCallInHelper(Rule):
         # Without the index there is nothing to look up; with it, `ProjectIndex.wants` decides.
         return False
 
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self._startup: dict[cst.CSTNode, bool] = {}
+
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        if ctx.project is None or not ctx.in_async:
+        project = ctx.project
+        if project is None or not ctx.in_async:
             return
         callee = ctx.call_name(node)
-        chain = ctx.project.blocking.get(callee) if callee else None
-        if chain:
-            ctx.report(
-                node,
-                f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}; "
-                "run it with `asyncio.to_thread` or make it async",
+        chain = project.blocking.get(callee) if callee else None
+        if not chain:
+            return
+        guarded = project.guards.get(callee)
+        if guarded is not None:
+            chain = _chain_when_called(node, *guarded)
+            if chain is None:
+                return
+        if project.startup and self._at_startup():
+            return
+        ctx.report(
+            node,
+            f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}; "
+            "run it with `asyncio.to_thread` or make it async",
+        )
+
+    def _at_startup(self) -> bool:
+        """Is the async function we are in one that runs only at startup or shutdown?"""
+        ctx = self.ctx
+        func = ctx.function_scope.node
+        if func not in self._startup:
+            scope = ctx.scopes[func].parent
+            name = (
+                ctx.resolver.qualname(func.name, scope)
+                if isinstance(func, cst.FunctionDef)
+                else None
             )
+            self._startup[func] = name in ctx.project.startup
+        return self._startup[func]
+
+
+def _chain_when_called(call: cst.Call, signature, items) -> list[str] | None:
+    """The first blocking path this call runs (one whose guarding parameters it all leaves
+    out), or None."""
+    passed = _passed(call, signature)
+    return next((chain for guard, chain in items if passed.isdisjoint(guard)), None)
+
+
+def _passed(call: cst.Call, signature) -> set[str]:
+    """The parameters a call gives a value other than None (or another empty constant);
+    a `*args`/`**kwargs` splat may give any of those it can reach."""
+    positional, keyword_only = signature
+    passed: set[str] = set()
+    index = 0
+    for arg in call.args:
+        if arg.star == "*":
+            passed.update(positional[index:])
+        elif arg.star == "**":
+            passed.update(positional[index:], keyword_only)
+        elif arg.keyword is None:
+            if index < len(positional) and not _empty(arg.value):
+                passed.add(positional[index])
+            index += 1
+        elif not _empty(arg.value):
+            passed.add(arg.keyword.value)
+    return passed
+
+
+def _empty(value: cst.BaseExpression) -> bool:
+    """`None`, `False`, `0`, `""` and empty literals: the guarded branch still runs."""
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value in ("", b"")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return not value.elements
+    return False
 
 
 # A chain longer than this shows its first and last hops: the call the reader is looking at,

@@ -1,0 +1,157 @@
+"""Which checks a call in a sync function runs under, for ASL207's chains.
+
+A blocking call only matters if it runs on every call of its function. Two kinds of check
+say it does not:
+
+- a lazy singleton: the call sits under a check that some state is missing (`if _X is None:`
+  on a module global, `if self._x is None:`, `if not hasattr(self, "_x"):`, or after an early
+  `if _X is not None: return _X`), and the function then stores into that state: it blocks
+  once per process or instance, not per call;
+- a parameter default: the call sits under `if p is None:`/`if not p:` on a parameter `p`
+  (`meta = read_ids_from_disk()` when the caller gave none): a call site that passes `p`
+  never runs it.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from asynclint.rules._resources import walk
+from asynclint.scope import Scope, dotted_name
+
+LAZY = "lazy"
+
+
+def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
+    """For the last node of `path` (from its function down): LAZY when it runs only to fill
+    a lazy singleton, else the parameters of the function whose passing skips it (empty:
+    it runs on every call)."""
+    func = path[0]
+    params: set[str] = set()
+    for index in range(len(path) - 1):
+        node, child = path[index], path[index + 1]
+        missing: list[str] = []
+        region: cst.CSTNode = func
+        if isinstance(node, cst.If):
+            if child is node.body:
+                missing.append(_checked(node.test, present=False))
+                region = node.body
+            elif child is node.orelse:
+                missing.append(_checked(node.test, present=True))
+        elif isinstance(node, cst.IndentedBlock):
+            # Statements before it that leave when the state is there:
+            # `if _X is not None: return _X`.
+            for statement in node.body:
+                if statement is child:
+                    break
+                if isinstance(statement, cst.If) and _leaves(statement.body):
+                    missing.append(_checked(statement.test, present=True))
+        for target in missing:
+            if target is None:
+                continue
+            if "." not in target and _is_param(scope, target):
+                params.add(target)
+            elif _persistent(scope, target) and _stores(region, target, scope):
+                return LAZY
+    return frozenset(params)
+
+
+def _checked(test: cst.BaseExpression, present: bool) -> str | None:
+    """The state (a name or dotted chain) whose absence (present=False) or presence
+    (present=True) makes `test` true, for the forms a lazy singleton or a default uses."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _checked(test.expression, not present)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if (
+            isinstance(target.comparator, cst.Name)
+            and target.comparator.value == "None"
+        ):
+            if isinstance(target.operator, cst.Is) and not present:
+                return _state(test.left)
+            if isinstance(target.operator, cst.IsNot) and present:
+                return _state(test.left)
+        return None
+    if present:
+        return _state(test)
+    return None
+
+
+def _state(expr: cst.BaseExpression) -> str | None:
+    """`self._x`, `_X`, and `hasattr(self, "_x")` / `getattr(self, "_x", None)`: `self._x`."""
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Name)
+        and expr.func.value in ("hasattr", "getattr")
+    ):
+        if len(expr.args) >= 2 and isinstance(expr.args[1].value, cst.SimpleString):
+            owner = dotted_name(expr.args[0].value)
+            name = expr.args[1].value.evaluated_value
+            return f"{owner}.{name}" if owner and isinstance(name, str) else None
+        return None
+    return dotted_name(expr)
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    last = statements[-1] if statements else None
+    if isinstance(last, cst.SimpleStatementLine):
+        last = last.body[-1] if last.body else None
+    return isinstance(last, (cst.Return, cst.Raise))
+
+
+def _is_param(scope: Scope, name: str) -> bool:
+    return any(binding.kind == "param" for binding in scope.bindings.get(name, ()))
+
+
+def _persistent(scope: Scope, target: str) -> bool:
+    """State that outlives the call: a global the function declares, or an attribute of a
+    parameter (`self`), a module-level name or a class."""
+    base, dot, _ = target.partition(".")
+    if not dot:
+        return base in scope.global_names
+    found = scope.lookup(base)
+    if found is None:
+        return False
+    where, bindings = found
+    return where is not scope or all(binding.kind == "param" for binding in bindings)
+
+
+def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
+    """Does `region` assign `target` (`_X = ...`, `self._x = ...`, `setattr(self, "_x", ...)`)?"""
+    for node in walk(region.body if isinstance(region, cst.FunctionDef) else region):
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            targets = [node.target]
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Name)
+            and node.func.value == "setattr"
+        ):
+            targets = [] if len(node.args) < 2 else [_setattr_target(node)]
+        else:
+            continue
+        for assigned in targets:
+            name = (
+                assigned
+                if isinstance(assigned, str)
+                else dotted_name(assigned)
+                if assigned is not None
+                else None
+            )
+            if name == target:
+                return True
+    return False
+
+
+def _setattr_target(call: cst.Call) -> str | None:
+    owner = dotted_name(call.args[0].value)
+    name = call.args[1].value
+    if (
+        owner
+        and isinstance(name, cst.SimpleString)
+        and isinstance(name.evaluated_value, str)
+    ):
+        return f"{owner}.{name.evaluated_value}"
+    return None
