@@ -116,7 +116,7 @@ def run(request: Request) -> RunResult:
 def plan(request: Request) -> tuple[list[Project], dict[str, list[str]]]:
     """The projects of the request's files (sorted by root), and the files found under each
     folder that was asked for (by absolute path)."""
-    from asynclint.discovery import DiscoveryError, discover
+    from asynclint.discovery import discover
 
     fixed = _fixed_settings(request)
     projects: dict[tuple[str | None, str], Project] = {}
