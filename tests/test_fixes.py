@@ -79,7 +79,7 @@ def test_cli_fix_keeps_latin1_cookie_and_bom(tmp_path):
     bom_path = _write(tmp_path, "bom.py", b"\xef\xbb\xbf" + bom.encode())
     result = CliRunner().invoke(cli, ["check", "--select", "ASL201", "--fix", str(latin_path), str(bom_path)])
     assert result.exit_code == 0, result.output
-    assert "Fixed 2 errors (0 remaining)" in result.output
+    assert "Found 2 errors (2 fixed, 0 remaining)." in result.output
     new_latin = latin_path.read_bytes()
     assert new_latin.decode("latin-1").endswith("s = 'caf\u00e9'\n    await asyncio.sleep(1)\n")
     assert "caf\xe9".encode("latin-1") in new_latin

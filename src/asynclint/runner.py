@@ -27,6 +27,8 @@ class Job:
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
     # Line `# noqa` comments applied (flake8 applies its own instead).
     noqa: bool = True
+    # The lint of what --fix wrote (a stage of the run, for the progress bar).
+    after_fix: bool = False
     # Text to lint instead of the file on disk, by absolute path (stdin, an editor's buffer).
     # Such files are never cached: the cache trusts what is on disk.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -203,7 +205,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
-        lint_job = replace(job, fix=None, unsafe=False, sources={**job.sources, **fixed_sources})
+        lint_job = replace(job, fix=None, unsafe=False, sources={**job.sources, **fixed_sources}, after_fix=True)
         remaining = run(files, lint_job, jobs, use_cache, project_files)
         for file_result in results:
             file_result.diagnostics = []
@@ -241,10 +243,15 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
                 results.append(hit)
         if todo and facts_from is not None:
             todo = _facts_from_cache(todo, _cache(facts_from), cache, results)
+    if PROGRESS is not None and files:
+        PROGRESS.start(_pass_name(job), len(files))
+        PROGRESS.advance(len(files) - len(todo))  # answered by the cache
     if jobs == 1 or not todo or (len(todo) < PARALLEL_THRESHOLD and _pool is None):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
         # stay in this process's memory beside everything it holds for the whole run.)
         fresh = _chunk(todo, job)
+        if PROGRESS is not None and todo:
+            PROGRESS.advance(len(todo))
     else:
         fresh = _parallel(todo, job, jobs)
     results.extend(fresh)
@@ -404,10 +411,12 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
 
         # The workers collect garbage as this process does, whatever the start method.
         _pool = ProcessPoolExecutor(max_workers=jobs, initializer=gc.set_threshold, initargs=gc.get_threshold())
-    if PROGRESS is not None:
-        PROGRESS.start(_pass_name(job), len(files))
+    from concurrent.futures import as_completed
+
     results: list[FileResult] = []
-    for batch in _pool.map(_chunk, chunks, [job] * len(chunks)):
+    # As each chunk is done, not in the order given: the first chunks hold the largest files.
+    for future in as_completed([_pool.submit(_chunk, chunk, job) for chunk in chunks]):
+        batch = future.result()
         results.extend(batch)
         if PROGRESS is not None:
             PROGRESS.advance(len(batch))
@@ -419,7 +428,9 @@ def _pass_name(job: Job) -> str:
         return "project-wide rules"
     if isinstance(job.facts, str):  # "seeds" or "all": only facts of the rest of the project
         return "reading the project"
-    return "fixing" if job.fix == "fix" else "linting"
+    if job.after_fix:
+        return "checking the fixed files"
+    return "fixing" if job.fix else "linting"
 
 
 # The worker processes of the current run: started on first need, kept for its later passes
@@ -427,7 +438,8 @@ def _pass_name(job: Job) -> str:
 _pool = None
 
 
-# Set by the CLI on a terminal for large runs: `start(name, files)` as each pass over many
-# files begins (a run has up to three: linting, reading the project, project-wide rules),
-# then `advance(files)` as they are done.
+# Set by the CLI on a terminal for large runs: `start(name, files)` as each pass begins
+# ("linting" or "fixing" the files asked for; then "reading the project", "project-wide
+# rules", "checking the fixed files"), then `advance(files)` as files are done (cache hits
+# at once).
 PROGRESS = None
