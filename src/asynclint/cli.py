@@ -54,6 +54,10 @@ def cli() -> None:
 @click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied, even if no finding remains.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option(
+    "--cache-dir", type=click.Path(file_okay=False),
+    help="The cache's folder [default: ASYNCLINT_CACHE_DIR, else .asynclint_cache in each project's root].",
+)
 @click.option("--force-exclude", is_flag=True, help="Apply excludes also to files named on the command line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("-s", "--silent", is_flag=True, help="Print nothing (errors that exit 2 excepted); the exit code tells.")
@@ -70,7 +74,7 @@ def cli() -> None:
 @click.option("--show-files", is_flag=True, help="List the files that would be linted, each with its configuration, and exit.")
 @click.option("--show-settings", "show_settings", is_flag=True, help="Print the settings the first file would be linted with, and exit.")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
-          exit_zero, exit_non_zero_on_fix, statistics, no_cache, force_exclude, quiet, silent, color, fix,
+          exit_zero, exit_non_zero_on_fix, statistics, no_cache, cache_dir, force_exclude, quiet, silent, color, fix,
           unsafe_fixes, diff, show_fixes, add_noqa, no_project_analysis, show_files, show_settings) -> None:
     """Lint PATHS (files or folders; default: the current folder)."""
     from asynclint import pipeline
@@ -91,6 +95,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         request = pipeline.Request(
             paths=tuple(paths or (".",)), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
             fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache,
+            cache_dir=os.path.abspath(cache_dir) if cache_dir else None,
         )
         if show_files or show_settings:
             _show(request, show_settings)

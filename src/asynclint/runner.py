@@ -29,6 +29,8 @@ class Job:
     noqa: bool = True
     # The lint of what --fix wrote (a stage of the run, for the progress bar).
     after_fix: bool = False
+    # Where the cache lives (`--cache-dir`); None: `cache.cache_folder`'s default.
+    cache_dir: str | None = None
     # Text to lint instead of the file on disk, by absolute path (stdin, an editor's buffer).
     # Such files are never cached: the cache trusts what is on disk.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -194,7 +196,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
         if use_cache and not job.sources:
             from asynclint.cache import RunCache
 
-            run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files)
+            run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files, job.cache_dir)
             cached = run_cache.get()
             if cached is not None:
                 result.diagnostics = cached
@@ -232,12 +234,14 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     cache = None
     results: list[FileResult] = []
     todo = files
-    if use_cache and job.fix is None:
-        cache = _cache(job)
+    if use_cache:
+        # --fix and --diff read the lint results too: a file whose findings have no fix to
+        # apply needs no fixing pass (and no parse).
+        cache = _cache(job if job.fix is None else replace(job, fix=None, unsafe=False))
         todo = []
         for path in files:
             hit = None if job.source(path) is not None else cache.get(path)
-            if hit is None:
+            if hit is None or (job.fix is not None and _has_fixes(hit, job.unsafe)):
                 todo.append(path)
             else:
                 results.append(hit)
@@ -257,10 +261,23 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     results.extend(fresh)
     if cache is not None:
         for file_result in fresh:
-            if job.source(file_result.path) is None:
+            if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
                 cache.put(file_result)
         cache.save()
     return results
+
+
+def _lint_of_disk(result: FileResult, job: Job) -> bool:
+    """Are `result`'s findings those of the file now on disk? After --fix, of the text
+    written, unless it was formatted after them (fix-format) or not written (a note says
+    why); after --diff, of the fixed text, which is not on disk."""
+    if job.fix is None or not result.fixed:
+        return not result.notes
+    return job.fix == "fix" and job.settings.fix_format is None and not result.notes
+
+
+def _has_fixes(result: FileResult, unsafe: bool) -> bool:
+    return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
 def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
@@ -341,7 +358,7 @@ def _cache(job: Job):
     large project are megabytes of JSON: each is read once a run."""
     from asynclint.cache import Cache
 
-    key = (job.settings.root, *job.cache_key())
+    key = (job.settings.root, *job.cache_key(), job.cache_dir)
     cache = _caches.get(key)
     if cache is None:
         cache = _caches[key] = Cache(*key)
