@@ -215,3 +215,29 @@ def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, monkeypatch)
     monkeypatch.setattr(cli_module.sys, "stderr", open(os.devnull, "w"))  # noqa: SIM115
     with cli_module._progress(5):
         assert runner.PROGRESS is None
+
+
+def test_a_slow_one_file_check_says_project_analysis_reads_the_project(
+    tmp_path, monkeypatch
+):
+    from asynclint import cli as cli_module
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "helpers.py").write_text(
+        "import time\n\ndef pause():\n    time.sleep(1)\n"
+    )
+    (tmp_path / "views.py").write_text(
+        "from helpers import pause\n\nasync def view():\n    pause()\n"
+    )
+    monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 0.0)
+    result = invoke(str(tmp_path / "views.py"))
+    assert "project analysis is reading the project" in result.stderr
+    assert "--no-project-analysis skips it" in result.stderr
+    assert (
+        "project analysis"
+        not in invoke("--no-project-analysis", str(tmp_path / "views.py")).stderr
+    )
+    monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 60.0)
+    assert (
+        "project analysis" not in invoke(str(tmp_path / "views.py")).stderr
+    )  # fast: nothing said

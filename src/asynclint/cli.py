@@ -113,7 +113,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     size = sum(len(p.files) for p in projects)
     if not size and not silent:
         click.echo("warning: No Python files found under the given path(s)", err=True)
-    with _progress(size, enabled=not silent):
+    with _progress(size, enabled=not silent), _slow_project_note(projects, enabled=not silent):
         run = pipeline.run(request)
     if add_noqa:
         _add_noqa(run, quiet or silent)
@@ -137,6 +137,47 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
             _report(run.diagnostics, view, output_file, fixed=len(run.fixed))
     _report_errors(run.errors)
     sys.exit(_exit_code(run, diff=diff, exit_zero=exit_zero, on_fix=exit_non_zero_on_fix))
+
+
+# A run of a few files that takes longer than this (s) is reading its project: say so.
+SLOW_NOTE_AFTER = 1.0
+SLOW_NOTE_FILES = 10
+
+
+@contextlib.contextmanager
+def _slow_project_note(projects, enabled: bool = True):
+    """A check of a few files in a project with no cache reads the whole project for project
+    analysis (seconds in a large one): when that takes long, say why on stderr, and how to
+    skip it. Said while it runs, or at the end of a run that took long."""
+    reading = [p for p in projects if p.root and p.settings.project_analysis]
+    if not enabled or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
+        yield
+        return
+    import threading
+    import time
+
+    roots = ", ".join(sorted({p.root for p in reading}))
+    said = threading.Event()
+
+    def say() -> None:
+        if not said.is_set():
+            said.set()
+            click.echo(
+                f"asynclint: project analysis is reading the project ({roots}) for findings across "
+                "modules; later runs read the cache. --no-project-analysis skips it.",
+                err=True,
+            )
+
+    timer = threading.Timer(SLOW_NOTE_AFTER, say)
+    timer.daemon = True
+    started = time.monotonic()
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if time.monotonic() - started >= SLOW_NOTE_AFTER:
+            say()
 
 
 def _exit_code(run, *, diff: bool, exit_zero: bool, on_fix: bool) -> int:
