@@ -241,3 +241,12 @@ def test_a_slow_one_file_check_says_project_analysis_reads_the_project(
     assert (
         "project analysis" not in invoke(str(tmp_path / "views.py")).stderr
     )  # fast: nothing said
+
+
+def test_a_folder_check_says_nothing_about_reading_the_project(tmp_path, monkeypatch):
+    from asynclint import cli as cli_module
+
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "views.py").write_text("x = 1\n")
+    monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 0.0)
+    assert "project analysis" not in invoke(str(tmp_path)).stderr

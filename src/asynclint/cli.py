@@ -113,7 +113,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     size = sum(len(p.files) for p in projects)
     if not size and not silent:
         click.echo("warning: No Python files found under the given path(s)", err=True)
-    with _progress(size, enabled=not silent), _slow_project_note(projects, enabled=not silent):
+    with _progress(size, enabled=not silent), _slow_project_note(projects, request.paths, enabled=not silent):
         run = pipeline.run(request)
     if add_noqa:
         _add_noqa(run, quiet or silent)
@@ -145,12 +145,13 @@ SLOW_NOTE_FILES = 10
 
 
 @contextlib.contextmanager
-def _slow_project_note(projects, enabled: bool = True):
+def _slow_project_note(projects, paths, enabled: bool = True):
     """A check of a few files in a project with no cache reads the whole project for project
     analysis (seconds in a large one): when that takes long, say why on stderr, and how to
     skip it. Said while it runs, or at the end of a run that took long."""
     reading = [p for p in projects if p.root and p.settings.project_analysis]
-    if not enabled or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
+    named = all(os.path.isfile(path) for path in paths)  # files, not a folder: the rest is read
+    if not enabled or not named or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
         yield
         return
     import threading
