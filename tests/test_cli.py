@@ -83,7 +83,9 @@ def test_json_lines(project):
 def test_statistics(project):
     (project / "more.py").write_text(SLEEPY + "\nasync def g():\n    time.sleep(2)\n")
     result = invoke("check", "--no-cache", "--statistics", str(project))
-    assert result.output.splitlines() == ["    3\tASL201\t[*] blocking-sleep"]
+    assert result.output.splitlines() == [
+        "3\tASL201\t[*] blocking-sleep", "Found 3 errors.", "[*] 3 fixable with `--fix`.",
+    ]
 
 
 def test_select_and_ignore(project):

@@ -110,3 +110,46 @@ def test_try_repo_fails_on_a_finding_and_fix_hook_changes_the_file(tmp_path):
     fixed = (project / "app" / "handlers.py").read_text(encoding="utf-8")
     assert "await asyncio.sleep(1)" in fixed and "import asyncio" in fixed
     assert (project / "legacy" / "old.py").read_text(encoding="utf-8") == BAD
+
+
+def _readme_local_hook() -> str:
+    """The `repo: local` configuration the README shows, exactly as written there."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    after = readme.split("<!-- pre-commit-local", 1)[1]
+    return after.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_local_hook_names_a_placeholder_git_url():
+    config = _readme_local_hook()
+    assert "repo: local" in config and "language: python" in config
+    assert '"asynclint @ git+https://<your-git-host>/asynclint.git"' in config
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="pre-commit needs git, and git is not installed")
+def test_readme_local_hook_works_as_written(tmp_path):
+    # The README's block, with the placeholder URL replaced by a path to a copy of this
+    # working tree (pip installs from it without the network).
+    pytest.importorskip("pre_commit", reason="pre-commit is in the `test` extra: pip install -e '.[test]'")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _git_env(home)
+    checkout = tmp_path / "asynclint"
+    shutil.copytree(REPO, checkout, ignore=_NOT_COPIED, symlinks=True)
+
+    project = tmp_path / "project"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "handlers.py").write_text(BAD, encoding="utf-8")
+    (project / "app" / "clean.py").write_text("x = 1\n", encoding="utf-8")
+    config = _readme_local_hook().replace("asynclint @ git+https://<your-git-host>/asynclint.git", str(checkout))
+    (project / ".pre-commit-config.yaml").write_text(config, encoding="utf-8")
+    _git(project, env, "init", "-q")
+    _git(project, env, "add", "-A")
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color=never"],
+        cwd=project, env=env, capture_output=True, text=True, timeout=900,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 1, output
+    assert "An unexpected error has occurred" not in output, output
+    assert "Failed" in output and "app/handlers.py:5:5: ASL201" in output, output

@@ -298,20 +298,21 @@ def test_progress_is_told_each_pass_and_its_size(tmp_path, monkeypatch):
     assert recorder.passes == [["linting", 30, 30], ["reading the project", 30, 30]]
 
 
-def test_the_terminal_bar_starts_over_for_each_pass():
+def test_the_terminal_bar_is_one_bar_and_later_passes_are_stages():
     from rich.progress import Progress
 
     from asynclint.cli import _Bar
 
     with Progress(disable=True) as progress:
-        task = progress.add_task("linting", total=None)
+        task = progress.add_task("linting", total=10, stage="")
         bar = _Bar(progress, task)
         bar.start("linting", 10)
         bar.advance(10)
         bar.start("project-wide rules", 4)
         bar.advance(1)
         state = progress.tasks[0]
-        assert (state.description, state.total, state.completed) == ("project-wide rules", 4, 1)
+        assert (state.description, state.total, state.completed) == ("linting", 10, 10)
+        assert state.fields["stage"] == "project-wide rules 1/4"
 
 
 def test_a_run_reads_each_cache_file_once(tmp_path, monkeypatch):

@@ -383,7 +383,7 @@ def test_stdin_fix_writes_source_to_stdout_and_report_to_stderr(project: Path):
         cwd=project,
     )
     assert run.returncode == 0, run.stderr
-    assert "Fixed 2 errors" in run.stderr and "Fixed" not in run.stdout
+    assert "(2 fixed, 0 remaining)" in run.stderr and "fixed" not in run.stdout
     subprocess.run(
         [*SERVER[:-1], "check", "--no-cache", "--fix", "-q", str(path)],
         cwd=project,

@@ -18,7 +18,7 @@ from asynclint.atomic import WriteRefused, write_atomic
 from asynclint.cli import cli
 
 BAD = b"import time\nasync def main():\n    time.sleep(0)\n"
-FIXED = b"import asyncio\nimport time\nasync def main():\n    await asyncio.sleep(0)\n"
+FIXED = b"import asyncio\nasync def main():\n    await asyncio.sleep(0)\n"  # the unused `import time` goes too
 EDIT = b"# the user's edit\n"
 
 

@@ -1,13 +1,15 @@
-"""Per-file results cached in `.asynclint_cache/`, keyed by content hash.
+"""Per-file results cached in `.asynclint_cache/` (or `--cache-dir`, `ASYNCLINT_CACHE_DIR`).
 
-One JSON file per (asynclint version, effective settings) maps each path to
-its size, mtime, content hash and result. A file whose size and mtime are
-unchanged is trusted without reading it; otherwise its bytes are hashed and the
-result reused if the hash matches. The cache is an optimisation only: a
-missing, truncated, garbage or concurrently written cache file is ignored, and
-writes are atomic (last writer wins; entries are validated on every read).
-JSON, not pickle: a cache folder checked out from a stranger's repository must
-not be able to run code.
+One JSON file per (asynclint version and code, effective settings) maps each file's path,
+relative to the project root, to its size, mtime, content hash and result. Nothing in the key
+names the installation or the checkout's place: every installation of the same asynclint
+shares the cache, and a checkout moved elsewhere (or a CI cache restored into another path)
+keeps its results. A file whose size and mtime are unchanged is trusted without reading it,
+only where the cache was written for this same root; otherwise its bytes are hashed and the
+result reused if the hash matches. The cache is an optimisation only: a missing, truncated,
+garbage or concurrently written cache file is ignored, and writes are atomic (last writer
+wins; entries are validated on every read). JSON, not pickle: a cache folder checked out
+from a stranger's repository must not be able to run code.
 """
 
 from __future__ import annotations
@@ -50,13 +52,37 @@ def _typed(kind, data: dict):
     return kind(**data)
 
 
+def cache_folder(root: str, cache_dir: str | None = None) -> Path:
+    """`--cache-dir`, else `ASYNCLINT_CACHE_DIR`, else `.asynclint_cache` in the project root."""
+    chosen = cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
+    return Path(chosen) if chosen else Path(root) / CACHE_DIR
+
+
 @functools.lru_cache(maxsize=1)
 def _code_stamp() -> str:
-    """Changes whenever asynclint's own code does, so a development checkout
-    (same version number, edited rules) never reads results of older code."""
-    package = Path(__file__).resolve().parent
-    newest = max((p.stat().st_mtime_ns for p in package.rglob("*.py")), default=0)
-    return hashlib.sha256(f"{__version__}:{newest}".encode()).hexdigest()[:12]
+    """asynclint's version and a hash of its source files' contents: the same for every
+    installation of one release (so they share a cache), and different as soon as a
+    development checkout's code is edited under the same version number (so it never reads
+    results of older code). Reading the ~60 modules costs about 2 ms."""
+    return stamp_of(Path(__file__).resolve().parent)
+
+
+def stamp_of(package: Path) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        with contextlib.suppress(OSError):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _relative(path: str, root: str) -> str:
+    """The key of a file: its path relative to the project root, `/`-separated."""
+    absolute = os.path.abspath(path)
+    try:
+        return os.path.relpath(absolute, root).replace(os.sep, "/")
+    except ValueError:  # another drive than the root's
+        return absolute
 
 
 class Cache:
@@ -64,8 +90,9 @@ class Cache:
     consult it): a cache file written under another salt is ignored and replaced, so a
     stage keeps one file however often its salt changes."""
 
-    def __init__(self, root: str, fingerprint: str, salt: str = "") -> None:
-        self.folder = Path(root) / CACHE_DIR
+    def __init__(self, root: str, fingerprint: str, salt: str = "", cache_dir: str | None = None) -> None:
+        self.root = os.path.abspath(root)
+        self.folder = cache_folder(root, cache_dir)
         self.file = self.folder / __version__ / f"{fingerprint}-{_code_stamp()}.json"
         self.salt = salt
         self.entries: dict[str, list] = {}
@@ -75,6 +102,12 @@ class Cache:
                 loaded = json.load(handle)
             if isinstance(loaded, dict) and loaded.get("salt") == salt and isinstance(loaded.get("entries"), dict):
                 self.entries = loaded["entries"]
+                if loaded.get("root") != self.root:
+                    # Written for a checkout elsewhere: sizes and mtimes say nothing here,
+                    # every entry is checked by its content hash before it is used.
+                    for entry in self.entries.values():
+                        if isinstance(entry, list) and len(entry) > 1:
+                            entry[0] = entry[1] = -1
         except (OSError, ValueError, RecursionError):
             pass  # no cache yet, or a damaged one (nested too deeply for json, too): start empty
 
@@ -87,8 +120,8 @@ class Cache:
         return st.st_size, st.st_mtime_ns
 
     def get(self, path: str) -> FileResult | None:
-        # By absolute path: `check src` names files relatively, the project walk absolutely.
-        entry = self.entries.get(os.path.abspath(path))
+        # By path from the root: `check src` names files relatively, the project walk absolutely.
+        entry = self.entries.get(_relative(path, self.root))
         stat = self._stat(path)
         if entry is None or stat is None:
             return None
@@ -116,12 +149,12 @@ class Cache:
             return
         if stat is None or self._stat(result.path) != stat:
             return  # changed while we looked: do not cache
-        self.entries[os.path.abspath(result.path)] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
+        self.entries[_relative(result.path, self.root)] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
         self.dirty = True
 
     def save(self) -> None:
         if self.dirty:
-            _write(self.folder, self.file, {"salt": self.salt, "entries": self.entries})
+            _write(self.folder, self.file, {"salt": self.salt, "root": self.root, "entries": self.entries})
             self.dirty = False  # written (or not writable): a later save has only news to add
 
 
@@ -130,8 +163,9 @@ class RunCache:
     the list of files) has changed: then nothing needs reading, not even the per-file
     results and facts, and the index need not be built again."""
 
-    def __init__(self, root: str, fingerprint: str, files: list[str], project_files: list[str]) -> None:
-        self.folder = Path(root) / CACHE_DIR
+    def __init__(self, root: str, fingerprint: str, files: list[str], project_files: list[str],
+                 cache_dir: str | None = None) -> None:
+        self.folder = cache_folder(root, cache_dir)
         self.file = self.folder / __version__ / f"run-{fingerprint}-{_code_stamp()}.json"
         self.files, self.project_files = files, project_files
         # Taken before the run: a file edited while it runs makes the record unsafe to keep.

@@ -7,6 +7,7 @@ value, an unknown code) are one line on stderr and exit code 2.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import sys
@@ -50,10 +51,20 @@ def cli() -> None:
 @click.option("--target-version", help="Python version to target: py310 .. py314.")
 @click.option("--config", "config_file", type=click.Path(), help="Use this pyproject.toml instead of searching.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied, even if no finding remains.")
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
+@click.option(
+    "--cache-dir", type=click.Path(file_okay=False),
+    help="The cache's folder [default: ASYNCLINT_CACHE_DIR, else .asynclint_cache in each project's root].",
+)
 @click.option("--force-exclude", is_flag=True, help="Apply excludes also to files named on the command line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
+@click.option("-s", "--silent", is_flag=True, help="Print nothing (errors that exit 2 excepted); the exit code tells.")
+@click.option(
+    "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+    help="Colour the output [default: auto: on a terminal, unless NO_COLOR is set or FORCE_COLOR forces it].",
+)
 @click.option("--fix", is_flag=True, help="Apply safe fixes and write the files.")
 @click.option("--unsafe-fixes", is_flag=True, help="Also apply fixes that may change behaviour (with --fix or --diff).")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
@@ -65,8 +76,9 @@ def cli() -> None:
 @click.option("--stdin-filename", type=click.Path(dir_okay=False),
               help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).")
 def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
-          exit_zero, statistics, no_cache, force_exclude, quiet, fix, unsafe_fixes, diff, show_fixes,
-          add_noqa, no_project_analysis, show_files, show_settings, stdin_filename) -> None:
+          exit_zero, exit_non_zero_on_fix, statistics, no_cache, cache_dir, force_exclude, quiet, silent, color, fix,
+          unsafe_fixes, diff, show_fixes, add_noqa, no_project_analysis, show_files, show_settings,
+          stdin_filename) -> None:
     """Lint PATHS (files or folders; default: the current folder; `-`: stdin)."""
     from asynclint import pipeline
     from asynclint.config import ConfigError, check_selectors, parse_target
@@ -95,6 +107,7 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         request = pipeline.Request(
             paths=tuple(paths), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
             fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache, sources=sources,
+            cache_dir=os.path.abspath(cache_dir) if cache_dir else None,
         )
         if show_files or show_settings:
             _show(request, show_settings)
@@ -115,39 +128,104 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
         if importlib.util.find_spec("ruff_api") is None:
             _fail('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"')
     size = sum(len(p.files) for p in projects)
-    with _progress(size):
+    if not size and not silent:
+        click.echo("warning: No Python files found under the given path(s)", err=True)
+    with _progress(size, enabled=not silent), _slow_project_note(projects, request.paths, enabled=not silent):
         run = pipeline.run(request, plan)
     if add_noqa:
-        _add_noqa(run, quiet)
-    for note in run.notes:
-        click.echo(f"asynclint: {note}", err=True)
-    if sources and mode == "fix":
-        # As ruff does: the fixed source on stdout, the report on stderr.
+        _add_noqa(run, quiet or silent)
+    if not silent:
+        for note in run.notes:
+            click.echo(f"asynclint: {note}", err=True)
+    # Text from stdin with --fix: as ruff does, the fixed source on stdout, the report on stderr.
+    stdin_fix = bool(sources) and mode == "fix"
+    if stdin_fix:
         [(path, text)] = sources.items()
         sys.stdout.write(run.outputs.get(path, text))
         sys.stdout.flush()
         sources = {path: run.outputs.get(path, text)}
     if diff:
-        sys.stdout.write("".join(run.diffs))
-        if not quiet:
-            count = len(run.fixed)
-            click.echo(f"Would fix {count} error{'s' if count != 1 else ''}.", err=True)
-        sys.exit(2 if run.errors else 1 if run.diffs else 0)
-    if show_fixes and run.fixed and not quiet:
-        click.echo(f"Fixed {len(run.fixed)} error{'s' if len(run.fixed) != 1 else ''}:")
-        for d in run.fixed:
-            click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}")
-    _report(run.diagnostics, output_format or "full", output_file, statistics, quiet, fixed=len(run.fixed),
-            complete=not (run.errors or incomplete), to_stderr=bool(sources) and mode == "fix", sources=sources)
-    for error in run.errors:
+        if not silent:
+            sys.stdout.write("".join(run.diffs))
+            if not quiet:
+                from asynclint.reporters.text import diff_summary
+
+                click.echo(diff_summary(len(run.fixed), run.diagnostics, unsafe_fixes), err=True, nl=False)
+    else:
+        if show_fixes and run.fixed and not (quiet or silent):
+            click.echo(f"Fixed {len(run.fixed)} error{'s' if len(run.fixed) != 1 else ''}:", err=stdin_fix)
+            for d in run.fixed:
+                click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}", err=stdin_fix)
+        if not silent or output_file:
+            view = _View(output_format or "full", statistics, quiet, color, unsafe_fixes)
+            _report(run.diagnostics, view, output_file, fixed=len(run.fixed),
+                    complete=not (run.errors or incomplete), to_stderr=stdin_fix, sources=sources)
+    _report_errors(run.errors)
+    sys.exit(2 if incomplete else _exit_code(run, diff=diff, exit_zero=exit_zero, on_fix=exit_non_zero_on_fix))
+
+
+# A run of a few files that takes longer than this (s) is reading its project: say so.
+SLOW_NOTE_AFTER = 1.0
+SLOW_NOTE_FILES = 10
+
+
+@contextlib.contextmanager
+def _slow_project_note(projects, paths, enabled: bool = True):
+    """A check of a few files in a project with no cache reads the whole project for project
+    analysis (seconds in a large one): when that takes long, say why on stderr, and how to
+    skip it. Said while it runs, or at the end of a run that took long."""
+    reading = [p for p in projects if p.root and p.settings.project_analysis]
+    named = all(os.path.isfile(path) for path in paths)  # files, not a folder: the rest is read
+    if not enabled or not named or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
+        yield
+        return
+    import threading
+    import time
+
+    roots = ", ".join(sorted({p.root for p in reading}))
+    said = threading.Event()
+
+    def say() -> None:
+        if not said.is_set():
+            said.set()
+            click.echo(
+                f"asynclint: project analysis is reading the project ({roots}) for findings across "
+                "modules; later runs read the cache. --no-project-analysis skips it.",
+                err=True,
+            )
+
+    timer = threading.Timer(SLOW_NOTE_AFTER, say)
+    timer.daemon = True
+    started = time.monotonic()
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        if time.monotonic() - started >= SLOW_NOTE_AFTER:
+            say()
+
+
+def _exit_code(run, *, diff: bool, exit_zero: bool, on_fix: bool) -> int:
+    """ruff's: 2 for an internal error; else 0 with --exit-zero; with --diff, 1 when there
+    is something to fix; with --exit-non-zero-on-fix, 1 when something was fixed or remains;
+    else 1 when findings remain."""
+    if run.errors:
+        return 2
+    if exit_zero:
+        return 0
+    if diff:
+        return 1 if run.diffs else 0
+    return 1 if run.diagnostics or (on_fix and run.fixed) else 0
+
+
+def _report_errors(errors) -> None:
+    for error in errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
             f"Please report this at {ISSUES_URL} with the file if you can.\n{error.detail}",
             err=True,
         )
-    if run.errors or incomplete:
-        sys.exit(2)
-    sys.exit(1 if run.diagnostics and not exit_zero else 0)
 
 
 def _read_stdin() -> str:
@@ -216,46 +294,93 @@ PROGRESS_THRESHOLD = 300
 
 
 @contextlib.contextmanager
-def _progress(total: int):
-    """A progress bar on stderr for large runs on a terminal; nothing when piped or in CI."""
-    if total < PROGRESS_THRESHOLD or not sys.stderr.isatty() or os.environ.get("CI"):
+def _progress(total: int, enabled: bool = True):
+    """One bar on stderr for a large run on a terminal (nothing when stderr is piped, in CI,
+    or with --silent): the files asked for, advanced as each is linted; the passes over the
+    rest of the project are stages named beside it. Never on stdout, where the report goes."""
+    if not enabled or total < PROGRESS_THRESHOLD or not _stderr_is_a_terminal():
         yield
         return
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from asynclint import runner
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
-        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=None))
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stage]}"))
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=total, stage=""))
         try:
             yield
         finally:
             runner.PROGRESS = None
 
 
+def _stderr_is_a_terminal() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
 class _Bar:
-    """The runner's progress hooks on a rich bar: each pass starts it over with its size."""
+    """The runner's progress hooks on one rich bar. The passes over the files asked for
+    ("linting", "fixing") advance it; the others (reading the project, project-wide rules,
+    checking fixed files) show as a stage beside it with their own count."""
+
+    MAIN = ("linting", "fixing")
 
     def __init__(self, bar, task) -> None:
         self.bar, self.task = bar, task
+        self.stage: list | None = None  # [name, done, files] of the current stage
 
     def start(self, name: str, files: int) -> None:
-        self.bar.reset(self.task, total=files, completed=0, description=name)
+        if name in self.MAIN:
+            self.stage = None
+            self.bar.update(self.task, description=name, stage="")
+        else:
+            self.stage = [name, 0, files]
+            self.bar.update(self.task, stage=f"{name} 0/{files}")
 
     def advance(self, files: int) -> None:
-        self.bar.advance(self.task, files)
+        if self.stage is None:
+            self.bar.advance(self.task, files)
+        else:
+            self.stage[1] += files
+            name, done, total = self.stage
+            self.bar.update(self.task, stage=f"{name} {done}/{total}")
 
 
-def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, quiet: bool, fixed: int = 0,
-            complete: bool = True, to_stderr: bool = False, sources: dict[str, str] | None = None) -> None:
+@dataclasses.dataclass(frozen=True)
+class _View:
+    """How the report is shown: the command line's reporting options."""
+
+    fmt: str = "full"
+    statistics: bool = False
+    quiet: bool = False
+    color: str = "auto"
+    unsafe: bool = False
+
+
+def _use_color(choice: str, out) -> bool:
+    """--color always/never decide; auto: NO_COLOR (any value) turns colour off, FORCE_COLOR
+    on, else colour on a terminal (https://no-color.org, https://force-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return out.isatty()
+
+
+def _report(diagnostics, view: _View, output_file: str | None, fixed: int = 0, *, complete: bool = True,
+            to_stderr: bool = False, sources: dict[str, str] | None = None) -> None:
     """Write the report. `complete`: False when an internal error or an unreadable folder
-    means files went unchecked, so "All checks passed!" would not be true."""
+    means files went unchecked, so "All checks passed!" would not be true. `sources`: text
+    that is not on disk (stdin), whose lines the report shows."""
     import io
 
     buffer = io.StringIO()
     stream = (sys.stderr if to_stderr else sys.stdout) if output_file is None else None
-    color = stream is not None and stream.isatty() and "NO_COLOR" not in os.environ
-    _render(buffer, diagnostics, fmt, statistics, quiet, fixed, color, sources or {})
+    color = stream is not None and _use_color(view.color, stream)
+    _render(buffer, diagnostics, view, fixed, color, sources or {})
     text = buffer.getvalue()
     if not complete:
         text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("All checks passed"))
@@ -274,8 +399,7 @@ def _report(diagnostics, fmt: str, output_file: str | None, statistics: bool, qu
         _fail(f"{output_file or 'standard output'}: cannot write the report: {exc.strerror or exc}")
 
 
-def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: int, color: bool,
-            sources: dict[str, str]) -> None:
+def _render(out, diagnostics, view: _View, fixed: int, color: bool, sources: dict[str, str]) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
 
@@ -295,25 +419,14 @@ def _render(out, diagnostics, fmt: str, statistics: bool, quiet: bool, fixed: in
         lines = lines_cache[path]
         return lines[row - 1] if 0 < row <= len(lines) else ""
 
-    if statistics:
-        write_statistics(diagnostics, out, _rule_names())
-        return
-    ctx = ReportContext(source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names())
-    if quiet and fmt in ("full", "concise"):
-        import io
-
-        buffer = io.StringIO()
-        write(fmt, diagnostics, buffer, ctx)
-        # Quiet: the findings without the closing summary lines.
-        text = buffer.getvalue()
-        kept = [line for line in text.splitlines(keepends=True) if not _is_summary(line)]
-        out.write("".join(kept))
+    ctx = ReportContext(
+        source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names(),
+        unsafe=view.unsafe, summary=not view.quiet,
+    )
+    if view.statistics:
+        write_statistics(diagnostics, out, ctx, view.fmt)
     else:
-        write(fmt, diagnostics, out, ctx)
-
-
-def _is_summary(line: str) -> bool:
-    return line.startswith(("Found ", "All checks passed", "[*] ", "No fixes available", "Fixed "))
+        write(view.fmt, diagnostics, out, ctx)
 
 
 def _rule_names() -> dict[str, str]:

@@ -115,6 +115,8 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False) 
                 continue
         outcome.fixed.extend(batch)
         text = new_text
+    if outcome.fixed:
+        text = _drop_imports_left_unused(outcome.text, text, path)  # outcome.text: the text before the fixes
     outcome.text = text
     outcome.remaining = lint_text(text, path, settings).diagnostics
     return outcome
@@ -173,6 +175,89 @@ def _mapping_back(text: str, edits: list[Edit]):
         return offset - moved
 
     return back
+
+
+def _drop_imports_left_unused(original: str, text: str, path: str) -> str:
+    """`import time` (or `from time import sleep`) goes too when the fixes took away its
+    last use: it was used before them and nothing in the module names it now. Only the
+    modules whose calls the fixes replace (`knowledge.BLOCKING_SLEEP`), only a statement
+    importing that one name, and never in an `__init__.py` (where an import may be an
+    export) nor for a name `__all__` lists."""
+    from asynclint.knowledge import BLOCKING_SLEEP
+
+    if path.endswith("__init__.py"):
+        return text
+    replaced = set(BLOCKING_SLEEP) | {name.rsplit(".", 1)[0] for name in BLOCKING_SLEEP}
+    try:
+        module = cst.parse_module(text)
+        before = _name_counts(cst.parse_module(original))
+    except (cst.ParserSyntaxError, RecursionError):
+        return text
+    now = _name_counts(module)
+    spans = []  # of the statements to drop, without the comments and blank lines above them
+    offset = sum(len(module.code_for_node(line)) for line in module.header)
+    for statement in module.body:
+        code = module.code_for_node(statement)
+        bound = _single_import(statement, replaced)
+        if bound is not None and now[bound] == 1 and before[bound] > 1:
+            if not ("__all__" in text and (f'"{bound}"' in text or f"'{bound}'" in text)):
+                lead = sum(len(module.code_for_node(line)) for line in statement.leading_lines)
+                spans.append((offset + lead, offset + len(code)))
+        offset += len(code)
+    if not spans:
+        return text
+    new_text = text
+    for start, end in reversed(spans):
+        new_text = new_text[:start] + new_text[end:]
+    return new_text if _parses(new_text) else text
+
+
+def _single_import(statement: cst.CSTNode, qualnames: set[str]) -> str | None:
+    """The name bound by `import time` / `import time as t` / `from time import sleep`
+    alone on its line, when what it imports is one of `qualnames`; else None."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    node = statement.body[0]
+    if isinstance(node, cst.Import) and len(node.names) == 1:
+        alias = node.names[0]
+        imported = _dotted(alias.name)
+    elif isinstance(node, cst.ImportFrom) and not node.relative and not isinstance(node.names, cst.ImportStar) and len(node.names) == 1:
+        alias = node.names[0]
+        module = _dotted(node.module) if node.module is not None else None
+        imported = f"{module}.{_dotted(alias.name)}" if module else None
+    else:
+        return None
+    if imported not in qualnames:
+        return None
+    if alias.asname is not None:
+        return alias.asname.name.value if isinstance(alias.asname.name, cst.Name) else None
+    return imported.split(".")[-1] if isinstance(node, cst.ImportFrom) else imported.split(".")[0]
+
+
+def _dotted(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def _name_counts(module: cst.Module) -> Counter:
+    """How often each identifier occurs as a name in the module: not the `sleep` of
+    `asyncio.sleep`, but keyword names and the like (more occurrences only keep an import)."""
+    counts: Counter = Counter()
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            counts[node.value] += 1
+
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            node.value.visit(self)
+            return False
+
+    module.visit(Names())
+    return counts
 
 
 def unified_diff(old: str, new: str, path: str) -> str:

@@ -62,6 +62,8 @@ class Request:
     fix: FixMode = None
     unsafe: bool = False
     use_cache: bool = True
+    # The cache's folder (`--cache-dir`); None: ASYNCLINT_CACHE_DIR, else each project's `.asynclint_cache`.
+    cache_dir: str | None = None
     # Line `# noqa` comments applied; flake8 applies its own.
     apply_noqa: bool = True
     jobs: int | None = None
@@ -114,7 +116,8 @@ def run(request: Request, planned: Plan | None = None) -> RunResult:
     total = RunResult()
     sources = {os.path.abspath(path): text for path, text in request.sources.items()}
     for project in planned.projects:
-        job = Job(project.settings, fix=request.fix, unsafe=request.unsafe, noqa=request.apply_noqa, sources=sources)
+        job = Job(project.settings, fix=request.fix, unsafe=request.unsafe, noqa=request.apply_noqa, sources=sources,
+                  cache_dir=request.cache_dir)
         every_file = project.every_file(request, planned.discovered)
         _merge(total, runner.run(project.files, job, request.jobs, request.use_cache, every_file))
     total.diagnostics.sort(key=lambda d: d.sort_key)

@@ -27,6 +27,10 @@ class Job:
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
     # Line `# noqa` comments applied (flake8 applies its own instead).
     noqa: bool = True
+    # The lint of what --fix wrote (a stage of the run, for the progress bar).
+    after_fix: bool = False
+    # Where the cache lives (`--cache-dir`); None: `cache.cache_folder`'s default.
+    cache_dir: str | None = None
     # Text to lint instead of the file on disk, by absolute path (stdin, an editor's buffer).
     # Such files are never cached: the cache trusts what is on disk.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -225,7 +229,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
         if use_cache and not job.sources:
             from asynclint.cache import RunCache
 
-            run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files)
+            run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files, job.cache_dir)
             cached = run_cache.get()
             if cached is not None:
                 result.diagnostics = cached
@@ -236,7 +240,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
-        lint_job = replace(job, fix=None, unsafe=False, sources={**job.sources, **fixed_sources})
+        lint_job = replace(job, fix=None, unsafe=False, sources={**job.sources, **fixed_sources}, after_fix=True)
         remaining = run(files, lint_job, jobs, use_cache, project_files)
         for file_result in results:
             file_result.diagnostics = []
@@ -263,29 +267,49 @@ def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_fr
     cache = None
     results: list[FileResult] = []
     todo = files
-    if use_cache and job.fix is None:
-        cache = _cache(job)
+    if use_cache:
+        # --fix and --diff read the lint results too: a file whose findings have no fix to
+        # apply needs no fixing pass (and no parse).
+        cache = _cache(job if job.fix is None else replace(job, fix=None, unsafe=False))
         todo = []
         for path in files:
             hit = None if job.source(path) is not None else cache.get(path)
-            if hit is None:
+            if hit is None or (job.fix is not None and _has_fixes(hit, job.unsafe)):
                 todo.append(path)
             else:
                 results.append(hit)
         if todo and facts_from is not None:
             todo = _facts_from_cache(todo, _cache(facts_from), cache, results)
+    if PROGRESS is not None and files:
+        PROGRESS.start(_pass_name(job), len(files))
+        PROGRESS.advance(len(files) - len(todo))  # answered by the cache
     if jobs == 1 or not todo or (len(todo) < PARALLEL_THRESHOLD and _pool is None):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
         # stay in this process's memory beside everything it holds for the whole run.)
         fresh = _chunk(todo, job)
+        if PROGRESS is not None and todo:
+            PROGRESS.advance(len(todo))
     else:
         fresh = _parallel(todo, job, jobs)
     results.extend(fresh)
     if cache is not None:
         for file_result in fresh:
-            if job.source(file_result.path) is None:
+            if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
                 cache.put(file_result)
     return results
+
+
+def _lint_of_disk(result: FileResult, job: Job) -> bool:
+    """Are `result`'s findings those of the file now on disk? After --fix, of the text
+    written, unless it was formatted after them (fix-format) or not written (a note says
+    why); after --diff, of the fixed text, which is not on disk."""
+    if job.fix is None or not result.fixed:
+        return not result.notes
+    return job.fix == "fix" and job.settings.fix_format is None and not result.notes
+
+
+def _has_fixes(result: FileResult, unsafe: bool) -> bool:
+    return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
 def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> None:
@@ -367,7 +391,7 @@ def _cache(job: Job):
     large project are megabytes of JSON: each is read once a run."""
     from asynclint.cache import Cache
 
-    key = (job.settings.root, *job.cache_key())
+    key = (job.settings.root, *job.cache_key(), job.cache_dir)
     cache = _caches.get(key)
     if cache is None:
         cache = _caches[key] = Cache(*key)
@@ -436,10 +460,12 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
         from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
 
         _pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid()))
-    if PROGRESS is not None:
-        PROGRESS.start(_pass_name(job), len(files))
+    from concurrent.futures import as_completed
+
     results: list[FileResult] = []
-    for batch in _pool.map(_chunk, chunks, [job] * len(chunks)):
+    # As each chunk is done, not in the order given: the first chunks hold the largest files.
+    for future in as_completed([_pool.submit(_chunk, chunk, job) for chunk in chunks]):
+        batch = future.result()
         results.extend(batch)
         if PROGRESS is not None:
             PROGRESS.advance(len(batch))
@@ -494,7 +520,9 @@ def _pass_name(job: Job) -> str:
         return "project-wide rules"
     if job.facts in (Facts.SEEDS, Facts.ALL):  # only facts of the rest of the project
         return "reading the project"
-    return "fixing" if job.fix == "fix" else "linting"
+    if job.after_fix:
+        return "checking the fixed files"
+    return "fixing" if job.fix else "linting"
 
 
 # The worker processes of the current run: started on first need, kept for its later passes
@@ -502,7 +530,8 @@ def _pass_name(job: Job) -> str:
 _pool = None
 
 
-# Set by the CLI on a terminal for large runs: `start(name, files)` as each pass over many
-# files begins (a run has up to three: linting, reading the project, project-wide rules),
-# then `advance(files)` as they are done.
+# Set by the CLI on a terminal for large runs: `start(name, files)` as each pass begins
+# ("linting" or "fixing" the files asked for; then "reading the project", "project-wide
+# rules", "checking the fixed files"), then `advance(files)` as files are done (cache hits
+# at once).
 PROGRESS = None

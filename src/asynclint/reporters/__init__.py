@@ -18,6 +18,8 @@ class ReportContext:
     color: bool = False
     fixed: int = 0  # findings fixed in this run, for the summary
     rule_names: dict[str, str] = field(default_factory=dict)
+    unsafe: bool = False  # --unsafe-fixes was given: unsafe fixes count as applicable (`[*]`)
+    summary: bool = True  # the closing lines of the text formats (not with --quiet)
 
 
 def rule_url(code: str) -> str:
