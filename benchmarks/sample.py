@@ -144,27 +144,20 @@ def src_of(raw: list[dict], names: list[str]) -> Path | None:
 
 
 def run_asynclint(cmd: str, trees: list[Path]) -> list[dict]:
+    """Each package on its own, as its maintainer runs it: one project per package, so one
+    package's facts (its asyncio ORM, its helpers) never speak for another's."""
     words = shlex.split(cmd)
-    if (
-        "/" in words[0]
-    ):  # a relative path would be looked up from the corpus folder below
+    if "/" in words[0]:  # a relative path would be looked up from the corpus folder below
         words[0] = str(Path(words[0]).resolve())
-    argv = [
-        *words,
-        "check",
-        "--no-cache",
-        "--exit-zero",
-        "--output-format",
-        "json",
-        *map(str, trees),
-    ]
-    # From the corpus folder, so no configuration of the caller's checkout applies.
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=trees[0].parent)
-    if proc.returncode != 0:
-        sys.exit(
-            f"sample: {' '.join(argv[:6])} ... failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
-        )
-    return json.loads(proc.stdout or "[]")
+    found: list[dict] = []
+    for tree in trees:
+        argv = [*words, "check", "--no-cache", "--exit-zero", "--output-format", "json", str(tree)]
+        # From the corpus folder, so no configuration of the caller's checkout applies.
+        proc = subprocess.run(argv, capture_output=True, text=True, cwd=tree.parent)
+        if proc.returncode != 0:
+            sys.exit(f"sample: {' '.join(argv[:6])} ... failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        found.extend(json.loads(proc.stdout or "[]"))
+    return found
 
 
 def load_findings(raw: list[dict], names: list[str]) -> list[Finding]:

@@ -38,5 +38,9 @@ CASES = [
 def test_message(code, source, expected):
     result = lint_text(source, "example.py", settings_for("", code))
     assert [d.code for d in result.diagnostics] == [code]
-    assert result.diagnostics[0].message.startswith(expected)
+    found = result.diagnostics[0]
+    # The message says what blocks; the help line what to use instead.
+    message, _, suggestion = expected.partition("; ")
+    assert found.message == message
+    assert found.help.lower().startswith(suggestion.lower())
     assert result.diagnostics[0].fix is None

@@ -16,7 +16,7 @@ from asynclint import registry
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "rules"
-SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety")
+SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## How to silence")
 CODES = registry.all_codes()
 
 
@@ -38,6 +38,13 @@ def test_every_rule_has_a_page_that_matches_it(code):
     positions = [page.find(section + "\n") for section in SECTIONS]
     assert all(p >= 0 for p in positions), [s for s, p in zip(SECTIONS, positions) if p < 0]
     assert positions == sorted(positions), "sections out of order"
+
+
+def test_project_analysis_rules_say_they_need_it():
+    from asynclint.project import BLOCKING_CODES
+
+    for code in BLOCKING_CODES:
+        assert "project analysis" in (PAGES / f"{code}.md").read_text(encoding="utf-8").split("## Why", 1)[0]
 
 
 def test_no_page_without_a_rule():

@@ -20,7 +20,7 @@ class BlockingCallRule(Rule):
     calls: ClassVar[frozenset[str]] = frozenset()
     # Receiver-based checks: a type (as `ctx.type_of` names it) -> its methods that block.
     receiver_methods: ClassVar[dict[str, frozenset[str]]] = {}
-    # Said after the message: what to use instead.
+    # The help line: what to use instead.
     remedy: ClassVar[str] = ""
 
     @classmethod
@@ -35,7 +35,7 @@ class BlockingCallRule(Rule):
         if found is not None:
             name, subject = found
             fix = self.fix(node, name) if name else None
-            self.ctx.report(node, f"{subject} blocks the event loop in async code; {self.remedy_for(name)}", fix=fix)
+            self.ctx.report(node, f"{subject} blocks the event loop in async code", fix=fix, help=self.remedy_for(name))
 
     def remedy_for(self, name: str | None) -> str:
         """What to use instead of this call (its qualified name, None for a method)."""

@@ -137,15 +137,16 @@ class CancelledErrorSwallowed(Rule):
             ctx.report(
                 node,
                 f"{_CAUGHT[kind]} that raises another exception instead loses the cancellation of "
-                "the task (TaskGroup and `asyncio.timeout` no longer see it); re-raise it with `raise`",
+                "the task (TaskGroup and `asyncio.timeout` no longer see it)",
+                help="Re-raise the cancellation with a bare `raise`",
             )
             return
         if _hands_on(node) or _delegates_raise(node, ctx.scope):
             return
         ctx.report(
             node,
-            f"{_CAUGHT[kind]} without `raise` swallows the cancellation of the task; re-raise it"
-            + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
+            f"{_CAUGHT[kind]} without `raise` swallows the cancellation of the task",
+            help="Re-raise it" + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
             fix=self.fix(node),
         )
 
@@ -340,8 +341,8 @@ class CancelledErrorSwallowed(Rule):
             keyword = {cst.Return: "return", cst.Break: "break", cst.Continue: "continue"}[type(jump)]
             self.ctx.report(
                 jump,
-                f"`{keyword}` in `finally:` discards the exception in flight, `asyncio.CancelledError` "
-                "included; move it out of the `finally:` block",
+                f"`{keyword}` in `finally:` discards the exception in flight, `asyncio.CancelledError` included",
+                help="Move it out of the `finally:` block",
             )
 
     # -- fix -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ class BlockingSleep(BlockingCallRule):
     tokens = ("sleep",)
     fix_applicability = "safe"
     calls = knowledge.BLOCKING_SLEEP
-    remedy = "use `await asyncio.sleep(...)`"
+    remedy = "Use `await asyncio.sleep(...)`"
 
     def fix(self, node: cst.Call, name: str) -> FixSpec | None:
         if name not in knowledge.BLOCKING_SLEEP:

@@ -28,7 +28,7 @@ class BlockingHttp(BlockingCallRule):
     tokens = ("requests", "httpx", "urlopen", "urlretrieve", "HTTPConnection", "HTTPSConnection", "urllib2")
     calls = knowledge.BLOCKING_HTTP
     receiver_methods = knowledge.BLOCKING_HTTP_METHODS
-    remedy = "use `httpx.AsyncClient` or `aiohttp`, or run it in a thread with `asyncio.to_thread`"
+    remedy = "Use `httpx.AsyncClient` or `aiohttp`, or run it in a thread with `asyncio.to_thread`"
 
 
 RULE = BlockingHttp

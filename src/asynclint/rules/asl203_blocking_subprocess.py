@@ -35,7 +35,7 @@ class BlockingSubprocess(BlockingCallRule):
     tokens = ("subprocess",)
     calls = knowledge.BLOCKING_SUBPROCESS
     receiver_methods = knowledge.BLOCKING_SUBPROCESS_METHODS
-    remedy = "use `asyncio.create_subprocess_exec`"
+    remedy = "Use `asyncio.create_subprocess_exec`"
 
     @classmethod
     def mentioned(cls, text, settings) -> bool:

@@ -28,12 +28,12 @@ class BlockingFileIo(BlockingCallRule):
     tokens = ("open(", "read_text", "read_bytes", "write_text", "write_bytes", "shutil")
     calls = knowledge.BLOCKING_FILE_IO
     receiver_methods = knowledge.BLOCKING_FILE_IO_METHODS
-    remedy = "use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`"
+    remedy = "Use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`"
 
     def remedy_for(self, name: str | None) -> str:
         if name in knowledge.THREAD_ONLY_FILE_IO:
             # Neither `aiofiles` nor `anyio.Path` copies, moves or deletes a tree.
-            return "run it in a worker thread with `asyncio.to_thread`"
+            return "Run it in a worker thread with `asyncio.to_thread`"
         return self.remedy
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:

@@ -36,7 +36,7 @@ class BlockingDbDriver(BlockingCallRule):
         "redis", "Redis", "mongo", "Mongo",
     )
     calls = knowledge.BLOCKING_DB_CONNECT
-    remedy = "use an async driver (`asyncpg`, `aiosqlite`, `redis.asyncio`, `motor`, ...) or `asyncio.to_thread`"
+    remedy = "Use an async driver (`asyncpg`, `aiosqlite`, `redis.asyncio`, `motor`, ...) or `asyncio.to_thread`"
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         method = func.attr.value

@@ -39,7 +39,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
     name = "sync-sqlalchemy-in-async"
     summary = "a sync SQLAlchemy engine or session used in async code blocks the event loop"
     tokens = ("sqlalchemy", "sqlmodel")
-    remedy = "use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"
+    remedy = "Use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -105,15 +105,15 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
     def finish(self) -> None:
         reported = {call for call in self.created if call in self.used}
         for call in reported:
-            self.ctx.report(call, self._message(call, self.created[call]))
+            self.ctx.report(call, self._message(call, self.created[call]), help=self.remedy)
         for call, (key, sources) in self.queries.items():
             # Reported where the session is created, if it is; never for a name awaited on.
             if key not in self.awaited and sources.isdisjoint(reported):
                 method = call.func.attr.value
                 self.ctx.report(
                     call,
-                    f"`.{method}()` on a sync SQLAlchemy `Session` blocks the event loop in async code; "
-                    f"{self.remedy}",
+                    f"`.{method}()` on a sync SQLAlchemy `Session` blocks the event loop in async code",
+                    help=self.remedy,
                 )
 
     def _message(self, call: cst.Call, made: str) -> str:
@@ -122,7 +122,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         source = f" from `{callee}(...)`" if len(callee) <= 60 and "\n" not in callee else ""
         return (
             f"sync SQLAlchemy {what}{source} is used directly in async code, "
-            f"so its database calls block the event loop; {self.remedy}"
+            "so its database calls block the event loop"
         )
 
 

@@ -57,8 +57,8 @@ class BlockingCallInHelper(Rule):
             return
         ctx.report(
             node,
-            f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}; "
-            "run it with `asyncio.to_thread` or make it async",
+            f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}",
+            help="Run it with `asyncio.to_thread`, or make it async",
         )
 
     def _at_startup(self) -> bool:

@@ -74,8 +74,9 @@ class RelationshipLazy(Rule):
         self.ctx.report(
             node,
             '`relationship()` without `lazy=`: the default lazy load fails under asyncio (MissingGreenlet) '
-            'and hides N+1 queries; choose a strategy, e.g. `lazy="raise"` or `lazy="selectin"`',
+            'and hides N+1 queries',
             fix=fix,
+            help='Choose a loading strategy, e.g. `lazy="raise"` or `lazy="selectin"`',
         )
 
     def _check_sqlmodel(self, node: cst.Call) -> None:
@@ -97,8 +98,9 @@ class RelationshipLazy(Rule):
         self.ctx.report(
             node,
             '`Relationship()` without `"lazy"` in `sa_relationship_kwargs`: the default lazy load fails under '
-            'asyncio (MissingGreenlet) and hides N+1 queries; choose a strategy, e.g. `"lazy": "selectin"`',
+            'asyncio (MissingGreenlet) and hides N+1 queries',
             fix=fix,
+            help='Choose a loading strategy, e.g. `sa_relationship_kwargs={"lazy": "selectin"}`',
         )
 
     def _annotation_sets_strategy(self, node: cst.Call) -> bool:

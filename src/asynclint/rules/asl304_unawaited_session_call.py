@@ -80,9 +80,9 @@ class UnawaitedSessionCall(Rule):
             fix = FixSpec("safe", f"Insert `await` before `{method}(...)`", [(node, awaited)])
         ctx.report(
             node,
-            f"`{method}()` is a coroutine on an AsyncSession and is never awaited, so it does nothing; "
-            "add `await`",
+            f"`{method}()` is a coroutine on an AsyncSession and is never awaited, so it does nothing",
             fix=fix,
+            help="Add `await`",
         )
 
     def _assigned_and_lost(self, statement: cst.Assign | cst.AnnAssign) -> bool:
