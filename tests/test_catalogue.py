@@ -86,3 +86,16 @@ def test_examples_expected_is_what_check_reports():
     assert f"There are {len(rows)} findings" in expected_md
     covered = sorted({code for *_, code in rows})
     assert f"Codes covered ({len(covered)}): {', '.join(covered)}." in expected_md
+
+
+def test_the_readmes_first_example_is_what_check_prints():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```console\n$ cd examples && asynclint check shop/\n", 1)[1].split("```", 1)[0]
+    done = subprocess.run(
+        [sys.executable, "-m", "asynclint", "check", "--no-cache", "--color", "never", "shop/"],
+        capture_output=True, text=True, cwd=REPO / "examples",
+    )
+    printed = done.stdout
+    # The example shows two of the findings, each as printed, and the closing lines.
+    for block in example.strip().split("\n\n"):
+        assert block in printed, block
