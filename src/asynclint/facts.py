@@ -507,13 +507,13 @@ class FactsCollector:
         rule = self._resource_rule()
         for site in self.sites.values():
             resource, path, in_process = site
-            if path[0] is node and not in_process and not rule._is_lazy(path):
+            if path[0] is node and not in_process and not rule._is_lazy(path) and _on_every_call(path):
                 if rule._fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
         calls = []
         for _call, callee, path in self.project_calls.get(node, ()):
-            if not rule._is_lazy(path):
+            if not rule._is_lazy(path) and _on_every_call(path):
                 entry = [callee, rule._fate(node, use_of(path))[2]]
                 if entry not in calls:
                     calls.append(entry)
@@ -788,3 +788,14 @@ def _closes_own_attribute(method: cst.FunctionDef) -> bool:
             if isinstance(receiver, cst.Name) and receiver.value == owner and node.value is not receiver:
                 return True
     return False
+
+
+# Inside these, a statement runs on some calls only (or more than once): a client created in
+# `if image_url:` or an `except` branch is not "a new client on every call".
+_CONDITIONAL = (cst.If, cst.Else, cst.IfExp, cst.For, cst.While, cst.ExceptHandler, cst.ExceptStarHandler,
+                cst.BooleanOperation, cst.Match, cst.CompFor, cst.Lambda)
+
+
+def _on_every_call(path: list[cst.CSTNode]) -> bool:
+    """Is the node at the end of `path` reached on every call of the function at its start?"""
+    return not any(isinstance(node, _CONDITIONAL) for node in path[1:-1])
