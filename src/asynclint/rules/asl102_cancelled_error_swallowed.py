@@ -141,7 +141,7 @@ class CancelledErrorSwallowed(Rule):
                 help="Re-raise the cancellation with a bare `raise`",
             )
             return
-        if _hands_on(node) or _delegates_raise(node, ctx.scope):
+        if _hands_on(node) or _delegates_raise(node, ctx.scope, ctx.scopes):
             return
         ctx.report(
             node,
@@ -456,7 +456,7 @@ def _hands_on(handler) -> bool:
     return False
 
 
-def _delegates_raise(handler, scope) -> bool:
+def _delegates_raise(handler, scope, scopes) -> bool:
     """The handler calls a function of this module that raises for it: one annotated
     `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`), or
     one handed the caught exception whose body raises (a conditional re-raise, the author's
@@ -465,7 +465,7 @@ def _delegates_raise(handler, scope) -> bool:
     for node in descendants(handler.body):
         if not isinstance(node, cst.Call):
             continue
-        callee = _own_function(node.func, scope)
+        callee = _own_function(node.func, scope, scopes)
         if callee is None:
             continue
         returns = dotted_name(callee.returns.annotation) if callee.returns is not None else None
@@ -479,15 +479,43 @@ def _delegates_raise(handler, scope) -> bool:
     return False
 
 
-def _own_function(func, scope):
-    """The `def` of this module a call's callee is (`helper(...)`, `self.m(...)`), if known."""
+def _own_function(func, scope, scopes):
+    """The `def` of this module a call's callee is (`helper(...)`; `self.m(...)`, also when a
+    base class of the module defines `m`), if known."""
     if isinstance(func, cst.Attribute):
-        return _own_method(func, scope)
+        return _own_method(func, scope) or _inherited_method(func, scope, scopes)
     if isinstance(func, cst.Name):
         found = scope.lookup(func.value)
         bindings = found[1] if found is not None else []
         if len(bindings) == 1 and bindings[0].kind == "def" and isinstance(bindings[0].node, cst.FunctionDef):
             return bindings[0].node
+    return None
+
+
+def _inherited_method(attribute: cst.Attribute, scope, scopes):
+    """`self.m` where `m` is defined by a base class in this module (a mixin)."""
+    if not isinstance(attribute.value, cst.Name):
+        return None
+    found = scope.lookup(attribute.value.value)
+    if found is None or found[0].kind != "function" or found[0].self_name != attribute.value.value:
+        return None
+    todo, seen = [found[0].enclosing_class], set()
+    while todo:
+        cls = todo.pop(0)
+        if cls is None or id(cls) in seen or len(seen) > 16:
+            continue
+        seen.add(id(cls))
+        bindings = cls.bindings.get(attribute.attr.value, [])
+        if bindings:
+            return bindings[0].node if len(bindings) == 1 and bindings[0].kind == "def" else None
+        for base in cls.node.bases:
+            # `class UDPSocket(_SocketMixin[Addr], ...)`: the generic's class.
+            base_name = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+            if isinstance(base_name, cst.Name) and cls.parent is not None:
+                named = cls.parent.lookup(base_name.value)
+                classes = named[1] if named is not None else []
+                if len(classes) == 1 and classes[0].kind == "class" and classes[0].node in scopes:
+                    todo.append(scopes[classes[0].node])
     return None
 
 
