@@ -23,7 +23,7 @@ CODES = registry.all_codes()
 def rule_facts(code: str) -> tuple[str, str]:
     """(name, fix applicability) as the code defines them."""
     if code in registry.ENGINE_CODES:
-        return registry.ENGINE_CODES[code][0], "none"
+        return registry.ENGINE_CODES[code][0], registry.ENGINE_FIXES.get(code, "none")
     rule = registry.load_rule(code)
     return rule.name, rule.fix_applicability or "none"
 

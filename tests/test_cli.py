@@ -225,3 +225,14 @@ def test_version_and_a_fully_cached_run_import_neither_libcst_nor_rich(project):
     assert "ASL201" in first and imported == "['libcst']"  # the check that fills the cache parses
     again, imported = _heavy_imports("check", "--output-format", "concise", ".", cwd=project)
     assert again == first and imported == "[]"
+
+
+def test_noqa_with_two_spaces_warns_that_it_silences_everything(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("import time\n\nasync def f():\n    time.sleep(1)  # noqa:  ASL202\n")
+    result = invoke("check", "--no-cache", str(path))
+    assert result.exit_code == 0  # a blanket noqa, as flake8 reads it
+    assert f"{path}:4: warning: `# noqa:` followed by more than one space silences every code" in result.output
+    clean = tmp_path / "c.py"
+    clean.write_text("import time\n\nasync def f():\n    time.sleep(1)  # noqa: ASL201\n")
+    assert "warning" not in invoke("check", "--no-cache", str(clean)).output

@@ -462,7 +462,8 @@ def list_rules(output_format: str) -> None:
 def _rule_rows() -> list[tuple[str, str, str, str]]:
     from asynclint import registry
 
-    rows = [(code, name, "none", summary) for code, (name, summary) in registry.ENGINE_CODES.items()]
+    rows = [(code, name, registry.ENGINE_FIXES.get(code, "none"), summary)
+            for code, (name, summary) in registry.ENGINE_CODES.items()]
     for code in registry.rule_modules():
         rule = registry.load_rule(code)
         rows.append((code, rule.name, rule.fix_applicability or "none", rule.summary))

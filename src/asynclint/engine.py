@@ -91,24 +91,24 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
             result.facts = DEFERRED
             collect_facts = False
     if not rules and not check_syntax and not collect_facts:
-        return result
+        return _filter(result, text, exempt, apply_noqa, settings)
     verdict, tree, error = _precheck(text)
     if verdict == "unencodable":
         if "ASL002" in settings.codes_for(path):
             result.diagnostics.append(_unencodable(text, path, error))
-        return _filter(result, text, exempt, apply_noqa)
+        return _filter(result, text, exempt, apply_noqa, settings)
     if verdict == "too-deep":
         if check_syntax:
             result.diagnostics.append(Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1))
-        return _filter(result, text, exempt, apply_noqa)
+        return _filter(result, text, exempt, apply_noqa, settings)
     if not rules and not collect_facts:
         # Nothing can match, so LibCST is not needed unless it has a syntax error to locate.
         if verdict == "invalid":
             _parse_or_report(text, path, result, error)
-        return _filter(result, text, exempt, apply_noqa)
+        return _filter(result, text, exempt, apply_noqa, settings)
     module = _parse_or_report(text, path, result if check_syntax else FileResult(path), error, tree)
     if module is None:
-        return _filter(result, text, exempt, apply_noqa)
+        return _filter(result, text, exempt, apply_noqa, settings)
     try:
         scopes = build_scopes(module)
         # Always known, so that names resolve the same whether or not facts are collected.
@@ -127,7 +127,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
     except RecursionError:
         result.errors.clear()
         result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
-    return _filter(result, text, exempt, apply_noqa)
+    return _filter(result, text, exempt, apply_noqa, settings)
 
 
 _TOO_DEEP = "SyntaxError: the code is nested too deeply to analyse"
@@ -529,7 +529,11 @@ def _misread(text: str, module: cst.Module) -> tuple[int, bool] | None:
     return min(index + 1, max(len(lines), 1)), False
 
 
-def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResult:
+def _filter(result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None) -> FileResult:
+    """Line and file `# noqa` applied; with ASL003 selected, the line comments that suppress
+    nothing reported."""
+    if apply_noqa and settings is not None and "noqa" in text.lower():
+        _noqa_hygiene(result, text, exempt, settings)
     if not apply_noqa or not result.diagnostics:
         result.diagnostics.sort(key=lambda d: d.sort_key)
         return result
@@ -545,6 +549,24 @@ def _filter(result: FileResult, text: str, exempt, apply_noqa: bool) -> FileResu
     kept.sort(key=lambda d: d.sort_key)
     result.diagnostics = kept
     return result
+
+
+def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings) -> None:
+    path = result.path
+    for row in noqa.spaced_directives(text):
+        result.notes.append(
+            f"{path}:{row}: warning: `# noqa:` followed by more than one space silences every code on the "
+            "line (flake8 reads it so); write `# noqa: ASL201`"
+        )
+    codes = settings.codes_for(path)
+    if "ASL003" not in codes or noqa.is_file_exempt(exempt, "ASL003"):
+        return
+    # Findings of the rules that consult the project index may appear only in the second
+    # pass: a comment naming them is never called unused here.
+    from asynclint.project import PROJECT_CODES
+
+    unsure = PROJECT_CODES if settings.project_analysis else frozenset()
+    result.diagnostics.extend(noqa.unused(text, path, result.diagnostics, codes, registry.all_codes(), unsure))
 
 
 class _Traversal:

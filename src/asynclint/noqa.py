@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from asynclint.source import split_lines
+
 # flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes.
 _LINE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE = re.compile(r"^\s*#\s*asynclint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$", re.IGNORECASE | re.MULTILINE)
@@ -45,3 +47,91 @@ def is_file_exempt(exemptions: frozenset[str] | None, code: str) -> bool:
     if exemptions is None:
         return False
     return not exemptions or any(code.startswith(c) for c in exemptions)
+
+
+# `# noqa:` followed by two spaces or more: flake8 (and this) read it as a blanket `# noqa`.
+_SPACED = re.compile(r"#\s*noqa:\s{2,}[A-Z]+[0-9]+", re.IGNORECASE)
+
+
+def spaced_directives(text: str) -> list[int]:
+    """Rows whose `# noqa:` is followed by more than one space, silently a blanket noqa."""
+    if "noqa" not in text.lower():
+        return []
+    return [row for row, line in enumerate(split_lines(text), start=1) if "#" in line and _SPACED.search(line)]
+
+
+def unused(text: str, path: str, found: list, enabled: frozenset[str], known: list[str], unsure: frozenset[str]) -> list:
+    """ASL003: the ASL codes of line `# noqa` comments that suppress none of `found` (the
+    file's findings before noqa), or that name no ASL code at all. Codes of rules not enabled
+    here, and `unsure` ones (rules whose findings project analysis may add later), are left
+    alone; so are other tools' codes, blanket `# noqa`, and a line that silences ASL003."""
+    from asynclint.diagnostics import Diagnostic, Fix
+
+    if "noqa" not in text.lower():
+        return []
+    by_row: dict[int, list[str]] = {}
+    for d in found:
+        by_row.setdefault(d.row, []).append(d.code)
+    reports = []
+    for row, line in enumerate(split_lines(text), start=1):
+        if "#" not in line:
+            continue
+        for match in _LINE.finditer(line):
+            group = match.group("codes")
+            if group is None:
+                continue  # a blanket noqa: others' business too
+            spelled = [code for code in re.split(r"[,\s]+", group) if code]
+            codes = [code.upper() for code in spelled]
+            if any("ASL003".startswith(code) for code in codes):
+                continue
+            here = by_row.get(row, [])
+            stale, unknown = [], []
+            for original, code in zip(spelled, codes):
+                if not code.startswith("ASL") or any(d.startswith(code) for d in here):
+                    continue
+                if not any(k.startswith(code) for k in known):
+                    unknown.append(original)
+                elif any(e.startswith(code) and e not in unsure for e in enabled) and not any(
+                    u.startswith(code) for u in unsure
+                ):
+                    stale.append(original)
+            if not stale and not unknown:
+                continue
+            message = "; ".join(
+                part
+                for part in (
+                    f"unused `noqa` for {', '.join(stale)}" if stale else "",
+                    f"`noqa` for unknown code{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}" if unknown else "",
+                )
+                if part
+            )
+            col = match.start() + 1
+            edit = _without(line, match, set(stale) | set(unknown), row)
+            reports.append(
+                Diagnostic(
+                    "ASL003", message, path, row, col, row, match.end() + 1,
+                    Fix("safe", "Remove the unused codes", (edit,)), help="Remove them from the `noqa` comment",
+                )
+            )
+    return reports
+
+
+def _without(line: str, match: re.Match, drop: set[str], row: int):
+    """The edit that removes `drop` from the directive, or the directive itself (with the
+    space before it) when nothing is left."""
+    from asynclint.diagnostics import Edit
+
+    group = match.group("codes")
+    left = [code for code in re.split(r"[,\s]+", group) if code and code not in drop]
+    if left:
+        start, end = match.start("codes"), match.end("codes")
+        return Edit(", ".join(left), row, start + 1, row, end + 1)
+    start, end = match.start(), match.end()
+    rest = line[end:]
+    if not rest.strip() or rest.lstrip().startswith("#"):
+        # Nothing of this comment is left (`x  # noqa: ASL201  # why` keeps `  # why`): the
+        # whitespace before it goes too.
+        while start > 0 and line[start - 1] in " \t":
+            start -= 1
+        return Edit("", row, start + 1, row, end + 1)
+    return Edit("#", row, start + 1, row, end + 1)  # `# noqa: ASL201 because ...` -> `# because ...`

@@ -21,13 +21,16 @@ _RULE_FILE = re.compile(r"^asl(\d{3})_(\w+)\.py$")
 ENGINE_CODES = {
     "ASL001": ("syntax-error", "The file cannot be parsed"),
     "ASL002": ("unreadable-file", "The file cannot be read or decoded"),
+    "ASL003": ("unused-noqa", "A `# noqa` names ASL codes that suppress nothing here, or unknown ones"),
 }
+# The engine's findings that carry a fix, and its safety.
+ENGINE_FIXES = {"ASL003": "safe"}
 
 
 # Rules that run only when selected by their full code (`extend-select = ["ASL101"]`), like
 # flake8-async's optional rules: each is sound, but a blind sample of real applications found
 # their findings to be modernisation its maintainers would not act on (benchmarks/REVIEW.md).
-OPT_IN = frozenset({"ASL101", "ASL104"})
+OPT_IN = frozenset({"ASL003", "ASL101", "ASL104"})
 
 
 @lru_cache(maxsize=None)
