@@ -31,13 +31,15 @@ import libcst as cst
 from hypothesis import strategies as st
 
 from asynclint.config import Settings
+from asynclint.registry import OPT_IN
 from asynclint.diagnostics import Diagnostic, Edit
 from asynclint.engine import lint_text, rules_for
 from asynclint.fixer import apply_edits, fix_text
 from asynclint.source import UnreadableSource, decode, split_lines
 
 PATH = "fuzz.py"
-SETTINGS = Settings()
+# Every rule, the opt-in ones too: their fixes are fuzzed like the others'.
+SETTINGS = Settings(extend_select=tuple(sorted(OPT_IN)))
 ALONE = 3  # how many fixes per input check_fix also applies one by one
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from asynclint import registry
 from asynclint.config import Settings
 from asynclint.engine import lint_text
 
@@ -170,7 +171,7 @@ def test_fixes_rendered_from_the_innermost_statement_equal_those_from_the_whole_
     from asynclint.positions import Locator as LocatorClass
 
     fixtures = Path(__file__).parent / "fixtures"
-    settings = Settings()
+    settings = Settings(extend_select=tuple(sorted(registry.OPT_IN)))  # the opt-in rules' fixes too
     texts = [p.read_text(encoding="utf-8") for p in sorted(fixtures.rglob("*.py")) if not p.name.endswith(".fixed.py")]
 
     def fixes() -> list:

@@ -96,19 +96,20 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
     if verdict == "unencodable":
         if "ASL002" in settings.codes_for(path):
             result.diagnostics.append(_unencodable(text, path, error))
-        return _filter(result, text, exempt, apply_noqa, settings)
+        return _filter(result, text, exempt, apply_noqa, settings, linted=False)
     if verdict == "too-deep":
         if check_syntax:
             result.diagnostics.append(Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1))
-        return _filter(result, text, exempt, apply_noqa, settings)
+        return _filter(result, text, exempt, apply_noqa, settings, linted=False)
     if not rules and not collect_facts:
         # Nothing can match, so LibCST is not needed unless it has a syntax error to locate.
         if verdict == "invalid":
             _parse_or_report(text, path, result, error)
-        return _filter(result, text, exempt, apply_noqa, settings)
+        return _filter(result, text, exempt, apply_noqa, settings, linted=verdict != "invalid")
     module = _parse_or_report(text, path, result if check_syntax else FileResult(path), error, tree)
     if module is None:
-        return _filter(result, text, exempt, apply_noqa, settings)
+        return _filter(result, text, exempt, apply_noqa, settings, linted=False)
+    linted = True
     try:
         scopes = build_scopes(module)
         # Always known, so that names resolve the same whether or not facts are collected.
@@ -125,9 +126,10 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
             result.facts = collector.facts()
         result.diagnostics.extend(_diagnostics(ctx, module, path, tree, text))
     except RecursionError:
+        linted = False
         result.errors.clear()
         result.diagnostics = [Diagnostic("ASL001", _TOO_DEEP, path, 1, 1, 1, 1)] if check_syntax else []
-    return _filter(result, text, exempt, apply_noqa, settings)
+    return _filter(result, text, exempt, apply_noqa, settings, linted=linted)
 
 
 _TOO_DEEP = "SyntaxError: the code is nested too deeply to analyse"
@@ -529,11 +531,12 @@ def _misread(text: str, module: cst.Module) -> tuple[int, bool] | None:
     return min(index + 1, max(len(lines), 1)), False
 
 
-def _filter(result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None) -> FileResult:
-    """Line and file `# noqa` applied; with ASL003 selected, the line comments that suppress
-    nothing reported."""
+def _filter(result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None,
+            linted: bool = True) -> FileResult:
+    """Line and file `# noqa` applied; with ASL003 selected and the rules run (`linted`), the
+    line comments that suppress nothing reported."""
     if apply_noqa and settings is not None and "noqa" in text.lower():
-        _noqa_hygiene(result, text, exempt, settings)
+        _noqa_hygiene(result, text, exempt, settings, linted)
     if not apply_noqa or not result.diagnostics:
         result.diagnostics.sort(key=lambda d: d.sort_key)
         return result
@@ -551,7 +554,7 @@ def _filter(result: FileResult, text: str, exempt, apply_noqa: bool, settings: S
     return result
 
 
-def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings) -> None:
+def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings, linted: bool) -> None:
     path = result.path
     for row in noqa.spaced_directives(text):
         result.notes.append(
@@ -561,6 +564,8 @@ def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings) -> 
     codes = settings.codes_for(path)
     if "ASL003" not in codes or noqa.is_file_exempt(exempt, "ASL003"):
         return
+    if not linted or any(d.code in ("ASL001", "ASL002") for d in result.diagnostics):
+        return  # the rules did not run: nothing can be judged unused
     # Findings of the rules that consult the project index may appear only in the second
     # pass: a comment naming them is never called unused here.
     from asynclint.project import PROJECT_CODES
