@@ -248,12 +248,16 @@ def settings_from_data(data: dict, source: Path | None) -> Settings:
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [tool.asynclint] must be a table")
     values = {}
+    where = f"{source}: " if source else ""  # every message names the file it comes from
     for key, value in table.items():
         if key not in _KEYS:
             known = ", ".join(sorted(_KEYS))
-            raise ConfigError(f"[tool.asynclint] unknown key {key!r} (known keys: {known})")
+            raise ConfigError(f"{where}[tool.asynclint] unknown key {key!r} (known keys: {known})")
         attribute, kind = _KEYS[key]
-        values[attribute] = _convert(key, kind, value)
+        try:
+            values[attribute] = _convert(key, kind, value)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}{exc}") from None
     if "target_version" not in values:
         project = data.get("project")
         requires = project.get("requires-python") if isinstance(project, dict) else None
