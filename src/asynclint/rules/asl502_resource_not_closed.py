@@ -128,6 +128,10 @@ class ResourceNotClosed(ResourceRule):
                     created.handed_on = True
                 if _of_imported_module(target, scope):
                     created.handed_on = True  # `other_module.client = ...`: that module owns it
+                if _in_module_container(target, scope) and _container_returned(func, target):
+                    # `_ENGINES[url] = create_engine(url)` ... `return _ENGINES[url]`: a cache
+                    # that hands its engine to the caller (whose to close).
+                    created.handed_on = True
         self.created.append(created)
 
     def _follow_local(self, created: _Created, func: cst.CSTNode, scope, name: str) -> None:
@@ -328,6 +332,24 @@ def _of_imported_module(target: cst.BaseExpression, scope) -> bool:
         return False
     found = scope.lookup(root.value)
     return found is not None and bool(found[1]) and all(b.kind == "import" for b in found[1])
+
+
+def _in_module_container(target: cst.BaseExpression, scope) -> bool:
+    """`CACHE[key] = ...` where CACHE is a module-level name."""
+    if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
+        return False
+    found = scope.lookup(target.value.value)
+    return found is not None and found[0].kind == "module"
+
+
+def _container_returned(func: cst.CSTNode, target: cst.Subscript) -> bool:
+    """`CACHE[key] = ...` ... `return CACHE[key]`: the function hands out what it stored."""
+    name = target.value.value if isinstance(target.value, cst.Name) else None
+    for node in walk(func.body):
+        if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
+            if any(isinstance(n, cst.Subscript) and _is_name(n.value, name) for n in walk(node.value)):
+                return True
+    return False
 
 
 def _is_name(expr: cst.CSTNode, name: str) -> bool:
