@@ -33,7 +33,7 @@ _NOQA_CODES = re.compile(
 
 @dataclass
 class AddNoqaResult:
-    added: int = 0  # noqa codes written, one per (line, code)
+    added: int = 0  # how many noqa codes were written, one per (line, code)
     files: int = 0  # files changed
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (path, row, why)
     notes: list[str] = field(default_factory=list)  # files that could not be read or written

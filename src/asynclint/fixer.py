@@ -67,7 +67,7 @@ def _select(text: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
     # Two insertions at the same point also conflict (their order would be a guess).
-    return a[0] < b[1] and b[0] < a[1] or a[0] == b[0] or (a[0] == a[1] and b[0] < a[0] < b[1])
+    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0] or (a[0] == a[1] and b[0] < a[0] < b[1])
 
 
 def _parses(text: str) -> bool:

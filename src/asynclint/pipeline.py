@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from asynclint.config import ConfigError, Settings, load_settings, settings_from_data, with_overrides
+from asynclint.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    settings_from_data,
+    with_overrides,
+)
 from asynclint.discovery import Skipped, nearest_project
 from asynclint.runner import FixMode, Job, RunResult
 

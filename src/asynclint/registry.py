@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ ENGINE_CODES = {
 OPT_IN = frozenset({"ASL101", "ASL104"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def rule_modules() -> dict[str, str]:
     """code -> module name, from the files in the rules package."""
     found = {}
@@ -45,7 +45,7 @@ def all_codes() -> list[str]:
     return sorted([*ENGINE_CODES, *rule_modules()])
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rule(code: str) -> type[Rule]:
     module = importlib.import_module(rule_modules()[code])
     return module.RULE

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import weakref
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import libcst as cst
 
@@ -117,7 +118,7 @@ class ScopeBuilder:
 
     # Per node class: (visit_X, leave_X) as plain functions. Bound methods kept on the
     # builder would make a cycle through it, and keep the file's tree alive after the lint.
-    _HOOKS: dict[type, tuple] = {}
+    _HOOKS: ClassVar[dict[type, tuple]] = {}
 
     @classmethod
     def _hooks_for(cls, node_type: type) -> tuple:

@@ -127,4 +127,4 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
     finally:
         # `visit` refers to itself through its closure: unless the cell lets go, that cycle
         # holds the hooks (and through them the file's tree) until the garbage collector runs.
-        visit = None  # noqa: F841
+        visit = None

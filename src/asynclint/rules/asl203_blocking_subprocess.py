@@ -24,7 +24,7 @@ from asynclint.rules._blocking import BlockingCallRule
 # `file_system`), are what make one worth parsing.
 _OS = re.compile(r"os\b")
 _OS_PROCESS_WORDS = re.compile(
-    r"(?:%s)\b" % "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
+    "(?:{})\\b".format("|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os."))))
 )
 
 

@@ -59,9 +59,7 @@ class UnawaitedSessionCall(Rule):
             pass  # discarded: the coroutine never runs, in async or sync code
         elif not in_async:
             return  # a sync function may hand the coroutine to a caller that awaits it
-        elif isinstance(parent, cst.Attribute) and parent.value is node:
-            pass
-        elif isinstance(parent, cst.Return):
+        elif (isinstance(parent, cst.Attribute) and parent.value is node) or isinstance(parent, cst.Return):
             pass
         elif isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
             if not self._assigned_and_lost(parent):
