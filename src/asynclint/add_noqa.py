@@ -17,7 +17,7 @@ import os
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from asynclint import noqa
@@ -85,7 +85,7 @@ def _with_codes(content: str, comment_col: int | None, codes: list[str]) -> str:
     return content.rstrip(" \t") + f"  # noqa: {', '.join(codes)}"
 
 
-def add_noqa_to_text(text: str, codes_by_row: dict[int, Iterable[str]]) -> tuple[str, int, list[tuple[int, str]]]:
+def add_noqa_to_text(text: str, codes_by_row: Mapping[int, Iterable[str]]) -> tuple[str, int, list[tuple[int, str]]]:
     """(new text, codes added, [(row, why skipped)]) for the findings given per row."""
     slots = _comment_slots(text)
     if slots is None:

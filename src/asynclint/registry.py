@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from asynclint.rule import Rule
 
 _RULE_FILE = re.compile(r"^asl(\d{3})_(\w+)\.py$")
@@ -48,8 +50,9 @@ def all_codes() -> list[str]:
 @cache
 def load_rule(code: str) -> type[Rule]:
     module = importlib.import_module(rule_modules()[code])
-    return module.RULE
+    rule: type[Rule] = module.RULE
+    return rule
 
 
-def load_rules(codes) -> list[type[Rule]]:
+def load_rules(codes: Iterable[str]) -> list[type[Rule]]:
     return [load_rule(code) for code in sorted(codes) if code in rule_modules()]
