@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import corpus  # noqa: E402  (sibling script, not a package)
+import corpus
 
 PEERS = {"ruff": "0.17.6", "flake8": "7.5.0", "flake8-async": "26.8.1"}
 QUICK_LINES = 20_000        # --quick: corpus slice size
@@ -345,7 +345,7 @@ class Bench:
         listing = self.fs.root.parent / "files.txt"
         listing.write_text("\n".join(self.fs.files) + "\n")
         base = [a.floor_python, str(HERE / "parse_floor.py"), "--jobs", str(a.jobs)]
-        whole = self.timed(FLOOR, base + ["--files-from", str(listing)], self.fs, a.repeats,
+        whole = self.timed(FLOOR, [*base, "--files-from", str(listing)], self.fs, a.repeats,
                            f"{a.jobs} processes")
         if whole.status == "ok":
             failed = json.loads(whole.output_tail.splitlines()[0])["failed"]
@@ -361,20 +361,19 @@ class Bench:
         a, cmd = self.args, peer(self.args.peers_venv, "ruff")
         if not cmd:
             return skipped((RUFF, RUFF_1), "ruff not found (--setup-peers)")
-        self.versions["ruff"] = first_line(cmd + ["--version"])
-        base = cmd + ["check", "--isolated", "--no-cache", "--select", "ASYNC", "--exit-zero",
-                      "-q", "--output-format", "concise"]
+        self.versions["ruff"] = first_line([*cmd, "--version"])
+        base = [*cmd, "check", "--isolated", "--no-cache", "--select", "ASYNC", "--exit-zero", "-q", "--output-format", "concise"]
         return [self.timed(RUFF, base + self.fs.files, self.fs, a.fast_repeats),
                 self.timed(RUFF_1, base + self.small.files, self.small, a.single_repeats, median=True)]
 
     def flake8(self) -> list[Row]:
         a, cmd = self.args, peer(self.args.peers_venv, "flake8")
-        version = first_line(cmd + ["--version"]) if cmd else ""
+        version = first_line([*cmd, "--version"]) if cmd else ""
         if "flake8-async" not in version:
             return skipped((FLAKE8,), "flake8 with flake8-async not found (--setup-peers)")
         self.versions["flake8"] = version
         part = sample(self.fs, a.flake8_lines)
-        r = self.timed(FLAKE8, cmd + ["--isolated", "--select", "ASYNC", "--exit-zero"] + part.files,
+        r = self.timed(FLAKE8, [*cmd, "--isolated", "--select", "ASYNC", "--exit-zero", *part.files],
                        part, a.repeats)
         if r.lines_per_s:
             r.note += f"; all {self.fs.total} lines would take {self.fs.total / r.lines_per_s:.0f} s"
@@ -384,11 +383,11 @@ class Bench:
         a, cmd = self.args, which(shlex.split(self.args.asynclint))
         if not cmd:
             return skipped((COLD, PRIME, WARM, CHANGED, SINGLE, FIX_PRIME, FIX_WARM), f"`{a.asynclint}` not found")
-        self.versions["asynclint"] = first_line(cmd + ["--version"])
+        self.versions["asynclint"] = first_line([*cmd, "--version"])
         compile_bytecode(cmd)
         env = dict(os.environ, XDG_CACHE_HOME=str(self.xdg))  # a cache under ~/.cache stays ours
-        base = cmd + ["check", "--exit-zero", "-q", "--output-format", "concise"]
-        full, fresh = base + self.fs.files, base + ["--no-cache"] + self.fs.files
+        base = [*cmd, "check", "--exit-zero", "-q", "--output-format", "concise"]
+        full, fresh = base + self.fs.files, [*base, "--no-cache", *self.fs.files]
         rows = [self.timed(COLD, fresh, self.fs, a.repeats, env=env, before=self.clear_cache)]
         self.clear_cache()
         rows.append(self.timed(PRIME, full, self.fs, 1, "primes the cache for the next rows", env=env))
@@ -400,11 +399,11 @@ class Bench:
                                    env=env, before=lambda i: self.edit(target, original, i)))
         finally:
             target.write_bytes(original)
-        rows.append(self.timed(SINGLE, base + ["--no-cache"] + self.small.files, self.small,
+        rows.append(self.timed(SINGLE, [*base, "--no-cache", *self.small.files], self.small,
                                a.single_repeats, median=True, env=env))
         # Last: the first --fix edits the work tree's copy of the corpus; after it, nothing is
         # left to fix and --fix should cost about what a warm check does (the cache answers).
-        fix = base + ["--fix"] + self.fs.files
+        fix = [*base, "--fix", *self.fs.files]
         rows.append(self.timed(FIX_PRIME, fix, self.fs, 1, "edits the work tree; primes the next row", env=env))
         rows.append(self.timed(FIX_WARM, fix, self.fs, a.fast_repeats, env=env))
         return rows
@@ -454,7 +453,7 @@ def targets(rows: list[Row]) -> list[dict]:
     by = {r.name: r for r in rows if r.status == "ok"}
     cold, warm, ruff, flake8, small = (by.get(n) for n in (COLD, WARM, RUFF, FLAKE8, SINGLE))
     warm_fix = by.get(FIX_WARM)
-    peak = lambda: max(by[n].peak_mb for n in (COLD, PRIME, WARM, CHANGED) if n in by)  # noqa: E731
+    peak = lambda: max(by[n].peak_mb for n in (COLD, PRIME, WARM, CHANGED) if n in by)
 
     def check(name: str, limit: str, value_ok: Callable[[], tuple[str, bool]]) -> dict:
         try:

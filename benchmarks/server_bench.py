@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import shutil
 import statistics
 import sys
@@ -79,10 +80,8 @@ async def _wait(client: Client, done, timeout: float = 900.0):
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             raise TimeoutError("the server did not answer in time")
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(client.changed.wait(), remaining)
-        except asyncio.TimeoutError:
-            pass
 
 
 def _version_published(client: Client, uri: str, version: int):

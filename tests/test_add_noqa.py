@@ -163,7 +163,7 @@ def test_a_comment_on_every_possible_line_never_changes_the_syntax_tree(path):
         tree = ast.dump(ast.parse(text))
     except SyntaxError:
         pytest.skip("fixture does not parse with this Python")
-    new, added, skipped = add_noqa_to_text(text, _every_row(text))
+    new, _added, skipped = add_noqa_to_text(text, _every_row(text))
     assert ast.dump(ast.parse(new)) == tree
     # Every line that got a comment now suppresses the code for the engine's noqa reader.
     skipped_rows = {row for row, _ in skipped}

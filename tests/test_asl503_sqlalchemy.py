@@ -15,7 +15,8 @@ import itertools
 import pytest
 from fixture_format import FIXTURES
 from helpers import settings_for
-from sqlalchemy import create_engine, pool as sa_pool
+from sqlalchemy import create_engine
+from sqlalchemy import pool as sa_pool
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -75,7 +76,7 @@ def rewritten_calls(before: str, after: str) -> list[tuple[str, ast.Call]]:
     assert len(olds) == len(news)
     imports = _imports(new)
     found = []
-    for was, now in zip(olds, news):
+    for was, now in zip(olds, news, strict=True):
         if ast.dump(was) != ast.dump(now):
             callee = _callee(now, imports)
             assert callee and callee.rsplit(".", 1)[-1] in (

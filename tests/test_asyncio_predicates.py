@@ -67,7 +67,7 @@ def test_predicates_on_receivers():
 
 
 def test_spawned_call():
-    ctx, calls = _calls(
+    _ctx, calls = _calls(
         ["asyncio.create_task(work(1), name='w')", "asyncio.ensure_future(coro_or_future=x)", "asyncio.create_task(*args)"]
     )
     assert cst.Module([]).code_for_node(spawned_call(calls[0])) == "work(1)"

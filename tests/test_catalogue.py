@@ -36,7 +36,7 @@ def test_every_rule_has_a_page_that_matches_it(code):
     assert re.search(rf"^\*\*Fix:\*\* {fix}\b", page, re.MULTILINE), f"{code}: the page's Fix line is not {fix}"
     assert ("**Opt-in:**" in page) == (code in registry.OPT_IN), f"{code}: the page and OPT_IN disagree"
     positions = [page.find(section + "\n") for section in SECTIONS]
-    assert all(p >= 0 for p in positions), [s for s, p in zip(SECTIONS, positions) if p < 0]
+    assert all(p >= 0 for p in positions), [s for s, p in zip(SECTIONS, positions, strict=True) if p < 0]
     assert positions == sorted(positions), "sections out of order"
 
 

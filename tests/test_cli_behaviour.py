@@ -209,7 +209,8 @@ def test_progress_goes_to_stderr_as_one_bar_that_advances_per_file(
 
 
 def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
-    from asynclint import cli as cli_module, runner
+    from asynclint import cli as cli_module
+    from asynclint import runner
 
     monkeypatch.setattr(cli_module, "PROGRESS_THRESHOLD", 0)
     monkeypatch.setattr(cli_module.sys, "stderr", open(os.devnull, "w"))  # noqa: SIM115

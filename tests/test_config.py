@@ -66,7 +66,7 @@ project-analysis = false
 )
 def test_invalid_values_name_the_file_and_the_key(tmp_path, body, message):
     write(tmp_path, "[tool.asynclint]\n" + body + "\n")
-    with pytest.raises(ConfigError, match="tool.asynclint") as info:
+    with pytest.raises(ConfigError, match=r"tool\.asynclint") as info:
         load_settings([str(tmp_path)])
     assert message in str(info.value)
     assert str(info.value).startswith(f"{(tmp_path / 'pyproject.toml').resolve()}: ")

@@ -8,9 +8,14 @@ import shutil
 from pathlib import Path
 
 import libcst as cst
-from click.testing import CliRunner
 import pytest
-from fuzz_support import CALL_CONTEXTS, CALL_SPELLINGS, check_safe_fixes_run, context_program
+from click.testing import CliRunner
+from fuzz_support import (
+    CALL_CONTEXTS,
+    CALL_SPELLINGS,
+    check_safe_fixes_run,
+    context_program,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

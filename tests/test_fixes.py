@@ -15,8 +15,8 @@ from asynclint import atomic
 from asynclint.atomic import WriteRefused, write_atomic
 from asynclint.cli import cli
 from asynclint.config import Settings
-from asynclint.fixer import apply_edits, fix_text
 from asynclint.diagnostics import Edit
+from asynclint.fixer import apply_edits, fix_text
 
 
 @pytest.mark.parametrize("path", fix_fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")

@@ -29,7 +29,7 @@ def _asynclint(*args, cwd, timeout=60, **kwargs):
         [sys.executable, "-m", "asynclint", *map(str, args)],
         cwd=cwd,
         timeout=timeout,
-        **({"capture_output": True} if not kwargs else kwargs),
+        **(kwargs or {"capture_output": True}),
     )
 
 
@@ -293,7 +293,8 @@ def test_cached_finding_with_wrong_types_is_a_miss(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert _check("--output-format", "concise", ".").exit_code == 1
     for path in glob.glob(".asynclint_cache/*/*.json"):
-        text = open(path).read()
+        with open(path) as handle:
+            text = handle.read()
         with open(path, "w") as handle:
             handle.write(text.replace('"row":3', '"row":"four"'))
     result = _check("--output-format", "concise", ".")

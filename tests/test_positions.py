@@ -62,13 +62,13 @@ def test_positions_match_whole_module_rendering():
 
 # -- asynclint.positions.Locator: the innermost statement, rendered alone ---------------
 
-import ast  # noqa: E402
-from pathlib import Path  # noqa: E402
+import ast
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from asynclint.positions import Locator  # noqa: E402
-from asynclint.walk import walk  # noqa: E402
+from asynclint.positions import Locator
+from asynclint.walk import walk
 
 SHAPES = (
     "import asyncio\n"
@@ -98,7 +98,7 @@ def _every_node_agrees(text: str) -> int:
     checked = 0
     for statement in module.body:
         nodes: list = []
-        walk(statement, lambda node: nodes.append(node))
+        walk(statement, nodes.append)
         for node in nodes:
             where = whole[node]
             expected = (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)

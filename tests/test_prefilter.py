@@ -47,7 +47,7 @@ def test_prefilter_never_skips_a_finding(path, monkeypatch):
     for code in registry.rule_modules():
         monkeypatch.setattr(registry.load_rule(code), "wants", classmethod(lambda cls, text, settings: True))
     unfiltered = [_findings(snippet, settings) for snippet in snippets]
-    for snippet, with_prefilter, without in zip(snippets, filtered, unfiltered):
+    for snippet, with_prefilter, without in zip(snippets, filtered, unfiltered, strict=True):
         assert with_prefilter == without, f"the prefilter skipped a finding in:\n{snippet}"
 
 

@@ -21,8 +21,8 @@ import pytest
 pytest_lsp = pytest.importorskip(
     "pytest_lsp", reason="the server tests need the test extras (pytest-lsp)"
 )
-from lsprotocol import types  # noqa: E402
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 FIXTURE = Path(__file__).parent / "fixtures" / "projects" / "helpers"
 SERVER = [sys.executable, "-m", "asynclint", "server"]

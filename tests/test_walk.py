@@ -68,7 +68,7 @@ def test_same_order_as_libcst(name, source):
     got: list[cst.CSTNode] = []
     walk(module, got.append)
     assert [type(n).__name__ for n in got] == [type(n).__name__ for n in expected.seen]
-    assert all(a is b for a, b in zip(got, expected.seen))
+    assert all(a is b for a, b in zip(got, expected.seen, strict=True))
 
 
 def test_body_brackets_and_skipping():

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -175,7 +176,7 @@ def test_signal_stops_the_workers_and_the_writes(tmp_path, signum):
     for worker in workers:
         assert (
             not os.path.exists(f"/proc/{worker}")
-            or open(f"/proc/{worker}/stat").read().split()[2] == "Z"
+            or Path(f"/proc/{worker}/stat").read_text().split()[2] == "Z"
         )
     assert not [name for name in os.listdir(tmp_path) if not name.endswith(".py")]
     snapshot = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}

@@ -17,7 +17,7 @@ import os
 import re
 import tokenize
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from asynclint import noqa
@@ -33,7 +33,7 @@ _NOQA_CODES = re.compile(
 
 @dataclass
 class AddNoqaResult:
-    added: int = 0  # noqa codes written, one per (line, code)
+    added: int = 0  # how many noqa codes were written, one per (line, code)
     files: int = 0  # files changed
     skipped: list[tuple[str, int, str]] = field(default_factory=list)  # (path, row, why)
     notes: list[str] = field(default_factory=list)  # files that could not be read or written
@@ -85,7 +85,7 @@ def _with_codes(content: str, comment_col: int | None, codes: list[str]) -> str:
     return content.rstrip(" \t") + f"  # noqa: {', '.join(codes)}"
 
 
-def add_noqa_to_text(text: str, codes_by_row: dict[int, Iterable[str]]) -> tuple[str, int, list[tuple[int, str]]]:
+def add_noqa_to_text(text: str, codes_by_row: Mapping[int, Iterable[str]]) -> tuple[str, int, list[tuple[int, str]]]:
     """(new text, codes added, [(row, why skipped)]) for the findings given per row."""
     slots = _comment_slots(text)
     if slots is None:

@@ -10,11 +10,10 @@ from typing import NamedTuple
 
 import libcst as cst
 
-from asynclint.scope import dotted_name
-from asynclint.walk import COMPREHENSIONS, walk
-
 from asynclint import knowledge
 from asynclint.context import Context
+from asynclint.scope import dotted_name
+from asynclint.walk import COMPREHENSIONS, walk
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:

@@ -9,6 +9,8 @@ import signal
 import stat
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from typing import Literal
 
 
 class WriteRefused(Exception):
@@ -148,7 +150,7 @@ def _write_in_place(path: str, target: str, data: bytes, expected: bytes) -> Non
 
 
 @contextlib.contextmanager
-def _signals_held():
+def _signals_held() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait until the file is written (or not): the handler then stops
     the run, and no write is left half done."""
     if not hasattr(signal, "pthread_sigmask"):
@@ -163,7 +165,8 @@ def _signals_held():
 
 
 _RENAME_EXCHANGE = 2
-_renameat2 = None
+# The C function once looked up; False where there is none.
+_renameat2: Callable[..., int] | Literal[False] | None = None
 
 
 def _exchange(first: str, second: str) -> bool:

@@ -20,21 +20,25 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, TypeVar
 
 from asynclint import __version__
 from asynclint.diagnostics import Diagnostic, Edit, FileResult, Fix
 
 CACHE_DIR = ".asynclint_cache"
+_T = TypeVar("_T")
 
 
-def _diagnostic_from(data: dict) -> Diagnostic:
+def _diagnostic_from(data: dict[str, Any]) -> Diagnostic:
     """A cached finding, its fields' types checked: a damaged entry is a miss (TypeError),
     never a finding printed as `app.py:four:5`."""
-    fix = data.get("fix")
-    if fix is not None:
-        fix = Fix(fix["applicability"], fix["message"], tuple(_typed(Edit, edit) for edit in fix["edits"]))
+    fix = None
+    cached = data.get("fix")
+    if cached is not None:
+        fix = Fix(cached["applicability"], cached["message"], tuple(_typed(Edit, edit) for edit in cached["edits"]))
         if not isinstance(fix.message, str) or fix.applicability not in ("safe", "unsafe"):
             raise TypeError("malformed cached fix")
     return _typed(Diagnostic, {**data, "fix": fix})
@@ -44,7 +48,7 @@ _FIELD_TYPES = {"content": str, "code": str, "message": str, "path": str, "row":
                 "end_row": int, "end_col": int}
 
 
-def _typed(kind, data: dict):
+def _typed(kind: Callable[..., _T], data: dict[str, Any]) -> _T:
     for name, value in data.items():
         expected = _FIELD_TYPES.get(name)
         if expected is not None and (type(value) is not expected):
@@ -95,7 +99,7 @@ class Cache:
         self.folder = cache_folder(root, cache_dir)
         self.file = self.folder / __version__ / f"{fingerprint}-{_code_stamp()}.json"
         self.salt = salt
-        self.entries: dict[str, list] = {}
+        self.entries: dict[str, list[Any]] = {}
         self.dirty = False
         try:
             with open(self.file, encoding="utf-8") as handle:
@@ -200,7 +204,7 @@ class RunCache:
             _write(self.folder, self.file, record)
 
 
-def _write(folder: Path, file: Path, data: dict) -> None:
+def _write(folder: Path, file: Path, data: dict[str, Any]) -> None:
     """Atomically; a read-only tree still gets linted, just not cached."""
     temp = None
     try:

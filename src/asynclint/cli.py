@@ -402,7 +402,6 @@ def _report(diagnostics, view: _View, output_file: str | None, fixed: int = 0, *
 def _render(out, diagnostics, view: _View, fixed: int, color: bool, sources: dict[str, str]) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
-
     from asynclint.source import split_lines
 
     # Text that is not on disk (stdin) shows its own lines.
@@ -446,7 +445,7 @@ def list_rules(output_format: str) -> None:
     if output_format == "json":
         import json
 
-        click.echo(json.dumps([dict(zip(("code", "name", "fix", "summary"), row)) for row in rows], indent=2))
+        click.echo(json.dumps([dict(zip(("code", "name", "fix", "summary"), row, strict=True)) for row in rows], indent=2))
         return
     from rich.console import Console
     from rich.table import Table

@@ -9,23 +9,28 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from asynclint.registry import OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
 SUPPORTED_TARGETS = [(3, minor) for minor in range(10, 15)]
+_S = TypeVar("_S")
+_R = TypeVar("_R")
 BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
 
 
-def cached_property_frozen(method):
+def cached_property_frozen(method: Callable[[_S], _R]) -> Callable[[_S], _R]:
     """functools.cached_property for a frozen dataclass (stores via object.__setattr__)."""
     attribute = f"_cached_{method.__name__}"
 
-    def getter(self):
+    def getter(self: _S) -> _R:
         try:
-            return object.__getattribute__(self, attribute)
+            cached: _R = object.__getattribute__(self, attribute)
+            return cached
         except AttributeError:
             value = method(self)
             object.__setattr__(self, attribute, value)
@@ -106,11 +111,11 @@ def path_matches(path: str, glob: str, root: str) -> bool:
     return fnmatch.fnmatch(relative, glob.rstrip("/")) or fnmatch.fnmatch(relative, glob.rstrip("/") + "/*")
 
 
-def matches(code: str, selectors) -> bool:
+def matches(code: str, selectors: Iterable[str]) -> bool:
     return any(sel == "ALL" or code.startswith(sel) for sel in selectors)
 
 
-def check_selectors(selectors, where: str) -> tuple[str, ...]:
+def check_selectors(selectors: Iterable[str], where: str) -> tuple[str, ...]:
     codes = all_codes()
     result = []
     for raw in selectors:
@@ -161,13 +166,13 @@ _KEYS = {
 }
 
 
-def _strings(value, key: str) -> tuple[str, ...]:
+def _strings(value: object, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ConfigError(f"[tool.asynclint] {key}: expected a list of strings, got {value!r}")
     return tuple(value)
 
 
-def _convert(key: str, kind: str, value):
+def _convert(key: str, kind: str, value: Any) -> Any:
     where = f"[tool.asynclint] {key}"
     if kind == "codes":
         return check_selectors(_strings(value, key), where)
@@ -206,7 +211,7 @@ def _convert(key: str, kind: str, value):
     raise AssertionError(kind)
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
@@ -214,18 +219,19 @@ def _read_toml(path: Path) -> dict:
 
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            table: dict[str, Any] = tomllib.load(handle)
+            return table
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def find_pyproject(start: Path) -> tuple[Path | None, dict]:
+def find_pyproject(start: Path) -> tuple[Path | None, dict[str, Any]]:
     """The nearest pyproject.toml with [tool.asynclint], else the nearest one at all."""
     start = start.resolve()
     directory = start if start.is_dir() else start.parent
-    nearest: tuple[Path | None, dict] = (None, {})
+    nearest: tuple[Path | None, dict[str, Any]] = (None, {})
     for folder in (directory, *directory.parents):
         candidate = folder / "pyproject.toml"
         if candidate.is_file():
@@ -240,7 +246,7 @@ def find_pyproject(start: Path) -> tuple[Path | None, dict]:
     return nearest
 
 
-def settings_from_data(data: dict, source: Path | None) -> Settings:
+def settings_from_data(data: dict[str, Any], source: Path | None) -> Settings:
     tool = data.get("tool", {})
     if not isinstance(tool, dict):
         raise ConfigError(f"{source}: `tool` must be a table")
@@ -268,12 +274,12 @@ def settings_from_data(data: dict, source: Path | None) -> Settings:
     return Settings(**values, root=root, config_file=str(source) if source else None)
 
 
-def load_settings(paths, config_file: str | None = None) -> Settings:
+def load_settings(paths: Sequence[str], config_file: str | None = None) -> Settings:
     if config_file:
-        source = Path(config_file)
-        if not source.is_file():
+        given = Path(config_file)
+        if not given.is_file():
             raise ConfigError(f"--config: no such file: {config_file}")
-        return settings_from_data(_read_toml(source), source.resolve())
+        return settings_from_data(_read_toml(given), given.resolve())
     start = Path(paths[0]) if paths else Path.cwd()
     source, data = find_pyproject(start if start.exists() else Path.cwd())
     if source is None:
@@ -281,6 +287,6 @@ def load_settings(paths, config_file: str | None = None) -> Settings:
     return settings_from_data(data, source)
 
 
-def with_overrides(settings: Settings, **overrides) -> Settings:
+def with_overrides(settings: Settings, **overrides: Any) -> Settings:
     present = {key: value for key, value in overrides.items() if value is not None}
     return replace(settings, **present) if present else settings

@@ -11,8 +11,11 @@ from asynclint.resolve import Resolver
 from asynclint.scope import Scope
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from asynclint.config import Settings
     from asynclint.fixes import FixSpec
+    from asynclint.project import ProjectIndex
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Context:
         scopes: dict[cst.CSTNode, Scope],
         settings: Settings,
         module_name: str | None = None,
-        project=None,
+        project: ProjectIndex | None = None,
     ) -> None:
         self.path = path
         self.module = module
@@ -78,7 +81,7 @@ class Context:
                 return self.stack[index - 1]
         return None
 
-    def ancestors(self):
+    def ancestors(self) -> Iterator[cst.CSTNode]:
         """Nodes above the current one, innermost first."""
         return reversed(self.stack[:-1])
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Any, Literal
 
 Applicability = Literal["safe", "unsafe"]
+# A module's facts for project analysis (facts.py writes them, project.py reads them): JSON-like.
+ModuleFacts = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     errors: list[InternalError] = field(default_factory=list)
     # Facts about the module for project-wide analysis (filled in by a later pass).
-    facts: dict | None = None
+    facts: ModuleFacts | None = None
     # --fix / --diff: what was fixed, the diff, and fixes or writes that were refused.
     fixed: list[Diagnostic] = field(default_factory=list)
     diff: str = ""

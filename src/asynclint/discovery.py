@@ -12,10 +12,14 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
     import pathspec
+
+    from asynclint.config import Settings
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
@@ -41,7 +45,7 @@ class Skipped:
 @dataclass
 class _Ignore:
     base: Path
-    spec: pathspec.PathSpec
+    spec: pathspec.PathSpec[Any]
 
     def matches(self, path: Path, is_dir: bool) -> bool:
         try:
@@ -60,7 +64,7 @@ def _gitignore(folder: Path) -> _Ignore | None:
     return _Ignore(folder, _spec(lines, strict=False))
 
 
-def _spec(lines, strict: bool = True) -> pathspec.PathSpec:
+def _spec(lines: Iterable[str], strict: bool = True) -> pathspec.PathSpec[Any]:
     """The patterns as git reads them. A pattern pathspec rejects (a lone `!`) is an error
     in asynclint's own `exclude` (`strict`); in a .gitignore git skips it, and so do we."""
     import pathspec  # only once there is a pattern to match: a one-file run rarely has one
@@ -115,7 +119,7 @@ def _parent_gitignores(folder: Path) -> list[_Ignore]:
     return []
 
 
-def discover(paths, settings, *, force_exclude: bool = False, skipped: list[Skipped] | None = None) -> list[str]:
+def discover(paths: Iterable[str], settings: Settings, *, force_exclude: bool = False, skipped: list[Skipped] | None = None) -> list[str]:
     """The files to lint. What is left out for a reason the user should hear (a FIFO or
     device named *.py, a folder that cannot be read) goes to `skipped`."""
     root = Path(settings.root).resolve()
@@ -168,7 +172,7 @@ def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
     return any(excludes.matches(parent, True) for parent in path.parents if parent != root and root in parent.parents)
 
 
-def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add, skipped: list[Skipped]) -> None:
+def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add: Callable[[str, str], None], skipped: list[Skipped]) -> None:
     top_resolved = top.resolve()
     ignores = _parent_gitignores(top_resolved) if respect_gitignore else []
     stack = [(top, top_resolved, ignores)]

@@ -26,13 +26,12 @@ from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
 from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
-from asynclint.rule import Rule
-from asynclint.project import module_name
-from asynclint.scope import build_scopes
 from asynclint.positions import leading_rows
-from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.project import module_name
+from asynclint.rule import Rule
+from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
-
+from asynclint.walk import COMPREHENSIONS, walk
 
 
 def rules_for(settings: Settings, path: str) -> list[type[Rule]]:

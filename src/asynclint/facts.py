@@ -525,7 +525,7 @@ class FactsCollector:
         singleton, not an in-process client, not also kept somewhere (a global, app state)?"""
         from asynclint.rules._resources import stored_elsewhere, use_of
 
-        resource, path, in_process = site
+        _resource, path, in_process = site
         if in_process or self._resource_rule()._is_lazy(path):
             return False
         if name is None:
@@ -653,7 +653,7 @@ class FactsCollector:
         not only inside `async with`/`with`)."""
         from asynclint.rules._resources import use_of
 
-        for call, site in self.sites.items():
+        for site in self.sites.values():
             resource, path, in_process = site
             if path[0] is not node or in_process:
                 continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -57,7 +58,7 @@ def _select(text: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     taken: list[Diagnostic] = []
     claimed: list[tuple[int, int, str]] = []
     for diagnostic in diagnostics:
-        spans = [(*_span(edit, starts), edit.content) for edit in diagnostic.fix.edits]
+        spans = [(*_span(edit, starts), edit.content) for edit in (diagnostic.fix.edits if diagnostic.fix else ())]
         if any(_overlaps(span, other) for span in spans for other in claimed if span != other):
             continue
         taken.append(diagnostic)
@@ -67,7 +68,7 @@ def _select(text: str, diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 def _overlaps(a: tuple[int, int, str], b: tuple[int, int, str]) -> bool:
     # Two insertions at the same point also conflict (their order would be a guess).
-    return a[0] < b[1] and b[0] < a[1] or a[0] == b[0] or (a[0] == a[1] and b[0] < a[0] < b[1])
+    return (a[0] < b[1] and b[0] < a[1]) or a[0] == b[0] or (a[0] == a[1] and b[0] < a[0] < b[1])
 
 
 def _parses(text: str) -> bool:
@@ -122,8 +123,8 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False) 
     return outcome
 
 
-def _try(text, batch, before, path, settings) -> str | None:
-    edits = [edit for d in batch for edit in d.fix.edits]
+def _try(text: str, batch: list[Diagnostic], before: list[Diagnostic], path: str, settings: Settings) -> str | None:
+    edits = [edit for d in batch if d.fix is not None for edit in d.fix.edits]
     new_text = apply_edits(text, edits)
     if not _parses(new_text):
         return None
@@ -137,7 +138,7 @@ def _try(text, batch, before, path, settings) -> str | None:
     starts = _offsets(text)
     had = {(d.code, starts[d.row - 1] + d.col - 1) for d in before if d.code in codes}
     new_starts = _offsets(new_text)
-    after = Counter()
+    after: Counter[str] = Counter()
     for d in lint_text(new_text, path, settings).diagnostics:
         if d.code in codes:
             where = back(new_starts[d.row - 1] + d.col - 1)
@@ -150,7 +151,7 @@ def _try(text, batch, before, path, settings) -> str | None:
     return new_text
 
 
-def _mapping_back(text: str, edits: list[Edit]):
+def _mapping_back(text: str, edits: list[Edit]) -> Callable[[int], int | None]:
     """A function from an offset in the edited text to the same place in `text`, or None
     for a place inside an edit's new content."""
     starts = _offsets(text)
@@ -243,10 +244,10 @@ def _dotted(node: cst.BaseExpression) -> str | None:
     return None
 
 
-def _name_counts(module: cst.Module) -> Counter:
+def _name_counts(module: cst.Module) -> Counter[str]:
     """How often each identifier occurs as a name in the module: not the `sleep` of
     `asyncio.sleep`, but keyword names and the like (more occurrences only keep an import)."""
-    counts: Counter = Counter()
+    counts: Counter[str] = Counter()
 
     class Names(cst.CSTVisitor):
         def visit_Name(self, node: cst.Name) -> None:

@@ -30,7 +30,7 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
     params: set[str] = set()
     for index in range(len(path) - 1):
         node, child = path[index], path[index + 1]
-        missing: list[str] = []
+        missing: list[str | None] = []
         region: cst.CSTNode = func
         if isinstance(node, cst.If):
             if child is node.body:
@@ -94,7 +94,7 @@ def _state(expr: cst.BaseExpression) -> str | None:
 
 def _leaves(body: cst.BaseSuite) -> bool:
     statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
-    last = statements[-1] if statements else None
+    last: cst.CSTNode | None = statements[-1] if statements else None
     if isinstance(last, cst.SimpleStatementLine):
         last = last.body[-1] if last.body else None
     return isinstance(last, (cst.Return, cst.Raise))
@@ -120,6 +120,7 @@ def _persistent(scope: Scope, target: str) -> bool:
 def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
     """Does `region` assign `target` (`_X = ...`, `self._x = ...`, `setattr(self, "_x", ...)`)?"""
     for node in walk(region.body if isinstance(region, cst.FunctionDef) else region):
+        targets: list[cst.BaseExpression | str | None]
         if isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):

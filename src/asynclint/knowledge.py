@@ -8,6 +8,7 @@ which types are SQLAlchemy sessions, which decorators make a FastAPI route.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # --- Blocking calls (ASL201-ASL206): qualified names called directly -------------
 
@@ -163,7 +164,7 @@ ITEM_PRESERVING_BUILTINS = frozenset({"builtins.sorted", "builtins.list", "built
 SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
 
 
-def may_name(text: str, qualified_names) -> bool:
+def may_name(text: str, qualified_names: Iterable[str]) -> bool:
     """Can a module with this text refer to one of these qualified names? Names resolve
     through the module's imports, so it spells the last part (`AsyncClient`) of the name
     and the top-level package (`import httpx`, `from httpx import AsyncClient`), unless it
@@ -183,7 +184,7 @@ def has_relative_import(text: str) -> bool:
     return _RELATIVE_IMPORT.search(text) is not None
 
 
-def has_word(pattern: re.Pattern, text: str) -> bool:
+def has_word(pattern: re.Pattern[str], text: str) -> bool:
     """Does `pattern` (a literal or alternation of literals, ending in `\b`) match a whole
     word of `text`? The start of the word is checked here, not by the pattern (see above)."""
     for match in pattern.finditer(text):
@@ -193,7 +194,7 @@ def has_word(pattern: re.Pattern, text: str) -> bool:
     return False
 
 
-def mentions_session(text: str, session_types=()) -> bool:
+def mentions_session(text: str, session_types: Iterable[str] = ()) -> bool:
     """Can a module know of an AsyncSession by itself (without the project index)? Every
     spelling of one (`AsyncSession`, SQLModel's, `sessionmaker(class_=AsyncSession)`, an
     `async_sessionmaker`, a configured session type) names one of these in the text."""

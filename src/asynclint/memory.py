@@ -11,6 +11,8 @@ largest files), so only once the process holds more than HELD_LIMIT.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Literal
 
 # A process holding more than this (bytes, resident) gives the freed part back.
 HELD_LIMIT = 80 * 1024 * 1024
@@ -38,4 +40,5 @@ def resident() -> int:
         return 0
 
 
-_malloc_trim = None
+# libc's function once looked up; False where there is none.
+_malloc_trim: Callable[[int], int] | Literal[False] | None = None

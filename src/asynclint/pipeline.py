@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from asynclint.config import ConfigError, Settings, load_settings, settings_from_data, with_overrides
+from asynclint.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    settings_from_data,
+    with_overrides,
+)
 from asynclint.discovery import Skipped, nearest_project
 from asynclint.runner import FixMode, Job, RunResult
 
@@ -170,7 +176,7 @@ def settings_for(path: str, overrides: Overrides = Overrides()) -> Settings:
     return overrides.apply(_settings_in(str(start), _config_stamps(start)))
 
 
-def _config_stamps(folder: Path) -> tuple:
+def _config_stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
     """The pyproject.toml files at and above `folder`, with their modification times: the
     settings of a folder are reused (flake8 asks once per file) until one of them changes."""
     stamps = []
@@ -184,7 +190,7 @@ def _config_stamps(folder: Path) -> tuple:
 
 
 @lru_cache(maxsize=512)
-def _settings_in(folder: str, stamps: tuple) -> Settings:
+def _settings_in(folder: str, stamps: tuple[tuple[str, int, int], ...]) -> Settings:
     return load_settings([folder])
 
 

@@ -326,7 +326,7 @@ def _bodies_holding(statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode)
         pairs.append((_block(statement.body), found.body))
         if len(statement.handlers) != len(found.handlers):
             return None
-        for handler, ast_handler in zip(statement.handlers, found.handlers):
+        for handler, ast_handler in zip(statement.handlers, found.handlers, strict=True):
             pairs.append((_block(handler.body), ast_handler.body))
         if statement.orelse is not None:
             pairs.append((_block(statement.orelse.body), found.orelse))
@@ -335,7 +335,7 @@ def _bodies_holding(statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode)
     elif isinstance(statement, cst.Match):
         if len(statement.cases) != len(found.cases):
             return None
-        for case, ast_case in zip(statement.cases, found.cases):
+        for case, ast_case in zip(statement.cases, found.cases, strict=True):
             pairs.append((_block(case.body), ast_case.body))
     for cst_body, ast_body in pairs:
         if cst_body is not None and any(item is child for item in cst_body):

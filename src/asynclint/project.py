@@ -378,7 +378,7 @@ class ProjectIndex:
                           index.resource_churn, index.returns, index.attributes):
                 if target in table:
                     table[alias] = table[target]
-            for keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
+            for _keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
                                 (type_keys, type_names)):
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from asynclint.rule import Rule
 
 _RULE_FILE = re.compile(r"^asl(\d{3})_(\w+)\.py$")
@@ -33,7 +35,7 @@ ENGINE_FIXES = {"ASL003": "safe"}
 OPT_IN = frozenset({"ASL003", "ASL101", "ASL104"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def rule_modules() -> dict[str, str]:
     """code -> module name, from the files in the rules package."""
     found = {}
@@ -48,11 +50,12 @@ def all_codes() -> list[str]:
     return sorted([*ENGINE_CODES, *rule_modules()])
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rule(code: str) -> type[Rule]:
     module = importlib.import_module(rule_modules()[code])
-    return module.RULE
+    rule: type[Rule] = module.RULE
+    return rule
 
 
-def load_rules(codes) -> list[type[Rule]]:
+def load_rules(codes: Iterable[str]) -> list[type[Rule]]:
     return [load_rule(code) for code in sorted(codes) if code in rule_modules()]

@@ -354,7 +354,13 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
     once async code calls into one (directly or through sync helpers: a blocking chain may go
     on there), or it spells a session or resource name the index found; and those facts may
     lead further. `everything`'s facts are filled in on the way."""
-    from asynclint.project import ProjectIndex, is_deferred, module_name, wanted_calls, wanted_types
+    from asynclint.project import (
+        ProjectIndex,
+        is_deferred,
+        module_name,
+        wanted_calls,
+        wanted_types,
+    )
 
     deferred: dict[str, list[FileResult]] = {}
     for r in everything:
@@ -456,8 +462,9 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
     global _pool
     if _pool is None:
+        # Imported here: a one-file run never starts a pool.
         import gc
-        from concurrent.futures import ProcessPoolExecutor  # here: a one-file run never starts a pool
+        from concurrent.futures import ProcessPoolExecutor
 
         _pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid()))
     from concurrent.futures import as_completed

@@ -12,10 +12,18 @@ from __future__ import annotations
 import builtins
 import weakref
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import libcst as cst
 
 from asynclint.walk import COMPREHENSIONS, walk
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # A node class's (visit_X, leave_X) on the builder, unbound: called with (builder, node).
+    _Hook = Callable[[Any, Any], object]
+    _Hooks = tuple[_Hook | None, _Hook | None]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -117,10 +125,10 @@ class ScopeBuilder:
 
     # Per node class: (visit_X, leave_X) as plain functions. Bound methods kept on the
     # builder would make a cycle through it, and keep the file's tree alive after the lint.
-    _HOOKS: dict[type, tuple] = {}
+    _HOOKS: ClassVar[dict[type, _Hooks]] = {}
 
     @classmethod
-    def _hooks_for(cls, node_type: type) -> tuple:
+    def _hooks_for(cls, node_type: type) -> _Hooks:
         hooks = cls._HOOKS.get(node_type)
         if hooks is None:
             name = node_type.__name__
@@ -146,11 +154,11 @@ class ScopeBuilder:
     def enter_body(self, node: cst.CSTNode) -> None:
         cls = type(node)
         if cls is cst.FunctionDef:
-            self.visit_FunctionDef_body(node)
+            self.visit_FunctionDef_body(cast(cst.FunctionDef, node))
         elif cls is cst.ClassDef:
             self._push("class", node)
         else:
-            self.visit_Lambda_body(node)
+            self.visit_Lambda_body(cast(cst.Lambda, node))
 
     def leave_body(self, node: cst.CSTNode) -> None:
         self.stack.pop()
@@ -286,7 +294,14 @@ class ScopeBuilder:
     def visit_TypeAlias(self, node: cst.TypeAlias) -> None:
         self.current.bind(node.name.value, Binding("assign", node, value=node.value))
 
-    def _bind_target(self, target, kind, node, value=None, annotation=None) -> None:
+    def _bind_target(
+        self,
+        target: cst.BaseExpression,
+        kind: str,
+        node: cst.CSTNode,
+        value: cst.BaseExpression | None = None,
+        annotation: cst.BaseExpression | None = None,
+    ) -> None:
         if isinstance(target, cst.Name):
             self.current.bind(target.value, Binding(kind, node, value=value, annotation=annotation))
         elif isinstance(target, (cst.Tuple, cst.List)):
@@ -298,11 +313,18 @@ class ScopeBuilder:
         elif isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
             self._bind_instance_attr(target, kind, node, value, annotation)
 
-    def _bind_instance_attr(self, target: cst.Attribute, kind, node, value, annotation) -> None:
+    def _bind_instance_attr(
+        self,
+        target: cst.Attribute,
+        kind: str,
+        node: cst.CSTNode,
+        value: cst.BaseExpression | None,
+        annotation: cst.BaseExpression | None,
+    ) -> None:
         scope = self.current
         while scope.kind in ("comprehension", "lambda") and scope.parent is not None:
             scope = scope.parent
-        if scope.kind != "function" or scope.self_name != target.value.value:
+        if scope.kind != "function" or scope.self_name != cast(cst.Name, target.value).value:
             return
         cls = scope.enclosing_class
         if cls is not None:

@@ -10,6 +10,8 @@ structural nodes, read-only, so it walks them itself: a fraction of the work.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import cast
 
 import libcst as cst
 
@@ -24,7 +26,7 @@ _SKIP_FIELDS = frozenset(
     }
 )
 # Children whose fields are listed in source order where the dataclass order differs.
-_ORDER = {
+_ORDER: dict[type, tuple[str, ...]] = {
     cst.FunctionDef: ("decorators", "name", "type_parameters", "params", "returns", "body"),
     cst.ClassDef: ("decorators", "name", "type_parameters", "bases", "keywords", "body"),
     cst.ExceptHandler: ("type", "name", "body"),
@@ -100,7 +102,13 @@ SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
 
 
-def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None) -> None:
+def walk(
+    root: cst.CSTNode,
+    enter: Callable[[cst.CSTNode], object],
+    leave: Callable[[cst.CSTNode], object] | None = None,
+    enter_body: Callable[[cst.CSTNode], object] | None = None,
+    leave_body: Callable[[cst.CSTNode], object] | None = None,
+) -> None:
     """Depth-first, source order. `enter(node)` returning False skips the children.
     `enter_body(owner)` / `leave_body(owner)` bracket the body of a def, class or lambda."""
 
@@ -108,9 +116,10 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
         if enter(node) is False:
             return
         cls = type(node)
-        if cls in SCOPE_BODY_OWNERS and enter_body is not None:
+        if cls in SCOPE_BODY_OWNERS and enter_body is not None and leave_body is not None:
+            body = cast("cst.FunctionDef | cst.ClassDef | cst.Lambda", node).body
             for child in children(node):
-                if child is node.body:
+                if child is body:
                     enter_body(node)
                     visit(child)
                     leave_body(node)
@@ -127,4 +136,4 @@ def walk(root: cst.CSTNode, enter, leave=None, enter_body=None, leave_body=None)
     finally:
         # `visit` refers to itself through its closure: unless the cell lets go, that cycle
         # holds the hooks (and through them the file's tree) until the garbage collector runs.
-        visit = None  # noqa: F841
+        visit = None  # type: ignore[assignment]  # clears the closure cell; never called after

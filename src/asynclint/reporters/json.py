@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TextIO
+from typing import Any, TextIO
 
 from asynclint.diagnostics import Diagnostic
 from asynclint.reporters import ReportContext, rule_url
 
 
-def _fix(diagnostic: Diagnostic) -> dict | None:
+def _fix(diagnostic: Diagnostic) -> dict[str, Any] | None:
     fix = diagnostic.fix
     if fix is None:
         return None
@@ -28,7 +28,7 @@ def _fix(diagnostic: Diagnostic) -> dict | None:
     }
 
 
-def as_dict(d: Diagnostic) -> dict:
+def as_dict(d: Diagnostic) -> dict[str, Any]:
     return {
         "cell": None,
         "code": d.code,

@@ -29,7 +29,7 @@ def _classname(path: str) -> str:
     return ".".join(parts) or pure.name
 
 
-def junit_tree(diagnostics: list[Diagnostic]) -> ET.ElementTree:
+def junit_tree(diagnostics: list[Diagnostic]) -> ET.ElementTree[ET.Element]:
     failures = len(diagnostics)
     root = ET.Element(
         "testsuites", name="asynclint", tests=str(max(failures, 1)), failures=str(failures), errors="0"

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from asynclint import __version__, catalogue
@@ -35,7 +35,7 @@ def _section(page: str, title: str) -> str | None:
     return " ".join(line.strip() for line in first_paragraph.splitlines()) or None
 
 
-def rule_metadata(code: str) -> dict:
+def rule_metadata(code: str) -> dict[str, Any]:
     """id, name and descriptions of a rule, from the registry and its catalogue page."""
     from asynclint import registry
 
@@ -67,7 +67,7 @@ def rule_metadata(code: str) -> dict:
     return entry
 
 
-def _location(path: str) -> dict:
+def _location(path: str) -> dict[str, Any]:
     absolute = os.path.abspath(path)
     cwd = os.getcwd()
     try:
@@ -81,11 +81,11 @@ def _location(path: str) -> dict:
     return {"uri": Path(absolute).as_uri()}
 
 
-def _region(row: int, col: int, end_row: int, end_col: int) -> dict:
+def _region(row: int, col: int, end_row: int, end_col: int) -> dict[str, Any]:
     return {"startLine": row, "startColumn": col, "endLine": end_row, "endColumn": end_col}
 
 
-def _result(d: Diagnostic, rule_index: int) -> dict:
+def _result(d: Diagnostic, rule_index: int) -> dict[str, Any]:
     location = _location(d.path)
     result = {
         "ruleId": d.code,
@@ -119,7 +119,7 @@ def _result(d: Diagnostic, rule_index: int) -> dict:
     return result
 
 
-def sarif_log(diagnostics: list[Diagnostic]) -> dict:
+def sarif_log(diagnostics: list[Diagnostic]) -> dict[str, Any]:
     codes = sorted({d.code for d in diagnostics})
     index = {code: i for i, code in enumerate(codes)}
     return {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any, TextIO
 
 from asynclint.diagnostics import Diagnostic
 from asynclint.reporters import ReportContext
@@ -105,9 +105,9 @@ def diff_summary(fixed: int, diagnostics: list[Diagnostic], unsafe: bool) -> str
     return f"Would fix {_plural(fixed, 'error')}{extra}.\n"
 
 
-def statistics(diagnostics: list[Diagnostic], names: dict[str, str], unsafe: bool) -> list[dict]:
+def statistics(diagnostics: list[Diagnostic], names: dict[str, str], unsafe: bool) -> list[dict[str, Any]]:
     """A count per rule, most frequent first (ruff's fields: code, name, count, fixable, fixable_count)."""
-    rows: dict[str, dict] = {}
+    rows: dict[str, dict[str, Any]] = {}
     for d in diagnostics:
         row = rows.setdefault(d.code, {"code": d.code, "name": names.get(d.code, ""), "count": 0, "fixable_count": 0})
         row["count"] += 1

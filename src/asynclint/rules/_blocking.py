@@ -7,12 +7,15 @@ A rule of this family names the qualified calls it knows (plus the user's
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 
 class BlockingCallRule(Rule):
@@ -24,7 +27,7 @@ class BlockingCallRule(Rule):
     remedy: ClassVar[str] = ""
 
     @classmethod
-    def mentioned(cls, text, settings) -> bool:
+    def mentioned(cls, text: str, settings: Settings) -> bool:
         # The user's extra calls may be spelled any way: no token to look for.
         return bool(settings.extra_calls_for(cls.code)) or super().mentioned(text, settings)
 

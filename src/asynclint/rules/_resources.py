@@ -13,9 +13,8 @@ import libcst as cst
 
 from asynclint import knowledge
 from asynclint.rule import Rule
-
-from asynclint.walk import children
 from asynclint.scope import BUILTIN_NAMES, dotted_name
+from asynclint.walk import children
 
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)

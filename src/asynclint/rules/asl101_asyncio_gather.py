@@ -89,7 +89,7 @@ class AsyncioGather(Rule):
             return cst.SimpleStatementLine([statement], trailing_whitespace=with_comments(cst.TrailingWhitespace(), comments))
 
         if isinstance(statement, cst.Expr):
-            body = [task_line(cst.Expr(create_task(call)), comments) for call, comments in zip(calls, own)]
+            body = [task_line(cst.Expr(create_task(call)), comments) for call, comments in zip(calls, own, strict=True)]
             header = with_comments(cst.TrailingWhitespace(), around + comments_in(line.trailing_whitespace))
             block = _task_group(group, body, header=header, leading_lines=line.leading_lines)
             return FixSpec("unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import)
@@ -99,7 +99,7 @@ class AsyncioGather(Rule):
         tasks = [cst.Name(pick(f"{name}_task" if names else f"task{i}")) for i, name in enumerate(names or calls, 1)]
         body = [
             task_line(cst.Assign([cst.AssignTarget(task)], create_task(call)), comments)
-            for task, call, comments in zip(tasks, calls, own)
+            for task, call, comments in zip(tasks, calls, own, strict=True)
         ]
         results = [cst.Call(cst.Attribute(task, cst.Name("result"))) for task in tasks]
         if names:

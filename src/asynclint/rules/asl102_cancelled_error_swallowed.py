@@ -42,7 +42,13 @@ from asynclint import knowledge
 from asynclint.analysis import is_true, starts_task, walk_with_scopes
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
-from asynclint.rules._statements import NESTED_SCOPES, contains_raise, descendants, exits, jumps_out
+from asynclint.rules._statements import (
+    NESTED_SCOPES,
+    contains_raise,
+    descendants,
+    exits,
+    jumps_out,
+)
 from asynclint.scope import dotted_name
 
 _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
@@ -318,9 +324,7 @@ class CancelledErrorSwallowed(Rule):
                     return False
             elif ancestor is function:
                 return True
-            elif isinstance(ancestor, (cst.For, cst.While, *NESTED_SCOPES)):
-                return False
-            elif isinstance(ancestor, _TRIES) and node is ancestor.body and ancestor.orelse is not None:
+            elif isinstance(ancestor, (cst.For, cst.While, *NESTED_SCOPES)) or (isinstance(ancestor, _TRIES) and node is ancestor.body and ancestor.orelse is not None):
                 return False
             node = ancestor
         return False

@@ -12,12 +12,16 @@ No fix: await the coroutine, or make the sync helper in between async.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.analysis import is_event_loop
 from asynclint.rule import Rule
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 RUN = frozenset({"asyncio.run", "asyncio.runners.run"})
 _RUN = re.compile(r"run\b")
@@ -31,7 +35,7 @@ class NestedEventLoop(Rule):
     needs_async = True
 
     @classmethod
-    def mentioned(cls, text, settings) -> bool:
+    def mentioned(cls, text: str, settings: Settings) -> bool:
         # `asyncio.run` as a word: "run" is part of "running", "runtime", "rerun"...
         return super().mentioned(text, settings) or (knowledge.may_name(text, RUN) and knowledge.has_word(_RUN, text))
 

@@ -16,15 +16,19 @@ No fix: the asyncio process API differs (`await proc.communicate()`, byte stream
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from asynclint import knowledge
 from asynclint.rules._blocking import BlockingCallRule
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 # `os` is a word in most files; its process functions, as words (not `await`, not
 # `file_system`), are what make one worth parsing.
 _OS = re.compile(r"os\b")
 _OS_PROCESS_WORDS = re.compile(
-    r"(?:%s)\b" % "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
+    "(?:{})\\b".format("|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os."))))
 )
 
 
@@ -38,7 +42,7 @@ class BlockingSubprocess(BlockingCallRule):
     remedy = "Use `asyncio.create_subprocess_exec`"
 
     @classmethod
-    def mentioned(cls, text, settings) -> bool:
+    def mentioned(cls, text: str, settings: Settings) -> bool:
         if super().mentioned(text, settings):
             return True
         return knowledge.has_word(_OS, text) and knowledge.has_word(_OS_PROCESS_WORDS, text)

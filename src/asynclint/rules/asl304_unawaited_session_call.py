@@ -26,12 +26,17 @@ inside a generator expression, which `await` would turn into an async generator.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.fixes import FixSpec, await_allowed
 from asynclint.rule import Rule
 from asynclint.scope import dotted_name
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 
 class UnawaitedSessionCall(Rule):
@@ -42,7 +47,7 @@ class UnawaitedSessionCall(Rule):
     fix_applicability = "safe"
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
+    def wants(cls, text: str, settings: Settings) -> bool:
         # A session from another module comes with the index (`ProjectIndex.wants`).
         return super().wants(text, settings) and knowledge.mentions_session(text, settings.session_types)
 
@@ -59,9 +64,7 @@ class UnawaitedSessionCall(Rule):
             pass  # discarded: the coroutine never runs, in async or sync code
         elif not in_async:
             return  # a sync function may hand the coroutine to a caller that awaits it
-        elif isinstance(parent, cst.Attribute) and parent.value is node:
-            pass
-        elif isinstance(parent, cst.Return):
+        elif (isinstance(parent, cst.Attribute) and parent.value is node) or isinstance(parent, cst.Return):
             pass
         elif isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
             if not self._assigned_and_lost(parent):
@@ -100,7 +103,8 @@ class UnawaitedSessionCall(Rule):
         if scope is None:
             return False
         uses = _NameUses(target.value)
-        scope.node.body.visit(uses)
+        # A function or lambda scope: its node has a body.
+        cast("cst.FunctionDef | cst.Lambda", scope.node).body.visit(uses)
         return not uses.other
 
 

@@ -21,10 +21,15 @@ No fix: the dependency and the handler's new parameter are the author's to write
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rule import Rule
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 _SESSIONS = frozenset({knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION})
 # What a call that creates a session gives: the session, or (a project factory) a context
@@ -40,7 +45,7 @@ class SessionInRoute(Rule):
     tokens = ("Session", "session")
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
+    def wants(cls, text: str, settings: Settings) -> bool:
         return super().wants(text, settings) and knowledge.may_have_routes(text)
 
     def visit_Call(self, node: cst.Call) -> None:

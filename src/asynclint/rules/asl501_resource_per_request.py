@@ -37,9 +37,9 @@ import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rules._resources import (
+    FUNCTION_NODES,
     KEEPING_METHODS,
     ResourceRule,
-    FUNCTION_NODES,
     Use,
     call_label,
     chains,
@@ -407,9 +407,7 @@ def _matches(chain: str, roots: set[str]) -> bool:
 def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
     """`if <check of the state>: return/raise ...`, or `try: return <the state>[key]`."""
     if isinstance(statement, cst.If):
-        if mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body)):
-            return True
-        return False
+        return mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body))
     if isinstance(statement, cst.Try):
         return any(isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body))
     return False

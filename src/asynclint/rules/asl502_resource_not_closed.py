@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.scope import dotted_name
 from asynclint.rules._resources import (
     FUNCTION_NODES,
     ResourceRule,
@@ -53,6 +52,7 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
+from asynclint.scope import dotted_name
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.

@@ -50,6 +50,8 @@ class AsynclintServer(LanguageServer):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asynclint")
         self.pending: dict[str, asyncio.Task] = {}
         self.index_task: asyncio.Task | None = None
+        # The event loop keeps only weak references to tasks: a project's first indexing is held here.
+        self.indexing: set[asyncio.Task] = set()
         # uri -> (text, findings) last published: what code actions work from.
         self.published: dict[str, tuple[str, list[Diagnostic]]] = {}
 
@@ -89,7 +91,9 @@ class AsynclintServer(LanguageServer):
         self.schedule_index()
         if not project.indexed and not project.indexing:
             project.indexing = True
-            asyncio.ensure_future(self._index(project))
+            task = asyncio.ensure_future(self._index(project))
+            self.indexing.add(task)
+            task.add_done_callback(self.indexing.discard)
 
     def schedule_index(self) -> None:
         """Bring the indexes up to date with the checked texts once typing pauses: after the
