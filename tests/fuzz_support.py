@@ -32,10 +32,10 @@ import libcst as cst
 from hypothesis import strategies as st
 
 from asynclint.config import Settings
-from asynclint.registry import OPT_IN
 from asynclint.diagnostics import Diagnostic, Edit
 from asynclint.engine import lint_text, rules_for
 from asynclint.fixer import apply_edits, fix_text
+from asynclint.registry import OPT_IN
 from asynclint.source import UnreadableSource, decode, split_lines
 
 PATH = "fuzz.py"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from asynclint.diagnostics import Diagnostic, Edit, Fix
 from asynclint.source import split_lines
 
 # flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes.
@@ -60,19 +61,19 @@ def spaced_directives(text: str) -> list[int]:
     return [row for row, line in enumerate(split_lines(text), start=1) if "#" in line and _SPACED.search(line)]
 
 
-def unused(text: str, path: str, found: list, enabled: frozenset[str], known: list[str], unsure: frozenset[str]) -> list:
+def unused(
+    text: str, path: str, found: list[Diagnostic], enabled: frozenset[str], known: list[str], unsure: frozenset[str]
+) -> list[Diagnostic]:
     """ASL003: the ASL codes of line `# noqa` comments that suppress none of `found` (the
     file's findings before noqa), or that name no ASL code at all. Codes of rules not enabled
     here, and `unsure` ones (rules whose findings project analysis may add later), are left
     alone; so are other tools' codes, blanket `# noqa`, and a line that silences ASL003."""
-    from asynclint.diagnostics import Diagnostic, Fix
-
     if "noqa" not in text.lower():
         return []
     by_row: dict[int, list[str]] = {}
     for d in found:
         by_row.setdefault(d.row, []).append(d.code)
-    reports = []
+    reports: list[Diagnostic] = []
     for row, line in enumerate(split_lines(text), start=1):
         if "#" not in line:
             continue
@@ -86,7 +87,7 @@ def unused(text: str, path: str, found: list, enabled: frozenset[str], known: li
                 continue
             here = by_row.get(row, [])
             stale, unknown = [], []
-            for original, code in zip(spelled, codes):
+            for original, code in zip(spelled, codes, strict=True):
                 if not code.startswith("ASL") or any(d.startswith(code) for d in here):
                     continue
                 if not any(k.startswith(code) for k in known):
@@ -116,11 +117,9 @@ def unused(text: str, path: str, found: list, enabled: frozenset[str], known: li
     return reports
 
 
-def _without(line: str, match: re.Match, drop: set[str], row: int):
+def _without(line: str, match: re.Match[str], drop: set[str], row: int) -> Edit:
     """The edit that removes `drop` from the directive, or the directive itself (with the
     space before it) when nothing is left."""
-    from asynclint.diagnostics import Edit
-
     group = match.group("codes")
     left = [code for code in re.split(r"[,\s]+", group) if code and code not in drop]
     if left:
