@@ -173,9 +173,7 @@ def prune(pins: list[Pin], src: Path) -> None:
             shutil.rmtree(entry)
 
 
-def build(
-    dest: Path | None = None, lock: Path = DEFAULT_LOCK, kind: str | None = None
-) -> Path:
+def build(dest: Path | None = None, lock: Path = DEFAULT_LOCK, kind: str | None = None) -> Path:
     """Make sure DEST/src holds the pinned corpus (only the pins of ``kind`` if given); return that folder."""
     dest = Path(dest or default_dest()).expanduser()
     wheels, src = dest / "wheels", dest / "src"
@@ -223,9 +221,7 @@ def main() -> None:
     args = parser.parse_args()
     src = build(args.dest, args.lock, args.kind)
     if args.kind:
-        trees = [
-            src / pin.dirname for pin in read_lock(args.lock) if pin.kind == args.kind
-        ]
+        trees = [src / pin.dirname for pin in read_lock(args.lock) if pin.kind == args.kind]
         files = sorted(f for tree in trees for f in tree.rglob("*.py"))
         lines = sum(count_lines(p.read_bytes()) for p in files)
         print(

@@ -50,12 +50,16 @@ def main() -> None:
         with open(args.files_from) as f:
             paths += [line.rstrip("\n") for line in f if line.strip()]
     results = parse_all(paths, args.jobs)
-    print(json.dumps({
-        "files": len(results),
-        "lines": sum(lines for lines, _ in results),
-        "failed": sum(1 for _, ok in results if not ok),
-        "jobs": args.jobs,
-    }))
+    print(
+        json.dumps(
+            {
+                "files": len(results),
+                "lines": sum(lines for lines, _ in results),
+                "failed": sum(1 for _, ok in results if not ok),
+                "jobs": args.jobs,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

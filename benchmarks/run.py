@@ -35,19 +35,20 @@ sys.path.insert(0, str(HERE))
 import corpus
 
 PEERS = {"ruff": "0.17.6", "flake8": "7.5.0", "flake8-async": "26.8.1"}
-QUICK_LINES = 20_000        # --quick: corpus slice size
+QUICK_LINES = 20_000  # --quick: corpus slice size
 QUICK_FLAKE8_LINES = 5_000
-SAMPLE_EVERY = 0.1          # s between memory samples; ru_maxrss catches shorter peaks
+SAMPLE_EVERY = 0.1  # s between memory samples; ru_maxrss catches shorter peaks
 SKIP_DIRS = {"__pycache__", "node_modules", "site-packages"}
 TARGETS_DOC = "benchmarks/README.md#targets"
 
 
 # ---------------------------------------------------------------- file sets
 
+
 @dataclass
 class FileSet:
-    root: Path               # every tool runs with this as cwd
-    files: list[str]         # paths relative to root, sorted
+    root: Path  # every tool runs with this as cwd
+    files: list[str]  # paths relative to root, sorted
     lines: dict[str, int] = field(repr=False)
 
     @property
@@ -97,8 +98,10 @@ def sample(fs: FileSet, budget: int, seed: int = 0) -> FileSet:
 
 def pick_file(fs: FileSet, want_lines: int) -> str:
     """The async file whose size is closest to want_lines (any file if none is async)."""
+
     def is_async(f: str) -> bool:
         return b"async def" in (fs.root / f).read_bytes()
+
     pool = [f for f in fs.files if is_async(f)] or fs.files
     return min(pool, key=lambda f: (abs(fs.lines[f] - want_lines), f))
 
@@ -111,6 +114,7 @@ def copy_tree(fs: FileSet, dest: Path) -> FileSet:
 
 
 # ---------------------------------------------------------------- measuring
+
 
 def descendants(pid: int) -> list[int]:
     """pid and all processes below it, found through the ppid field of /proc/*/stat."""
@@ -181,8 +185,7 @@ def run_once(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=err)
+            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
         except OSError as e:  # missing binary, or a file list too long for the OS
             return Run(0.0, error=f"cannot start: {e}")
         memory = TreeMemory(proc.pid)
@@ -200,16 +203,27 @@ def run_once(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
         err.seek(0)
         stderr = err.read().decode(errors="replace")
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-    run = Run(wall, usage.ru_utime + usage.ru_stime,
-              max(tree_mb, usage.ru_maxrss * scale / 2**20),
-              stdout.count(b"\n"), stdout[-2000:].decode(errors="replace"), stderr[-2000:])
+    run = Run(
+        wall,
+        usage.ru_utime + usage.ru_stime,
+        max(tree_mb, usage.ru_maxrss * scale / 2**20),
+        stdout.count(b"\n"),
+        stdout[-2000:].decode(errors="replace"),
+        stderr[-2000:],
+    )
     if proc.returncode != 0:
         run.error = f"exit {proc.returncode}: {stderr.strip()[-300:]}"
     return run
 
 
-def measure(argv: list[str], cwd: Path, repeats: int, env: dict | None = None,
-            before: Callable[[int], None] | None = None, median: bool = False) -> Run:
+def measure(
+    argv: list[str],
+    cwd: Path,
+    repeats: int,
+    env: dict | None = None,
+    before: Callable[[int], None] | None = None,
+    median: bool = False,
+) -> Run:
     """Best (or median) wall time of `repeats` runs; memory is the worst run's."""
     runs = []
     for i in range(repeats):
@@ -225,6 +239,7 @@ def measure(argv: list[str], cwd: Path, repeats: int, env: dict | None = None,
 
 
 # ---------------------------------------------------------------- tools
+
 
 def which(cmd: list[str]) -> list[str] | None:
     """cmd with its program as an absolute path (tools run in another cwd), or None."""
@@ -262,8 +277,7 @@ def setup_peers(venv: Path) -> None:
     if not (venv / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pins = [f"{name}=={version}" for name, version in PEERS.items()]
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins],
-                   check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *pins], check=True)
 
 
 # ---------------------------------------------------------------- rows
@@ -288,12 +302,12 @@ class Row:
     cpu_s: float | None = None
     peak_mb: float | None = None
     out_lines: int | None = None
-    status: str = "ok"        # ok | skipped | error
+    status: str = "ok"  # ok | skipped | error
     note: str = ""
     command: str = ""
     lines_per_s: float | None = None
     x_floor: float | None = None
-    output_tail: str = ""     # JSON only: last output lines, to see what a tool really did
+    output_tail: str = ""  # JSON only: last output lines, to see what a tool really did
 
 
 def skipped(names: tuple[str, ...], why: str) -> list[Row]:
@@ -329,30 +343,32 @@ class Bench:
         self.pristine = set(os.listdir(fs.root))
         self.versions: dict[str, str] = {}
 
-    def timed(self, name: str, argv: list[str], fs: FileSet, repeats: int, note: str = "",
-              median: bool = False, **kw) -> Row:
+    def timed(
+        self, name: str, argv: list[str], fs: FileSet, repeats: int, note: str = "", median: bool = False, **kw
+    ) -> Row:
         run = measure(argv, self.fs.root, repeats, median=median, **kw)
         how = f"median of {repeats}" if median else f"best of {repeats}"
         return row(name, argv, fs, run, f"{note}; {how}" if note else how)
 
     def floor(self) -> list[Row]:
         a = self.args
-        probe = first_line([a.floor_python, "-c",
-                            "import importlib.metadata as m; print('libcst', m.version('libcst'))"])
+        probe = first_line(
+            [a.floor_python, "-c", "import importlib.metadata as m; print('libcst', m.version('libcst'))"]
+        )
         if probe.startswith("error"):
             return skipped((FLOOR, FLOOR_1), f"{a.floor_python} has no libcst (--floor-python)")
         self.versions["floor"] = probe
         listing = self.fs.root.parent / "files.txt"
         listing.write_text("\n".join(self.fs.files) + "\n")
         base = [a.floor_python, str(HERE / "parse_floor.py"), "--jobs", str(a.jobs)]
-        whole = self.timed(FLOOR, [*base, "--files-from", str(listing)], self.fs, a.repeats,
-                           f"{a.jobs} processes")
+        whole = self.timed(FLOOR, [*base, "--files-from", str(listing)], self.fs, a.repeats, f"{a.jobs} processes")
         if whole.status == "ok":
             failed = json.loads(whole.output_tail.splitlines()[0])["failed"]
             whole.note += f"; {failed} files LibCST cannot parse" if failed else ""
         whole.command = shlex.join(base) + f" --files-from <{len(self.fs.files)} files>"
-        single = self.timed(FLOOR_1, base + self.small.files, self.small, a.single_repeats,
-                            self.small.files[0], median=True)
+        single = self.timed(
+            FLOOR_1, base + self.small.files, self.small, a.single_repeats, self.small.files[0], median=True
+        )
         for r in (whole, single):
             r.out_lines = None  # a JSON summary, not findings
         return [whole, single]
@@ -362,9 +378,22 @@ class Bench:
         if not cmd:
             return skipped((RUFF, RUFF_1), "ruff not found (--setup-peers)")
         self.versions["ruff"] = first_line([*cmd, "--version"])
-        base = [*cmd, "check", "--isolated", "--no-cache", "--select", "ASYNC", "--exit-zero", "-q", "--output-format", "concise"]
-        return [self.timed(RUFF, base + self.fs.files, self.fs, a.fast_repeats),
-                self.timed(RUFF_1, base + self.small.files, self.small, a.single_repeats, median=True)]
+        base = [
+            *cmd,
+            "check",
+            "--isolated",
+            "--no-cache",
+            "--select",
+            "ASYNC",
+            "--exit-zero",
+            "-q",
+            "--output-format",
+            "concise",
+        ]
+        return [
+            self.timed(RUFF, base + self.fs.files, self.fs, a.fast_repeats),
+            self.timed(RUFF_1, base + self.small.files, self.small, a.single_repeats, median=True),
+        ]
 
     def flake8(self) -> list[Row]:
         a, cmd = self.args, peer(self.args.peers_venv, "flake8")
@@ -373,8 +402,7 @@ class Bench:
             return skipped((FLAKE8,), "flake8 with flake8-async not found (--setup-peers)")
         self.versions["flake8"] = version
         part = sample(self.fs, a.flake8_lines)
-        r = self.timed(FLAKE8, [*cmd, "--isolated", "--select", "ASYNC", "--exit-zero", *part.files],
-                       part, a.repeats)
+        r = self.timed(FLAKE8, [*cmd, "--isolated", "--select", "ASYNC", "--exit-zero", *part.files], part, a.repeats)
         if r.lines_per_s:
             r.note += f"; all {self.fs.total} lines would take {self.fs.total / r.lines_per_s:.0f} s"
         return [r]
@@ -395,12 +423,24 @@ class Bench:
         target = self.fs.root / self.changed
         original = target.read_bytes()
         try:
-            rows.append(self.timed(CHANGED, full, self.fs, a.fast_repeats, f"edits {self.changed}",
-                                   env=env, before=lambda i: self.edit(target, original, i)))
+            rows.append(
+                self.timed(
+                    CHANGED,
+                    full,
+                    self.fs,
+                    a.fast_repeats,
+                    f"edits {self.changed}",
+                    env=env,
+                    before=lambda i: self.edit(target, original, i),
+                )
+            )
         finally:
             target.write_bytes(original)
-        rows.append(self.timed(SINGLE, [*base, "--no-cache", *self.small.files], self.small,
-                               a.single_repeats, median=True, env=env))
+        rows.append(
+            self.timed(
+                SINGLE, [*base, "--no-cache", *self.small.files], self.small, a.single_repeats, median=True, env=env
+            )
+        )
         # Last: the first --fix edits the work tree's copy of the corpus; after it, nothing is
         # left to fix and --fix should cost about what a warm check does (the cache answers).
         fix = [*base, "--fix", *self.fs.files]
@@ -430,8 +470,11 @@ class Bench:
                 continue
             print(f"run: {tool} ...", file=sys.stderr)
             for r in getattr(self, tool)():  # progress: a full run can take many minutes
-                print(f"run:   {r.name}: {fmt(r.wall_s, '.3f')} s, {fmt(r.cpu_s, '.2f')} CPU s, "
-                      f"{fmt(r.peak_mb, '.0f')} MB {r.status}", file=sys.stderr)
+                print(
+                    f"run:   {r.name}: {fmt(r.wall_s, '.3f')} s, {fmt(r.cpu_s, '.2f')} CPU s, "
+                    f"{fmt(r.peak_mb, '.0f')} MB {r.status}",
+                    file=sys.stderr,
+                )
                 rows.append(r)
         add_ratios(rows)
         return rows
@@ -448,6 +491,7 @@ def add_ratios(rows: list[Row]) -> None:
 
 # ---------------------------------------------------------------- targets and output
 
+
 def targets(rows: list[Row]) -> list[dict]:
     """The performance targets of README.md, each ok / failed / n/a (a row is missing)."""
     by = {r.name: r for r in rows if r.status == "ok"}
@@ -461,20 +505,30 @@ def targets(rows: list[Row]) -> list[dict]:
         except (AttributeError, TypeError, ValueError, ZeroDivisionError):  # a row is missing
             value, ok = None, None
         return {"target": name, "value": value, "limit": limit, "ok": ok}
+
     return [
-        check("cold <= 1.5x parse floor", "1.5x",
-              lambda: (f"{cold.x_floor:.2f}x", cold.x_floor <= 1.5)),
-        check("warm <= ruff cold time", "ruff's time",
-              lambda: (f"{warm.wall_s:.2f} s vs {ruff.wall_s:.2f} s", warm.wall_s <= ruff.wall_s)),
-        check(">= 20x faster than flake8-async", "20x",
-              lambda: (f"{cold.lines_per_s / flake8.lines_per_s:.1f}x",
-                       cold.lines_per_s >= 20 * flake8.lines_per_s)),
-        check("1 small file end to end <= 250 ms", "250 ms",
-              lambda: (f"{small.wall_s * 1000:.0f} ms", small.wall_s <= 0.25)),
-        check("warm --fix, nothing to fix <= 2x warm", "2x warm",
-              lambda: (f"{warm_fix.wall_s:.2f} s vs {warm.wall_s:.2f} s", warm_fix.wall_s <= 2 * warm.wall_s)),
-        check("peak memory <= 300 MB (whole corpus)", "300 MB",
-              lambda: (f"{peak():.0f} MB", peak() <= 300)),
+        check("cold <= 1.5x parse floor", "1.5x", lambda: (f"{cold.x_floor:.2f}x", cold.x_floor <= 1.5)),
+        check(
+            "warm <= ruff cold time",
+            "ruff's time",
+            lambda: (f"{warm.wall_s:.2f} s vs {ruff.wall_s:.2f} s", warm.wall_s <= ruff.wall_s),
+        ),
+        check(
+            ">= 20x faster than flake8-async",
+            "20x",
+            lambda: (f"{cold.lines_per_s / flake8.lines_per_s:.1f}x", cold.lines_per_s >= 20 * flake8.lines_per_s),
+        ),
+        check(
+            "1 small file end to end <= 250 ms",
+            "250 ms",
+            lambda: (f"{small.wall_s * 1000:.0f} ms", small.wall_s <= 0.25),
+        ),
+        check(
+            "warm --fix, nothing to fix <= 2x warm",
+            "2x warm",
+            lambda: (f"{warm_fix.wall_s:.2f} s vs {warm.wall_s:.2f} s", warm_fix.wall_s <= 2 * warm.wall_s),
+        ),
+        check("peak memory <= 300 MB (whole corpus)", "300 MB", lambda: (f"{peak():.0f} MB", peak() <= 300)),
     ]
 
 
@@ -489,17 +543,36 @@ def table(header: list[str], body: list[list[str]], numeric: range = range(0)) -
 
 
 def markdown(rows: list[Row], checks: list[dict], meta: dict) -> str:
-    out = [f"Corpus: {meta['files']} files, {meta['lines']} lines ({meta['root_label']}); "
-           f"{meta['cpu_count']} CPUs, Python {meta['python']}; load average "
-           f"{meta['load_average']['before']:.1f} before, {meta['load_average']['after']:.1f} after", ""]
-    body = [[r.name, fmt(r.files, "d"), fmt(r.lines, "d"), fmt(r.wall_s, ".3f"), fmt(r.lines_per_s, ",.0f"),
-             fmt(r.x_floor, ".2f"), fmt(r.cpu_s, ".2f"), fmt(r.peak_mb, ".0f"), fmt(r.out_lines, "d"),
-             (r.note if r.status == "ok" else f"**{r.status}**: {r.note}").replace("|", "/")]
-            for r in rows]
-    out += table(["row", "files", "lines", "wall s", "lines/s", "x floor", "CPU s", "peak MB",
-                  "out lines", "notes"], body, numeric=range(1, 9))
-    results = [[c["target"], c["value"] or "-", c["limit"],
-                "n/a" if c["ok"] is None else ("ok" if c["ok"] else "**FAILED**")] for c in checks]
+    out = [
+        f"Corpus: {meta['files']} files, {meta['lines']} lines ({meta['root_label']}); "
+        f"{meta['cpu_count']} CPUs, Python {meta['python']}; load average "
+        f"{meta['load_average']['before']:.1f} before, {meta['load_average']['after']:.1f} after",
+        "",
+    ]
+    body = [
+        [
+            r.name,
+            fmt(r.files, "d"),
+            fmt(r.lines, "d"),
+            fmt(r.wall_s, ".3f"),
+            fmt(r.lines_per_s, ",.0f"),
+            fmt(r.x_floor, ".2f"),
+            fmt(r.cpu_s, ".2f"),
+            fmt(r.peak_mb, ".0f"),
+            fmt(r.out_lines, "d"),
+            (r.note if r.status == "ok" else f"**{r.status}**: {r.note}").replace("|", "/"),
+        ]
+        for r in rows
+    ]
+    out += table(
+        ["row", "files", "lines", "wall s", "lines/s", "x floor", "CPU s", "peak MB", "out lines", "notes"],
+        body,
+        numeric=range(1, 9),
+    )
+    results = [
+        [c["target"], c["value"] or "-", c["limit"], "n/a" if c["ok"] is None else ("ok" if c["ok"] else "**FAILED**")]
+        for c in checks
+    ]
     out += ["", f"Targets ({TARGETS_DOC}):", ""]
     out += table(["target", "measured", "limit", "result"], results)
     versions = "; ".join(f"{k}: {v}" for k, v in meta["versions"].items())
@@ -509,6 +582,7 @@ def markdown(rows: list[Row], checks: list[dict], meta: dict) -> str:
 
 
 # ---------------------------------------------------------------- main
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -542,8 +616,11 @@ def busy_warning() -> float:
     """Other work on the machine skews wall times (not CPU s much): say so up front."""
     load = os.getloadavg()[0]
     if load > 0.5 * (os.cpu_count() or 1):
-        print(f"run: warning: load average {load:.1f} on {os.cpu_count()} CPUs; "
-              "wall times will be inflated, compare CPU s or rerun on an idle machine", file=sys.stderr)
+        print(
+            f"run: warning: load average {load:.1f} on {os.cpu_count()} CPUs; "
+            "wall times will be inflated, compare CPU s or rerun on an idle machine",
+            file=sys.stderr,
+        )
     return load
 
 
@@ -571,18 +648,24 @@ def main(argv: list[str] | None = None) -> None:
     meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "root_label": label + (" (--quick slice)" if args.quick else ""),
-        "files": len(fs.files), "lines": fs.total, "cpu_count": os.cpu_count(),
+        "files": len(fs.files),
+        "lines": fs.total,
+        "cpu_count": os.cpu_count(),
         "load_average": {"before": load_before, "after": os.getloadavg()[0]},
-        "platform": platform.platform(), "python": platform.python_version(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
         "lock_sha256": hashlib.sha256(corpus.DEFAULT_LOCK.read_bytes()).hexdigest(),
-        "versions": bench.versions, "small_file": bench.small.files[0], "changed_file": bench.changed,
+        "versions": bench.versions,
+        "small_file": bench.small.files[0],
+        "changed_file": bench.changed,
         "args": {k: str(v) for k, v in vars(args).items()},
     }
     checks = targets(rows)
     print(markdown(rows, checks, meta))
     if args.json:
-        args.json.write_text(json.dumps({"meta": meta, "rows": [vars(r) for r in rows],
-                                         "targets": checks}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"meta": meta, "rows": [vars(r) for r in rows], "targets": checks}, indent=2) + "\n"
+        )
 
 
 if __name__ == "__main__":

@@ -176,9 +176,7 @@ def load_findings(raw: list[dict], names: list[str]) -> list[Finding]:
                 " ".join(item["message"].split()),
             )
         )
-    return sorted(
-        out, key=lambda f: (f.rule, f.package, f.path, f.line, f.col, f.message)
-    )
+    return sorted(out, key=lambda f: (f.rule, f.package, f.path, f.line, f.col, f.message))
 
 
 def draw(items: list, k: int, seed: int, key: str) -> list:
@@ -247,10 +245,7 @@ def find_places(src: Path, packages: list[str], findings: list[Finding]) -> list
     flagged = defaultdict(set)  # (package, path, line) -> rules
     for f in findings:
         flagged[(f.package, f.path, f.line)].add(f.rule)
-    compiled = [
-        (name, re.compile(rx), rules, need_async)
-        for name, rx, rules, need_async in PATTERNS
-    ]
+    compiled = [(name, re.compile(rx), rules, need_async) for name, rx, rules, need_async in PATTERNS]
     places = []
     for package in packages:
         tree = src / package
@@ -274,11 +269,7 @@ def find_places(src: Path, packages: list[str], findings: list[Finding]) -> list
                 continue
             rel = file.relative_to(tree).as_posix()
             for lineno, line, (name, _, rules, need_async) in hits:
-                real = lineno in (
-                    scopes.handler_lines
-                    if name.startswith("except")
-                    else scopes.call_lines
-                )
+                real = lineno in (scopes.handler_lines if name.startswith("except") else scopes.call_lines)
                 if not real or (need_async and lineno not in scopes.async_lines):
                     continue
                 if flagged[(package, rel, lineno)] & set(rules):
@@ -293,22 +284,15 @@ def sample_places(places: list[Place], total: int, seed: int) -> list[Place]:
     by_pattern: dict[str, list[Place]] = defaultdict(list)
     for p in places:
         by_pattern[p.pattern].append(p)
-    shuffled = {
-        name: draw(by_pattern.get(name, []), len(places), seed, "quiet:" + name)
-        for name, *_ in PATTERNS
-    }
+    shuffled = {name: draw(by_pattern.get(name, []), len(places), seed, "quiet:" + name) for name, *_ in PATTERNS}
     quota = dict.fromkeys(shuffled, 0)
-    while sum(quota.values()) < total and any(
-        quota[n] < len(shuffled[n]) for n in quota
-    ):
+    while sum(quota.values()) < total and any(quota[n] < len(shuffled[n]) for n in quota):
         for name in quota:
             if quota[name] < len(shuffled[name]) and sum(quota.values()) < total:
                 quota[name] += 1
     chosen = []
     for name, items in shuffled.items():
-        chosen += sorted(
-            items[: quota[name]], key=lambda p: (p.package, p.path, p.line)
-        )
+        chosen += sorted(items[: quota[name]], key=lambda p: (p.package, p.path, p.line))
     return chosen
 
 
@@ -319,17 +303,11 @@ def cell(text: str, width: int = 110) -> str:
 
 def context_block(src: Path, package: str, path: str, line: int, n: int) -> str:
     try:
-        lines = (
-            (src / package / path)
-            .read_text(encoding="utf-8", errors="replace")
-            .splitlines()
-        )
+        lines = (src / package / path).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return "(source not found)"
     lo, hi = max(1, line - n), min(len(lines), line + n)
-    return "\n".join(
-        f"{'>' if i == line else ' '}{i:6d}  {lines[i - 1]}" for i in range(lo, hi + 1)
-    )
+    return "\n".join(f"{'>' if i == line else ' '}{i:6d}  {lines[i - 1]}" for i in range(lo, hi + 1))
 
 
 def counts_table(findings: list[Finding], packages: list[str]) -> str:
@@ -341,11 +319,7 @@ def counts_table(findings: list[Finding], packages: list[str]) -> str:
     ]
     for package in packages:
         vals = [c.get((package, r), 0) for r in rules]
-        rows.append(
-            f"| {package} | "
-            + " | ".join(str(v) if v else "." for v in vals)
-            + f" | {sum(vals)} |"
-        )
+        rows.append(f"| {package} | " + " | ".join(str(v) if v else "." for v in vals) + f" | {sum(vals)} |")
     totals = [sum(c.get((p, r), 0) for p in packages) for r in rules]
     rows.append("| **all** | " + " | ".join(map(str, totals)) + f" | {sum(totals)} |")
     return "\n".join(rows)
@@ -371,9 +345,7 @@ def main() -> None:
         type=Path,
         help="read this asynclint JSON output instead of running asynclint",
     )
-    p.add_argument(
-        "--save-json", type=Path, help="write the raw JSON of the asynclint run here"
-    )
+    p.add_argument("--save-json", type=Path, help="write the raw JSON of the asynclint run here")
     p.add_argument(
         "--asynclint",
         default="asynclint",
@@ -410,10 +382,7 @@ def main() -> None:
         if not chosen:
             sys.exit(f"sample: no corpus package matches {args.packages!r}")
     names = [pin.dirname for pin in chosen]
-    if args.json_in:
-        src = Path(args.dest or corpus.default_dest()) / "src"
-    else:
-        src = corpus.build(args.dest)
+    src = Path(args.dest or corpus.default_dest()) / "src" if args.json_in else corpus.build(args.dest)
 
     if args.json_in:
         raw = json.loads(args.json_in.read_text())
@@ -427,22 +396,16 @@ def main() -> None:
     places = sample_places(find_places(src, names, findings), args.quiet, args.seed)
 
     rules = Counter(f.rule for f in findings)
-    print(
-        f"## Sample (seed {args.seed}, {args.per_rule} per rule, packages: {args.packages})\n"
-    )
+    print(f"## Sample (seed {args.seed}, {args.per_rule} per rule, packages: {args.packages})\n")
     print(
         f"{len(findings)} findings in {len(names)} packages; drawn: "
-        + ", ".join(
-            f"{r} {min(n, args.per_rule)}/{n}" for r, n in sorted(rules.items())
-        )
+        + ", ".join(f"{r} {min(n, args.per_rule)}/{n}" for r, n in sorted(rules.items()))
         + "\n"
     )
     print("| id | rule | package | file:line | message | verdict | reason |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for i, f in enumerate(sampled, 1):
-        print(
-            f"| F{i:02d} | {f.rule} | {f.package} | {f.path}:{f.line} | {cell(f.message)} |  |  |"
-        )
+        print(f"| F{i:02d} | {f.rule} | {f.package} | {f.path}:{f.line} | {cell(f.message)} |  |  |")
     print("\n### Not flagged: places the rules target that gave no finding\n")
     print("| id | pattern | rules | package | file:line | code | verdict | reason |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -455,12 +418,8 @@ def main() -> None:
     print(counts_table(findings, names))
     if args.context:
         print("\n### Context\n")
-        items = [
-            (f"F{i:02d}", f.package, f.path, f.line) for i, f in enumerate(sampled, 1)
-        ]
-        items += [
-            (f"Q{i:02d}", q.package, q.path, q.line) for i, q in enumerate(places, 1)
-        ]
+        items = [(f"F{i:02d}", f.package, f.path, f.line) for i, f in enumerate(sampled, 1)]
+        items += [(f"Q{i:02d}", q.package, q.path, q.line) for i, q in enumerate(places, 1)]
         for ident, package, path, line in items:
             print(f"#### {ident} {package}/{path}:{line}\n\n```python")
             print(context_block(src, package, path, line, args.context))

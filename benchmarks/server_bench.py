@@ -85,17 +85,13 @@ async def _wait(client: Client, done, timeout: float = 900.0):
 
 
 def _version_published(client: Client, uri: str, version: int):
-    return lambda: next(
-        (p for p in client.published.get(uri, ()) if p.version == version), None
-    )
+    return lambda: next((p for p in client.published.get(uri, ()) if p.version == version), None)
 
 
 def _open(client: Client, path: Path, text: str) -> str:
     uri = path.as_uri()
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
-        )
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text))
     )
     return uri
 
@@ -103,9 +99,7 @@ def _open(client: Client, path: Path, text: str) -> str:
 def _change(client: Client, uri: str, text: str, version: int) -> None:
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(
-                uri=uri, version=version
-            ),
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
         )
     )
@@ -135,9 +129,7 @@ async def bench(corpus: Path, edits: int) -> dict:
         await client.initialize_async(
             types.InitializeParams(
                 capabilities=types.ClientCapabilities(),
-                workspace_folders=[
-                    types.WorkspaceFolder(uri=root.as_uri(), name="corpus")
-                ],
+                workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="corpus")],
             )
         )
         client.initialized(types.InitializedParams())
@@ -148,25 +140,14 @@ async def bench(corpus: Path, edits: int) -> dict:
         uri = _open(client, edited, text)
         await _wait(client, _version_published(client, uri, 1))
         first = time.perf_counter() - started
-        await _wait(
-            client, lambda: any(m.startswith("asynclint: indexed") for m in client.logs)
-        )
+        await _wait(client, lambda: any(m.startswith("asynclint: indexed") for m in client.logs))
         indexed = time.perf_counter() - started
         await asyncio.sleep(1.0)  # the open file is checked again with the index
 
         lines = text.splitlines(keepends=True)
         # A line in the body of the file's first async function: the edits go after it.
-        anchor = (
-            next(
-                i
-                for i, line in enumerate(lines)
-                if line.lstrip().startswith("async def ")
-            )
-            + 1
-        )
-        while not lines[anchor].strip() or lines[anchor].lstrip().startswith(
-            ('"""', "'''", "#")
-        ):
+        anchor = next(i for i, line in enumerate(lines) if line.lstrip().startswith("async def ")) + 1
+        while not lines[anchor].strip() or lines[anchor].lstrip().startswith(('"""', "'''", "#")):
             anchor += 1
         indent = lines[anchor][: len(lines[anchor]) - len(lines[anchor].lstrip())]
         version = 1
@@ -176,9 +157,7 @@ async def bench(corpus: Path, edits: int) -> dict:
             times = []
             for n in range(edits):
                 version += 1
-                new = "".join(
-                    [*lines[:anchor], f"{indent}{statement(n)}\n", *lines[anchor:]]
-                )
+                new = "".join([*lines[:anchor], f"{indent}{statement(n)}\n", *lines[anchor:]])
                 sent = time.perf_counter()
                 _change(client, uri, new, version)
                 await _wait(client, _version_published(client, uri, version))
@@ -188,14 +167,10 @@ async def bench(corpus: Path, edits: int) -> dict:
 
         # In an async function's body: the module's facts change, not what the index reads.
         same_facts = await timed_edits(
-            lambda n: "".join(
-                [*lines[:anchor], f"{indent}_bench_call_{n}()\n", *lines[anchor:]]
-            )
+            lambda n: "".join([*lines[:anchor], f"{indent}_bench_call_{n}()\n", *lines[anchor:]])
         )
         # A new sync function: the index is built again (after the findings are published).
-        new_facts = await timed_edits(
-            lambda n: text + f"\n\ndef _bench_helper_{n}():\n    return sorted([])\n"
-        )
+        new_facts = await timed_edits(lambda n: text + f"\n\ndef _bench_helper_{n}():\n    return sorted([])\n")
 
         helper = _open(client, root / "aiohttp-3.14.5/aiohttp/_bench_helper.py", HELPER)
         route = _open(client, root / "aiohttp-3.14.5/aiohttp/_bench_route.py", ROUTE)
@@ -213,11 +188,7 @@ async def bench(corpus: Path, edits: int) -> dict:
                 def arrived(seen=seen, want=want):
                     later = client.published.get(route, [])[seen:]
                     return next(
-                        (
-                            p
-                            for p in later
-                            if any(d.code == "ASL207" for d in p.diagnostics) == want
-                        ),
+                        (p for p in later if any(d.code == "ASL207" for d in p.diagnostics) == want),
                         None,
                     )
 
@@ -233,13 +204,9 @@ async def bench(corpus: Path, edits: int) -> dict:
             "files": files,
             "first diagnostics (s)": round(first, 3),
             "first index (s)": round(indexed, 1),
-            "edit in async body: median ms": round(
-                statistics.median(same_facts) * 1000
-            ),
+            "edit in async body: median ms": round(statistics.median(same_facts) * 1000),
             "edit in async body: max ms": round(max(same_facts) * 1000),
-            "edit adding a sync def: median ms": round(
-                statistics.median(new_facts) * 1000
-            ),
+            "edit adding a sync def: median ms": round(statistics.median(new_facts) * 1000),
             "edit adding a sync def: max ms": round(max(new_facts) * 1000),
             "cross-module refresh: median ms": round(statistics.median(refresh) * 1000),
             "RSS MB": memory.get("VmRSS"),

@@ -142,7 +142,9 @@ def _offsets(lines: list[str]) -> list[int]:
     return starts
 
 
-def _check_position(row: int, col: int, lines: list[str], what: str, *, end: bool = False, line_end: bool = True) -> None:
+def _check_position(
+    row: int, col: int, lines: list[str], what: str, *, end: bool = False, line_end: bool = True
+) -> None:
     """1-based row/col inside the text. A start is on a line of the text (row 1 col 1 for an
     empty text); an edit's end may also be the point just past the last line. `line_end=False`
     skips the check that the column is within its line."""
@@ -180,9 +182,7 @@ def check_edits_keep_outside(edits: tuple[Edit, ...], text: str, what: str) -> N
     """Applying one finding's edits changes nothing before its first edit's start or after its
     last edit's end."""
     starts = _offsets(split_lines(text, keepends=True))
-    spans = [
-        (starts[e.row - 1] + e.col - 1, starts[e.end_row - 1] + e.end_col - 1) for e in edits
-    ]
+    spans = [(starts[e.row - 1] + e.col - 1, starts[e.end_row - 1] + e.end_col - 1) for e in edits]
     first = min(start for start, _ in spans)
     last = max(end for _, end in spans)
     fixed = apply_edits(text, list(edits))
@@ -269,7 +269,9 @@ def check_fix(text: str, settings: Settings = SETTINGS):
         assert cst_parses(alone), f"{where}, applied alone, does not parse"
         if compiled:
             assert compiles(alone), f"{where}, applied alone, does not compile"
-        assert not still_there(diagnostic, text, alone, before.diagnostics, settings), f"{where}, applied alone, leaves its finding"
+        assert not still_there(diagnostic, text, alone, before.diagnostics, settings), (
+            f"{where}, applied alone, leaves its finding"
+        )
     # Findings in the fixed text are well-formed too.
     for diagnostic in outcome.remaining:
         check_diagnostic(diagnostic, outcome.text)
@@ -283,7 +285,9 @@ def still_there(diagnostic: Diagnostic, text: str, fixed: str, before: list[Diag
     fix makes `asyncio.gather(...)` resolvable where only `aio.gather` was before)."""
     old = _offsets(split_lines(text, keepends=True))
     new = _offsets(split_lines(fixed, keepends=True))
-    spans = sorted({(old[e.row - 1] + e.col - 1, old[e.end_row - 1] + e.end_col - 1, e.content) for e in diagnostic.fix.edits})
+    spans = sorted(
+        {(old[e.row - 1] + e.col - 1, old[e.end_row - 1] + e.end_col - 1, e.content) for e in diagnostic.fix.edits}
+    )
     same = [d for d in before if d.code == diagnostic.code]
     was = {old[d.row - 1] + d.col - 1 for d in same}
     count = 0
@@ -352,7 +356,10 @@ ASYNCIO_IMPORTS = [
     ("import asyncio", {"aio": "asyncio."}),
     ("import asyncio as aio", {"aio": "aio."}),
     ("import asyncio, time", {"aio": "asyncio.", "sleep": "time.sleep"}),
-    ("from asyncio import gather, create_task, wait_for, CancelledError, TaskGroup", {"direct": "gather create_task wait_for CancelledError TaskGroup"}),
+    (
+        "from asyncio import gather, create_task, wait_for, CancelledError, TaskGroup",
+        {"direct": "gather create_task wait_for CancelledError TaskGroup"},
+    ),
     ("from asyncio import (\n    gather as gather_all,  # alias\n    CancelledError,\n)", {"direct": "CancelledError"}),
     ("asyncio = None  # shadows the module", {}),
 ]
@@ -366,7 +373,11 @@ SQLA_IMPORTS = [
     ),
     (
         "import sqlalchemy.ext.asyncio as sa_async",
-        {"engine": "sa_async.create_async_engine", "sessionmaker": "sa_async.async_sessionmaker", "session_class": "sa_async.AsyncSession"},
+        {
+            "engine": "sa_async.create_async_engine",
+            "sessionmaker": "sa_async.async_sessionmaker",
+            "session_class": "sa_async.AsyncSession",
+        },
     ),
     ("from sqlalchemy import create_engine", {"engine": "create_engine"}),
     ("from sqlalchemy.orm import sessionmaker", {"sessionmaker": "sessionmaker"}),
@@ -534,10 +545,7 @@ def simple_statement(draw, names: Names, is_async: bool, in_function: bool = Tru
             options += OTHER_ASYNC + FIXABLE_ASYNC
         template = draw(st.sampled_from(options))
     statement = template.format_map(_Spellings(draw, names))
-    return [
-        (0 if i == 0 else 1, line, not line.endswith("\\"))
-        for i, line in enumerate(statement.split("\n"))
-    ]
+    return [(0 if i == 0 else 1, line, not line.endswith("\\")) for i, line in enumerate(statement.split("\n"))]
 
 
 HANDLER_TYPES = [
@@ -589,8 +597,16 @@ def statement(draw, names: Names, is_async: bool, depth: int, in_loop: bool = Fa
             lines.append((0, f"except {spec}:" if spec else "except:", True))
             handler = draw(
                 st.sampled_from(
-                    [["pass"], ["raise"], ["log.exception('x')", "raise"], ["return None"], ["cleanup()"],
-                     ["if x:", "    raise"], ["raise RuntimeError() from None"], None]
+                    [
+                        ["pass"],
+                        ["raise"],
+                        ["log.exception('x')", "raise"],
+                        ["return None"],
+                        ["cleanup()"],
+                        ["if x:", "    raise"],
+                        ["raise RuntimeError() from None"],
+                        None,
+                    ]
                     + ([["continue"], ["break"]] if in_loop else [])
                 )
             )
@@ -617,7 +633,9 @@ def statement(draw, names: Names, is_async: bool, depth: int, in_loop: bool = Fa
             lines.extend(_indent(body()))
         return lines
     if kind == "for":
-        header = draw(st.sampled_from(["for item in items:", "async for item in stream():" if is_async else "for i in range(3):"]))
+        header = draw(
+            st.sampled_from(["for item in items:", "async for item in stream():" if is_async else "for i in range(3):"])
+        )
         return [(0, header, True), *_indent(body(True))]
     if kind == "while":
         return [(0, "while running:", True), *_indent(body(True))]
@@ -640,23 +658,49 @@ def statement(draw, names: Names, is_async: bool, depth: int, in_loop: bool = Fa
         return [(0, header, True), *_indent(body())]
     if kind == "def":
         inner_async = draw(st.booleans())
-        header = ("async def" if inner_async else "def") + " inner(" + draw(st.sampled_from(["", "x", "session"])) + "):"
+        header = (
+            ("async def" if inner_async else "def") + " inner(" + draw(st.sampled_from(["", "x", "session"])) + "):"
+        )
         return [(0, header, True), *_indent(draw(block(names, inner_async, depth + 1)))]
     if kind == "class":
-        return [(0, "class Local:", True), (1, "value = 1", True),
-                (1, "def method(self):", True), *_indent(draw(block(names, False, depth + 1)), 2)]
+        return [
+            (0, "class Local:", True),
+            (1, "value = 1", True),
+            (1, "def method(self):", True),
+            *_indent(draw(block(names, False, depth + 1)), 2),
+        ]
     if kind == "match":
-        return [(0, "match x:", True), (1, "case 1:", True), *_indent(body(), 2),
-                (1, "case _:", True), *_indent(body(), 2)]
+        return [
+            (0, "match x:", True),
+            (1, "case 1:", True),
+            *_indent(body(), 2),
+            (1, "case _:", True),
+            *_indent(body(), 2),
+        ]
     # TaskGroup wrapped in try/except, only meaningful in async code
     if not is_async:
         return draw(simple_statement(names, is_async, in_loop=in_loop))
     tg = names.asyncio_name(draw, "TaskGroup")
     lines = [(0, "try:", True), (1, f"async with {tg}() as tg:", True), (2, "tg.create_task(f())", True)]
     lines.extend(_indent(draw(block(names, True, depth + 1, size=1)), 2))
-    spec = draw(st.sampled_from(["ValueError", "(KeyError, ValueError)", "httpx.HTTPError as e", "ExceptionGroup", "Exception"]))
+    spec = draw(
+        st.sampled_from(["ValueError", "(KeyError, ValueError)", "httpx.HTTPError as e", "ExceptionGroup", "Exception"])
+    )
     lines.append((0, f"except {spec}:", True))
-    lines.extend(_indent(draw(st.sampled_from([[(0, "pass", True)], [(0, "return None", True)], [(0, "log.warning('x')", True)], [(0, "raise", True)]]))))
+    lines.extend(
+        _indent(
+            draw(
+                st.sampled_from(
+                    [
+                        [(0, "pass", True)],
+                        [(0, "return None", True)],
+                        [(0, "log.warning('x')", True)],
+                        [(0, "raise", True)],
+                    ]
+                )
+            )
+        )
+    )
     return lines
 
 
@@ -694,7 +738,11 @@ def function(draw, names: Names) -> list[Line]:
 
 @st.composite
 def module_item(draw, names: Names) -> list[Line]:
-    kind = draw(st.sampled_from(["function"] * 4 + ["engine", "sessionmaker", "model"] * 2 + ["session", "main", "app", "statement"]))
+    kind = draw(
+        st.sampled_from(
+            ["function"] * 4 + ["engine", "sessionmaker", "model"] * 2 + ["session", "main", "app", "statement"]
+        )
+    )
     if kind == "function":
         return draw(function(names))
     if kind == "engine":
@@ -759,8 +807,12 @@ def module_item(draw, names: Names) -> list[Line]:
     if kind == "main":
         return [(0, "if __name__ == '__main__':", True), (1, f"{names.asyncio_name(draw, 'run')}(main())", True)]
     if kind == "app":
-        return [(0, "app = FastAPI()", True), (0, "@app.on_event('startup')", True),
-                (0, "async def startup():", True), *_indent(draw(block(names, True, 1)))]
+        return [
+            (0, "app = FastAPI()", True),
+            (0, "@app.on_event('startup')", True),
+            (0, "async def startup():", True),
+            *_indent(draw(block(names, True, 1))),
+        ]
     return draw(simple_statement(names, False, in_function=False))
 
 
@@ -768,7 +820,13 @@ def module_item(draw, names: Names) -> list[Line]:
 def backend_programs(draw) -> str:
     header: list[str] = []
     if draw(st.booleans()):
-        header.append(draw(st.sampled_from(['"""Module docstring."""', "'''Doc.'''", '"""\nLong doc.\n"""', "#!/usr/bin/env python"])))
+        header.append(
+            draw(
+                st.sampled_from(
+                    ['"""Module docstring."""', "'''Doc.'''", '"""\nLong doc.\n"""', "#!/usr/bin/env python"]
+                )
+            )
+        )
     if draw(st.booleans()):
         header.append("from __future__ import annotations")
     chosen: list[dict] = []
@@ -776,7 +834,9 @@ def backend_programs(draw) -> str:
     for table in (TIME_IMPORTS, ASYNCIO_IMPORTS, SQLA_IMPORTS):
         # Mostly at least one import from each table, so that the names resolve.
         at_least = draw(st.integers(0, 4)) > 0
-        for line, provided in draw(st.lists(st.sampled_from(table), min_size=int(at_least), max_size=2, unique_by=lambda p: p[0])):
+        for line, provided in draw(
+            st.lists(st.sampled_from(table), min_size=int(at_least), max_size=2, unique_by=lambda p: p[0])
+        ):
             imports.append(line)
             chosen.append(provided)
     imports += draw(st.lists(st.sampled_from(OTHER_IMPORTS), max_size=3, unique=True))
@@ -819,7 +879,9 @@ def render(draw, lines: list[Line]) -> str:
                 out.append(prefix + indent * 2 + "#   deeper comment   ")
         line = prefix + text
         if may_noise and noisy and draw(st.integers(0, 9)) < noisy:
-            line += draw(st.sampled_from([" ", "\t", "   ", "  # trailing", "# no space", "  # noqa", "  # type: ignore  "]))
+            line += draw(
+                st.sampled_from([" ", "\t", "   ", "  # trailing", "# no space", "  # noqa", "  # type: ignore  "])
+            )
         out.append(line)
         after_backslash = text.endswith("\\")
     text = newline.join(out)
@@ -838,8 +900,37 @@ def fixture_files() -> list[Path]:
 
 GARBAGE = st.one_of(
     st.sampled_from(
-        ["(", ")", "[", "]", "{", "}", ":", "\\", '"', "'", '"""', "#", "@", "await", "async", "lambda",
-         "\t", "\x0c", "\r", "\ufeff", "é", "\u2028", "\u00a0", "\U0001d518", "\x1b", "def", "    ", "\n", "\r\n"]
+        [
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            ":",
+            "\\",
+            '"',
+            "'",
+            '"""',
+            "#",
+            "@",
+            "await",
+            "async",
+            "lambda",
+            "\t",
+            "\x0c",
+            "\r",
+            "\ufeff",
+            "é",
+            "\u2028",
+            "\u00a0",
+            "\U0001d518",
+            "\x1b",
+            "def",
+            "    ",
+            "\n",
+            "\r\n",
+        ]
     ),
     # Text as a decoded file can hold it: no NUL (that file is binary, ASL002). Lone
     # surrogates come from no decoding of the CLI or flake8, but from a caller of lint_text
@@ -855,8 +946,21 @@ def mutate(draw, text: str) -> str:
         lines = split_lines(text, keepends=True)
         kind = draw(
             st.sampled_from(
-                ["delete", "duplicate", "swap", "garbage", "bytes", "truncate", "dedent", "indent", "crlf", "tabs",
-                 "backslash", "formfeed", "no-final-newline"]
+                [
+                    "delete",
+                    "duplicate",
+                    "swap",
+                    "garbage",
+                    "bytes",
+                    "truncate",
+                    "dedent",
+                    "indent",
+                    "crlf",
+                    "tabs",
+                    "backslash",
+                    "formfeed",
+                    "no-final-newline",
+                ]
             )
         )
         if not lines:
@@ -896,7 +1000,7 @@ def mutate(draw, text: str) -> str:
             lines = [line.replace("    ", "\t") for line in lines]
         elif kind == "backslash":
             # A line holding only a backslash (LibCST leaves it out of its module).
-            ending = lines[i][len(lines[i].rstrip("\r\n")):] or "\n"
+            ending = lines[i][len(lines[i].rstrip("\r\n")) :] or "\n"
             lines.insert(i, draw(st.sampled_from(["", "    ", "\t"])) + "\\" + ending)
         elif kind == "formfeed":
             # A form feed in the indentation (CPython counts the columns after it).

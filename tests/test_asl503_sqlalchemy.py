@@ -58,11 +58,7 @@ def _callee(call: ast.Call, imports: dict[str, str]) -> str | None:
     func = call.func
     if isinstance(func, ast.Name):
         return imports.get(func.id)
-    if (
-        isinstance(func, ast.Attribute)
-        and isinstance(func.value, ast.Name)
-        and func.value.id in imports
-    ):
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in imports:
         return f"{imports[func.value.id]}.{func.attr}"
     return None
 
@@ -102,9 +98,7 @@ def call_for_real(callee: str, call: ast.Call) -> None:
             kind = sa_pool.AsyncAdaptedQueuePool if is_async else sa_pool.QueuePool
             kwargs[name] = kind(lambda: None)
         elif name == "poolclass":
-            kwargs[name] = getattr(
-                sa_pool, ast.unparse(keyword.value).rsplit(".", 1)[-1]
-            )
+            kwargs[name] = getattr(sa_pool, ast.unparse(keyword.value).rsplit(".", 1)[-1])
         else:
             try:
                 kwargs[name] = ast.literal_eval(keyword.value)
@@ -122,26 +116,18 @@ def assert_fix_accepted(before: str, after: str) -> int:
         try:
             call_for_real(callee, call)
         except (TypeError, ArgumentError) as error:
-            pytest.fail(
-                f"the fix wrote a call SQLAlchemy rejects: {ast.unparse(call)}: {error}"
-            )
+            pytest.fail(f"the fix wrote a call SQLAlchemy rejects: {ast.unparse(call)}: {error}")
     return len(calls)
 
 
 def _fix_fixtures():
-    return sorted(
-        p
-        for p in (FIXTURES / "ASL503").glob("*.py")
-        if not p.name.endswith(".fixed.py")
-    )
+    return sorted(p for p in (FIXTURES / "ASL503").glob("*.py") if not p.name.endswith(".fixed.py"))
 
 
 @pytest.mark.parametrize("path", _fix_fixtures(), ids=lambda p: p.name)
 def test_every_fixed_fixture_call_is_accepted_by_sqlalchemy(path):
     text = path.read_text(encoding="utf-8")
-    outcome = fix_text(
-        text, str(path), settings_for(text, default_code="ASL503"), unsafe=False
-    )
+    outcome = fix_text(text, str(path), settings_for(text, default_code="ASL503"), unsafe=False)
     assert assert_fix_accepted(text, outcome.text) > 0
 
 

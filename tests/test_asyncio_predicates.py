@@ -31,7 +31,7 @@ def _calls(expressions: list[str]):
     ctx = Context("x.py", module, scopes, Settings())
     function = next(node for node in module.body if isinstance(node, cst.FunctionDef))
     ctx.scope = scopes[function]
-    lines = function.body.body[-len(expressions):]
+    lines = function.body.body[-len(expressions) :]
     return ctx, [line.body[0].value for line in lines]
 
 
@@ -68,7 +68,11 @@ def test_predicates_on_receivers():
 
 def test_spawned_call():
     _ctx, calls = _calls(
-        ["asyncio.create_task(work(1), name='w')", "asyncio.ensure_future(coro_or_future=x)", "asyncio.create_task(*args)"]
+        [
+            "asyncio.create_task(work(1), name='w')",
+            "asyncio.ensure_future(coro_or_future=x)",
+            "asyncio.create_task(*args)",
+        ]
     )
     assert cst.Module([]).code_for_node(spawned_call(calls[0])) == "work(1)"
     assert cst.Module([]).code_for_node(spawned_call(calls[1])) == "x"

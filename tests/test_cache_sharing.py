@@ -25,18 +25,12 @@ def check(*args, env=None):
 def project(tmp_path):
     root = tmp_path / "checkout"
     (root / "app").mkdir(parents=True)
-    (root / "pyproject.toml").write_text(
-        '[project]\nname = "p"\nrequires-python = ">=3.11"\n'
-    )
+    (root / "pyproject.toml").write_text('[project]\nname = "p"\nrequires-python = ">=3.11"\n')
     (root / "app" / "__init__.py").write_text("")
     (root / "app" / "clean.py").write_text("x = 1\n")
     (root / "app" / "unsafe.py").write_text(UNSAFE_ONLY)
-    (root / "app" / "helpers.py").write_text(
-        "import time\n\ndef pause():\n    time.sleep(1)\n"
-    )
-    (root / "app" / "views.py").write_text(
-        "from app.helpers import pause\n\nasync def view():\n    pause()\n"
-    )
+    (root / "app" / "helpers.py").write_text("import time\n\ndef pause():\n    time.sleep(1)\n")
+    (root / "app" / "views.py").write_text("from app.helpers import pause\n\nasync def view():\n    pause()\n")
     return root
 
 
@@ -58,9 +52,7 @@ def test_a_moved_checkout_keeps_its_cache(project, tmp_path, count_lints):
     first = check("--output-format", "concise", str(project))
     assert first.exit_code == 1 and count_lints
     moved = tmp_path / "elsewhere" / "checkout"
-    shutil.copytree(
-        project, moved
-    )  # a CI cache restored into another path: new mtimes too
+    shutil.copytree(project, moved)  # a CI cache restored into another path: new mtimes too
     shutil.rmtree(project)
     for path in moved.rglob("*.py"):
         os.utime(path, (1_000_000_000, 1_000_000_000))
@@ -99,9 +91,7 @@ def test_cache_dir_option_and_environment(project, tmp_path):
     assert list(chosen.rglob("*.json")) and not (project / ".asynclint_cache").exists()
     from_env = tmp_path / "env-cache"
     check(str(project), env={"ASYNCLINT_CACHE_DIR": str(from_env)})
-    assert (
-        list(from_env.rglob("*.json")) and not (project / ".asynclint_cache").exists()
-    )
+    assert list(from_env.rglob("*.json")) and not (project / ".asynclint_cache").exists()
 
 
 def test_fix_and_diff_parse_only_files_with_fixes(project, monkeypatch, count_lints):
@@ -119,9 +109,7 @@ def test_fix_and_diff_parse_only_files_with_fixes(project, monkeypatch, count_li
     fixed.clear()
     count_lints.clear()
     assert check("--fix", str(project)).exit_code == 1
-    assert (
-        fixed == [] and count_lints == []
-    )  # nothing to fix: every answer from the cache
+    assert fixed == [] and count_lints == []  # nothing to fix: every answer from the cache
     assert check("--diff", str(project)).exit_code == 0
     assert fixed == []
     # The unsafe fix is one to apply under --unsafe-fixes: that file is fixed, only it.

@@ -16,7 +16,14 @@ from asynclint import registry
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = REPO / "rules"
-SECTIONS = ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety", "## How to silence")
+SECTIONS = (
+    "## What it does",
+    "## Why is this bad?",
+    "## Example",
+    "## Use instead",
+    "## Fix safety",
+    "## How to silence",
+)
 CODES = registry.all_codes()
 
 
@@ -78,10 +85,19 @@ def test_examples_expected_is_what_check_reports():
     }
     done = subprocess.run(
         [sys.executable, "-m", "asynclint", "check", "--no-cache", "--output-format", "json", "."],
-        capture_output=True, text=True, cwd=REPO / "examples",
+        capture_output=True,
+        text=True,
+        cwd=REPO / "examples",
     )
-    found = {(Path(d["filename"]).resolve().relative_to((REPO / "examples").resolve()).as_posix(),
-              d["location"]["row"], d["location"]["column"], d["code"]) for d in json.loads(done.stdout)}
+    found = {
+        (
+            Path(d["filename"]).resolve().relative_to((REPO / "examples").resolve()).as_posix(),
+            d["location"]["row"],
+            d["location"]["column"],
+            d["code"],
+        )
+        for d in json.loads(done.stdout)
+    }
     assert found == rows
     assert f"There are {len(rows)} findings" in expected_md
     covered = sorted({code for *_, code in rows})
@@ -93,7 +109,9 @@ def test_the_readmes_first_example_is_what_check_prints():
     example = readme.split("```console\n$ cd examples && asynclint check shop/\n", 1)[1].split("```", 1)[0]
     done = subprocess.run(
         [sys.executable, "-m", "asynclint", "check", "--no-cache", "--color", "never", "shop/"],
-        capture_output=True, text=True, cwd=REPO / "examples",
+        capture_output=True,
+        text=True,
+        cwd=REPO / "examples",
     )
     printed = done.stdout
     # The example shows two of the findings, each as printed, and the closing lines.

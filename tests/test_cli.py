@@ -84,7 +84,9 @@ def test_statistics(project):
     (project / "more.py").write_text(SLEEPY + "\nasync def g():\n    time.sleep(2)\n")
     result = invoke("check", "--no-cache", "--statistics", str(project))
     assert result.output.splitlines() == [
-        "3\tASL201\t[*] blocking-sleep", "Found 3 errors.", "[*] 3 fixable with `--fix`.",
+        "3\tASL201\t[*] blocking-sleep",
+        "Found 3 errors.",
+        "[*] 3 fixable with `--fix`.",
     ]
 
 
@@ -99,7 +101,10 @@ def test_select_and_ignore(project):
     [
         (["--select", "ASL999"], "--select: unknown rule code or prefix 'ASL999'"),
         (["--ignore", "E501"], "--ignore: unknown rule code or prefix 'E501'"),
-        (["--target-version", "py27"], "--target-version: invalid target version 'py27' (expected one of py310, py311, py312, py313, py314)"),
+        (
+            ["--target-version", "py27"],
+            "--target-version: invalid target version 'py27' (expected one of py310, py311, py312, py313, py314)",
+        ),
         (["does-not-exist.py"], "does-not-exist.py: no such file or directory"),
         (["--config", "nope.toml"], "--config: no such file: nope.toml"),
     ],
@@ -124,7 +129,9 @@ def test_output_file(project, tmp_path):
 
 def test_quiet_drops_summary(project):
     result = invoke("check", "--no-cache", "-q", "--output-format", "concise", str(project))
-    assert result.output.splitlines() == [f"{project / 'app.py'}:4:5: ASL201 [*] `time.sleep` blocks the event loop in async code"]
+    assert result.output.splitlines() == [
+        f"{project / 'app.py'}:4:5: ASL201 [*] `time.sleep` blocks the event loop in async code"
+    ]
 
 
 def test_target_version_gates_rules(tmp_path):
@@ -137,8 +144,9 @@ def test_target_version_gates_rules(tmp_path):
 
 def test_opt_in_rules_run_only_when_named_by_their_code(tmp_path):
     path = tmp_path / "g.py"
-    path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n"
-                    "    await asyncio.wait_for(a(), 1)\n")
+    path.write_text(
+        "import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n    await asyncio.wait_for(a(), 1)\n"
+    )
 
     def codes(*args):
         result = invoke("check", "--no-cache", "--output-format", "concise", "-q", *args, str(path))
@@ -174,8 +182,11 @@ def test_rule_command_prints_page():
 
 def test_subprocess_entry_points(project):
     for command in ([sys.executable, "-m", "asynclint"], [str(Path(sys.executable).with_name("asynclint"))]):
-        done = subprocess.run([*command, "check", "--no-cache", "--output-format", "concise", str(project)],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [*command, "check", "--no-cache", "--output-format", "concise", str(project)],
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 1, done.stderr
         assert "ASL201" in done.stdout and done.stderr == ""
 

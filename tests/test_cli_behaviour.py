@@ -46,10 +46,7 @@ def test_statistics_mark_only_what_the_flags_would_fix_and_end_with_a_total(mixe
     unsafe = invoke("--statistics", "--unsafe-fixes", str(mixed))
     assert unsafe.output.splitlines()[1] == "1\tASL303\t[*] expire-on-commit"
     assert unsafe.output.splitlines()[-1] == "[*] 2 fixable with `--fix`."
-    assert (
-        invoke("--statistics", "-q", str(mixed)).output.splitlines()[-1]
-        == "1\tASL303\t[ ] expire-on-commit"
-    )
+    assert invoke("--statistics", "-q", str(mixed)).output.splitlines()[-1] == "1\tASL303\t[ ] expire-on-commit"
 
 
 def test_statistics_as_json(mixed):
@@ -77,10 +74,7 @@ def test_unsafe_hint_is_right_and_singular(tmp_path):
     path = tmp_path / "s.py"
     path.write_text(UNSAFE_ONLY)
     plain = invoke("--output-format", "concise", str(path))
-    assert (
-        plain.output.splitlines()[-1]
-        == "1 unsafe fix available with `--fix --unsafe-fixes`."
-    )
+    assert plain.output.splitlines()[-1] == "1 unsafe fix available with `--fix --unsafe-fixes`."
     assert "hidden fixes" not in plain.output
     # --unsafe-fixes given: the fix is applicable, marked, and no hint to pass it again.
     given = invoke("--output-format", "concise", "--unsafe-fixes", str(path))
@@ -93,10 +87,7 @@ def test_diff_exit_zero_exits_zero_and_names_what_unsafe_fixes_would_add(mixed):
     result = invoke("--diff", "--exit-zero", str(mixed))
     assert result.exit_code == 0
     assert "+    await asyncio.sleep(1)" in result.stdout
-    assert (
-        result.stderr
-        == "Would fix 1 error (1 additional fix available with `--unsafe-fixes`).\n"
-    )
+    assert result.stderr == "Would fix 1 error (1 additional fix available with `--unsafe-fixes`).\n"
     assert invoke("--diff", str(mixed)).exit_code == 1
 
 
@@ -105,10 +96,7 @@ def test_diff_with_only_unsafe_fixes_exits_zero(tmp_path):
     path.write_text(UNSAFE_ONLY)
     result = invoke("--diff", str(path))
     assert result.exit_code == 0 and result.stdout == ""
-    assert (
-        result.stderr
-        == "No errors would be fixed (1 fix available with `--unsafe-fixes`).\n"
-    )
+    assert result.stderr == "No errors would be fixed (1 fix available with `--unsafe-fixes`).\n"
 
 
 def test_exit_non_zero_on_fix(tmp_path):
@@ -119,9 +107,7 @@ def test_exit_non_zero_on_fix(tmp_path):
     result = invoke("--fix", "--exit-non-zero-on-fix", str(path))
     assert result.exit_code == 1
     assert "Found 1 error (1 fixed, 0 remaining)." in result.output
-    assert (
-        invoke("--fix", "--exit-non-zero-on-fix", str(path)).exit_code == 0
-    )  # nothing left to fix
+    assert invoke("--fix", "--exit-non-zero-on-fix", str(path)).exit_code == 0  # nothing left to fix
 
 
 def test_no_python_files_is_a_warning_and_exit_zero(tmp_path):
@@ -132,9 +118,7 @@ def test_no_python_files_is_a_warning_and_exit_zero(tmp_path):
     for target in (tmp_path / "empty", notebooks):
         result = invoke(str(target))
         assert result.exit_code == 0
-        assert (
-            result.stderr == "warning: No Python files found under the given path(s)\n"
-        )
+        assert result.stderr == "warning: No Python files found under the given path(s)\n"
     assert "warning" not in invoke(str(tmp_path / "empty"), "--silent").output
 
 
@@ -150,38 +134,21 @@ def test_colour_follows_the_flag_and_the_environment(mixed):
     assert "\x1b[" not in invoke(str(mixed), env=bare).output  # not a terminal
     assert "\x1b[" in invoke("--color", "always", str(mixed), env=bare).output
     assert "\x1b[" in invoke(str(mixed), env={**bare, "FORCE_COLOR": "1"}).output
-    assert (
-        "\x1b["
-        not in invoke(str(mixed), env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).output
-    )
-    assert (
-        "\x1b["
-        not in invoke(
-            "--color", "never", str(mixed), env={**bare, "FORCE_COLOR": "1"}
-        ).output
-    )
-    assert (
-        "\x1b["
-        in invoke("--color", "always", str(mixed), env={**bare, "NO_COLOR": "1"}).output
-    )
+    assert "\x1b[" not in invoke(str(mixed), env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).output
+    assert "\x1b[" not in invoke("--color", "never", str(mixed), env={**bare, "FORCE_COLOR": "1"}).output
+    assert "\x1b[" in invoke("--color", "always", str(mixed), env={**bare, "NO_COLOR": "1"}).output
 
 
-def test_progress_goes_to_stderr_as_one_bar_that_advances_per_file(
-    tmp_path, monkeypatch
-):
+def test_progress_goes_to_stderr_as_one_bar_that_advances_per_file(tmp_path, monkeypatch):
     from asynclint import cli as cli_module
 
     # 40 files asked for; 30 more of the project are read for project analysis (a stage).
     (tmp_path / "app").mkdir()
     (tmp_path / "lib").mkdir()
     for i in range(40):
-        (tmp_path / "app" / f"m{i}.py").write_text(
-            "import time\n\nasync def f():\n    time.sleep(1)\n"
-        )
+        (tmp_path / "app" / f"m{i}.py").write_text("import time\n\nasync def f():\n    time.sleep(1)\n")
     for i in range(30):
-        (tmp_path / "lib" / f"s{i}.py").write_text(
-            "from sqlalchemy.ext.asyncio import AsyncSession\n"
-        )
+        (tmp_path / "lib" / f"s{i}.py").write_text("from sqlalchemy.ext.asyncio import AsyncSession\n")
     (tmp_path / "pyproject.toml").write_text("")
 
     monkeypatch.setattr(cli_module, "_stderr_is_a_terminal", lambda: True)
@@ -196,15 +163,11 @@ def test_progress_goes_to_stderr_as_one_bar_that_advances_per_file(
             seen.append((task.completed, task.total))
 
     monkeypatch.setattr(cli_module, "_Bar", Watched)
-    result = CliRunner().invoke(
-        cli, ["check", "--no-cache", "--output-format", "json", str(tmp_path / "app")]
-    )
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "--output-format", "json", str(tmp_path / "app")])
     assert result.exit_code == 1
     assert len(json.loads(result.stdout)) == 40  # the report is untouched by the bar
     assert seen and seen[-1] == (40, 40)
-    assert all(
-        total == 40 for _, total in seen
-    )  # one total for the run, never restarted
+    assert all(total == 40 for _, total in seen)  # one total for the run, never restarted
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
@@ -218,30 +181,19 @@ def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, monkeypatch)
         assert runner.PROGRESS is None
 
 
-def test_a_slow_one_file_check_says_project_analysis_reads_the_project(
-    tmp_path, monkeypatch
-):
+def test_a_slow_one_file_check_says_project_analysis_reads_the_project(tmp_path, monkeypatch):
     from asynclint import cli as cli_module
 
     (tmp_path / "pyproject.toml").write_text("")
-    (tmp_path / "helpers.py").write_text(
-        "import time\n\ndef pause():\n    time.sleep(1)\n"
-    )
-    (tmp_path / "views.py").write_text(
-        "from helpers import pause\n\nasync def view():\n    pause()\n"
-    )
+    (tmp_path / "helpers.py").write_text("import time\n\ndef pause():\n    time.sleep(1)\n")
+    (tmp_path / "views.py").write_text("from helpers import pause\n\nasync def view():\n    pause()\n")
     monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 0.0)
     result = invoke(str(tmp_path / "views.py"))
     assert "project analysis is reading the project" in result.stderr
     assert "--no-project-analysis skips it" in result.stderr
-    assert (
-        "project analysis"
-        not in invoke("--no-project-analysis", str(tmp_path / "views.py")).stderr
-    )
+    assert "project analysis" not in invoke("--no-project-analysis", str(tmp_path / "views.py")).stderr
     monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 60.0)
-    assert (
-        "project analysis" not in invoke(str(tmp_path / "views.py")).stderr
-    )  # fast: nothing said
+    assert "project analysis" not in invoke(str(tmp_path / "views.py")).stderr  # fast: nothing said
 
 
 def test_a_folder_check_says_nothing_about_reading_the_project(tmp_path, monkeypatch):

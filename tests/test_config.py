@@ -19,7 +19,9 @@ def test_defaults_without_pyproject(tmp_path):
 
 
 def test_all_keys(tmp_path):
-    write(tmp_path, """
+    write(
+        tmp_path,
+        """
 [tool.asynclint]
 select = ["ASL2"]
 extend-select = ["ASL001"]
@@ -35,7 +37,8 @@ respect-gitignore = false
 fix-format = "ruff"
 line-length = 100
 project-analysis = false
-""")
+""",
+    )
     s = load_settings([str(tmp_path)])
     assert s.select == ("ASL2",) and s.extend_select == ("ASL001",) and s.ignore == ("ASL203",)
     assert s.target_version == (3, 12)

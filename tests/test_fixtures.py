@@ -18,12 +18,16 @@ def test_fixture_findings(path):
 
     expected = expectations(text)
     got = [(d.row, d.col, d.code) for d in result.diagnostics]
-    missing = [e for e in expected if not any(
-        row == e.row and code == e.code and (e.col is None or col == e.col) for row, col, code in got
-    )]
-    extra = [g for g in got if not any(
-        g[0] == e.row and g[2] == e.code and (e.col is None or g[1] == e.col) for e in expected
-    )]
+    missing = [
+        e
+        for e in expected
+        if not any(row == e.row and code == e.code and (e.col is None or col == e.col) for row, col, code in got)
+    ]
+    extra = [
+        g
+        for g in got
+        if not any(g[0] == e.row and g[2] == e.code and (e.col is None or g[1] == e.col) for e in expected)
+    ]
     assert len(got) == len(expected) and not missing and not extra, (
         f"\nmissing (expected, not reported): {missing}\nextra (reported, not expected): {extra}"
     )

@@ -67,7 +67,10 @@ def settings_toml(settings: Settings) -> str:
 def run_flake8(*args: str, cwd: Path | None = None, jobs: str = "1") -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "flake8", "--isolated", f"--jobs={jobs}", f"--format={FLAKE8_FORMAT}", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=600,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
     )
 
 
@@ -121,9 +124,7 @@ def test_parity_with_asynclint_check_on_every_fixture(tmp_path):
     def show(items):
         return "\n".join(f"  {Path(p).relative_to(tmp_path)}:{r}:{c}: {code}" for p, r, c, code in sorted(items))
 
-    assert got == expected, (
-        f"\nonly asynclint check:\n{show(expected - got)}\nonly flake8:\n{show(got - expected)}"
-    )
+    assert got == expected, f"\nonly asynclint check:\n{show(expected - got)}\nonly flake8:\n{show(got - expected)}"
     # The fixtures are not all clean: parity over an empty set would prove nothing.
     assert expected
 
@@ -137,7 +138,9 @@ def test_examples_same_findings_as_concise_output():
     )
     check = subprocess.run(
         [sys.executable, "-m", "asynclint", "check", "--no-cache", "--output-format", "concise", "examples/"],
-        capture_output=True, text=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     concise = sorted(
         line.replace(" [*] ", " ", 1)

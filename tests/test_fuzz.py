@@ -130,7 +130,9 @@ def test_mutated_backend_programs(text):
 def test_fix_kept_when_its_import_makes_same_code_resolvable():
     # The fix's `import asyncio` makes the second `asyncio.gather` (unresolvable before)
     # an ASL101: a new finding, not the fixed one left behind.
-    text = "import asyncio as aio\n\nasync def h():\n    await aio.gather(f(), g())\n    await asyncio.gather(f(), g())\n"
+    text = (
+        "import asyncio as aio\n\nasync def h():\n    await aio.gather(f(), g())\n    await asyncio.gather(f(), g())\n"
+    )
     outcome = fix_text(text, PATH, SETTINGS, unsafe=True)
     assert not outcome.failures
     assert [d.code for d in outcome.fixed] == ["ASL101", "ASL101"]
@@ -232,7 +234,9 @@ def test_positions_after_a_backslash_line_and_a_blank_line():
     assert (finding.code, finding.row, finding.col) == ("ASL201", 6, 5)
     outcome = fix_text(text, PATH, SETTINGS)
     # (`import time`, left unused by the fix, goes.)
-    assert outcome.text == "import asyncio\n" + text.replace("import time\n", "").replace("time.sleep(1)", "await asyncio.sleep(1)")
+    assert outcome.text == "import asyncio\n" + text.replace("import time\n", "").replace(
+        "time.sleep(1)", "await asyncio.sleep(1)"
+    )
     check_fix(text)
 
 
@@ -240,11 +244,17 @@ def test_positions_after_a_backslash_line_and_a_blank_line():
     "text, row",
     [
         # CPython: `return conn` is in the function, after the `with`; LibCST: in the `with`.
-        ("import psycopg\n\nasync def f(dsn):\n    with psycopg.connect(dsn) as pg:\n        pg.execute('x')\n\\\n"
-         "    return conn\n", 6),
+        (
+            "import psycopg\n\nasync def f(dsn):\n    with psycopg.connect(dsn) as pg:\n        pg.execute('x')\n\\\n"
+            "    return conn\n",
+            6,
+        ),
         # CPython: `engine = ...` is at module level; LibCST: in the function (an ASL502).
-        ("import httpx\n\nasync def handler():\n    for item in items:\n        fetch(item)\n\\\n"
-         "engine = httpx.AsyncClient()", 6),
+        (
+            "import httpx\n\nasync def handler():\n    for item in items:\n        fetch(item)\n\\\n"
+            "engine = httpx.AsyncClient()",
+            6,
+        ),
     ],
 )
 def test_asl001_when_libcst_misreads_a_backslash_line(text, row):

@@ -94,10 +94,7 @@ def test_flake8_plugin_survives_a_config_error(tmp_path, monkeypatch, capsys):
     path.write_text(BAD)
     pipeline._settings_in.cache_clear()
     for _ in range(2):
-        assert (
-            list(flake8_plugin.Plugin(None, BAD.splitlines(True), str(path)).run())
-            == []
-        )
+        assert list(flake8_plugin.Plugin(None, BAD.splitlines(True), str(path)).run()) == []
     err = capsys.readouterr().err
     assert err.count("unknown key 'selec'") == 1
 
@@ -110,9 +107,7 @@ def test_tool_not_a_table_is_one_line(tmp_path, monkeypatch, content):
     monkeypatch.chdir(tmp_path)
     result = _check("--no-cache", ".")
     assert result.exit_code == 2, result.output
-    assert (
-        "`tool` must be a table" in result.stderr and "Traceback" not in result.output
-    )
+    assert "`tool` must be a table" in result.stderr and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("content", ["project = 5\n", 'project = "x"\n'])
@@ -143,9 +138,7 @@ def test_lone_bang_in_exclude_is_one_line(tmp_path, monkeypatch):
     assert result.exit_code == 2 and "exclude: invalid pattern '!'" in result.stderr
 
 
-@pytest.mark.skipif(
-    sys.platform == "darwin", reason="macOS refuses names that are not UTF-8"
-)
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses names that are not UTF-8")
 def test_sarif_with_a_file_name_that_is_not_utf8(tmp_path, monkeypatch):
     # F18
     with open(os.path.join(os.fsencode(tmp_path), b"bad\xff.py"), "w") as handle:
@@ -154,17 +147,13 @@ def test_sarif_with_a_file_name_that_is_not_utf8(tmp_path, monkeypatch):
     result = _check("--no-cache", "--output-format", "sarif", "-o", "out.sarif", ".")
     assert result.exit_code == 1, result.output
     sarif = json.loads((tmp_path / "out.sarif").read_text())
-    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"][
-        "artifactLocation"
-    ]
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location["uri"] == "bad%FF.py"
 
 
 @pytest.mark.parametrize("target", ["missing/r.txt", "/dev/full"])
 @pytest.mark.parametrize("statistics", [[], ["--statistics"]])
-def test_report_that_cannot_be_written_is_one_line(
-    tmp_path, monkeypatch, target, statistics
-):
+def test_report_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, target, statistics):
     # F19
     if target == "/dev/full" and not os.path.exists(target):
         pytest.skip("no /dev/full")
@@ -280,9 +269,7 @@ def test_file_named_twice_is_reported_once(tmp_path, monkeypatch):
     # F29
     (tmp_path / "good.py").write_text(BAD)
     monkeypatch.chdir(tmp_path)
-    result = _check(
-        "--no-cache", "--output-format", "json", "good.py", tmp_path / "good.py"
-    )
+    result = _check("--no-cache", "--output-format", "json", "good.py", tmp_path / "good.py")
     assert len(json.loads(result.stdout)) == 1
 
 

@@ -67,7 +67,10 @@ def test_project_analysis_leaves_no_tree_in_a_cycle(tmp_path, name):
     files = sorted(str(p) for p in root.rglob("*.py"))
     settings = Settings(root=str(root))
     found = []
-    assert _trees_left_in_cycles(
-        lambda: found.extend(runner.run(files, runner.Job(settings), jobs=1, project_files=files).diagnostics)
-    ) == []
+    assert (
+        _trees_left_in_cycles(
+            lambda: found.extend(runner.run(files, runner.Job(settings), jobs=1, project_files=files).diagnostics)
+        )
+        == []
+    )
     assert found or name == "orm_sync"  # the projects have findings: the second pass ran (orm_sync stays quiet)

@@ -34,18 +34,24 @@ def copy_sample(tmp_path: Path, name: str) -> Path:
 def check_findings(*args: str, cwd: Path) -> tuple[int, set[tuple[str, int, int, str]]]:
     done = subprocess.run(
         [sys.executable, "-m", "asynclint", "check", "--no-cache", "--output-format", "json", *args],
-        capture_output=True, text=True, cwd=cwd,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
     assert done.returncode in (0, 1), done.stderr
-    found = {(os.path.relpath(d["filename"], cwd), d["location"]["row"], d["location"]["column"], d["code"])
-             for d in json.loads(done.stdout)}
+    found = {
+        (os.path.relpath(d["filename"], cwd), d["location"]["row"], d["location"]["column"], d["code"])
+        for d in json.loads(done.stdout)
+    }
     return done.returncode, found
 
 
 def flake8_findings(cwd: Path) -> set[tuple[str, int, int, str]]:
     done = subprocess.run(
         [sys.executable, "-m", "flake8", "--select", "ASL", "--format", "%(path)s|%(row)d|%(col)d|%(code)s", "."],
-        capture_output=True, text=True, cwd=cwd,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
     )
     assert done.returncode in (0, 1), done.stderr
     found = set()
@@ -101,16 +107,19 @@ HELPERS = """\
 @pytest.fixture
 def monorepo(tmp_path: Path) -> Path:
     """Two services, each its own project with its own `[tool.asynclint]`."""
-    write(tmp_path, {
-        "svc_a/pyproject.toml": '[tool.asynclint]\nignore = ["ASL201"]\n',
-        "svc_a/app/__init__.py": "",
-        "svc_a/app/main.py": BLOCKING_APP,
-        "svc_a/app/helpers.py": HELPERS,
-        "svc_b/pyproject.toml": '[tool.asynclint]\nselect = ["ASL201"]\n',
-        "svc_b/app/__init__.py": "",
-        "svc_b/app/main.py": BLOCKING_APP,
-        "svc_b/app/helpers.py": HELPERS,
-    })
+    write(
+        tmp_path,
+        {
+            "svc_a/pyproject.toml": '[tool.asynclint]\nignore = ["ASL201"]\n',
+            "svc_a/app/__init__.py": "",
+            "svc_a/app/main.py": BLOCKING_APP,
+            "svc_a/app/helpers.py": HELPERS,
+            "svc_b/pyproject.toml": '[tool.asynclint]\nselect = ["ASL201"]\n',
+            "svc_b/app/__init__.py": "",
+            "svc_b/app/main.py": BLOCKING_APP,
+            "svc_b/app/helpers.py": HELPERS,
+        },
+    )
     return tmp_path
 
 
@@ -138,11 +147,14 @@ def test_a_file_named_alone_still_sees_its_project(monorepo):
 def test_project_analysis_stops_at_the_project_root(tmp_path):
     # Without any configuration the project is the nearest folder with a marker: a sibling
     # folder's helper (outside it) is not read, however the paths are given.
-    write(tmp_path, {
-        "one/.git/HEAD": "",
-        "one/main.py": "from helpers import slow\n\nasync def f():\n    slow()\n",
-        "helpers.py": HELPERS,
-    })
+    write(
+        tmp_path,
+        {
+            "one/.git/HEAD": "",
+            "one/main.py": "from helpers import slow\n\nasync def f():\n    slow()\n",
+            "helpers.py": HELPERS,
+        },
+    )
     main = str(tmp_path / "one" / "main.py")
     [project] = pipeline.plan(pipeline.Request(paths=(main,))).projects
     assert project.root == str((tmp_path / "one").resolve())

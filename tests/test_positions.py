@@ -53,7 +53,11 @@ def test_positions_match_whole_module_rendering():
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     expected = []
     for node, where in positions.items():
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in ("sleep", "gather"):
+        if (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("sleep", "gather")
+        ):
             code = "ASL201" if node.func.attr.value == "sleep" else "ASL101"
             expected.append((code, where.start.line, where.start.column + 1, where.end.line, where.end.column + 1))
     assert sorted(got, key=lambda g: g[1]) == sorted(expected, key=lambda e: e[1])
@@ -111,8 +115,11 @@ def _every_node_agrees(text: str) -> int:
     return checked
 
 
-@pytest.mark.parametrize("text", [SHAPES, TABS, CRLF, NO_FINAL_NEWLINE, SEMICOLON_SUITE],
-                         ids=["shapes", "tabs", "crlf", "no-final-newline", "suites"])
+@pytest.mark.parametrize(
+    "text",
+    [SHAPES, TABS, CRLF, NO_FINAL_NEWLINE, SEMICOLON_SUITE],
+    ids=["shapes", "tabs", "crlf", "no-final-newline", "suites"],
+)
 def test_locator_agrees_with_libcst_on_every_node(text):
     assert _every_node_agrees(text) > 5
 
@@ -138,7 +145,10 @@ def test_locator_without_a_hint_finds_the_node_anywhere():
     walk(module, lambda node: nodes.append(node) if isinstance(node, cst.Call) else None)
     for node in nodes:
         where = whole[node]
-        assert locator.range(node) == ((where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1))
+        assert locator.range(node) == (
+            (where.start.line, where.start.column + 1),
+            (where.end.line, where.end.column + 1),
+        )
 
 
 def test_locator_places_findings_after_a_line_libcst_drops():
@@ -182,8 +192,9 @@ def test_fixes_rendered_from_the_innermost_statement_equal_those_from_the_whole_
         found = []
         for text in texts:
             result = lint_text(text, "example.py", settings)
-            found.extend((d.code, d.row, apply_edits(text, list(d.fix.edits)))
-                         for d in result.diagnostics if d.fix is not None)
+            found.extend(
+                (d.code, d.row, apply_edits(text, list(d.fix.edits))) for d in result.diagnostics if d.fix is not None
+            )
         return found
 
     local = fixes()

@@ -20,8 +20,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 _NOT_COPIED = shutil.ignore_patterns(
-    ".git", ".venv", ".ci-venv", "venv", "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis",
-    ".asynclint_cache", ".mypy_cache", ".ruff_cache", "build", "dist", "node_modules", "*.pyc",
+    ".git",
+    ".venv",
+    ".ci-venv",
+    "venv",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".hypothesis",
+    ".asynclint_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "build",
+    "dist",
+    "node_modules",
+    "*.pyc",
 )
 
 BAD = """\
@@ -39,8 +52,10 @@ def _git_env(home: Path) -> dict[str, str]:
     env.update(
         HOME=str(home),  # no user git config (hooks paths, signing) leaks in
         GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="asynclint tests", GIT_AUTHOR_EMAIL="tests@example.invalid",
-        GIT_COMMITTER_NAME="asynclint tests", GIT_COMMITTER_EMAIL="tests@example.invalid",
+        GIT_AUTHOR_NAME="asynclint tests",
+        GIT_AUTHOR_EMAIL="tests@example.invalid",
+        GIT_COMMITTER_NAME="asynclint tests",
+        GIT_COMMITTER_EMAIL="tests@example.invalid",
         PRE_COMMIT_HOME=str(home / "pre-commit-cache"),
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
@@ -48,8 +63,14 @@ def _git_env(home: Path) -> dict[str, str]:
 
 
 def _git(cwd: Path, env: dict[str, str], *args: str) -> None:
-    subprocess.run(["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                   cwd=cwd, env=env, check=True, capture_output=True, text=True)
+    subprocess.run(
+        ["git", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
+        cwd=cwd,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_hook_manifest_is_what_pre_commit_expects():
@@ -92,15 +113,22 @@ def test_try_repo_fails_on_a_finding_and_fix_hook_changes_the_file(tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "try-repo", str(hook_repo), "--all-files", "--color=never"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=900,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output
     assert "An unexpected error has occurred" not in output, output
 
     # Hook 1 (check) fails and names the finding; the excluded file stays excluded.
-    status = {line.split(".", 1)[0].strip(): line.rsplit(".", 1)[-1].strip()
-              for line in output.splitlines() if line.rstrip().endswith(("Failed", "Passed"))}
+    status = {
+        line.split(".", 1)[0].strip(): line.rsplit(".", 1)[-1].strip()
+        for line in output.splitlines()
+        if line.rstrip().endswith(("Failed", "Passed"))
+    }
     assert status == {"asynclint": "Failed", "asynclint (fix)": "Failed"}, output
     assert "app/handlers.py:5:5: ASL201" in output, output
     assert "legacy/old.py" not in output, output
@@ -147,7 +175,11 @@ def test_readme_local_hook_works_as_written(tmp_path):
 
     proc = subprocess.run(
         [sys.executable, "-m", "pre_commit", "run", "--all-files", "--color=never"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=900,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output

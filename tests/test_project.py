@@ -19,8 +19,10 @@ PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 def findings(*args) -> set[tuple[str, int, int, str]]:
     result = CliRunner().invoke(cli, ["check", "--output-format", "json", *args])
     assert result.exit_code in (0, 1), result.output
-    return {(Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"])
-            for d in json.loads(result.output)}
+    return {
+        (Path(d["filename"]).name, d["location"]["row"], d["location"]["column"], d["code"])
+        for d in json.loads(result.output)
+    }
 
 
 def expected_in(folder: Path) -> set[tuple[str, int, str]]:
@@ -91,10 +93,14 @@ def test_resource_churn_message_shows_the_chain(tmp_path):
     # ASL501 across modules: a call of a project function that creates and drops a resource
     # on every call is reported at the call, with the chain, like ASL207.
     project = copy_project(tmp_path, "resources")
-    result = CliRunner().invoke(cli, ["check", "--no-cache", "--output-format", "concise", str(project / "app" / "pages.py")])
+    result = CliRunner().invoke(
+        cli, ["check", "--no-cache", "--output-format", "concise", str(project / "app" / "pages.py")]
+    )
     assert "(g -> fetch_json -> fetch -> httpx.AsyncClient)" in result.output
     assert "(h -> ping -> make_client -> httpx.AsyncClient)" in result.output
     assert "`Fetcher.get(...)` creates a new `httpx.AsyncClient` on every call" in result.output
+
+
 def test_one_file_reads_the_modules_of_its_base_classes(tmp_path):
     # Nothing calls into app/paths.py: its facts are read because a class in services.py
     # inherits from one of its classes (`project.wanted_types`).
@@ -189,7 +195,13 @@ def test_index_fixed_point_ignores_async_and_cached():
         "functions": {
             "m.a": {"async": False, "cached": False, "display": "a", "calls": ["m.b"], "blocking": []},
             "m.b": {"async": False, "cached": False, "display": "b", "calls": ["m.c"], "blocking": []},
-            "m.c": {"async": False, "cached": False, "display": "c", "calls": [], "blocking": [["ASL203", "os.system"]]},
+            "m.c": {
+                "async": False,
+                "cached": False,
+                "display": "c",
+                "calls": [],
+                "blocking": [["ASL203", "os.system"]],
+            },
             "m.d": {"async": True, "cached": False, "display": "d", "calls": ["m.c"], "blocking": []},
             "m.e": {"async": False, "cached": True, "display": "e", "calls": ["m.c"], "blocking": []},
             "m.f": {"async": False, "cached": False, "display": "f", "calls": ["m.e"], "blocking": []},
@@ -198,7 +210,11 @@ def test_index_fixed_point_ignores_async_and_cached():
         "exports": {},
     }
     index = ProjectIndex.build([facts])
-    assert index.blocking == {"m.a": ["a", "b", "c", "os.system"], "m.b": ["b", "c", "os.system"], "m.c": ["c", "os.system"]}
+    assert index.blocking == {
+        "m.a": ["a", "b", "c", "os.system"],
+        "m.b": ["b", "c", "os.system"],
+        "m.c": ["c", "os.system"],
+    }
 
 
 def _function(**info):
@@ -224,27 +240,44 @@ def test_index_sessions_to_a_fixed_point():
             "m.Api.__init__": _function(creates_from=["m.client2"]),
             "m.load": _function(params=[[0, "session"]]),
         },
-        "classes": {"m.Base": {"display": "Base"}, "m.Db": {"display": "Db", "bases": ["m.Base"]},
-                    "m.Api": {"display": "Api", "closes": True}},
+        "classes": {
+            "m.Base": {"display": "Base"},
+            "m.Db": {"display": "Db", "bases": ["m.Base"]},
+            "m.Api": {"display": "Api", "closes": True},
+        },
         "exports": {"pkg.scope": "m.scope"},
         "values": {"m.SessionLocal": "sqlalchemy.ext.asyncio.async_sessionmaker"},
     }
     index = ProjectIndex.build([facts])
     assert index.sessions == {
-        "m.scope": "enter", "m.wrap": "enter", "m.opened": "await", "m.ctx": "enter",
-        "m.Base.opened": "await", "m.maker": "call", "pkg.scope": "enter",
+        "m.scope": "enter",
+        "m.wrap": "enter",
+        "m.opened": "await",
+        "m.ctx": "enter",
+        "m.Base.opened": "await",
+        "m.maker": "call",
+        "pkg.scope": "enter",
     }
     assert index.methods["m.Db"] == {"opened": "m.Base.opened"}
     assert index.resource_factories == {"m.client": "httpx.AsyncClient", "m.client2": "httpx.AsyncClient"}
     assert index.resource_classes == {"m.Api": ("httpx.AsyncClient", True)}
     assert index.rerun_codes({"module": "other", "imports": ["pkg.scope"]}) == {"ASL302", "ASL304", "ASL401"}
-    assert index.rerun_codes({"module": "other", "imports": ["m"]}) == {"ASL302", "ASL304", "ASL401", "ASL501", "ASL502"}
+    assert index.rerun_codes({"module": "other", "imports": ["m"]}) == {
+        "ASL302",
+        "ASL304",
+        "ASL401",
+        "ASL501",
+        "ASL502",
+    }
     # a re-export counts by its own name, not through the package that re-exports it
     assert index.rerun_codes({"module": "other", "imports": ["pkg"]}) == set()
     assert index.rerun_codes({"module": "other", "imports": ["m.client"]}) == {"ASL501", "ASL502"}
     assert index.rerun_codes({"module": "other", "imports": ["json"]}) == set()
     # only functions with `AsyncSession` parameters: no new session, so no ASL401
-    assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["load"]}) == {"ASL302", "ASL304"}
+    assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["load"]}) == {
+        "ASL302",
+        "ASL304",
+    }
     assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["other"]}) == set()
 
 
@@ -256,13 +289,16 @@ def test_index_guards_and_startup():
             "m.read": _function(display="read", blocking=[["ASL204", "open"]]),
             # blocks only when `meta` is left out, directly or through `read`
             "m.log": _function(display="log", guarded_calls=[["m.read", ["meta"]]], signature=[["msg", "meta"], []]),
-            "m.note": _function(display="note", blocking=[["ASL204", "open", ["meta", "tags"]]],
-                                signature=[["msg"], ["meta", "tags"]]),
+            "m.note": _function(
+                display="note", blocking=[["ASL204", "open", ["meta", "tags"]]], signature=[["msg"], ["meta", "tags"]]
+            ),
             # also blocks unguarded: no guards
-            "m.both": _function(display="both", calls=["m.read"], guarded_calls=[["m.read", ["meta"]]],
-                                signature=[["meta"], []]),
-            "m.Report.__init__": _function(display="Report.__init__", guarded_calls=[["m.read", ["config"]]],
-                                           signature=[["config"], []]),
+            "m.both": _function(
+                display="both", calls=["m.read"], guarded_calls=[["m.read", ["meta"]]], signature=[["meta"], []]
+            ),
+            "m.Report.__init__": _function(
+                display="Report.__init__", guarded_calls=[["m.read", ["config"]]], signature=[["config"], []]
+            ),
             "m.lifespan": _function(**{"async": True}, awaits=["m.prepare"], entry=True),
             "m.prepare": _function(**{"async": True}, awaits=["m.deeper"]),
             "m.deeper": _function(**{"async": True}),
@@ -288,16 +324,22 @@ def test_index_guards_and_startup():
 
 
 def test_index_ignores_facts_of_another_shape():
-    stale = {"version": FACTS_VERSION - 1, "module": "m",
-             "functions": {"m.f": _function(blocking=[["ASL201", "time.sleep"]])}}
+    stale = {
+        "version": FACTS_VERSION - 1,
+        "module": "m",
+        "functions": {"m.f": _function(blocking=[["ASL201", "time.sleep"]])},
+    }
     assert ProjectIndex.build([stale]).blocking == {}
 
 
 def test_index_survives_re_export_cycles():
     # `from .y import y` in package `pkg.x`: `pkg.x.y` names the module and the function.
-    facts = {"version": FACTS_VERSION, "module": "pkg.x",
-             "functions": {"pkg.x.f": _function(via="call", **{"from": [["pkg.x.y.z", False]]})},
-             "exports": {"pkg.x.y": "pkg.x.y.y", "pkg.x.y.y": "pkg.x.y"}}
+    facts = {
+        "version": FACTS_VERSION,
+        "module": "pkg.x",
+        "functions": {"pkg.x.f": _function(via="call", **{"from": [["pkg.x.y.z", False]]})},
+        "exports": {"pkg.x.y": "pkg.x.y.y", "pkg.x.y.y": "pkg.x.y"},
+    }
     assert ProjectIndex.build([facts]).sessions == {}
 
 
@@ -310,7 +352,11 @@ def test_warm_cache_follows_a_factory_changed_in_another_module(tmp_path):
     assert ("routes.py", row, 5, "ASL304") in cold
     # routes.py is unchanged (a cache hit), but `make_session` no longer gives a session.
     db = project / "app" / "db.py"
-    db.write_text(db.read_text().replace("def make_session():\n    return SessionLocal()", "def make_session():\n    return object()"))
+    db.write_text(
+        db.read_text().replace(
+            "def make_session():\n    return SessionLocal()", "def make_session():\n    return object()"
+        )
+    )
     assert cold - findings(str(project)) == {("routes.py", row, 5, "ASL304")}
 
 

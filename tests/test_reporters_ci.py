@@ -153,10 +153,8 @@ def test_github_escaping(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     d = Diagnostic("ASL201", "100% bad\nreally: a, b\r", "dir,x/we:ird%.py", 2, 3, 4, 5)
     (line,) = render("github", [d]).splitlines()
-    props, message = line[len("::error "):].split("::", 1)
-    assert props == (
-        "title=asynclint (ASL201),file=dir%2Cx/we%3Aird%25.py,line=2,col=3,endLine=4,endColumn=5"
-    )
+    props, message = line[len("::error ") :].split("::", 1)
+    assert props == ("title=asynclint (ASL201),file=dir%2Cx/we%3Aird%25.py,line=2,col=3,endLine=4,endColumn=5")
     # In the message only %, CR and LF are escaped.
     assert message == "dir,x/we:ird%25.py:2:3: ASL201 100%25 bad%0Areally: a, b%0D"
 
@@ -227,13 +225,17 @@ def test_output_file_with_fix_data():
     assert log["runs"][0]["results"][0]["message"]["text"] == "blocks — é"
     (change,) = log["runs"][0]["results"][0]["fixes"][0]["artifactChanges"]
     assert change["replacements"] == [
-        {"deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 14},
-         "insertedContent": {"text": "await asyncio.sleep(1)"}}
+        {
+            "deletedRegion": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 14},
+            "insertedContent": {"text": "await asyncio.sleep(1)"},
+        }
     ]
 
 
 def test_the_suggestion_is_a_help_line_of_its_own_in_every_format():
-    d = Diagnostic("ASL201", "`time.sleep` blocks the event loop", "a.py", 1, 1, 1, 14, help="Use `await asyncio.sleep(...)`")
+    d = Diagnostic(
+        "ASL201", "`time.sleep` blocks the event loop", "a.py", 1, 1, 1, 14, help="Use `await asyncio.sleep(...)`"
+    )
     out = io.StringIO()
     write("full", [d], out, ReportContext(source_line=lambda path, row: "time.sleep(1)"))
     assert "ASL201 `time.sleep` blocks the event loop\n" in out.getvalue()
@@ -244,5 +246,7 @@ def test_the_suggestion_is_a_help_line_of_its_own_in_every_format():
     assert "help: Use `await asyncio.sleep(...)`" in render("github", [d])
     # Without a suggestion, no help line.
     plain = io.StringIO()
-    write("full", [Diagnostic("ASL201", "m", "a.py", 1, 1, 1, 2)], plain, ReportContext(source_line=lambda path, row: "x"))
+    write(
+        "full", [Diagnostic("ASL201", "m", "a.py", 1, 1, 1, 2)], plain, ReportContext(source_line=lambda path, row: "x")
+    )
     assert "help" not in plain.getvalue()

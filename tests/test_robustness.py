@@ -33,7 +33,11 @@ def test_mixed_folder_reports_each_file_and_goes_on(tmp_path):
     (tmp_path / "syntax.py").write_text("def broken(:\n    pass\n")
     (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02\xff")
     (tmp_path / "empty.py").write_text("")
-    (tmp_path / "latin.py").write_bytes("# -*- coding: latin-1 -*-\nimport time\nasync def f():\n    s = 'caf\xe9'\n    time.sleep(1)\n".encode("latin-1"))
+    (tmp_path / "latin.py").write_bytes(
+        "# -*- coding: latin-1 -*-\nimport time\nasync def f():\n    s = 'caf\xe9'\n    time.sleep(1)\n".encode(
+            "latin-1"
+        )
+    )
     (tmp_path / "good.py").write_text(SLEEPY)
     result = check(str(tmp_path))
     assert result.exit_code == 1
@@ -55,13 +59,21 @@ def test_mixed_folder_reports_each_file_and_goes_on(tmp_path):
         ("crlf.py", SLEEPY.replace("\n", "\r\n").encode(), ["ASL201"]),
         ("mixed.py", b"import time\r\n\nasync def f():\r\n    time.sleep(1)\n", ["ASL201"]),
         ("tabs.py", b"import time\n\nasync def f():\n\ttime.sleep(1)\n", ["ASL201"]),
-        ("formfeed.py", b"import time\n\x0c\nasync def f():\n    time.sleep(1)  # noqa: ASL201\n    time.sleep(2)\n", ["ASL201"]),
+        (
+            "formfeed.py",
+            b"import time\n\x0c\nasync def f():\n    time.sleep(1)  # noqa: ASL201\n    time.sleep(2)\n",
+            ["ASL201"],
+        ),
         ("empty.py", b"", []),
         ("only_comment.py", b"# nothing here\n", []),
         ("nul_in_middle.py", b"x = 1\n\x00\n", ["ASL002"]),
         ("deep.py", b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n", ["ASL001"]),
         ("unary.py", b"x = " + b"not " * 20000 + b"1\n", ["ASL001"]),
-        ("generics.py", b"import time\n\ndef first[T](xs: list[T]) -> T:\n    return xs[0]\n\ntype Pair = tuple[int, int]\n\nasync def f():\n    time.sleep(1)\n", ["ASL201"]),
+        (
+            "generics.py",
+            b"import time\n\ndef first[T](xs: list[T]) -> T:\n    return xs[0]\n\ntype Pair = tuple[int, int]\n\nasync def f():\n    time.sleep(1)\n",
+            ["ASL201"],
+        ),
     ],
 )
 def test_bad_input_matrix(tmp_path, name, data, expected):
@@ -110,7 +122,9 @@ def test_missing_path_is_usage_error(tmp_path):
     assert result.output.strip() == f"asynclint: error: {tmp_path / 'nope.py'}: no such file or directory"
 
 
-@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads any file; permissions cannot deny it")
+@pytest.mark.skipif(
+    sys.platform == "win32" or os.geteuid() == 0, reason="root reads any file; permissions cannot deny it"
+)
 def test_unreadable_file(tmp_path):
     path = tmp_path / "secret.py"
     path.write_text(SLEEPY)
@@ -162,7 +176,9 @@ def test_crashing_rule_is_isolated(monkeypatch, tmp_path):
 
     (tmp_path / "a.py").write_text("import asyncio\n" + text)
     (tmp_path / "b.py").write_text(SLEEPY)
-    cli_result = CliRunner().invoke(cli, ["check", "--no-cache", "--extend-select", "ASL101", "--output-format", "concise", str(tmp_path)])
+    cli_result = CliRunner().invoke(
+        cli, ["check", "--no-cache", "--extend-select", "ASL101", "--output-format", "concise", str(tmp_path)]
+    )
     assert cli_result.exit_code == 2
     assert cli_result.output.count("internal error: rule ASL201 failed") == 2
     assert "Please report this" in cli_result.output

@@ -88,9 +88,11 @@ def test_a_warm_run_lints_nothing_and_reports_the_same(tmp_path, monkeypatch):
     calls = _counting(monkeypatch)
     second = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
     assert calls == {}, "the ASL207 pass, too, comes from the cache"
-    assert [(d.path, d.code, d.message) for d in second.diagnostics] == [
-        (d.path, d.code, d.message) for d in first.diagnostics
-    ] == [(str(package / "views.py"), "ASL207", first.diagnostics[0].message)]
+    assert (
+        [(d.path, d.code, d.message) for d in second.diagnostics]
+        == [(d.path, d.code, d.message) for d in first.diagnostics]
+        == [(str(package / "views.py"), "ASL207", first.diagnostics[0].message)]
+    )
 
 
 def test_the_cached_project_pass_follows_a_change_in_another_module(tmp_path, monkeypatch):
@@ -99,7 +101,9 @@ def test_the_cached_project_pass_follows_a_change_in_another_module(tmp_path, mo
     package = _project(tmp_path)
     settings = Settings(root=str(tmp_path))
     files = sorted(str(p) for p in package.glob("*.py"))
-    assert [d.code for d in runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics] == ["ASL207"]
+    assert [
+        d.code for d in runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files).diagnostics
+    ] == ["ASL207"]
     helpers = package / "helpers.py"
     helpers.write_text("import asyncio\n\ndef pause():\n    return 1\n")
     os.utime(helpers, ns=(1, 1))  # a different mtime whatever the clock's resolution
@@ -221,9 +225,11 @@ def test_checking_a_few_files_after_the_whole_project_reads_no_file_again(tmp_pa
     parses = _counting_parses(monkeypatch)
     views = [str(package / "views.py")]
     few = runner.run(views, Job(settings), jobs=1, use_cache=True, project_files=files)
-    assert [(d.path, d.code, d.message) for d in few.diagnostics] == [
-        (d.path, d.code, d.message) for d in whole.diagnostics if d.path in views
-    ] != []
+    assert (
+        [(d.path, d.code, d.message) for d in few.diagnostics]
+        == [(d.path, d.code, d.message) for d in whole.diagnostics if d.path in views]
+        != []
+    )
     assert set(parses) <= {"views.py"}, parses
 
 

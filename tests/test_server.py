@@ -18,9 +18,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_lsp = pytest.importorskip(
-    "pytest_lsp", reason="the server tests need the test extras (pytest-lsp)"
-)
+pytest_lsp = pytest.importorskip("pytest_lsp", reason="the server tests need the test extras (pytest-lsp)")
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
@@ -60,11 +58,7 @@ def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
     pyproject = root / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace(
-            'select = ["ASL207"]', 'select = ["ASL2", "ASL104"]'
-        )
-    )
+    pyproject.write_text(pyproject.read_text().replace('select = ["ASL207"]', 'select = ["ASL2", "ASL104"]'))
     (root / "app" / "sleepy.py").write_text(SLEEPY)
     (root / "app" / "route.py").write_text(ROUTE)
     (root / "app" / "util" / "slow.py").write_text(HELPER)
@@ -83,18 +77,14 @@ async def client(lsp_client: LanguageClient, project: Path):
         types.InitializeParams(
             capabilities=client_capabilities("visual-studio-code"),
             root_uri=project.as_uri(),
-            workspace_folders=[
-                types.WorkspaceFolder(uri=project.as_uri(), name="project")
-            ],
+            workspace_folders=[types.WorkspaceFolder(uri=project.as_uri(), name="project")],
         )
     )
     yield
     await lsp_client.shutdown_session()
 
 
-def _open(
-    client: LanguageClient, path: Path, text: str | None = None, version: int = 1
-) -> str:
+def _open(client: LanguageClient, path: Path, text: str | None = None, version: int = 1) -> str:
     uri = path.as_uri()
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
@@ -112,9 +102,7 @@ def _open(
 def _change(client: LanguageClient, uri: str, text: str, version: int) -> None:
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(
-                uri=uri, version=version
-            ),
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
             content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
         )
     )
@@ -134,9 +122,7 @@ async def _until(client: LanguageClient, uri: str, check, timeout: float = 60.0)
             )
         except asyncio.TimeoutError:
             break
-    raise AssertionError(
-        f"diagnostics of {uri} never matched; last: {client.diagnostics.get(uri)}"
-    )
+    raise AssertionError(f"diagnostics of {uri} never matched; last: {client.diagnostics.get(uri)}")
 
 
 def _codes(diagnostics) -> list[str]:
@@ -154,11 +140,7 @@ def _apply(text: str, edits: list[types.TextEdit]) -> str:
         return starts[min(position.line, len(lines))] + position.character
 
     for edit in sorted(edits, key=lambda e: offset(e.range.start), reverse=True):
-        text = (
-            text[: offset(edit.range.start)]
-            + edit.new_text
-            + text[offset(edit.range.end) :]
-        )
+        text = text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
     return text
 
 
@@ -177,9 +159,7 @@ def _edits(action: types.CodeAction) -> list[types.TextEdit]:
 
 
 @pytest.mark.asyncio
-async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(
-    client: LanguageClient, project: Path
-):
+async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(client: LanguageClient, project: Path):
     path = project / "app" / "sleepy.py"
     uri = _open(client, path)
     found = await _until(client, uri, lambda d: len(d) == 2)
@@ -194,19 +174,14 @@ async def test_diagnostics_quick_fix_and_fix_all_match_the_cli(
     assert (first.range.start.line, first.range.start.character) == (4, 4)
 
     # The finding's own fix, preferred (safe), and the noqa action for its line.
-    actions = await _actions(
-        client, uri, [first], 4, only=[types.CodeActionKind.QuickFix]
-    )
+    actions = await _actions(client, uri, [first], 4, only=[types.CodeActionKind.QuickFix])
     titles = [a.title for a in actions]
     assert any(t.startswith("Fix ASL201") for t in titles), titles
     assert "Disable ASL201 on this line" in titles
     fix = next(a for a in actions if a.title.startswith("Fix ASL201"))
     assert fix.is_preferred
     noqa = next(a for a in actions if a.title == "Disable ASL201 on this line")
-    assert (
-        _apply(SLEEPY, _edits(noqa)).splitlines()[4]
-        == "    time.sleep(1)  # noqa: E501, ASL201"
-    )
+    assert _apply(SLEEPY, _edits(noqa)).splitlines()[4] == "    time.sleep(1)  # noqa: E501, ASL201"
 
     # Fix all: the same text `asynclint check --fix` writes for the file.
     actions = await _actions(client, uri, found, 0, only=["source.fixAll"])
@@ -241,22 +216,15 @@ async def test_unsafe_fix_says_so(client: LanguageClient, project: Path):
     fix = next(a for a in actions if a.title.startswith("Fix ASL104"))
     assert "unsafe" in fix.title and not fix.is_preferred
     # No safe fix in the file: no fix-all either.
-    assert await _actions(
-        client, uri, [found], 0, only=["source.fixAll.asynclint"]
-    ) in ((), [], None)
+    assert await _actions(client, uri, [found], 0, only=["source.fixAll.asynclint"]) in ((), [], None)
 
 
 @pytest.mark.asyncio
 async def test_chain_hops_are_related_locations(client: LanguageClient, project: Path):
     uri = _open(client, project / "app" / "services" / "orders.py")
-    found = await _until(
-        client, uri, lambda d: len([x for x in d if x.code == "ASL207"]) == 7
-    )
+    found = await _until(client, uri, lambda d: len([x for x in d if x.code == "ASL207"]) == 7)
     step = next(d for d in found if d.range.start.line == 17)  # `Step(0.5)`
-    hops = [
-        (Path(r.location.uri).name, r.location.range.start.line, r.message)
-        for r in step.related_information
-    ]
+    hops = [(Path(r.location.uri).name, r.location.range.start.line, r.message) for r in step.related_information]
     steps_py = (project / "app" / "util" / "steps.py").read_text().splitlines()
     assert [(name, steps_py[line].strip()) for name, line, _ in hops] == [
         ("steps.py", "class Step:"),
@@ -266,9 +234,7 @@ async def test_chain_hops_are_related_locations(client: LanguageClient, project:
 
 
 @pytest.mark.asyncio
-async def test_editing_a_helper_refreshes_the_open_route(
-    client: LanguageClient, project: Path
-):
+async def test_editing_a_helper_refreshes_the_open_route(client: LanguageClient, project: Path):
     route = _open(client, project / "app" / "route.py")
     await _until(client, route, lambda d: len(d) == 0)
     await asyncio.sleep(0.5)  # let the first index finish, so the change is seen as one
@@ -284,34 +250,22 @@ async def test_editing_a_helper_refreshes_the_open_route(
     _change(client, helper, HELPER, 3)
     await _until(client, route, lambda d: len(d) == 0)
     # Closed: the helper's facts are the file's on disk; changed on disk, the route follows.
-    client.text_document_did_close(
-        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(helper))
-    )
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(helper)))
     helper_path.write_text(blocking)
     client.workspace_did_change_watched_files(
-        types.DidChangeWatchedFilesParams(
-            [types.FileEvent(uri=helper, type=types.FileChangeType.Changed)]
-        )
+        types.DidChangeWatchedFilesParams([types.FileEvent(uri=helper, type=types.FileChangeType.Changed)])
     )
     await _until(client, route, lambda d: len(d) == 1)
 
 
 @pytest.mark.asyncio
-async def test_settings_reload_when_pyproject_changes(
-    client: LanguageClient, project: Path
-):
+async def test_settings_reload_when_pyproject_changes(client: LanguageClient, project: Path):
     uri = _open(client, project / "app" / "sleepy.py")
     await _until(client, uri, lambda d: len(d) == 2)
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace(
-            'select = ["ASL2", "ASL104"]', 'select = ["ASL207"]'
-        )
-    )
+    pyproject.write_text(pyproject.read_text().replace('select = ["ASL2", "ASL104"]', 'select = ["ASL207"]'))
     client.workspace_did_change_watched_files(
-        types.DidChangeWatchedFilesParams(
-            [types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)]
-        )
+        types.DidChangeWatchedFilesParams([types.FileEvent(uri=pyproject.as_uri(), type=types.FileChangeType.Changed)])
     )
     await _until(client, uri, lambda d: len(d) == 0)
 
@@ -343,9 +297,7 @@ def test_stdin_filename_lints_as_that_file(project: Path):
     )
     assert run.returncode == 1, run.stderr
     assert "app/route.py:10:5: ASL201" in run.stdout
-    (project / "app" / "util" / "slow.py").write_text(
-        "import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n"
-    )
+    (project / "app" / "util" / "slow.py").write_text("import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n")
     run = subprocess.run(
         [
             *SERVER[:-1],
@@ -390,9 +342,7 @@ def test_stdin_fix_writes_source_to_stdout_and_report_to_stderr(project: Path):
         capture_output=True,
     )
     assert run.stdout == path.read_text()
-    assert (
-        project / "app" / "sleepy.py"
-    ).read_text() != SLEEPY  # (written by the second run only)
+    assert (project / "app" / "sleepy.py").read_text() != SLEEPY  # (written by the second run only)
 
 
 def test_neovim_attaches_and_shows_a_diagnostic(project: Path, tmp_path: Path):
@@ -438,17 +388,14 @@ async def two_roots(lsp_client: LanguageClient, tmp_path: Path):
     for name, select in (("one", "ASL201"), ("two", "ASL207")):
         root = tmp_path / name
         root.mkdir()
-        (root / "pyproject.toml").write_text(
-            f'[tool.asynclint]\nselect = ["{select}"]\n'
-        )
+        (root / "pyproject.toml").write_text(f'[tool.asynclint]\nselect = ["{select}"]\n')
         (root / "sleepy.py").write_text(SLEEPY)
     lsp_client.feature(types.CLIENT_REGISTER_CAPABILITY)(lambda params: None)
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities("neovim"),
             workspace_folders=[
-                types.WorkspaceFolder(uri=(tmp_path / name).as_uri(), name=name)
-                for name in ("one", "two")
+                types.WorkspaceFolder(uri=(tmp_path / name).as_uri(), name=name) for name in ("one", "two")
             ],
         )
     )
@@ -457,9 +404,7 @@ async def two_roots(lsp_client: LanguageClient, tmp_path: Path):
 
 
 @pytest.mark.asyncio
-async def test_multi_root_each_folder_its_own_settings(
-    two_roots: LanguageClient, tmp_path: Path
-):
+async def test_multi_root_each_folder_its_own_settings(two_roots: LanguageClient, tmp_path: Path):
     one = _open(two_roots, tmp_path / "one" / "sleepy.py")
     two = _open(two_roots, tmp_path / "two" / "sleepy.py")
     await _until(two_roots, one, lambda d: _codes(d) == ["ASL201", "ASL201"])

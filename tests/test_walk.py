@@ -9,7 +9,7 @@ import pytest
 
 from asynclint.walk import _TOKENS, children, walk
 
-SYNTAX_TOUR = '''
+SYNTAX_TOUR = """
 @decorator(arg, key=value)
 async def f[T](a: int, /, b=1, *args, c: "str" = x, **kw) -> list[T]:
     x = [i async for i in g() if i]
@@ -39,7 +39,7 @@ class C[T](Base[T], metaclass=M):
 
     def m(self) -> None:
         print(f"{self.attr!r:>{width}}", *self.args, sep="")
-'''
+"""
 
 
 class _LibcstOrder(cst.CSTVisitor):
@@ -60,7 +60,9 @@ def _sources():
         yield str(path.relative_to(root)), path.read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("name, source", list(_sources()), ids=lambda v: v if isinstance(v, str) and "\n" not in v else "")
+@pytest.mark.parametrize(
+    "name, source", list(_sources()), ids=lambda v: v if isinstance(v, str) and "\n" not in v else ""
+)
 def test_same_order_as_libcst(name, source):
     module = cst.parse_module(source)
     expected = _LibcstOrder()
@@ -83,8 +85,12 @@ def test_body_brackets_and_skipping():
     names = [e for e in events if e[0] != "enter" or e[1] in ("Decorator", "Call", "IndentedBlock", "Return")]
     # decorator and default (outer scope) before the body; children of Return skipped
     assert names == [
-        ("enter", "Decorator"), ("enter", "Call"), ("body", "FunctionDef"),
-        ("enter", "IndentedBlock"), ("enter", "Return"), ("end", "FunctionDef"),
+        ("enter", "Decorator"),
+        ("enter", "Call"),
+        ("body", "FunctionDef"),
+        ("enter", "IndentedBlock"),
+        ("enter", "Return"),
+        ("end", "FunctionDef"),
     ]
 
 

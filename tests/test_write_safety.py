@@ -174,18 +174,13 @@ def test_signal_stops_the_workers_and_the_writes(tmp_path, signum):
     assert process.returncode == 128 + signum, err
     assert b"Traceback" not in err and b"Aborted!" not in err
     for worker in workers:
-        assert (
-            not os.path.exists(f"/proc/{worker}")
-            or Path(f"/proc/{worker}/stat").read_text().split()[2] == "Z"
-        )
+        assert not os.path.exists(f"/proc/{worker}") or Path(f"/proc/{worker}/stat").read_text().split()[2] == "Z"
     assert not [name for name in os.listdir(tmp_path) if not name.endswith(".py")]
     snapshot = {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
     for text in snapshot.values():
         compile(text, "m.py", "exec")  # the old file or the fixed one, never half of it
     time.sleep(2)
-    assert snapshot == {
-        name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)
-    }
+    assert snapshot == {name: (tmp_path / name).read_bytes() for name in os.listdir(tmp_path)}
 
 
 def test_fix_format_ruff_keeps_crlf(tmp_path):
@@ -193,9 +188,7 @@ def test_fix_format_ruff_keeps_crlf(tmp_path):
     pytest.importorskip("ruff_api")
     (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nfix-format = "ruff"\n')
     path = tmp_path / "crlf.py"
-    path.write_bytes(
-        b'import time\r\nasync def main():\r\n\tx = {  "a":1 }\r\n\ttime.sleep(0)\r\n'
-    )
+    path.write_bytes(b'import time\r\nasync def main():\r\n\tx = {  "a":1 }\r\n\ttime.sleep(0)\r\n')
     result = _fix(path)
     assert result.exit_code == 0, result.output
     fixed = path.read_bytes()

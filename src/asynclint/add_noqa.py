@@ -26,9 +26,7 @@ from asynclint.registry import ENGINE_CODES
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 # A noqa comment with codes, as noqa.py reads it: the codes part is what gets extended.
-_NOQA_CODES = re.compile(
-    r"#\s*noqa:[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", re.IGNORECASE
-)
+_NOQA_CODES = re.compile(r"#\s*noqa:[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 
 
 @dataclass

@@ -46,6 +46,7 @@ def is_string(expr: cst.BaseExpression) -> bool:
 # (a function can be defined above the `Depends(f)` that names it); their answers are
 # computed once per module and kept in `ctx.cache`.
 
+
 def walk_with_scopes(ctx: Context, on_node) -> None:
     """Calls `on_node(node, scope)` for every structural node of the module, in source order,
     with the scope it is evaluated in, as the engine's traversal would: a def's decorators and
@@ -180,7 +181,13 @@ def depends_functions(ctx: Context) -> frozenset:
             if not isinstance(node, cst.Call):
                 return
             func = node.func
-            short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+            short = (
+                func.value
+                if isinstance(func, cst.Name)
+                else func.attr.value
+                if isinstance(func, cst.Attribute)
+                else None
+            )
             if short not in short_names or ctx.call_name(node, scope) not in knowledge.DEPENDS:
                 return
             target = depends_target(node)
@@ -297,6 +304,8 @@ def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
     for index, arg in enumerate(call.args):
         if arg.star:
             return None
-        if (arg.keyword is None and index == 0) or (arg.keyword is not None and arg.keyword.value in ("coro", "coro_or_future")):
+        if (arg.keyword is None and index == 0) or (
+            arg.keyword is not None and arg.keyword.value in ("coro", "coro_or_future")
+        ):
             return arg.value
     return None

@@ -44,8 +44,16 @@ def _diagnostic_from(data: dict[str, Any]) -> Diagnostic:
     return _typed(Diagnostic, {**data, "fix": fix})
 
 
-_FIELD_TYPES = {"content": str, "code": str, "message": str, "path": str, "row": int, "col": int,
-                "end_row": int, "end_col": int}
+_FIELD_TYPES = {
+    "content": str,
+    "code": str,
+    "message": str,
+    "path": str,
+    "row": int,
+    "col": int,
+    "end_row": int,
+    "end_col": int,
+}
 
 
 def _typed(kind: Callable[..., _T], data: dict[str, Any]) -> _T:
@@ -138,7 +146,9 @@ class Cache:
                 entry[0], entry[1] = stat
                 self.dirty = True
             # Reported under the name asked for now, whichever named the file when it was cached.
-            return FileResult(path=path, diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics], facts=facts)
+            return FileResult(
+                path=path, diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics], facts=facts
+            )
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # a malformed entry is a miss
 
@@ -153,7 +163,12 @@ class Cache:
             return
         if stat is None or self._stat(result.path) != stat:
             return  # changed while we looked: do not cache
-        self.entries[_relative(result.path, self.root)] = [*stat, digest, [asdict(d) for d in result.diagnostics], result.facts]
+        self.entries[_relative(result.path, self.root)] = [
+            *stat,
+            digest,
+            [asdict(d) for d in result.diagnostics],
+            result.facts,
+        ]
         self.dirty = True
 
     def save(self) -> None:
@@ -167,8 +182,9 @@ class RunCache:
     the list of files) has changed: then nothing needs reading, not even the per-file
     results and facts, and the index need not be built again."""
 
-    def __init__(self, root: str, fingerprint: str, files: list[str], project_files: list[str],
-                 cache_dir: str | None = None) -> None:
+    def __init__(
+        self, root: str, fingerprint: str, files: list[str], project_files: list[str], cache_dir: str | None = None
+    ) -> None:
         self.folder = cache_folder(root, cache_dir)
         self.file = self.folder / __version__ / f"run-{fingerprint}-{_code_stamp()}.json"
         self.files, self.project_files = files, project_files

@@ -51,18 +51,23 @@ def cli() -> None:
 @click.option("--target-version", help="Python version to target: py310 .. py314.")
 @click.option("--config", "config_file", type=click.Path(), help="Use this pyproject.toml instead of searching.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied, even if no finding remains.")
+@click.option(
+    "--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when fixes were applied, even if no finding remains."
+)
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the cache.")
 @click.option(
-    "--cache-dir", type=click.Path(file_okay=False),
+    "--cache-dir",
+    type=click.Path(file_okay=False),
     help="The cache's folder [default: ASYNCLINT_CACHE_DIR, else .asynclint_cache in each project's root].",
 )
 @click.option("--force-exclude", is_flag=True, help="Apply excludes also to files named on the command line.")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary.")
 @click.option("-s", "--silent", is_flag=True, help="Print nothing (errors that exit 2 excepted); the exit code tells.")
 @click.option(
-    "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
     help="Colour the output [default: auto: on a terminal, unless NO_COLOR is set or FORCE_COLOR forces it].",
 )
 @click.option("--fix", is_flag=True, help="Apply safe fixes and write the files.")
@@ -70,15 +75,51 @@ def cli() -> None:
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; write nothing (exit 1 if any).")
 @click.option("--show-fixes", is_flag=True, help="List the findings that were fixed.")
 @click.option("--add-noqa", is_flag=True, help="Add `# noqa: ASLnnn` to every line with findings (to adopt asynclint).")
-@click.option("--no-project-analysis", is_flag=True, help="Lint each file on its own: no facts from the rest of the project.")
-@click.option("--show-files", is_flag=True, help="List the files that would be linted, each with its configuration, and exit.")
-@click.option("--show-settings", "show_settings", is_flag=True, help="Print the settings the first file would be linted with, and exit.")
-@click.option("--stdin-filename", type=click.Path(dir_okay=False),
-              help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).")
-def check(paths, select, extend_select, ignore, output_format, output_file, target_version, config_file,
-          exit_zero, exit_non_zero_on_fix, statistics, no_cache, cache_dir, force_exclude, quiet, silent, color, fix,
-          unsafe_fixes, diff, show_fixes, add_noqa, no_project_analysis, show_files, show_settings,
-          stdin_filename) -> None:
+@click.option(
+    "--no-project-analysis", is_flag=True, help="Lint each file on its own: no facts from the rest of the project."
+)
+@click.option(
+    "--show-files", is_flag=True, help="List the files that would be linted, each with its configuration, and exit."
+)
+@click.option(
+    "--show-settings",
+    "show_settings",
+    is_flag=True,
+    help="Print the settings the first file would be linted with, and exit.",
+)
+@click.option(
+    "--stdin-filename",
+    type=click.Path(dir_okay=False),
+    help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).",
+)
+def check(
+    paths,
+    select,
+    extend_select,
+    ignore,
+    output_format,
+    output_file,
+    target_version,
+    config_file,
+    exit_zero,
+    exit_non_zero_on_fix,
+    statistics,
+    no_cache,
+    cache_dir,
+    force_exclude,
+    quiet,
+    silent,
+    color,
+    fix,
+    unsafe_fixes,
+    diff,
+    show_fixes,
+    add_noqa,
+    no_project_analysis,
+    show_files,
+    show_settings,
+    stdin_filename,
+) -> None:
     """Lint PATHS (files or folders; default: the current folder; `-`: stdin)."""
     from asynclint import pipeline
     from asynclint.config import ConfigError, check_selectors, parse_target
@@ -99,14 +140,22 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
     try:
         overrides = pipeline.Overrides(
             select=check_selectors(_codes(select), "--select") if select is not None else None,
-            extend_select=check_selectors(_codes(extend_select), "--extend-select") if extend_select is not None else None,
+            extend_select=check_selectors(_codes(extend_select), "--extend-select")
+            if extend_select is not None
+            else None,
             ignore=check_selectors(_codes(ignore), "--ignore") if ignore is not None else None,
             target_version=parse_target(target_version, "--target-version") if target_version else None,
             project_analysis=False if no_project_analysis else None,
         )
         request = pipeline.Request(
-            paths=tuple(paths), overrides=overrides, config_file=config_file, force_exclude=force_exclude,
-            fix=mode, unsafe=unsafe_fixes, use_cache=not no_cache, sources=sources,
+            paths=tuple(paths),
+            overrides=overrides,
+            config_file=config_file,
+            force_exclude=force_exclude,
+            fix=mode,
+            unsafe=unsafe_fixes,
+            use_cache=not no_cache,
+            sources=sources,
             cache_dir=os.path.abspath(cache_dir) if cache_dir else None,
         )
         if show_files or show_settings:
@@ -158,8 +207,15 @@ def check(paths, select, extend_select, ignore, output_format, output_file, targ
                 click.echo(f"  {d.path}:{d.row}:{d.col}: {d.code} {d.message}", err=stdin_fix)
         if not silent or output_file:
             view = _View(output_format or "full", statistics, quiet, color, unsafe_fixes)
-            _report(run.diagnostics, view, output_file, fixed=len(run.fixed),
-                    complete=not (run.errors or incomplete), to_stderr=stdin_fix, sources=sources)
+            _report(
+                run.diagnostics,
+                view,
+                output_file,
+                fixed=len(run.fixed),
+                complete=not (run.errors or incomplete),
+                to_stderr=stdin_fix,
+                sources=sources,
+            )
     _report_errors(run.errors)
     sys.exit(2 if incomplete else _exit_code(run, diff=diff, exit_zero=exit_zero, on_fix=exit_non_zero_on_fix))
 
@@ -370,8 +426,16 @@ def _use_color(choice: str, out) -> bool:
     return out.isatty()
 
 
-def _report(diagnostics, view: _View, output_file: str | None, fixed: int = 0, *, complete: bool = True,
-            to_stderr: bool = False, sources: dict[str, str] | None = None) -> None:
+def _report(
+    diagnostics,
+    view: _View,
+    output_file: str | None,
+    fixed: int = 0,
+    *,
+    complete: bool = True,
+    to_stderr: bool = False,
+    sources: dict[str, str] | None = None,
+) -> None:
     """Write the report. `complete`: False when an internal error or an unreadable folder
     means files went unchecked, so "All checks passed!" would not be true. `sources`: text
     that is not on disk (stdin), whose lines the report shows."""
@@ -419,8 +483,12 @@ def _render(out, diagnostics, view: _View, fixed: int, color: bool, sources: dic
         return lines[row - 1] if 0 < row <= len(lines) else ""
 
     ctx = ReportContext(
-        source_line=source_line, color=color, fixed=fixed, rule_names=_rule_names(),
-        unsafe=view.unsafe, summary=not view.quiet,
+        source_line=source_line,
+        color=color,
+        fixed=fixed,
+        rule_names=_rule_names(),
+        unsafe=view.unsafe,
+        summary=not view.quiet,
     )
     if view.statistics:
         write_statistics(diagnostics, out, ctx, view.fmt)
@@ -445,7 +513,9 @@ def list_rules(output_format: str) -> None:
     if output_format == "json":
         import json
 
-        click.echo(json.dumps([dict(zip(("code", "name", "fix", "summary"), row, strict=True)) for row in rows], indent=2))
+        click.echo(
+            json.dumps([dict(zip(("code", "name", "fix", "summary"), row, strict=True)) for row in rows], indent=2)
+        )
         return
     from rich.console import Console
     from rich.table import Table
@@ -461,8 +531,10 @@ def list_rules(output_format: str) -> None:
 def _rule_rows() -> list[tuple[str, str, str, str]]:
     from asynclint import registry
 
-    rows = [(code, name, registry.ENGINE_FIXES.get(code, "none"), summary)
-            for code, (name, summary) in registry.ENGINE_CODES.items()]
+    rows = [
+        (code, name, registry.ENGINE_FIXES.get(code, "none"), summary)
+        for code, (name, summary) in registry.ENGINE_CODES.items()
+    ]
     for code in registry.rule_modules():
         rule = registry.load_rule(code)
         rows.append((code, rule.name, rule.fix_applicability or "none", rule.summary))
@@ -497,7 +569,7 @@ def server() -> None:
     try:
         from asynclint.server.lsp import serve
     except ImportError as exc:
-        _fail(f"the language server needs the server extra: pip install \"asynclint[server]\" ({exc})")
+        _fail(f'the language server needs the server extra: pip install "asynclint[server]" ({exc})')
     serve()
 
 

@@ -188,11 +188,11 @@ def _convert(key: str, kind: str, value: Any) -> Any:
         return value
     if kind == "target":
         if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string such as \"py311\", got {value!r}")
+            raise ConfigError(f'{where}: expected a string such as "py311", got {value!r}')
         return parse_target(value, where)
     if kind == "formatter":
         if value not in ("ruff", "none"):
-            raise ConfigError(f"{where}: expected \"ruff\" or \"none\", got {value!r}")
+            raise ConfigError(f'{where}: expected "ruff" or "none", got {value!r}')
         return None if value == "none" else value
     if kind == "per-file":
         if not isinstance(value, dict):
@@ -203,7 +203,7 @@ def _convert(key: str, kind: str, value: Any) -> Any:
         )
     if kind == "blocking":
         if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a table such as {{ ASL202 = [\"mylib.fetch\"] }}, got {value!r}")
+            raise ConfigError(f'{where}: expected a table such as {{ ASL202 = ["mylib.fetch"] }}, got {value!r}')
         for code in value:
             if code not in BLOCKING_CODES:
                 raise ConfigError(f"{where}: {code!r} is not a blocking-call rule ({', '.join(BLOCKING_CODES)})")

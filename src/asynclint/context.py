@@ -142,7 +142,12 @@ class Context:
     # -- reporting -----------------------------------------------------------------
 
     def report(
-        self, node: cst.CSTNode, message: str, fix: FixSpec | None = None, code: str | None = None, help: str | None = None
+        self,
+        node: cst.CSTNode,
+        message: str,
+        fix: FixSpec | None = None,
+        code: str | None = None,
+        help: str | None = None,
     ) -> None:
         statement = self.stack[1] if len(self.stack) > 1 else None
         self.reports.append(Report(code or self.current_code, node, message, fix, help, statement))

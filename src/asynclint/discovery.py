@@ -22,8 +22,22 @@ if TYPE_CHECKING:
     from asynclint.config import Settings
 
 DEFAULT_EXCLUDES = (
-    ".git", ".hg", ".svn", ".venv", "venv", ".tox", ".nox", "__pycache__", "build", "dist",
-    "node_modules", ".asynclint_cache", ".mypy_cache", ".pytest_cache", ".ruff_cache", "site-packages",
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "__pycache__",
+    "build",
+    "dist",
+    "node_modules",
+    ".asynclint_cache",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    "site-packages",
 )
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -119,7 +133,9 @@ def _parent_gitignores(folder: Path) -> list[_Ignore]:
     return []
 
 
-def discover(paths: Iterable[str], settings: Settings, *, force_exclude: bool = False, skipped: list[Skipped] | None = None) -> list[str]:
+def discover(
+    paths: Iterable[str], settings: Settings, *, force_exclude: bool = False, skipped: list[Skipped] | None = None
+) -> list[str]:
     """The files to lint. What is left out for a reason the user should hear (a FIFO or
     device named *.py, a folder that cannot be read) goes to `skipped`."""
     root = Path(settings.root).resolve()
@@ -172,7 +188,13 @@ def _excluded(path: Path, excludes: _Ignore, root: Path) -> bool:
     return any(excludes.matches(parent, True) for parent in path.parents if parent != root and root in parent.parents)
 
 
-def _walk(top: Path, excludes: _Ignore | None, respect_gitignore: bool, add: Callable[[str, str], None], skipped: list[Skipped]) -> None:
+def _walk(
+    top: Path,
+    excludes: _Ignore | None,
+    respect_gitignore: bool,
+    add: Callable[[str, str], None],
+    skipped: list[Skipped],
+) -> None:
     top_resolved = top.resolve()
     ignores = _parent_gitignores(top_resolved) if respect_gitignore else []
     stack = [(top, top_resolved, ignores)]

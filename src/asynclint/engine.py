@@ -36,15 +36,12 @@ from asynclint.walk import COMPREHENSIONS, walk
 
 def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     codes = settings.codes_for(path)
-    return [
-        rule
-        for rule in registry.load_rules(codes)
-        if settings.target_version >= rule.min_target
-    ]
+    return [rule for rule in registry.load_rules(codes) if settings.target_version >= rule.min_target]
 
 
-def lint_file(path: str, settings: Settings, *, collect_facts: Facts = Facts.NONE, project=None,
-              apply_noqa: bool = True) -> FileResult:
+def lint_file(
+    path: str, settings: Settings, *, collect_facts: Facts = Facts.NONE, project=None, apply_noqa: bool = True
+) -> FileResult:
     try:
         source = read_source(path)
     except UnreadableSource as exc:
@@ -211,7 +208,9 @@ def _parse_or_report(
         if long is not None:
             depth, row, col = long
             result.diagnostics.append(
-                Diagnostic("ASL001", _TOO_LONG.format(depth=depth, limit=_MAX_EXPRESSION_DEPTH), path, row, col, row, col)
+                Diagnostic(
+                    "ASL001", _TOO_LONG.format(depth=depth, limit=_MAX_EXPRESSION_DEPTH), path, row, col, row, col
+                )
             )
             return None
     try:
@@ -329,7 +328,9 @@ def _longest_expression(text: str, tree: ast.Module) -> tuple[int, int, int] | N
         return None
     # Characters up to the end of each line (CPython's rows, if lines end in \n or \r\n;
     # else every line is taken to be as long as the whole text, still an upper bound).
-    reach = list(accumulate(len(line) + 1 for line in text.split("\n"))) if text.count("\r") == text.count("\r\n") else None
+    reach = (
+        list(accumulate(len(line) + 1 for line in text.split("\n"))) if text.count("\r") == text.count("\r\n") else None
+    )
 
     def chars(node) -> int:
         if node.end_lineno == node.lineno:
@@ -530,8 +531,9 @@ def _misread(text: str, module: cst.Module) -> tuple[int, bool] | None:
     return min(index + 1, max(len(lines), 1)), False
 
 
-def _filter(result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None,
-            linted: bool = True) -> FileResult:
+def _filter(
+    result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None, linted: bool = True
+) -> FileResult:
     """Line and file `# noqa` applied; with ASL003 selected and the rules run (`linted`), the
     line comments that suppress nothing reported."""
     if apply_noqa and settings is not None and "noqa" in text.lower():

@@ -165,7 +165,9 @@ class FactsCollector:
                 if owner is not None:
                     if method == "__new__":
                         owner["special"] = True
-                    elif method in ("__aexit__", "__exit__") or any(w in method.lower() for w in knowledge.CLOSING_WORDS):
+                    elif method in ("__aexit__", "__exit__") or any(
+                        w in method.lower() for w in knowledge.CLOSING_WORDS
+                    ):
                         if _closes_own_attribute(node):
                             owner["closes"] = True
             self.functions[name] = record
@@ -177,18 +179,26 @@ class FactsCollector:
         params = node.params
         found = []
         for index, param in enumerate([*params.posonly_params, *params.params]):
-            if param.annotation is not None and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION:
+            if (
+                param.annotation is not None
+                and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION
+            ):
                 found.append([index, param.name.value])
         for param in params.kwonly_params:
-            if param.annotation is not None and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION:
+            if (
+                param.annotation is not None
+                and ctx.annotation_type(param.annotation.annotation) == knowledge.ASYNC_SESSION
+            ):
                 found.append([-1, param.name.value])
         if not found:
             return
         record["params"] = found
         if ctx.scope.kind == "class":
             record["bind"] = (
-                "static" if "builtins.staticmethod" in decorators
-                else "class" if "builtins.classmethod" in decorators
+                "static"
+                if "builtins.staticmethod" in decorators
+                else "class"
+                if "builtins.classmethod" in decorators
                 else "method"
             )
         if any(d not in knowledge.SIGNATURE_KEEPING_DECORATORS for d in decorators):
@@ -304,8 +314,10 @@ class FactsCollector:
         if isinstance(func, cst.Attribute):
             if func.attr.value == "add_event_handler" and _event_name(node) and len(node.args) >= 2:
                 registered.append(node.args[1].value)
-            elif func.attr.value == "append" and isinstance(func.value, cst.Attribute) and (
-                func.value.attr.value in knowledge.LIFECYCLE_SIGNALS
+            elif (
+                func.attr.value == "append"
+                and isinstance(func.value, cst.Attribute)
+                and (func.value.attr.value in knowledge.LIFECYCLE_SIGNALS)
             ):
                 registered.append(node.args[0].value)
         for value in registered:
@@ -383,6 +395,7 @@ class FactsCollector:
                 forward = [outer, position, params.index(name)]
                 if forward not in record.setdefault("forwards", []):
                     record["forwards"].append(forward)
+
     def _untyped_io(self, func: cst.Attribute) -> None:
         """`x.read_text()` or `x.execute(q)` in async code, where nothing in this module says
         what `x` is: the project index may (ASL204, ASL206 run again with it). Notes the
@@ -410,7 +423,9 @@ class FactsCollector:
         if owner.kind == "function" and owner.self_name == receiver.value:
             if path_io and owner.enclosing_class is not None and not self._typed_here(func.value):
                 self.untyped_io = True
-                bases = [ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases]
+                bases = [
+                    ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases
+                ]
                 self.type_refs.update(base for base in bases if self._is_project(base))
             return
         if self._typed_here(func.value):
@@ -435,15 +450,19 @@ class FactsCollector:
         """Calls handing on a plain name nothing annotates (`helper(db)` with a `db` parameter
         without annotation): where an `AsyncSession` parameter of the callee can tell more."""
         func = node.func
-        short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        short = (
+            func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+        )
         if short is None or short in self.untyped:
             return
         scope = self.ctx.scope
         for arg in node.args:
             if isinstance(arg.value, cst.Name):
                 found = scope.lookup(arg.value.value)
-                if found is not None and found[0].kind == "function" and all(
-                    b.annotation is None and b.kind in _UNTYPED_KINDS for b in found[1]
+                if (
+                    found is not None
+                    and found[0].kind == "function"
+                    and all(b.annotation is None and b.kind in _UNTYPED_KINDS for b in found[1])
                 ):
                     self.untyped.add(short)
                     return
@@ -589,7 +608,11 @@ class FactsCollector:
         ctx = self.ctx
         if ctx.annotation_type(annotation, scope) == knowledge.ASYNC_SESSION:
             return via if via in ("call", "await") else None
-        if isinstance(annotation, cst.Subscript) and annotation.slice and isinstance(annotation.slice[0].slice, cst.Index):
+        if (
+            isinstance(annotation, cst.Subscript)
+            and annotation.slice
+            and isinstance(annotation.slice[0].slice, cst.Index)
+        ):
             if ctx.annotation_type(annotation.slice[0].slice.value, scope) != knowledge.ASYNC_SESSION:
                 return None
             base = ctx.qualname(annotation.value, scope)
@@ -745,7 +768,9 @@ class FactsCollector:
 
 
 # Decorators that leave a function to be called by the project's own code.
-_PLAIN_DECORATORS = frozenset({"builtins.staticmethod", "builtins.classmethod", "abc.abstractmethod", "typing.override"})
+_PLAIN_DECORATORS = frozenset(
+    {"builtins.staticmethod", "builtins.classmethod", "abc.abstractmethod", "typing.override"}
+)
 
 
 def _event_name(call: cst.Call) -> bool:
@@ -792,8 +817,19 @@ def _closes_own_attribute(method: cst.FunctionDef) -> bool:
 
 # Inside these, a statement runs on some calls only (or more than once): a client created in
 # `if image_url:` or an `except` branch is not "a new client on every call".
-_CONDITIONAL = (cst.If, cst.Else, cst.IfExp, cst.For, cst.While, cst.ExceptHandler, cst.ExceptStarHandler,
-                cst.BooleanOperation, cst.Match, cst.CompFor, cst.Lambda)
+_CONDITIONAL = (
+    cst.If,
+    cst.Else,
+    cst.IfExp,
+    cst.For,
+    cst.While,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.BooleanOperation,
+    cst.Match,
+    cst.CompFor,
+    cst.Lambda,
+)
 
 
 def _on_every_call(path: list[cst.CSTNode]) -> bool:

@@ -93,7 +93,8 @@ def fix_text(text: str, path: str, settings: Settings, *, unsafe: bool = False) 
         if not outcome.found and text is outcome.text:
             outcome.found = found
         candidates = [
-            d for d in found
+            d
+            for d in found
             if d.fix is not None and (unsafe or d.fix.applicability == "safe") and _signature(d, text) not in dropped
         ]
         if not candidates:
@@ -222,7 +223,12 @@ def _single_import(statement: cst.CSTNode, qualnames: set[str]) -> str | None:
     if isinstance(node, cst.Import) and len(node.names) == 1:
         alias = node.names[0]
         imported = _dotted(alias.name)
-    elif isinstance(node, cst.ImportFrom) and not node.relative and not isinstance(node.names, cst.ImportStar) and len(node.names) == 1:
+    elif (
+        isinstance(node, cst.ImportFrom)
+        and not node.relative
+        and not isinstance(node.names, cst.ImportStar)
+        and len(node.names) == 1
+    ):
         alias = node.names[0]
         module = _dotted(node.module) if node.module is not None else None
         imported = f"{module}.{_dotted(alias.name)}" if module else None

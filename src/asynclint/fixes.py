@@ -173,7 +173,11 @@ def add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Cal
         return call.with_changes(args=[*call.args[:-1], last, new])
     last, new, tail = _after_item(list(call.args), call.whitespace_before_args, new, last.whitespace_after_arg)
     return call.with_changes(
-        args=[*call.args[:-1], last.with_changes(whitespace_after_arg=cst.SimpleWhitespace("")), new.with_changes(whitespace_after_arg=tail)]
+        args=[
+            *call.args[:-1],
+            last.with_changes(whitespace_after_arg=cst.SimpleWhitespace("")),
+            new.with_changes(whitespace_after_arg=tail),
+        ]
     )
 
 
@@ -186,7 +190,9 @@ def add_dict_entry(mapping: cst.Dict, key: cst.BaseExpression, value: cst.BaseEx
     if isinstance(last.comma, cst.Comma):
         last, new = _after_item(list(mapping.elements), mapping.lbrace.whitespace_after, new)
         return mapping.with_changes(elements=[*mapping.elements[:-1], last, new])
-    last, new, tail = _after_item(list(mapping.elements), mapping.lbrace.whitespace_after, new, mapping.rbrace.whitespace_before)
+    last, new, tail = _after_item(
+        list(mapping.elements), mapping.lbrace.whitespace_after, new, mapping.rbrace.whitespace_before
+    )
     return mapping.with_changes(
         elements=[*mapping.elements[:-1], last, new], rbrace=mapping.rbrace.with_changes(whitespace_before=tail)
     )
@@ -275,15 +281,25 @@ def _import_asyncio_edit(module: cst.Module) -> Edit | None:
         if not isinstance(statement, cst.SimpleStatementLine):
             break
         first = statement.body[0]
-        is_docstring = i == 0 and isinstance(first, cst.Expr) and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString))
-        is_future = isinstance(first, cst.ImportFrom) and isinstance(first.module, cst.Name) and first.module.value == "__future__"
+        is_docstring = (
+            i == 0
+            and isinstance(first, cst.Expr)
+            and isinstance(first.value, (cst.SimpleString, cst.ConcatenatedString))
+        )
+        is_future = (
+            isinstance(first, cst.ImportFrom)
+            and isinstance(first.module, cst.Name)
+            and first.module.value == "__future__"
+        )
         if is_docstring or is_future:
             position = i + 1
         else:
             break
     for i in range(position, len(body)):
         statement = body[i]
-        if isinstance(statement, cst.SimpleStatementLine) and isinstance(statement.body[0], (cst.Import, cst.ImportFrom)):
+        if isinstance(statement, cst.SimpleStatementLine) and isinstance(
+            statement.body[0], (cst.Import, cst.ImportFrom)
+        ):
             position = i
             break
     # Where statement `position` starts, after the comments above it: only the text

@@ -16,9 +16,7 @@ def format_with_ruff(text: str, path: str, settings: Settings) -> str:
     try:
         import ruff_api
     except ImportError:
-        raise FormatterMissing(
-            'fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"'
-        ) from None
+        raise FormatterMissing('fix-format = "ruff" needs the ruff extra: pip install "asynclint[ruff]"') from None
     major, minor = settings.target_version
     options = ruff_api.FormatOptions(line_width=settings.line_length, target_version=f"py{major}{minor}")
     try:

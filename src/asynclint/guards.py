@@ -63,10 +63,7 @@ def _checked(test: cst.BaseExpression, present: bool) -> str | None:
         return _checked(test.expression, not present)
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
-        if (
-            isinstance(target.comparator, cst.Name)
-            and target.comparator.value == "None"
-        ):
+        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
             if isinstance(target.operator, cst.Is) and not present:
                 return _state(test.left)
             if isinstance(target.operator, cst.IsNot) and present:
@@ -79,11 +76,7 @@ def _checked(test: cst.BaseExpression, present: bool) -> str | None:
 
 def _state(expr: cst.BaseExpression) -> str | None:
     """`self._x`, `_X`, and `hasattr(self, "_x")` / `getattr(self, "_x", None)`: `self._x`."""
-    if (
-        isinstance(expr, cst.Call)
-        and isinstance(expr.func, cst.Name)
-        and expr.func.value in ("hasattr", "getattr")
-    ):
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value in ("hasattr", "getattr"):
         if len(expr.args) >= 2 and isinstance(expr.args[1].value, cst.SimpleString):
             owner = dotted_name(expr.args[0].value)
             name = expr.args[1].value.evaluated_value
@@ -125,22 +118,12 @@ def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
             targets = [node.target]
-        elif (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Name)
-            and node.func.value == "setattr"
-        ):
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "setattr":
             targets = [] if len(node.args) < 2 else [_setattr_target(node)]
         else:
             continue
         for assigned in targets:
-            name = (
-                assigned
-                if isinstance(assigned, str)
-                else dotted_name(assigned)
-                if assigned is not None
-                else None
-            )
+            name = assigned if isinstance(assigned, str) else dotted_name(assigned) if assigned is not None else None
             if name == target:
                 return True
     return False
@@ -149,10 +132,6 @@ def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
 def _setattr_target(call: cst.Call) -> str | None:
     owner = dotted_name(call.args[0].value)
     name = call.args[1].value
-    if (
-        owner
-        and isinstance(name, cst.SimpleString)
-        and isinstance(name.evaluated_value, str)
-    ):
+    if owner and isinstance(name, cst.SimpleString) and isinstance(name.evaluated_value, str):
         return f"{owner}.{name.evaluated_value}"
     return None

@@ -61,8 +61,19 @@ BLOCKING_DB_CONNECT = frozenset(
 )
 # Sync Redis client methods that do no I/O (they build helpers); every other method is a command.
 REDIS_NO_IO_METHODS = frozenset(
-    {"pipeline", "pubsub", "lock", "register_script", "get_encoder", "get_connection_kwargs",
-     "set_response_callback", "get_retry", "set_retry", "close", "client"}
+    {
+        "pipeline",
+        "pubsub",
+        "lock",
+        "register_script",
+        "get_encoder",
+        "get_connection_kwargs",
+        "set_response_callback",
+        "get_retry",
+        "set_retry",
+        "close",
+        "client",
+    }
 )
 # `r.json().get(...)`: these return a command group of the same client; its methods do I/O.
 REDIS_COMMAND_GROUPS = frozenset({"json", "ft", "ts", "bf", "cf", "cms", "topk", "tdigest", "graph"})
@@ -72,9 +83,25 @@ MONGO_NO_IO_METHODS = frozenset({"get_database", "get_default_database", "get_co
 # Attributes of a client, database or collection that are plain values, not a database or
 # collection: a method called on them is not a command.
 MONGO_PROPERTIES = frozenset(
-    {"name", "full_name", "database", "client", "codec_options", "read_preference", "write_concern",
-     "read_concern", "options", "address", "nodes", "topology_description", "primary", "secondaries",
-     "arbiters", "is_primary", "is_mongos"}
+    {
+        "name",
+        "full_name",
+        "database",
+        "client",
+        "codec_options",
+        "read_preference",
+        "write_concern",
+        "read_concern",
+        "options",
+        "address",
+        "nodes",
+        "topology_description",
+        "primary",
+        "secondaries",
+        "arbiters",
+        "is_primary",
+        "is_mongos",
+    }
 )
 
 # --- Types: what a constructor or factory call gives -----------------------------
@@ -205,7 +232,6 @@ def mentions_session(text: str, session_types: Iterable[str] = ()) -> bool:
     )
 
 
-
 # Blocking methods by receiver type (ASL202, ASL204).
 BLOCKING_HTTP_METHODS = {
     REQUESTS_SESSION: HTTP_CLIENT_METHODS,
@@ -220,17 +246,43 @@ SYNC_SQLALCHEMY_TYPES = frozenset({SYNC_ENGINE, SYNC_SESSION})
 # Methods of a sync `Session` that query or talk to the database (ASL206); `exec` is SQLModel's.
 SYNC_SESSION_IO_METHODS = frozenset(
     {
-        "execute", "exec", "scalar", "scalars", "get", "get_one", "query", "commit", "flush",
-        "refresh", "rollback", "merge", "connection",
+        "execute",
+        "exec",
+        "scalar",
+        "scalars",
+        "get",
+        "get_one",
+        "query",
+        "commit",
+        "flush",
+        "refresh",
+        "rollback",
+        "merge",
+        "connection",
     }
 )
 
 # Coroutine methods of AsyncSession (ASL304).
 ASYNC_SESSION_COROUTINES = frozenset(
     {
-        "close", "commit", "connection", "delete", "execute", "flush", "get", "get_one",
-        "invalidate", "merge", "refresh", "reset", "rollback", "run_sync", "scalar",
-        "scalars", "stream", "stream_scalars",
+        "close",
+        "commit",
+        "connection",
+        "delete",
+        "execute",
+        "flush",
+        "get",
+        "get_one",
+        "invalidate",
+        "merge",
+        "refresh",
+        "reset",
+        "rollback",
+        "run_sync",
+        "scalar",
+        "scalars",
+        "stream",
+        "stream_scalars",
     }
 )
 
@@ -273,9 +325,13 @@ THREADSAFE_SPAWN = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks
 
 def may_start_task(text: str) -> bool:
     """Can a module with this text start a task (see `analysis.starts_task`)?"""
-    return "create_task" in text or "ensure_future" in text or "create_background_task" in text or (
-        "run_coroutine_threadsafe" in text
+    return (
+        "create_task" in text
+        or "ensure_future" in text
+        or "create_background_task" in text
+        or ("run_coroutine_threadsafe" in text)
     )
+
 
 # --- FastAPI --------------------------------------------------------------------
 
@@ -305,7 +361,9 @@ LIFECYCLE_SIGNALS = frozenset({"on_startup", "on_shutdown", "on_cleanup", "clean
 
 def may_register_lifecycle(text: str) -> bool:
     """Can a module with this text register a function to run at startup or shutdown?"""
-    return any(word in text for word in ("lifespan", "on_startup", "on_shutdown", "_event", "cleanup_ctx", "on_cleanup"))
+    return any(
+        word in text for word in ("lifespan", "on_startup", "on_shutdown", "_event", "cleanup_ctx", "on_cleanup")
+    )
 
 
 def may_have_routes(text: str) -> bool:
@@ -319,6 +377,7 @@ def may_serve_requests(text: str) -> bool:
     """Can code in this module run per request or per iteration (ASL501): a route handler,
     a dependency (`Depends(f)`), or a loop in async code?"""
     return "async" in text or may_have_routes(text) or may_name(text, DEPENDS)
+
 
 # --- Resources (ASL5xx) -----------------------------------------------------------
 
@@ -401,9 +460,7 @@ ASYNC_CONTEXT_MANAGER_TYPES = frozenset(
     {"typing.AsyncContextManager", "typing_extensions.AsyncContextManager", "contextlib.AbstractAsyncContextManager"}
 )
 # Module-level values whose type other modules learn from the project index.
-SHARED_VALUE_TYPES = frozenset(
-    {ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS, SYNC_SESSIONMAKER, ASYNC_SESSION}
-)
+SHARED_VALUE_TYPES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS, SYNC_SESSIONMAKER, ASYNC_SESSION})
 # Types other modules learn from a project function's return annotation (`-> Path`), an
 # instance attribute of a project class (`self.path: Path` in a base class), or a type alias
 # (`SessionDep = Annotated[Session, Depends(get_session)]`): evidence for ASL204 and ASL206.
@@ -415,8 +472,14 @@ PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property
 # of a call still line up with them); any other decorator may change the signature.
 SIGNATURE_KEEPING_DECORATORS = frozenset(
     {
-        "builtins.staticmethod", "builtins.classmethod", "abc.abstractmethod", "typing.override",
-        "typing_extensions.override", "functools.cache", "functools.lru_cache", "typing.overload",
+        "builtins.staticmethod",
+        "builtins.classmethod",
+        "abc.abstractmethod",
+        "typing.override",
+        "typing_extensions.override",
+        "functools.cache",
+        "functools.lru_cache",
+        "typing.overload",
     }
 )
 # Words in the name of a method or function that closes what it is given or owns.
@@ -425,9 +488,23 @@ CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "termina
 # never taken for a session because it is passed to an `AsyncSession` parameter.
 NOT_SESSION_TYPES = frozenset(
     {
-        SYNC_SESSION, ASYNC_SESSIONMAKER, SYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS,
-        SYNC_ENGINE, ASYNC_ENGINE, REQUESTS_SESSION, HTTPX_CLIENT, HTTP_CONNECTION, SYNC_REDIS,
-        MONGO_CLIENT, POPEN, PATH, EVENT_LOOP, TASK_GROUP, SESSION_CONTEXT, SESSION_AWAITABLE,
+        SYNC_SESSION,
+        ASYNC_SESSIONMAKER,
+        SYNC_SESSIONMAKER,
+        ASYNC_SESSIONMAKER_VIA_CLASS,
+        SYNC_ENGINE,
+        ASYNC_ENGINE,
+        REQUESTS_SESSION,
+        HTTPX_CLIENT,
+        HTTP_CONNECTION,
+        SYNC_REDIS,
+        MONGO_CLIENT,
+        POPEN,
+        PATH,
+        EVENT_LOOP,
+        TASK_GROUP,
+        SESSION_CONTEXT,
+        SESSION_AWAITABLE,
         SESSION_ITERATOR,
     }
     | RESOURCE_CONSTRUCTORS

@@ -9,7 +9,10 @@ from asynclint.source import split_lines
 
 # flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes.
 _LINE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
-_FILE = re.compile(r"^\s*#\s*asynclint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$", re.IGNORECASE | re.MULTILINE)
+_FILE = re.compile(
+    r"^\s*#\s*asynclint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def _codes(group: str | None) -> frozenset[str] | None:
@@ -110,8 +113,15 @@ def unused(
             edit = _without(line, match, set(stale) | set(unknown), row)
             reports.append(
                 Diagnostic(
-                    "ASL003", message, path, row, col, row, match.end() + 1,
-                    Fix("safe", "Remove the unused codes", (edit,)), help="Remove them from the `noqa` comment",
+                    "ASL003",
+                    message,
+                    path,
+                    row,
+                    col,
+                    row,
+                    match.end() + 1,
+                    Fix("safe", "Remove the unused codes", (edit,)),
+                    help="Remove them from the `noqa` comment",
                 )
             )
     return reports

@@ -122,8 +122,14 @@ def run(request: Request, planned: Plan | None = None) -> RunResult:
     total = RunResult()
     sources = {os.path.abspath(path): text for path, text in request.sources.items()}
     for project in planned.projects:
-        job = Job(project.settings, fix=request.fix, unsafe=request.unsafe, noqa=request.apply_noqa, sources=sources,
-                  cache_dir=request.cache_dir)
+        job = Job(
+            project.settings,
+            fix=request.fix,
+            unsafe=request.unsafe,
+            noqa=request.apply_noqa,
+            sources=sources,
+            cache_dir=request.cache_dir,
+        )
         every_file = project.every_file(request, planned.discovered)
         _merge(total, runner.run(project.files, job, request.jobs, request.use_cache, every_file))
     total.diagnostics.sort(key=lambda d: d.sort_key)
@@ -237,4 +243,3 @@ def lint_source(text: str, path: str, settings: Settings, *, apply_noqa: bool = 
     job = Job(settings, noqa=apply_noqa, sources={os.path.abspath(path): text})
     project_files = [path] if settings.project_analysis else None
     return runner.run([path], job, jobs=1, use_cache=False, project_files=project_files)
-

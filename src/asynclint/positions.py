@@ -216,8 +216,11 @@ class Locator:
             return None
         actual = self.text[start : start + len(rendered)]
         # The module's last statement may lack the newline LibCST renders after it.
-        if actual != rendered and not (start + len(actual) == len(self.text) and rendered.startswith(actual)
-                                       and rendered[len(actual):] == self.module.default_newline):
+        if actual != rendered and not (
+            start + len(actual) == len(self.text)
+            and rendered.startswith(actual)
+            and rendered[len(actual) :] == self.module.default_newline
+        ):
             return None
         self._texts[statement] = rendered
         return provider._computed
@@ -262,8 +265,9 @@ def render(module: cst.Module, node: cst.CSTNode, indents: list[str]) -> str:
     """`node`'s code inside blocks indented by `indents`: as it reads in the file."""
     from libcst._nodes.internal import CodegenState
 
-    state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline,
-                         indent_tokens=list(indents))
+    state = CodegenState(
+        default_indent=module.default_indent, default_newline=module.default_newline, indent_tokens=list(indents)
+    )
     node._codegen(state)
     return "".join(state.tokens)
 

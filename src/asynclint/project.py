@@ -125,7 +125,6 @@ def absolute_import(module: str, relative: str, is_package: bool) -> str:
     return ".".join([*base, rest]) if rest else ".".join(base)
 
 
-
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
 FACTS_VERSION = 6
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
@@ -153,6 +152,7 @@ def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative:
     """Does a module spelling these words (importing relatively or not) name anything of
     `ProjectIndex.names()`?"""
     return any(last in names and (relative or not names[last].isdisjoint(words)) for last in words)
+
 
 # The rules that consult the project index, and which facts make a module worth a look.
 BLOCKING_CODES = frozenset({"ASL207"})
@@ -242,8 +242,15 @@ class ProjectIndex:
     task_roots: frozenset = frozenset()
 
     def is_empty(self) -> bool:
-        return not (self.blocking or self.session_names or self.param_names or self.resource_names
-                    or self.type_names or self.asyncio_orm or self.task_roots)
+        return not (
+            self.blocking
+            or self.session_names
+            or self.param_names
+            or self.resource_names
+            or self.type_names
+            or self.asyncio_orm
+            or self.task_roots
+        )
 
     def attribute_type(self, owner: str, name: str) -> str | None:
         """The type of `obj.name` for an instance of the project class `owner`, when known."""
@@ -257,8 +264,10 @@ class ProjectIndex:
         names = [facts.get("module", ""), *facts.get("exports", {}).values(), *facts.get("imports", ())]
         if self.session_names and any(name in self.session_names for name in names):
             codes |= SESSION_CODES
-        elif self.param_names and any(name in self.param_names for name in names) and (
-            self.param_functions.intersection(facts.get("untyped_args", ()))
+        elif (
+            self.param_names
+            and any(name in self.param_names for name in names)
+            and (self.param_functions.intersection(facts.get("untyped_args", ())))
         ):
             # A name nothing annotates handed to what may be an `AsyncSession` parameter
             # (no new session is created: no ASL401).
@@ -294,9 +303,19 @@ class ProjectIndex:
         # ASL204's calls cannot gain a finding from them; one that uses them is found through
         # its calls and `type_refs` instead.)
         session_returns = [name for name, kind in self.returns.items() if kind == knowledge.SYNC_SESSION]
-        tables = (self.sessions, self.session_params, self.session_values(), self.type_aliases,
-                  self.session_classes(), self.resource_factories, self.resource_classes, session_returns,
-                  self.resource_churn, self.task_roots, self.startup)
+        tables = (
+            self.sessions,
+            self.session_params,
+            self.session_values(),
+            self.type_aliases,
+            self.session_classes(),
+            self.resource_factories,
+            self.resource_classes,
+            session_returns,
+            self.resource_churn,
+            self.task_roots,
+            self.startup,
+        )
         found: dict[str, set[str]] = {}
         for table in tables:
             for name in table:
@@ -307,8 +326,11 @@ class ProjectIndex:
     def session_classes(self) -> list[str]:
         """The classes of `methods` with a method that gives or takes a session or makes a
         resource (not only one annotated `-> Path`)."""
-        return [owner for owner, found in self.methods.items()
-                if any(f not in self.returns or self.returns[f] == knowledge.SYNC_SESSION for f in found.values())]
+        return [
+            owner
+            for owner, found in self.methods.items()
+            if any(f not in self.returns or self.returns[f] == knowledge.SYNC_SESSION for f in found.values())
+        ]
 
     def session_values(self) -> list[str]:
         """The names of `values` holding a session factory or an instance of `session_classes`."""
@@ -330,8 +352,11 @@ class ProjectIndex:
         index.startup = _startup(project, all_facts)
         index.sessions = _sessions(project, values)
         index.session_params = {
-            name: (tuple((position, param) for position, param in info["params"]), info.get("bind", "function"),
-                   bool(info.get("decorated")))
+            name: (
+                tuple((position, param) for position, param in info["params"]),
+                info.get("bind", "function"),
+                bool(info.get("decorated")),
+            )
             for name, info in functions.items()
             if info.get("params")
         }
@@ -340,8 +365,13 @@ class ProjectIndex:
         index.resource_churn = _resource_churn(project, index.resource_factories)
         index.returns = {name: info["returns"] for name, info in functions.items() if "returns" in info}
         index.attributes = _attributes(project)
-        interesting = {*index.sessions, *index.session_params, *index.resource_factories, *index.resource_churn,
-                       *index.returns}
+        interesting = {
+            *index.sessions,
+            *index.session_params,
+            *index.resource_factories,
+            *index.resource_churn,
+            *index.returns,
+        }
         index.methods = _methods(project, interesting)
         index.type_aliases = dict(aliases)
         for name, kind in values.items():
@@ -354,32 +384,61 @@ class ProjectIndex:
         # What a module must import (or be) to use them: the definitions, the modules and
         # packages holding them, and (below) their re-exports.
         factory_keys = [*index.sessions, *index.session_values(), *_session_aliases(index.type_aliases)]
-        factory_keys += [name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())]
+        factory_keys += [
+            name for name, methods in index.methods.items() if any(f in index.sessions for f in methods.values())
+        ]
         # Instances of project classes (`settings.data_dir()`) and sync session factories.
-        type_keys = [name for name, kind in index.values.items()
-                     if kind not in knowledge.SHARED_VALUE_TYPES or kind == knowledge.SYNC_SESSIONMAKER]
+        type_keys = [
+            name
+            for name, kind in index.values.items()
+            if kind not in knowledge.SHARED_VALUE_TYPES or kind == knowledge.SYNC_SESSIONMAKER
+        ]
         param_keys = [*index.session_params]
-        param_keys += [name for name, methods in index.methods.items() if any(
-            f in index.session_params for f in methods.values())]
+        param_keys += [
+            name for name, methods in index.methods.items() if any(f in index.session_params for f in methods.values())
+        ]
         resource_keys = [*index.resource_factories, *index.resource_classes, *index.resource_churn]
-        resource_keys += [name for name, methods in index.methods.items() if any(
-            f in index.resource_factories or f in index.resource_churn for f in methods.values())]
-        type_keys += [*index.returns, *index.attributes,
-                     *(name for name, kind in index.type_aliases.items() if kind != knowledge.ASYNC_SESSION)]
-        type_keys += [name for name, methods in index.methods.items() if any(f in index.returns for f in methods.values())]
+        resource_keys += [
+            name
+            for name, methods in index.methods.items()
+            if any(f in index.resource_factories or f in index.resource_churn for f in methods.values())
+        ]
+        type_keys += [
+            *index.returns,
+            *index.attributes,
+            *(name for name, kind in index.type_aliases.items() if kind != knowledge.ASYNC_SESSION),
+        ]
+        type_keys += [
+            name for name, methods in index.methods.items() if any(f in index.returns for f in methods.values())
+        ]
         factory_names, param_names, resource_names, type_names = (
             set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys, type_keys)
         )
         # What a call site may name: the definition, or a re-export of it.
         for alias in exports:
             target = project.resolve(alias)
-            for table in (index.blocking, index.guards, index.sessions, index.session_params, index.values,
-                          index.type_aliases, index.methods, index.resource_factories, index.resource_classes,
-                          index.resource_churn, index.returns, index.attributes):
+            for table in (
+                index.blocking,
+                index.guards,
+                index.sessions,
+                index.session_params,
+                index.values,
+                index.type_aliases,
+                index.methods,
+                index.resource_factories,
+                index.resource_classes,
+                index.resource_churn,
+                index.returns,
+                index.attributes,
+            ):
                 if target in table:
                     table[alias] = table[target]
-            for _keys, names in ((factory_keys, factory_names), (param_keys, param_names), (resource_keys, resource_names),
-                                (type_keys, type_names)):
+            for _keys, names in (
+                (factory_keys, factory_names),
+                (param_keys, param_names),
+                (resource_keys, resource_names),
+                (type_keys, type_names),
+            ):
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package
         index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
@@ -711,7 +770,8 @@ def _resource_factories(project: _Project) -> dict[str, str]:
     """Project functions that return a new resource on every call, to a fixed point."""
     factories: dict[str, str] = {}
     candidates = {
-        name: info for name, info in project.functions.items()
+        name: info
+        for name, info in project.functions.items()
         if info.get("via") in ("call", "await") and info.get("gives") != "session" and not info["cached"]
     }
 
@@ -787,7 +847,9 @@ def _resource_classes(project: _Project, factories: dict[str, str]) -> dict[str,
         info = project.functions[init]
         made = info.get("creates")
         if made is None:
-            made = next((factories[f] for f in map(project.function, info.get("creates_from", ())) if f in factories), None)
+            made = next(
+                (factories[f] for f in map(project.function, info.get("creates_from", ())) if f in factories), None
+            )
         if made is not None:
             found[name] = (made, any(project.classes[klass].get("closes") for klass in mro))
     return found
@@ -868,13 +930,25 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     Importing a module that holds a session factory is not using it: a module that never
     spells one of the factories' (or resources') own names cannot reach them."""
     plan: dict[str, frozenset[str]] = {}
-    sessions = {_spelled(name).rpartition(".")[2] for table in (index.sessions, index.session_params,
-                                                                index.session_values(),
-                                                                _session_aliases(index.type_aliases)) for name in table}
-    resources = {_spelled(name).rpartition(".")[2] for name in (*index.resource_factories, *index.resource_classes,
-                                                                *index.resource_churn)}
-    types = {_spelled(name).rpartition(".")[2] for table in (index.returns, index.attributes, index.type_aliases,
-                                                             index.values) for name in table}
+    sessions = {
+        _spelled(name).rpartition(".")[2]
+        for table in (
+            index.sessions,
+            index.session_params,
+            index.session_values(),
+            _session_aliases(index.type_aliases),
+        )
+        for name in table
+    }
+    resources = {
+        _spelled(name).rpartition(".")[2]
+        for name in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
+    }
+    types = {
+        _spelled(name).rpartition(".")[2]
+        for table in (index.returns, index.attributes, index.type_aliases, index.values)
+        for name in table
+    }
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)

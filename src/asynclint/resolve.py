@@ -222,7 +222,9 @@ class Resolver:
     def class_attribute_type(self, cls: Scope, attr: str, depth: int = 0) -> str | None:
         """What a class's methods assign to `self.attr` or its body annotates it with (a
         `@property` annotated with its return type counts too)."""
-        bindings = cls.instance_attrs.get(attr, []) + [b for b in cls.bindings.get(attr, []) if b.annotation is not None]
+        bindings = cls.instance_attrs.get(attr, []) + [
+            b for b in cls.bindings.get(attr, []) if b.annotation is not None
+        ]
         if bindings:
             return self._bindings_type(bindings, cls, depth)
         defined = cls.bindings.get(attr, [])
@@ -284,7 +286,10 @@ class Resolver:
             # A generic class: `async_sessionmaker[AsyncSession]` is an async_sessionmaker,
             # and `sessionmaker[AsyncSession]` makes async sessions.
             base = self._normalise(base)
-            if base == knowledge.SYNC_SESSIONMAKER and self.annotation_type(items[0], scope, depth + 1) == knowledge.ASYNC_SESSION:
+            if (
+                base == knowledge.SYNC_SESSIONMAKER
+                and self.annotation_type(items[0], scope, depth + 1) == knowledge.ASYNC_SESSION
+            ):
                 return knowledge.ASYNC_SESSIONMAKER_VIA_CLASS
             return base
         if isinstance(annotation, (cst.Name, cst.Attribute)):
@@ -401,7 +406,12 @@ class Resolver:
         if not isinstance(node.target, cst.Name):
             return None
         items = node.iter
-        if isinstance(items, cst.Call) and len(items.args) == 1 and not items.args[0].keyword and not items.args[0].star:
+        if (
+            isinstance(items, cst.Call)
+            and len(items.args) == 1
+            and not items.args[0].keyword
+            and not items.args[0].star
+        ):
             if self.qualname(items.func, scope) in knowledge.ITEM_PRESERVING_BUILTINS:
                 items = items.args[0].value
         if not isinstance(items, cst.Call) or not isinstance(items.func, cst.Attribute):
@@ -462,7 +472,13 @@ class Resolver:
                 current.append(scopes[node])
             if isinstance(node, cst.Call):
                 func = node.func
-                short = func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else None
+                short = (
+                    func.value
+                    if isinstance(func, cst.Name)
+                    else func.attr.value
+                    if isinstance(func, cst.Attribute)
+                    else None
+                )
                 if short not in short_names:
                     return
                 scope = current[-1]

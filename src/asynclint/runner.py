@@ -79,7 +79,9 @@ def _process(path: str, job: Job) -> FileResult:
 
             text = job.source(path)
             if text is not None:
-                return lint_text(text, path, job.settings, apply_noqa=job.noqa, collect_facts=job.facts, project=job.project)
+                return lint_text(
+                    text, path, job.settings, apply_noqa=job.noqa, collect_facts=job.facts, project=job.project
+                )
             return lint_file(path, job.settings, collect_facts=job.facts, project=job.project, apply_noqa=job.noqa)
         return _fix_file(path, job)
     except Exception as exc:  # the engine itself failed on this file; the others go on
@@ -117,7 +119,9 @@ def _fix_file(path: str, job: Job) -> FileResult:
             raise WriteRefused(f"{path}: the run was stopped; not written")
         if not _round_trips(source):
             # (`unicode_escape`: the whole file would come back as escapes on one line.)
-            raise WriteRefused(f"{path}: its encoding ({source.encoding}) does not give back the bytes read; not written")
+            raise WriteRefused(
+                f"{path}: its encoding ({source.encoding}) does not give back the bytes read; not written"
+            )
         write_atomic(path, new_text.encode(source.encoding), source.raw)
     except UnicodeEncodeError:
         result.notes.append(f"{path}: the fixed text cannot be encoded as {source.encoding}; not written")
@@ -220,7 +224,9 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     jobs = jobs or os.cpu_count() or 1
     settings = job.settings
     use_project = (
-        project_files is not None and job.fix is None and settings.project_analysis
+        project_files is not None
+        and job.fix is None
+        and settings.project_analysis
         and bool(PROJECT_CODES & settings.enabled_codes())
     )
     run_cache = None
@@ -261,7 +267,9 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     return result
 
 
-def _run_cached(files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None) -> list[FileResult]:
+def _run_cached(
+    files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None
+) -> list[FileResult]:
     """`job` on each file, from the cache where it has the file's result. `facts_from`: a job
     whose cached facts may stand in for this one's (which wants only facts)."""
     cache = None
@@ -328,8 +336,16 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     # call leads (`wanted_calls`), so only its sessions and resources are read first.
     # A whole-project run's facts of them, where cached, stand in (a superset: they were read
     # from async code too, which only lets `_index_on_demand` find sooner what it would find).
-    everything = [*results, *_run_cached(others, replace(job, settings=facts_only, facts=Facts.SEEDS), jobs, use_cache,
-                                         facts_from=replace(job, facts=Facts.FIRST))]
+    everything = [
+        *results,
+        *_run_cached(
+            others,
+            replace(job, settings=facts_only, facts=Facts.SEEDS),
+            jobs,
+            use_cache,
+            facts_from=replace(job, facts=Facts.FIRST),
+        ),
+    ]
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
@@ -342,7 +358,12 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
         return
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {r.path: r for r in _run_cached(list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache)}
+    again = {
+        r.path: r
+        for r in _run_cached(
+            list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache
+        )
+    }
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
@@ -370,8 +391,12 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
     index = None
     while deferred:
         known = [r.facts for r in everything if r.facts]
-        wanted_modules = {module for name in wanted_calls(known) | wanted_types(known)
-                          for module in _prefixes(name) if module in deferred}
+        wanted_modules = {
+            module
+            for name in wanted_calls(known) | wanted_types(known)
+            for module in _prefixes(name)
+            if module in deferred
+        }
         if not wanted_modules:
             # The calls lead nowhere new: now the names, of an index built only this once per
             # round (the last one's is the final index), and only those not looked for before.
@@ -379,8 +404,9 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
             names = index.names()
             new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
             checked.update(new)
-            wanted_modules = {module for module, found in deferred.items() if new
-                              and any(_spells(r.path, new, fetch) for r in found)}
+            wanted_modules = {
+                module for module, found in deferred.items() if new and any(_spells(r.path, new, fetch) for r in found)
+            }
         wanted = [r for module in sorted(wanted_modules) for r in deferred.pop(module)]
         if not wanted:
             break
@@ -466,7 +492,9 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
         import gc
         from concurrent.futures import ProcessPoolExecutor
 
-        _pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid()))
+        _pool = ProcessPoolExecutor(
+            max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid())
+        )
     from concurrent.futures import as_completed
 
     results: list[FileResult] = []

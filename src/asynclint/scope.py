@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 BUILTIN_NAMES = frozenset(dir(builtins))
 
 
-
 @dataclass(eq=False)
 class Binding:
     """One way a name gets a value in a scope."""
@@ -189,7 +188,10 @@ class ScopeBuilder:
         params = node.params
         ordered = [*params.posonly_params, *params.params]
         for param in [*ordered, *params.kwonly_params]:
-            scope.bind(param.name.value, Binding("param", param, annotation=param.annotation.annotation if param.annotation else None))
+            scope.bind(
+                param.name.value,
+                Binding("param", param, annotation=param.annotation.annotation if param.annotation else None),
+            )
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
                 scope.bind(star.name.value, Binding("param", star))
@@ -231,7 +233,11 @@ class ScopeBuilder:
             name = dotted_name(alias.name)
             if name is None:
                 continue
-            local = alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else name
+            local = (
+                alias.asname.name.value
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name)
+                else name
+            )
             self.current.bind(local, Binding("import", node, qualname=f"{module}{sep}{name}"))
 
     def visit_Global(self, node: cst.Global) -> None:

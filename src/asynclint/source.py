@@ -35,7 +35,9 @@ def decode(data: bytes) -> SourceText:
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise UnreadableSource(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}") from None
+        raise UnreadableSource(
+            f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}"
+        ) from None
     if text.startswith("\ufeff"):
         text = text[1:]
     return SourceText(text=text, encoding=encoding, raw=data)

@@ -18,11 +18,35 @@ import libcst as cst
 # Fields that only hold formatting or punctuation: never walked.
 _SKIP_FIELDS = frozenset(
     {
-        "leading_lines", "lines_after_decorators", "header", "footer", "lpar", "rpar",
-        "comma", "semicolon", "colon", "equal", "dot", "star_tok", "newline",
-        "trailing_whitespace", "asynchronous", "operator", "relative", "whitespace",
-        "first_line", "empty_lines", "indent", "default_indent", "default_newline",
-        "encoding", "has_trailing_newline", "lbrace", "rbrace", "lbracket", "rbracket",
+        "leading_lines",
+        "lines_after_decorators",
+        "header",
+        "footer",
+        "lpar",
+        "rpar",
+        "comma",
+        "semicolon",
+        "colon",
+        "equal",
+        "dot",
+        "star_tok",
+        "newline",
+        "trailing_whitespace",
+        "asynchronous",
+        "operator",
+        "relative",
+        "whitespace",
+        "first_line",
+        "empty_lines",
+        "indent",
+        "default_indent",
+        "default_newline",
+        "encoding",
+        "has_trailing_newline",
+        "lbrace",
+        "rbrace",
+        "lbracket",
+        "rbracket",
     }
 )
 # Children whose fields are listed in source order where the dataclass order differs.
@@ -45,7 +69,8 @@ def _fields(cls: type) -> tuple[str, ...]:
     names = _ORDER.get(cls)
     if names is None:
         names = tuple(
-            f.name for f in dataclasses.fields(cls)
+            f.name
+            for f in dataclasses.fields(cls)
             if f.name not in _SKIP_FIELDS and not f.name.startswith("whitespace")
         )
     _fields_cache[cls] = names
@@ -73,11 +98,29 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 def _token_types() -> frozenset[type]:
     bases = (
-        cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.Newline, cst.TrailingWhitespace,
-        cst.Comment, cst.Comma, cst.Semicolon, cst.Colon, cst.Dot, cst.AssignEqual,
-        cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket,
-        cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.Asynchronous, cst.ImportStar,
-        cst.BaseBinaryOp, cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp,
+        cst.BaseParenthesizableWhitespace,
+        cst.EmptyLine,
+        cst.Newline,
+        cst.TrailingWhitespace,
+        cst.Comment,
+        cst.Comma,
+        cst.Semicolon,
+        cst.Colon,
+        cst.Dot,
+        cst.AssignEqual,
+        cst.LeftParen,
+        cst.RightParen,
+        cst.LeftSquareBracket,
+        cst.RightSquareBracket,
+        cst.LeftCurlyBrace,
+        cst.RightCurlyBrace,
+        cst.Asynchronous,
+        cst.ImportStar,
+        cst.BaseBinaryOp,
+        cst.BaseBooleanOp,
+        cst.BaseCompOp,
+        cst.BaseUnaryOp,
+        cst.BaseAugOp,
         cst.MaybeSentinel,
     )
     # The MRO, not issubclass: LibCST's bases are ABCs, and ABCMeta's subclass checks

@@ -31,9 +31,7 @@ def _classname(path: str) -> str:
 
 def junit_tree(diagnostics: list[Diagnostic]) -> ET.ElementTree[ET.Element]:
     failures = len(diagnostics)
-    root = ET.Element(
-        "testsuites", name="asynclint", tests=str(max(failures, 1)), failures=str(failures), errors="0"
-    )
+    root = ET.Element("testsuites", name="asynclint", tests=str(max(failures, 1)), failures=str(failures), errors="0")
     if not diagnostics:
         suite = ET.SubElement(root, "testsuite", name="asynclint", tests="1", failures="0", errors="0", skipped="0")
         ET.SubElement(suite, "testcase", name="No findings", classname="asynclint")
@@ -41,16 +39,27 @@ def junit_tree(diagnostics: list[Diagnostic]) -> ET.ElementTree[ET.Element]:
     for path, group in groupby(ordered, key=lambda d: d.path):
         found = list(group)
         suite = ET.SubElement(
-            root, "testsuite", name=_clean(path), tests=str(len(found)), failures=str(len(found)), errors="0",
+            root,
+            "testsuite",
+            name=_clean(path),
+            tests=str(len(found)),
+            failures=str(len(found)),
+            errors="0",
             skipped="0",
         )
         for d in found:
             case = ET.SubElement(
-                suite, "testcase", name=f"{d.code} at line {d.row}, column {d.col}", classname=_clean(_classname(path)),
-                file=_clean(path), line=str(d.row),
+                suite,
+                "testcase",
+                name=f"{d.code} at line {d.row}, column {d.col}",
+                classname=_clean(_classname(path)),
+                file=_clean(path),
+                line=str(d.row),
             )
             failure = ET.SubElement(case, "failure", message=_clean(d.message), type=d.code)
-            failure.text = _clean(f"{path}:{d.row}:{d.col}: {d.code} {d.message}" + (f"\nhelp: {d.help}" if d.help else ""))
+            failure.text = _clean(
+                f"{path}:{d.row}:{d.col}: {d.code} {d.message}" + (f"\nhelp: {d.help}" if d.help else "")
+            )
     ET.indent(root)
     return ET.ElementTree(root)
 

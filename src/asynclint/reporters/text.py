@@ -101,7 +101,9 @@ def diff_summary(fixed: int, diagnostics: list[Diagnostic], unsafe: bool) -> str
     if not fixed:
         extra = f" ({_plural(hidden, 'fix', 'fixes')} available with `--unsafe-fixes`)" if hidden else ""
         return f"No errors would be fixed{extra}.\n"
-    extra = f" ({_plural(hidden, 'additional fix', 'additional fixes')} available with `--unsafe-fixes`)" if hidden else ""
+    extra = (
+        f" ({_plural(hidden, 'additional fix', 'additional fixes')} available with `--unsafe-fixes`)" if hidden else ""
+    )
     return f"Would fix {_plural(fixed, 'error')}{extra}.\n"
 
 

@@ -68,7 +68,9 @@ def use_of(path: list[cst.CSTNode]) -> Use:
         return Use("argument", holder=path[index - 2])
     if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
         return Use("element")
-    if isinstance(parent, _COMPREHENSIONS) and (getattr(parent, "elt", None) is node or getattr(parent, "value", None) is node):
+    if isinstance(parent, _COMPREHENSIONS) and (
+        getattr(parent, "elt", None) is node or getattr(parent, "value", None) is node
+    ):
         return Use("element")
     return Use("other")
 

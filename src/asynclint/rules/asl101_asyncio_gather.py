@@ -34,8 +34,16 @@ from asynclint.rules._statements import NESTED_SCOPES, lone_statement, name_pick
 
 # Calls that give a Task or Future, not a coroutine: `tg.create_task()` refuses them.
 _NOT_COROUTINES = frozenset(
-    {"create_task", "ensure_future", "gather", "shield", "run_in_executor", "wrap_future",
-     "create_future", "run_coroutine_threadsafe"}
+    {
+        "create_task",
+        "ensure_future",
+        "gather",
+        "shield",
+        "run_in_executor",
+        "wrap_future",
+        "create_future",
+        "run_coroutine_threadsafe",
+    }
 )
 
 
@@ -86,13 +94,17 @@ class AsyncioGather(Rule):
             return cst.Call(cst.Attribute(group, cst.Name("create_task")), [cst.Arg(call)])
 
         def task_line(statement: cst.BaseSmallStatement, comments: list[str]) -> cst.SimpleStatementLine:
-            return cst.SimpleStatementLine([statement], trailing_whitespace=with_comments(cst.TrailingWhitespace(), comments))
+            return cst.SimpleStatementLine(
+                [statement], trailing_whitespace=with_comments(cst.TrailingWhitespace(), comments)
+            )
 
         if isinstance(statement, cst.Expr):
             body = [task_line(cst.Expr(create_task(call)), comments) for call, comments in zip(calls, own, strict=True)]
             header = with_comments(cst.TrailingWhitespace(), around + comments_in(line.trailing_whitespace))
             block = _task_group(group, body, header=header, leading_lines=line.leading_lines)
-            return FixSpec("unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import)
+            return FixSpec(
+                "unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import
+            )
 
         target = statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
         names = _unpacked_names(target, len(calls))
@@ -106,7 +118,9 @@ class AsyncioGather(Rule):
             value = cst.Tuple([cst.Element(r) for r in results], lpar=[], rpar=[])
         else:  # gather gives a list
             value = cst.List([cst.Element(r) for r in results])
-        block = _task_group(group, body, header=with_comments(cst.TrailingWhitespace(), around), leading_lines=line.leading_lines)
+        block = _task_group(
+            group, body, header=with_comments(cst.TrailingWhitespace(), around), leading_lines=line.leading_lines
+        )
         after = line.with_changes(body=[statement.with_changes(value=value)], leading_lines=[])
         return FixSpec(
             "unsafe",

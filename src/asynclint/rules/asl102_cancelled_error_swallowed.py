@@ -164,7 +164,9 @@ class CancelledErrorSwallowed(Rule):
         the cancellation)?"""
         if jumps_out(handler.body) or not isinstance(_last_statement(handler.body), cst.Raise):
             return False
-        caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        caught = (
+            handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        )
         for node in descendants(handler.body):
             if not isinstance(node, cst.Raise):
                 continue
@@ -200,7 +202,7 @@ class CancelledErrorSwallowed(Rule):
         )
 
     def _catches(self, handler) -> str | None:
-        """"cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
+        """ "cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
         if handler.type is None:
             return "bare"
         types = handler.type
@@ -324,7 +326,9 @@ class CancelledErrorSwallowed(Rule):
                     return False
             elif ancestor is function:
                 return True
-            elif isinstance(ancestor, (cst.For, cst.While, *NESTED_SCOPES)) or (isinstance(ancestor, _TRIES) and node is ancestor.body and ancestor.orelse is not None):
+            elif isinstance(ancestor, (cst.For, cst.While, *NESTED_SCOPES)) or (
+                isinstance(ancestor, _TRIES) and node is ancestor.body and ancestor.orelse is not None
+            ):
                 return False
             node = ancestor
         return False
@@ -336,7 +340,9 @@ class CancelledErrorSwallowed(Rule):
         if not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
         yields = self._yields_count()
-        if not any(_can_be_cancelled(part, yields) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None):
+        if not any(
+            _can_be_cancelled(part, yields) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None
+        ):
             return
         for jump in exits(node.body):
             if jump in self.reported:  # a `finally:` inside another one

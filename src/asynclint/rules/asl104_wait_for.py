@@ -65,8 +65,11 @@ class WaitFor(Rule):
         inner = line.with_changes(
             body=[statement.with_changes(value=await_.with_changes(expression=awaitable))],
             leading_lines=[],
-            trailing_whitespace=with_comments(cst.TrailingWhitespace(), with_awaitable + comments_in(line.trailing_whitespace))
-            if with_awaitable else line.trailing_whitespace,
+            trailing_whitespace=with_comments(
+                cst.TrailingWhitespace(), with_awaitable + comments_in(line.trailing_whitespace)
+            )
+            if with_awaitable
+            else line.trailing_whitespace,
         )
         block = cst.With(
             items=[cst.WithItem(cst.Call(cst.Attribute(cst.Name("asyncio"), cst.Name("timeout")), [cst.Arg(timeout)]))],

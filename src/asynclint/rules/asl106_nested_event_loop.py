@@ -52,9 +52,7 @@ class NestedEventLoop(Rule):
 
     @staticmethod
     def message(what: str) -> str:
-        return (
-            f"`{what}` in async code starts an event loop inside the running one and raises `RuntimeError`"
-        )
+        return f"`{what}` in async code starts an event loop inside the running one and raises `RuntimeError`"
 
 
 _HELP = "`await` the coroutine instead"

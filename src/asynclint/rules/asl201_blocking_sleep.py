@@ -42,7 +42,9 @@ class BlockingSleep(BlockingCallRule):
         replacement = cst.Await(
             expression=node.with_changes(func=cst.Attribute(value=cst.Name("asyncio"), attr=cst.Name("sleep")))
         )
-        return FixSpec("safe", "Replace with `await asyncio.sleep(...)`", [(node, replacement)], needs_asyncio=needs_import)
+        return FixSpec(
+            "safe", "Replace with `await asyncio.sleep(...)`", [(node, replacement)], needs_asyncio=needs_import
+        )
 
 
 RULE = BlockingSleep

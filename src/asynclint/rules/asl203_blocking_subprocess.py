@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 # `file_system`), are what make one worth parsing.
 _OS = re.compile(r"os\b")
 _OS_PROCESS_WORDS = re.compile(
-    "(?:{})\\b".format("|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os."))))
+    "(?:{})\\b".format(
+        "|".join(sorted(n.removeprefix("os.") for n in knowledge.BLOCKING_SUBPROCESS if n.startswith("os.")))
+    )
 )
 
 

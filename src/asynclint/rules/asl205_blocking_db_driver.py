@@ -32,8 +32,18 @@ class BlockingDbDriver(BlockingCallRule):
     summary = "a synchronous database driver call in async code blocks the event loop"
     # The driver's module must be named in the file for a name to resolve to it.
     tokens = (
-        "psycopg", "sqlite3", "pymysql", "MySQLdb", "mysql", "oracledb", "cx_Oracle", "pyodbc",
-        "redis", "Redis", "mongo", "Mongo",
+        "psycopg",
+        "sqlite3",
+        "pymysql",
+        "MySQLdb",
+        "mysql",
+        "oracledb",
+        "cx_Oracle",
+        "pyodbc",
+        "redis",
+        "Redis",
+        "mongo",
+        "Mongo",
     )
     calls = knowledge.BLOCKING_DB_CONNECT
     remedy = "Use an async driver (`asyncpg`, `aiosqlite`, `redis.asyncio`, `motor`, ...) or `asyncio.to_thread`"

@@ -76,7 +76,10 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         if isinstance(self.ctx.parent(node), cst.Await):
             self.awaited.add(key)  # the evidence for a sync session is wrong
             return
-        if func.attr.value not in knowledge.SYNC_SESSION_IO_METHODS or self.ctx.type_of(receiver) != knowledge.SYNC_SESSION:
+        if (
+            func.attr.value not in knowledge.SYNC_SESSION_IO_METHODS
+            or self.ctx.type_of(receiver) != knowledge.SYNC_SESSION
+        ):
             return
         self.queries[node] = (key, {b.value for b in found[1] if b.value is not None})
 
@@ -121,8 +124,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         what = _KIND.get(made, "object")
         source = f" from `{callee}(...)`" if len(callee) <= 60 and "\n" not in callee else ""
         return (
-            f"sync SQLAlchemy {what}{source} is used directly in async code, "
-            "so its database calls block the event loop"
+            f"sync SQLAlchemy {what}{source} is used directly in async code, so its database calls block the event loop"
         )
 
 

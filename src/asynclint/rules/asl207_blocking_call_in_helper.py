@@ -67,11 +67,7 @@ class BlockingCallInHelper(Rule):
         func = ctx.function_scope.node
         if func not in self._startup:
             scope = ctx.scopes[func].parent
-            name = (
-                ctx.resolver.qualname(func.name, scope)
-                if isinstance(func, cst.FunctionDef)
-                else None
-            )
+            name = ctx.resolver.qualname(func.name, scope) if isinstance(func, cst.FunctionDef) else None
             self._startup[func] = name in ctx.project.startup
         return self._startup[func]
 

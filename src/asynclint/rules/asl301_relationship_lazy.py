@@ -46,6 +46,7 @@ class RelationshipLazy(Rule):
     def mentioned(cls, text, settings) -> bool:
         names = knowledge.RELATIONSHIP_FUNCTIONS | knowledge.SQLMODEL_RELATIONSHIP
         return super().mentioned(text, settings) and knowledge.may_name(text, names)
+
     fix_applicability = "unsafe"
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -73,8 +74,8 @@ class RelationshipLazy(Rule):
         fix = FixSpec("unsafe", 'Add `lazy="raise"`', [(node, add_keyword(node, "lazy", cst.SimpleString(_RAISE)))])
         self.ctx.report(
             node,
-            '`relationship()` without `lazy=`: the default lazy load fails under asyncio (MissingGreenlet) '
-            'and hides N+1 queries',
+            "`relationship()` without `lazy=`: the default lazy load fails under asyncio (MissingGreenlet) "
+            "and hides N+1 queries",
             fix=fix,
             help='Choose a loading strategy, e.g. `lazy="raise"` or `lazy="selectin"`',
         )
@@ -98,7 +99,7 @@ class RelationshipLazy(Rule):
         self.ctx.report(
             node,
             '`Relationship()` without `"lazy"` in `sa_relationship_kwargs`: the default lazy load fails under '
-            'asyncio (MissingGreenlet) and hides N+1 queries',
+            "asyncio (MissingGreenlet) and hides N+1 queries",
             fix=fix,
             help='Choose a loading strategy, e.g. `sa_relationship_kwargs={"lazy": "selectin"}`',
         )

@@ -120,7 +120,11 @@ class SessionSharedAcrossTasks(Rule):
         if isinstance(holder, cst.Await):
             return None  # awaited in place: it runs alone, like a plain await
         task_name = None
-        if isinstance(holder, cst.Assign) and len(holder.targets) == 1 and isinstance(holder.targets[0].target, cst.Name):
+        if (
+            isinstance(holder, cst.Assign)
+            and len(holder.targets) == 1
+            and isinstance(holder.targets[0].target, cst.Name)
+        ):
             task_name = holder.targets[0].target.value
         elif isinstance(holder, cst.AnnAssign) and isinstance(holder.target, cst.Name):
             task_name = holder.target.value

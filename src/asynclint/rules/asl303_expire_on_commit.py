@@ -46,7 +46,11 @@ class ExpireOnCommit(Rule):
             return
         option = keyword(node, "expire_on_commit")
         if option is None:
-            fix = FixSpec("unsafe", "Add `expire_on_commit=False`", [(node, add_keyword(node, "expire_on_commit", cst.Name("False")))])
+            fix = FixSpec(
+                "unsafe",
+                "Add `expire_on_commit=False`",
+                [(node, add_keyword(node, "expire_on_commit", cst.Name("False")))],
+            )
         elif is_true(option.value):
             fix = FixSpec("unsafe", "Set `expire_on_commit=False`", [(option.value, cst.Name("False"))])
         else:

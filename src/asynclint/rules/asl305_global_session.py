@@ -64,10 +64,7 @@ class GlobalSession(Rule):
         return "at module level" if self.ctx.scope.kind == "module" else "as a class attribute"
 
     def _under_main_guard(self) -> bool:
-        for ancestor in self.ctx.ancestors():
-            if isinstance(ancestor, cst.If) and _is_main_guard(ancestor.test):
-                return True
-        return False
+        return any(isinstance(ancestor, cst.If) and _is_main_guard(ancestor.test) for ancestor in self.ctx.ancestors())
 
 
 def _is_main_guard(test: cst.BaseExpression) -> bool:

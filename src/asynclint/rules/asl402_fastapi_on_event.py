@@ -49,7 +49,7 @@ class FastapiOnEvent(Rule):
         self.ctx.report(node, self._message(node, decorator=False), help=_HELP)
 
     def _method(self, call: cst.Call) -> str | None:
-        """"on_event"/"add_event_handler" when `call` is that method of a FastAPI/Starlette app."""
+        """ "on_event"/"add_event_handler" when `call` is that method of a FastAPI/Starlette app."""
         func = call.func
         if not isinstance(func, cst.Attribute) or func.attr.value not in _EVENT_METHODS:
             return None

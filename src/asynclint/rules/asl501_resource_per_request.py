@@ -230,7 +230,11 @@ class ResourcePerRequest(ResourceRule):
         scope = self.ctx.scopes[func]
         names = []
         for target in use.targets:
-            if not isinstance(target, cst.Name) or target.value in scope.global_names or target.value in scope.nonlocal_names:
+            if (
+                not isinstance(target, cst.Name)
+                or target.value in scope.global_names
+                or target.value in scope.nonlocal_names
+            ):
                 return True, False, False  # stored in an attribute, a container or a global
             names.append(target.value)
         kept = hands_back = False
@@ -409,7 +413,9 @@ def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
     if isinstance(statement, cst.If):
         return mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body))
     if isinstance(statement, cst.Try):
-        return any(isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body))
+        return any(
+            isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body)
+        )
     return False
 
 
@@ -474,7 +480,11 @@ def _stops_loop(path: list[cst.CSTNode]) -> bool:
         parent, child = path[index - 1], path[index]
         if isinstance(parent, (cst.For, cst.While)):
             return False
-        if isinstance(parent, cst.With) and isinstance(child, cst.WithItem) and _ends_iteration(_statements(parent.body)):
+        if (
+            isinstance(parent, cst.With)
+            and isinstance(child, cst.WithItem)
+            and _ends_iteration(_statements(parent.body))
+        ):
             return True
         if isinstance(parent, cst.IndentedBlock):
             statements = list(parent.body)

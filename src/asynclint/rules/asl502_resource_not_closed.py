@@ -89,7 +89,9 @@ class ResourceNotClosed(ResourceRule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        short = (
+            func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        )
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
@@ -141,7 +143,9 @@ class ResourceNotClosed(ResourceRule):
         for node in walk(func.body, into_functions=True):
             if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _mentions(node.value, name):
                 created.handed_on = True
-            elif isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None and _mentions(node.value, name):
+            elif (
+                isinstance(node, (cst.Assign, cst.AnnAssign)) and node.value is not None and _mentions(node.value, name)
+            ):
                 targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
                 if not _is_name(node.value, name):
                     created.handed_on = True  # `self.api = Api(client)`: the new object owns it

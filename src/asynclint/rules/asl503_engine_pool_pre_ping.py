@@ -121,7 +121,11 @@ class EnginePoolPrePing(Rule):
         if isinstance(expr, cst.Name):
             # `DATABASE_URL = "sqlite:///./app.db"` then `create_engine(DATABASE_URL)`.
             found = self.ctx.scope.lookup(expr.value)
-            if found is not None and found[1] and all(b.kind in ("assign", "annassign") and b.value is not None for b in found[1]):
+            if (
+                found is not None
+                and found[1]
+                and all(b.kind in ("assign", "annassign") and b.value is not None for b in found[1])
+            ):
                 return all(self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
         return False
 

@@ -56,9 +56,7 @@ class AsynclintServer(LanguageServer):
         self.published: dict[str, tuple[str, list[Diagnostic]]] = {}
 
     async def run(self, function, *args):
-        return await asyncio.get_running_loop().run_in_executor(
-            self.worker, function, *args
-        )
+        return await asyncio.get_running_loop().run_in_executor(self.worker, function, *args)
 
     # -- checking ---------------------------------------------------------------------
 
@@ -76,11 +74,7 @@ class AsynclintServer(LanguageServer):
         if document is None:
             return
         text, version, path = document.source, document.version, _path(uri)
-        project = (
-            self.state.project_for(path)
-            if path not in self.state.open
-            else self.state.open[path].project
-        )
+        project = self.state.project_for(path) if path not in self.state.open else self.state.open[path].project
         findings = await self.run(self.state.check, path, text)
         current = self.workspace.text_documents.get(uri)
         if current is None or current.version != version:
@@ -109,11 +103,7 @@ class AsynclintServer(LanguageServer):
             self.schedule(from_fs_path(other))
 
     async def _index(self, project) -> None:
-        self.window_log_message(
-            types.LogMessageParams(
-                types.MessageType.Info, f"asynclint: indexing {project.key}"
-            )
-        )
+        self.window_log_message(types.LogMessageParams(types.MessageType.Info, f"asynclint: indexing {project.key}"))
         if project.error:
             self.window_show_message(
                 types.ShowMessageParams(
@@ -126,9 +116,7 @@ class AsynclintServer(LanguageServer):
         except Exception as exc:  # the files stay checked one by one
             log.exception("indexing failed")
             self.window_log_message(
-                types.LogMessageParams(
-                    types.MessageType.Error, f"asynclint: indexing failed: {exc}"
-                )
+                types.LogMessageParams(types.MessageType.Error, f"asynclint: indexing failed: {exc}")
             )
             project.indexed = True
         finally:
@@ -143,9 +131,7 @@ class AsynclintServer(LanguageServer):
             if state.project is project:
                 self.schedule(from_fs_path(path))
 
-    def publish(
-        self, uri: str, text: str, version: int | None, findings: list[Diagnostic]
-    ) -> None:
+    def publish(self, uri: str, text: str, version: int | None, findings: list[Diagnostic]) -> None:
         self.published[uri] = (text, findings)
         lines = split_lines(text)
         path = _path(uri)
@@ -157,35 +143,25 @@ class AsynclintServer(LanguageServer):
             )
         )
 
-    def _diagnostic(
-        self, d: Diagnostic, lines: list[str], path: str
-    ) -> types.Diagnostic:
+    def _diagnostic(self, d: Diagnostic, lines: list[str], path: str) -> types.Diagnostic:
         message = d.message
         if d.fix is not None and d.fix.message:
-            message += f"\nhelp: {d.fix.message}" + (
-                " (unsafe fix)" if d.fix.applicability == "unsafe" else ""
-            )
+            message += f"\nhelp: {d.fix.message}" + (" (unsafe fix)" if d.fix.applicability == "unsafe" else "")
         related = None
         if d.code == "ASL207":
             related = [
                 types.DiagnosticRelatedInformation(
                     location=types.Location(
                         uri=from_fs_path(where),
-                        range=self._range(
-                            where, row, col, row, end, lines if where == path else None
-                        ),
+                        range=self._range(where, row, col, row, end, lines if where == path else None),
                     ),
                     message=f"{step}" + (" blocks" if index == 0 else ""),
                 )
-                for index, (where, row, col, end, step) in enumerate(
-                    self.state.chain_locations(path, d)
-                )
+                for index, (where, row, col, end, step) in enumerate(self.state.chain_locations(path, d))
             ] or None
         return types.Diagnostic(
             range=self._range(path, d.row, d.col, d.end_row, d.end_col, lines),
-            severity=types.DiagnosticSeverity.Error
-            if d.code in ERROR_CODES
-            else types.DiagnosticSeverity.Warning,
+            severity=types.DiagnosticSeverity.Error if d.code in ERROR_CODES else types.DiagnosticSeverity.Warning,
             code=d.code,
             code_description=types.CodeDescription(href=pipeline.rule_url(d.code)),
             source="asynclint",
@@ -208,16 +184,12 @@ class AsynclintServer(LanguageServer):
             lines = split_lines(text)
         codec = self.workspace.position_codec
         start = (
-            codec.position_to_client_units(
-                lines, types.Position(max(row - 1, 0), max(col - 1, 0))
-            )
+            codec.position_to_client_units(lines, types.Position(max(row - 1, 0), max(col - 1, 0)))
             if 0 < row <= len(lines)
             else types.Position(max(row - 1, 0), max(col - 1, 0))
         )
         end = (
-            codec.position_to_client_units(
-                lines, types.Position(max(end_row - 1, 0), max(end_col - 1, 0))
-            )
+            codec.position_to_client_units(lines, types.Position(max(end_row - 1, 0), max(end_col - 1, 0)))
             if 0 < end_row <= len(lines)
             else types.Position(max(end_row - 1, 0), max(end_col - 1, 0))
         )
@@ -267,9 +239,7 @@ class AsynclintServer(LanguageServer):
                             ),
                         )
                     )
-            for code, row in sorted(
-                {(d.code, d.row) for d in here if d.code not in ERROR_CODES}
-            ):
+            for code, row in sorted({(d.code, d.row) for d in here if d.code not in ERROR_CODES}):
                 new_text = pipeline.add_noqa(text, row, [code])
                 if new_text != text:
                     actions.append(
@@ -277,18 +247,14 @@ class AsynclintServer(LanguageServer):
                             title=f"Disable {code} on this line",
                             kind=types.CodeActionKind.QuickFix,
                             diagnostics=[
-                                self._diagnostic(d, lines, path)
-                                for d in here
-                                if d.code == code and d.row == row
+                                self._diagnostic(d, lines, path) for d in here if d.code == code and d.row == row
                             ],
-                            edit=self._edit(
-                                uri, version, [self._whole_edit(text, new_text)]
-                            ),
+                            edit=self._edit(uri, version, [self._whole_edit(text, new_text)]),
                         )
                     )
-        if any(
-            d.fix is not None and d.fix.applicability == "safe" for d in findings
-        ) and (wanted(FIX_ALL) or (only and types.CodeActionKind.SourceFixAll in only)):
+        if any(d.fix is not None and d.fix.applicability == "safe" for d in findings) and (
+            wanted(FIX_ALL) or (only and types.CodeActionKind.SourceFixAll in only)
+        ):
             actions.append(
                 types.CodeAction(
                     title="Fix all safe asynclint findings",
@@ -313,15 +279,11 @@ class AsynclintServer(LanguageServer):
         )
         return action
 
-    def _edit(
-        self, uri: str, version: int | None, edits: list[types.TextEdit]
-    ) -> types.WorkspaceEdit:
+    def _edit(self, uri: str, version: int | None, edits: list[types.TextEdit]) -> types.WorkspaceEdit:
         return types.WorkspaceEdit(
             document_changes=[
                 types.TextDocumentEdit(
-                    text_document=types.OptionalVersionedTextDocumentIdentifier(
-                        uri=uri, version=version
-                    ),
+                    text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=version),
                     edits=edits,
                 )
             ]
@@ -329,9 +291,7 @@ class AsynclintServer(LanguageServer):
 
     def _text_edit(self, edit: Edit, lines: list[str], path: str) -> types.TextEdit:
         return types.TextEdit(
-            range=self._range(
-                path, edit.row, edit.col, edit.end_row, edit.end_col, lines
-            ),
+            range=self._range(path, edit.row, edit.col, edit.end_row, edit.end_col, lines),
             new_text=edit.content,
         )
 
@@ -342,9 +302,7 @@ class AsynclintServer(LanguageServer):
         while start < limit and old[start] == new[start]:
             start += 1
         end = 0
-        while (
-            end < limit - start and old[len(old) - 1 - end] == new[len(new) - 1 - end]
-        ):
+        while end < limit - start and old[len(old) - 1 - end] == new[len(new) - 1 - end]:
             end += 1
         codec = self.workspace.position_codec
         lines = _BREAK.split(old)
@@ -361,9 +319,7 @@ def _position(text: str, offset: int, codec, lines: list[str]) -> types.Position
     """An offset of `text` -> the client's position (rows end as the parser ends them)."""
     breaks = list(_BREAK.finditer(text, 0, offset))
     row_start = breaks[-1].end() if breaks else 0
-    return codec.position_to_client_units(
-        lines, types.Position(len(breaks), offset - row_start)
-    )
+    return codec.position_to_client_units(lines, types.Position(len(breaks), offset - row_start))
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -387,10 +343,7 @@ def create_server() -> AsynclintServer:
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: AsynclintServer, params: types.InitializedParams) -> None:
-        watched = (
-            ls.client_capabilities.workspace
-            and ls.client_capabilities.workspace.did_change_watched_files
-        )
+        watched = ls.client_capabilities.workspace and ls.client_capabilities.workspace.did_change_watched_files
         if watched and watched.dynamic_registration:
             options = types.DidChangeWatchedFilesRegistrationOptions(
                 watchers=[
@@ -410,15 +363,11 @@ def create_server() -> AsynclintServer:
                         ]
                     )
                 )
-            except (
-                Exception
-            ):  # the client watches nothing for us: edits in it still count
+            except Exception:  # the client watches nothing for us: edits in it still count
                 log.info("the client did not register the file watchers")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
-    def folders_changed(
-        ls: AsynclintServer, params: types.DidChangeWorkspaceFoldersParams
-    ) -> None:
+    def folders_changed(ls: AsynclintServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
         removed = {os.path.abspath(to_fs_path(f.uri)) for f in params.event.removed}
         added = [os.path.abspath(to_fs_path(f.uri)) for f in params.event.added]
         ls.state.folders = [f for f in ls.state.folders if f not in removed] + added
@@ -429,9 +378,7 @@ def create_server() -> AsynclintServer:
             ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(
-        ls: AsynclintServer, params: types.DidChangeTextDocumentParams
-    ) -> None:
+    def did_change(ls: AsynclintServer, params: types.DidChangeTextDocumentParams) -> None:
         if _path(params.text_document.uri) in ls.state.open:
             ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
 
@@ -441,24 +388,18 @@ def create_server() -> AsynclintServer:
             ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    async def did_close(
-        ls: AsynclintServer, params: types.DidCloseTextDocumentParams
-    ) -> None:
+    async def did_close(ls: AsynclintServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         task = ls.pending.pop(uri, None)
         if task is not None:
             task.cancel()
         ls.published.pop(uri, None)
-        ls.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         for other in await ls.run(ls.state.close, _path(uri)):
             ls.schedule(from_fs_path(other))
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-    async def watched_files(
-        ls: AsynclintServer, params: types.DidChangeWatchedFilesParams
-    ) -> None:
+    async def watched_files(ls: AsynclintServer, params: types.DidChangeWatchedFilesParams) -> None:
         again: set[str] = set()
         for change in params.changes:
             path = _path(change.uri)
@@ -479,26 +420,14 @@ def create_server() -> AsynclintServer:
     async def code_action(ls: AsynclintServer, params: types.CodeActionParams):
         actions = await ls.run(ls.code_actions, params)
         # A client that cannot resolve actions gets the fix-all edit at once.
-        resolve = (
-            ls.client_capabilities.text_document
-            and ls.client_capabilities.text_document.code_action
-        )
-        lazy = (
-            resolve
-            and resolve.resolve_support
-            and "edit" in (resolve.resolve_support.properties or ())
-        )
+        resolve = ls.client_capabilities.text_document and ls.client_capabilities.text_document.code_action
+        lazy = resolve and resolve.resolve_support and "edit" in (resolve.resolve_support.properties or ())
         if not lazy:
-            actions = [
-                await ls.run(ls.resolve_fix_all, a) if a.kind == FIX_ALL else a
-                for a in actions
-            ]
+            actions = [await ls.run(ls.resolve_fix_all, a) if a.kind == FIX_ALL else a for a in actions]
         return actions
 
     @server.feature(types.CODE_ACTION_RESOLVE)
-    async def code_action_resolve(
-        ls: AsynclintServer, action: types.CodeAction
-    ) -> types.CodeAction:
+    async def code_action_resolve(ls: AsynclintServer, action: types.CodeAction) -> types.CodeAction:
         if action.kind == FIX_ALL:
             return await ls.run(ls.resolve_fix_all, action)
         return action

@@ -35,10 +35,7 @@ def project_files(settings: Settings, root: str | None = None) -> list[str]:
     from asynclint.discovery import DiscoveryError, discover
 
     try:
-        return [
-            os.path.abspath(path)
-            for path in discover([root or settings.root], settings)
-        ]
+        return [os.path.abspath(path) for path in discover([root or settings.root], settings)]
     except DiscoveryError:
         return []
 
@@ -87,11 +84,7 @@ def project_facts(
         if runner._pool is not None:
             runner._pool.shutdown()
             runner._pool = None
-    return {
-        os.path.abspath(r.path): r.facts
-        for r in results
-        if r.facts and not is_deferred(r.facts)
-    }
+    return {os.path.abspath(r.path): r.facts for r in results if r.facts and not is_deferred(r.facts)}
 
 
 def text_facts(text: str, path: str, settings: Settings) -> dict | None:
@@ -112,11 +105,7 @@ def index_view(facts: dict | None):
     if not facts:
         return None
     functions = {
-        name: (
-            {k: v for k, v in info.items() if k not in ("calls", "blocking")}
-            if info.get("async")
-            else info
-        )
+        name: ({k: v for k, v in info.items() if k not in ("calls", "blocking")} if info.get("async") else info)
         for name, info in facts.get("functions", {}).items()
     }
     return (
@@ -138,25 +127,19 @@ def first_pass(text: str, path: str, settings: Settings) -> FileResult:
     from asynclint.engine import lint_text
     from asynclint.project import is_deferred
 
-    result = lint_text(
-        text, path, settings, collect_facts=Facts.ALL if wants_project(settings) else Facts.NONE
-    )
+    result = lint_text(text, path, settings, collect_facts=Facts.ALL if wants_project(settings) else Facts.NONE)
     if result.facts is not None and is_deferred(result.facts):
         result.facts = None
     return result
 
 
-def with_index(
-    first: FileResult, text: str, path: str, settings: Settings, index
-) -> list[Diagnostic]:
+def with_index(first: FileResult, text: str, path: str, settings: Settings, index) -> list[Diagnostic]:
     """The findings of the text with the project-wide rules run again with the index, as
     `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
     from asynclint.engine import lint_text
     from asynclint.project import merge_rerun, rerun_plan, words
 
-    merged = FileResult(
-        path=path, diagnostics=list(first.diagnostics), errors=list(first.errors)
-    )
+    merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors))
     if index is None or first.facts is None:
         return merged.diagnostics
     codes = rerun_plan(index, [first], settings, lambda _path: words(text)).get(path)
@@ -182,9 +165,7 @@ def fix_all(
     from asynclint.runner import _format
 
     outcome = fix_text(text, path, settings, unsafe=unsafe)
-    fixed = (
-        outcome.text if outcome.text == text else _format(outcome.text, path, settings)
-    )
+    fixed = outcome.text if outcome.text == text else _format(outcome.text, path, settings)
     return fixed, outcome.fixed, outcome.failures
 
 

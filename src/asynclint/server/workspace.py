@@ -26,9 +26,7 @@ class Project:
     key: str  # its pyproject.toml, or the folder standing in for one
     settings: Settings
     error: str | None = None  # why the config could not be used (defaults apply)
-    facts: dict[str, dict] = field(
-        default_factory=dict
-    )  # path -> facts, editor text where open
+    facts: dict[str, dict] = field(default_factory=dict)  # path -> facts, editor text where open
     index: object = None  # ProjectIndex, once `index_project` ran
     indexed: bool = False
     indexing: bool = False
@@ -40,9 +38,7 @@ class Project:
 class _Open:
     text: str
     project: Project
-    first: FileResult | None = (
-        None  # first pass of `text` (kept: it depends on nothing else)
-    )
+    first: FileResult | None = None  # first pass of `text` (kept: it depends on nothing else)
 
 
 class Workspace:
@@ -64,26 +60,18 @@ class Workspace:
         project = self.projects.get(config)
         if project is None:
             if settings is None:
-                settings = pipeline.default_settings(
-                    config if os.path.isdir(config) else os.path.dirname(config)
-                )
+                settings = pipeline.default_settings(config if os.path.isdir(config) else os.path.dirname(config))
             project = self.projects[config] = Project(config, settings, error)
         return project
 
     def _folder_of(self, path: str) -> str:
-        inside = [
-            folder
-            for folder in self.folders
-            if path.startswith(folder.rstrip(os.sep) + os.sep)
-        ]
+        inside = [folder for folder in self.folders if path.startswith(folder.rstrip(os.sep) + os.sep)]
         return max(inside, key=len) if inside else os.path.dirname(path)
 
     def index_project(self, project: Project) -> None:
         """Read the facts of every module of the project (the open ones from the editor)."""
         if pipeline.wants_project(project.settings):
-            facts = pipeline.project_facts(
-                pipeline.project_files(project.settings), project.settings
-            )
+            facts = pipeline.project_facts(pipeline.project_files(project.settings), project.settings)
             for path, state in self.open.items():
                 if state.project is project:
                     facts.pop(path, None)
@@ -100,9 +88,7 @@ class Workspace:
         stale = [
             key
             for key, project in self.projects.items()
-            if key == config
-            or _under(project.settings.root, folder)
-            or _under(key, folder)
+            if key == config or _under(project.settings.root, folder) or _under(key, folder)
         ]
         for key in stale:
             del self.projects[key]
@@ -130,9 +116,7 @@ class Workspace:
             )
         if not project.indexed:
             return pipeline.standalone(text, path, project.settings)
-        return pipeline.with_index(
-            state.first, text, path, project.settings, project.index
-        )
+        return pipeline.with_index(state.first, text, path, project.settings, project.index)
 
     def update_index(self) -> list[str]:
         """After `check`s: the open files' facts go into their projects' indexes (each index
@@ -143,16 +127,12 @@ class Workspace:
             if state.first is not None and state.project.indexed:
                 again += [
                     other
-                    for other in self._set_facts(
-                        state.project, path, state.first.facts, build=False
-                    )
+                    for other in self._set_facts(state.project, path, state.first.facts, build=False)
                     if other not in again
                 ]
         for project in self.projects.values():
             if project.stale:
-                again += [
-                    other for other in self._rebuild(project) if other not in again
-                ]
+                again += [other for other in self._rebuild(project) if other not in again]
         return again
 
     def close(self, path: str) -> list[str]:
@@ -174,20 +154,13 @@ class Workspace:
             try:
                 from asynclint.source import read_source
 
-                facts = pipeline.text_facts(
-                    read_source(path).text, path, project.settings
-                )
+                facts = pipeline.text_facts(read_source(path).text, path, project.settings)
             except Exception:  # unreadable now: as if it were gone
                 facts = None
         return self._set_facts(project, path, facts)
 
-    def _set_facts(
-        self, project: Project, path: str, facts: dict | None, build: bool = True
-    ) -> list[str]:
-        if (
-            not pipeline.wants_project(project.settings)
-            or project.facts.get(path) == facts
-        ):
+    def _set_facts(self, project: Project, path: str, facts: dict | None, build: bool = True) -> list[str]:
+        if not pipeline.wants_project(project.settings) or project.facts.get(path) == facts:
             return []
         before = pipeline.index_view(project.facts.get(path))
         if facts is None:
@@ -205,9 +178,7 @@ class Workspace:
         if not names:
             return []
         return [
-            other
-            for other, state in self.open.items()
-            if state.project is project and _spells_any(state.text, names)
+            other for other, state in self.open.items() if state.project is project and _spells_any(state.text, names)
         ]
 
     def diagnostics_texts(self) -> dict[str, str]:
@@ -226,9 +197,7 @@ class Workspace:
 
     # -- where a chain's steps are (ASL207) -----------------------------------------------
 
-    def chain_locations(
-        self, path: str, diagnostic: Diagnostic
-    ) -> list[tuple[str, int, int, int, str]]:
+    def chain_locations(self, path: str, diagnostic: Diagnostic) -> list[tuple[str, int, int, int, str]]:
         """(path, row, col, end col, step) for each step of an ASL207 finding's chain whose
         definition (or, for the last step, call) can be found; 1-based rows and columns."""
         state = self.open.get(path)
@@ -247,11 +216,7 @@ class Workspace:
         for position in range(len(chain) - 1):
             rest = chain[position:]
             name = next(
-                (
-                    key
-                    for key, value in blocking.items()
-                    if value == rest and key in functions
-                ),
+                (key for key, value in blocking.items() if value == rest and key in functions),
                 None,
             )
             where = self._definition(name, modules) if name is not None else None
@@ -292,9 +257,7 @@ class Workspace:
         row = 0
         lines = text.splitlines()
         for part in parts:
-            pattern = re.compile(
-                rf"^\s*(?:async\s+def|def|class)\s+{re.escape(part)}\b"
-            )
+            pattern = re.compile(rf"^\s*(?:async\s+def|def|class)\s+{re.escape(part)}\b")
             for number in range(row, len(lines)):
                 if pattern.match(lines[number]):
                     row = number
@@ -316,11 +279,7 @@ class Workspace:
         indent = len(lines[row - 1]) - len(lines[row - 1].lstrip())
         for number in range(row, len(lines)):
             line = lines[number]
-            if (
-                number > row
-                and line.strip()
-                and len(line) - len(line.lstrip()) <= indent
-            ):
+            if number > row and line.strip() and len(line) - len(line.lstrip()) <= indent:
                 return None  # past the end of the function
             match = pattern.search(line)
             if match and number > row - 1:
@@ -343,20 +302,14 @@ def changed_names(old, new) -> set[str]:
         if before == after:
             continue
         if isinstance(after, dict):
-            keys = {
-                key
-                for key in before.keys() | after.keys()
-                if before.get(key) != after.get(key)
-            }
+            keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         else:
             keys = set(before) ^ set(after)
         for key in keys:
             holder, _, last = key.rpartition(".")
             names.add(last)
             if last.startswith("__") and holder:
-                names.add(
-                    holder.rpartition(".")[2]
-                )  # `Tx.__init__` is spelled `Tx(...)`
+                names.add(holder.rpartition(".")[2])  # `Tx.__init__` is spelled `Tx(...)`
     return names
 
 
