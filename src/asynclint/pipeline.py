@@ -145,9 +145,29 @@ def plan(request: Request) -> Plan:
     discovered: dict[str, list[str]] = {}
     skipped: list[Skipped] = []
     seen: set[str] = set()
+    # Per folder, once: a run names thousands of files in a few hundred folders.
+    by_folder: dict[str, Settings] = {}
+    roots: dict[tuple[str | None, str], str | None] = {}
+    sources = {os.path.abspath(p) for p in request.sources}
+
+    def settings_of(path: str) -> Settings:
+        if fixed is not None:
+            return fixed
+        absolute = os.path.abspath(path)
+        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        if folder not in by_folder:
+            by_folder[folder] = settings_for(path, request.overrides)
+        return by_folder[folder]
+
+    def root_of(path: str, own: Settings) -> str | None:
+        key = (own.config_file, os.path.dirname(os.path.abspath(path)))
+        if key not in roots:
+            roots[key] = project_root(path, own)
+        return roots[key]
+
     for raw in request.paths:
-        settings = fixed or settings_for(raw, request.overrides)
-        in_memory = os.path.abspath(raw) in {os.path.abspath(p) for p in request.sources}
+        settings = settings_of(raw)
+        in_memory = os.path.abspath(raw) in sources
         if in_memory and not os.path.isfile(raw):
             found = [os.path.normpath(raw)]
         else:
@@ -160,10 +180,10 @@ def plan(request: Request) -> Plan:
             if absolute in seen:
                 continue  # named twice (`a.py` and `$PWD/a.py`): linted and reported once
             seen.add(absolute)
-            own = fixed or settings_for(path, request.overrides)
+            own = settings_of(path)
             if own.config_file != settings.config_file and not named and _excluded_by(path, own):
                 continue  # a sub-project's own excludes
-            root = project_root(path, own)
+            root = root_of(path, own)
             key = (own.config_file, root)
             if key not in projects:
                 projects[key] = Project(own, root)
