@@ -12,7 +12,7 @@ import libcst as cst
 
 from asynclint import knowledge
 from asynclint.context import Context
-from asynclint.scope import dotted_name
+from asynclint.scope import dotted_name, last_name
 from asynclint.walk import COMPREHENSIONS, walk
 
 
@@ -181,13 +181,7 @@ def depends_functions(ctx: Context) -> frozenset:
             if not isinstance(node, cst.Call):
                 return
             func = node.func
-            short = (
-                func.value
-                if isinstance(func, cst.Name)
-                else func.attr.value
-                if isinstance(func, cst.Attribute)
-                else None
-            )
+            short = last_name(func)
             if short not in short_names or ctx.call_name(node, scope) not in knowledge.DEPENDS:
                 return
             target = depends_target(node)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.scope import BUILTIN_NAMES, Binding, Scope
+from asynclint.scope import BUILTIN_NAMES, Binding, Scope, last_name
 
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
@@ -472,13 +472,7 @@ class Resolver:
                 current.append(scopes[node])
             if isinstance(node, cst.Call):
                 func = node.func
-                short = (
-                    func.value
-                    if isinstance(func, cst.Name)
-                    else func.attr.value
-                    if isinstance(func, cst.Attribute)
-                    else None
-                )
+                short = last_name(func)
                 if short not in short_names:
                     return
                 scope = current[-1]

@@ -109,6 +109,14 @@ def dotted_name(node: cst.CSTNode) -> str | None:
     return ".".join(reversed(parts))
 
 
+def last_name(func: cst.BaseExpression) -> str | None:
+    """The name a callee ends with: `f` of `f(...)` and of `a.b.f(...)`; None otherwise. A
+    cheap test before resolving the call."""
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else None
+
+
 def _import_module_name(node: cst.ImportFrom) -> str:
     dots = "." * len(node.relative)
     module = dotted_name(node.module) if node.module is not None else ""

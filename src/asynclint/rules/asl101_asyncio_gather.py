@@ -31,6 +31,7 @@ from asynclint.analysis import has_star_kwargs, is_false, keyword
 from asynclint.fixes import FixSpec, asyncio_available, comments_in, with_comments
 from asynclint.rule import Rule
 from asynclint.rules._statements import NESTED_SCOPES, lone_statement, name_picker
+from asynclint.scope import last_name
 
 # Calls that give a Task or Future, not a coroutine: `tg.create_task()` refuses them.
 _NOT_COROUTINES = frozenset(
@@ -146,7 +147,7 @@ def _is_coroutine_call(arg: cst.Arg) -> bool:
     if arg.star or arg.keyword is not None or not isinstance(arg.value, cst.Call):
         return False
     func = arg.value.func
-    short = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    short = last_name(func)
     return short is not None and short not in _NOT_COROUTINES
 
 

@@ -52,7 +52,7 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
-from asynclint.scope import dotted_name
+from asynclint.scope import dotted_name, last_name
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
@@ -89,9 +89,7 @@ class ResourceNotClosed(ResourceRule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         func = node.func
-        short = (
-            func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        )
+        short = last_name(func)
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
