@@ -17,7 +17,7 @@ from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
-from asynclint.rules._resources import function_path
+from asynclint.rules._resources import Lifetimes, function_path
 from asynclint.scope import dotted_name
 
 # The blocking-call rules whose matches make a sync function "blocking".
@@ -77,7 +77,7 @@ class FactsCollector:
         self.acm: set[cst.FunctionDef] = set()  # decorated with `@asynccontextmanager`
         # Calls creating a resource (engine, pool, client): call -> (resource, path, in-process).
         self.sites: dict[cst.Call, tuple[str, list[cst.CSTNode], bool]] = {}
-        self.resources = None  # an ASL501 instance, for its lazy-singleton analysis
+        self.resources: Lifetimes | None = None  # what creations live for (ASL501 reads the same)
         self.untyped: set[str] = set()  # names of functions called with an unannotated name
         # Calls of the project's own functions, per def: where a resource created and dropped
         # on every call (`drops`) may be reached from another module.
@@ -492,11 +492,9 @@ class FactsCollector:
             if attrs:
                 record["attrs"] = attrs
 
-    def _resource_rule(self):
+    def _lifetimes(self) -> Lifetimes:
         if self.resources is None:
-            from asynclint.rules.asl501_resource_per_request import ResourcePerRequest
-
-            self.resources = ResourcePerRequest(self.ctx)
+            self.resources = Lifetimes(self.ctx)
         return self.resources
 
     def _resource_site(self, node: cst.Call, resource: str) -> None:
@@ -523,17 +521,17 @@ class FactsCollector:
 
         if record["cached"]:
             return
-        rule = self._resource_rule()
+        lifetimes = self._lifetimes()
         for site in self.sites.values():
             resource, path, in_process = site
-            if path[0] is node and not in_process and not rule._is_lazy(path) and _on_every_call(path):
-                if rule._fate(node, use_of(path))[2]:
+            if path[0] is node and not in_process and not lifetimes.is_lazy(path) and _on_every_call(path):
+                if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
         calls = []
         for _call, callee, path in self.project_calls.get(node, ()):
-            if not rule._is_lazy(path) and _on_every_call(path):
-                entry = [callee, rule._fate(node, use_of(path))[2]]
+            if not lifetimes.is_lazy(path) and _on_every_call(path):
+                entry = [callee, lifetimes.fate(node, use_of(path))[2]]
                 if entry not in calls:
                     calls.append(entry)
         if calls:
@@ -545,7 +543,7 @@ class FactsCollector:
         from asynclint.rules._resources import stored_elsewhere, use_of
 
         _resource, path, in_process = site
-        if in_process or self._resource_rule()._is_lazy(path):
+        if in_process or self._lifetimes().is_lazy(path):
             return False
         if name is None:
             return use_of(path).kind == "returned"
@@ -680,7 +678,7 @@ class FactsCollector:
             resource, path, in_process = site
             if path[0] is not node or in_process:
                 continue
-            if use_of(path).kind in ("with", "returned", "yielded") or self._resource_rule()._is_lazy(path):
+            if use_of(path).kind in ("with", "returned", "yielded") or self._lifetimes().is_lazy(path):
                 continue
             record["creates"] = resource
             return

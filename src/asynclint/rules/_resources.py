@@ -202,3 +202,141 @@ def stored_elsewhere(func: cst.CSTNode, scope, name: str) -> bool:
         elif isinstance(node, (cst.Element, cst.DictElement)) and is_name(node.value):
             return True
     return False
+
+
+class Lifetimes:
+    """How long what a function creates lives: under a lazy-singleton guard (built once and
+    reused), or kept, handed back to the caller, or created and dropped on every call. ASL501
+    decides with it, and project facts record it for the calls of other modules."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
+
+    def roots(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
+        """The persistent state `func` sets (attributes, subscripted containers, globals),
+        and the local names it reads that state into (`cached = CACHE.get(key)`)."""
+        if func in self._memo_roots:
+            return self._memo_roots[func]
+        scope = self.ctx.scopes[func]
+        roots: set[str] = set()
+        assigns = []
+        for node in walk(func.body):
+            if isinstance(node, cst.Assign):
+                targets = [t.target for t in node.targets]
+                assigns.append(node)
+            elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+                targets = [node.target]
+            else:
+                continue
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    if target.value in scope.global_names or target.value in scope.nonlocal_names:
+                        roots.add(target.value)
+                    continue
+                dotted = dotted_name(container(target))
+                if dotted is None:
+                    continue
+                base = dotted.split(".")[0]
+                bound = scope.bindings.get(base, [])
+                if bound and any(b.kind != "param" for b in bound):
+                    continue  # a local object: gone when the call returns
+                roots.add(dotted)
+        aliases: set[str] = set()
+        for node in assigns:
+            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+                if any(_matches(chain, roots) for chain in chains(node.value)):
+                    aliases.add(node.targets[0].target.value)
+        self._memo_roots[func] = (roots, aliases)
+        return roots, aliases
+
+    def is_lazy(self, path: list[cst.CSTNode]) -> bool:
+        func = path[0]
+        if isinstance(func, cst.FunctionDef) and self.is_cached(func):
+            return True
+        roots, aliases = self.roots(func)
+        if not roots:
+            return False
+        watched = roots | aliases
+
+        def mentions(expr) -> bool:
+            return any(_matches(chain, watched) for chain in chains(expr))
+
+        for index in range(1, len(path) - 1):
+            node, child = path[index], path[index + 1]
+            # `if self.pool is None: self.pool = create_pool()`
+            if isinstance(node, cst.If) and child is not node.test and mentions(node.test):
+                return True
+            # An early exit before it: `if key in CACHE: return CACHE[key]`, `try: return CACHE[key]`.
+            if isinstance(node, cst.IndentedBlock):
+                for statement in node.body:
+                    if statement is child:
+                        break
+                    if _early_exit_on(statement, mentions):
+                        return True
+        return False
+
+    def is_cached(self, func: cst.FunctionDef) -> bool:
+        scope = self.ctx.scopes[func].parent
+        for decorator in func.decorators:
+            expr = decorator.decorator
+            if isinstance(expr, cst.Call):
+                expr = expr.func
+            if self.ctx.qualname(expr, scope) in knowledge.CACHING_DECORATORS:
+                return True
+        return False
+
+    def fate(self, func: cst.CSTNode, use: Use) -> tuple[bool, bool, bool]:
+        """(kept beyond this iteration, handed back to the caller, created and dropped here)."""
+        if use.kind in ("returned", "yielded"):
+            return True, True, False
+        if use.kind in ("element", "argument"):
+            return True, False, False
+        if use.kind in ("with", "other"):
+            return False, False, True
+        scope = self.ctx.scopes[func]
+        names = []
+        for target in use.targets:
+            if (
+                not isinstance(target, cst.Name)
+                or target.value in scope.global_names
+                or target.value in scope.nonlocal_names
+            ):
+                return True, False, False  # stored in an attribute, a container or a global
+            names.append(target.value)
+        kept = hands_back = False
+        for node in walk(func.body):
+            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and names_in(node.value, names):
+                kept = hands_back = True
+            elif isinstance(node, cst.Assign) and _is_names(node.value, names):
+                if any(not isinstance(t.target, cst.Name) for t in node.targets):
+                    kept = True
+            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+                if node.func.attr.value in KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
+                    kept = True
+            elif isinstance(node, (cst.Element, cst.DictElement)) and _is_names(node.value, names):
+                kept = True
+        return kept, hands_back, not kept and not hands_back
+
+
+def _matches(chain: str, roots: set[str]) -> bool:
+    return any(chain == root or chain.startswith(root + ".") for root in roots)
+
+
+def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
+    """`if <check of the state>: return/raise ...`, or `try: return <the state>[key]`."""
+    if isinstance(statement, cst.If):
+        return mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body))
+    if isinstance(statement, cst.Try):
+        return any(
+            isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body)
+        )
+    return False
+
+
+def names_in(expr: cst.CSTNode, names: list[str]) -> bool:
+    return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
+
+
+def _is_names(expr: cst.CSTNode, names: list[str]) -> bool:
+    return isinstance(expr, cst.Name) and expr.value in names

@@ -38,13 +38,12 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.rules._resources import (
     FUNCTION_NODES,
-    KEEPING_METHODS,
+    Lifetimes,
     ResourceRule,
     Use,
     call_label,
-    chains,
-    container,
     function_path,
+    names_in,
     owns_no_pool,
     use_of,
     walk,
@@ -89,7 +88,7 @@ class ResourcePerRequest(ResourceRule):
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
         self.sites: list[_Site] = []
-        self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
+        self.lifetimes = Lifetimes(ctx)
 
     # -- collecting ---------------------------------------------------------------------
 
@@ -119,8 +118,8 @@ class ResourcePerRequest(ResourceRule):
             site.analysed = True
             site.use = use_of(site.path)
             site.loop = site.in_async and _in_loop(site.path)
-            site.lazy = self._is_lazy(site.path)
-            site.kept, site.hands_back, site.local = self._fate(site.func, site.use)
+            site.lazy = self.lifetimes.is_lazy(site.path)
+            site.kept, site.hands_back, site.local = self.lifetimes.fate(site.func, site.use)
             site.retry = site.loop and (_stops_loop(site.path) or _long_lived(site.path, site.use))
         return site
 
@@ -141,115 +140,6 @@ class ResourcePerRequest(ResourceRule):
             if bindings and all(b.kind == "def" for b in bindings):
                 return [b.node for b in bindings]
         return []
-
-    # -- lazy singletons --------------------------------------------------------------------
-
-    def _roots(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
-        """The persistent state `func` sets (attributes, subscripted containers, globals),
-        and the local names it reads that state into (`cached = CACHE.get(key)`)."""
-        if func in self._memo_roots:
-            return self._memo_roots[func]
-        scope = self.ctx.scopes[func]
-        roots: set[str] = set()
-        assigns = []
-        for node in walk(func.body):
-            if isinstance(node, cst.Assign):
-                targets = [t.target for t in node.targets]
-                assigns.append(node)
-            elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-                targets = [node.target]
-            else:
-                continue
-            for target in targets:
-                if isinstance(target, cst.Name):
-                    if target.value in scope.global_names or target.value in scope.nonlocal_names:
-                        roots.add(target.value)
-                    continue
-                dotted = dotted_name(container(target))
-                if dotted is None:
-                    continue
-                base = dotted.split(".")[0]
-                bound = scope.bindings.get(base, [])
-                if bound and any(b.kind != "param" for b in bound):
-                    continue  # a local object: gone when the call returns
-                roots.add(dotted)
-        aliases: set[str] = set()
-        for node in assigns:
-            if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-                if any(_matches(chain, roots) for chain in chains(node.value)):
-                    aliases.add(node.targets[0].target.value)
-        self._memo_roots[func] = (roots, aliases)
-        return roots, aliases
-
-    def _is_lazy(self, path: list[cst.CSTNode]) -> bool:
-        func = path[0]
-        if isinstance(func, cst.FunctionDef) and self._is_cached(func):
-            return True
-        roots, aliases = self._roots(func)
-        if not roots:
-            return False
-        watched = roots | aliases
-
-        def mentions(expr) -> bool:
-            return any(_matches(chain, watched) for chain in chains(expr))
-
-        for index in range(1, len(path) - 1):
-            node, child = path[index], path[index + 1]
-            # `if self.pool is None: self.pool = create_pool()`
-            if isinstance(node, cst.If) and child is not node.test and mentions(node.test):
-                return True
-            # An early exit before it: `if key in CACHE: return CACHE[key]`, `try: return CACHE[key]`.
-            if isinstance(node, cst.IndentedBlock):
-                for statement in node.body:
-                    if statement is child:
-                        break
-                    if _early_exit_on(statement, mentions):
-                        return True
-        return False
-
-    def _is_cached(self, func: cst.FunctionDef) -> bool:
-        scope = self.ctx.scopes[func].parent
-        for decorator in func.decorators:
-            expr = decorator.decorator
-            if isinstance(expr, cst.Call):
-                expr = expr.func
-            if self.ctx.qualname(expr, scope) in knowledge.CACHING_DECORATORS:
-                return True
-        return False
-
-    # -- where the created value goes -------------------------------------------------------
-
-    def _fate(self, func: cst.CSTNode, use: Use) -> tuple[bool, bool, bool]:
-        """(kept beyond this iteration, handed back to the caller, created and dropped here)."""
-        if use.kind in ("returned", "yielded"):
-            return True, True, False
-        if use.kind in ("element", "argument"):
-            return True, False, False
-        if use.kind in ("with", "other"):
-            return False, False, True
-        scope = self.ctx.scopes[func]
-        names = []
-        for target in use.targets:
-            if (
-                not isinstance(target, cst.Name)
-                or target.value in scope.global_names
-                or target.value in scope.nonlocal_names
-            ):
-                return True, False, False  # stored in an attribute, a container or a global
-            names.append(target.value)
-        kept = hands_back = False
-        for node in walk(func.body):
-            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _names_in(node.value, names):
-                kept = hands_back = True
-            elif isinstance(node, cst.Assign) and _is_names(node.value, names):
-                if any(not isinstance(t.target, cst.Name) for t in node.targets):
-                    kept = True
-            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
-                    kept = True
-            elif isinstance(node, (cst.Element, cst.DictElement)) and _is_names(node.value, names):
-                kept = True
-        return kept, hands_back, not kept and not hands_back
 
     # -- deciding -------------------------------------------------------------------------------
 
@@ -404,21 +294,6 @@ def _named_functions(scope, name: str, depth: int) -> list[cst.CSTNode]:
     return functions
 
 
-def _matches(chain: str, roots: set[str]) -> bool:
-    return any(chain == root or chain.startswith(root + ".") for root in roots)
-
-
-def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
-    """`if <check of the state>: return/raise ...`, or `try: return <the state>[key]`."""
-    if isinstance(statement, cst.If):
-        return mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body))
-    if isinstance(statement, cst.Try):
-        return any(
-            isinstance(n, cst.Return) and n.value is not None and mentions(n.value) for n in walk(statement.body)
-        )
-    return False
-
-
 def _in_loop(path: list[cst.CSTNode]) -> bool:
     """Does the last node of `path` run once per iteration of a loop inside path[0]?
     Not under an `if` that compares the loop variable with a constant (`if name == "mcp":`):
@@ -521,9 +396,9 @@ def _long_lived(path: list[cst.CSTNode], use: Use) -> bool:
     for node in walk(loop.body):
         if id(node) in on_path:
             continue
-        if isinstance(node, cst.For) and node.asynchronous is not None and _names_in(node.iter, list(names)):
+        if isinstance(node, cst.For) and node.asynchronous is not None and names_in(node.iter, list(names)):
             return True
-        if isinstance(node, cst.While) and _names_in(node.body, list(names)):
+        if isinstance(node, cst.While) and names_in(node.body, list(names)):
             return True
     return False
 
@@ -543,14 +418,6 @@ def _ends_iteration(statements) -> bool:
         elif isinstance(statement, (cst.With, cst.Try)) and _ends_iteration(_statements(statement.body)):
             return True
     return False
-
-
-def _names_in(expr: cst.CSTNode, names: list[str]) -> bool:
-    return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
-
-
-def _is_names(expr: cst.CSTNode, names: list[str]) -> bool:
-    return isinstance(expr, cst.Name) and expr.value in names
 
 
 def _function_name(func: cst.CSTNode) -> str:
