@@ -54,6 +54,19 @@ def test_project_analysis_rules_say_they_need_it():
         assert "project analysis" in (PAGES / f"{code}.md").read_text(encoding="utf-8").split("## Why", 1)[0]
 
 
+def test_the_registrys_tables_are_what_the_rules_declare():
+    # The registry spells them out so that choosing what to run imports no rule; each rule
+    # carries the same facts about itself.
+    rules = [registry.load_rule(code) for code in registry.rule_modules()]
+    families: dict[str, set[str]] = {}
+    for rule in rules:
+        if rule.index_family is not None:
+            families.setdefault(rule.index_family, set()).add(rule.code)
+    assert families == {family: set(codes) for family, codes in registry.INDEX_FAMILIES.items()}
+    assert tuple(sorted(r.code for r in rules if getattr(r, "feeds_chains", False))) == registry.CHAIN_CODES
+    assert tuple(sorted(r.code for r in rules if getattr(r, "accepts_extra_calls", False))) == registry.EXTRA_CALL_CODES
+
+
 def test_no_page_without_a_rule():
     pages = {p.stem for p in PAGES.glob("ASL*.md")}
     assert pages == set(CODES)

@@ -14,13 +14,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asynclint.registry import OPT_IN, all_codes
+from asynclint.registry import EXTRA_CALL_CODES, OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
 SUPPORTED_TARGETS = [(3, minor) for minor in range(10, 15)]
 _S = TypeVar("_S")
 _R = TypeVar("_R")
-BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
 
 
 def cached_property_frozen(method: Callable[[_S], _R]) -> Callable[[_S], _R]:
@@ -205,8 +204,8 @@ def _convert(key: str, kind: str, value: Any) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f'{where}: expected a table such as {{ ASL202 = ["mylib.fetch"] }}, got {value!r}')
         for code in value:
-            if code not in BLOCKING_CODES:
-                raise ConfigError(f"{where}: {code!r} is not a blocking-call rule ({', '.join(BLOCKING_CODES)})")
+            if code not in EXTRA_CALL_CODES:
+                raise ConfigError(f"{where}: {code!r} is not a blocking-call rule ({', '.join(EXTRA_CALL_CODES)})")
         return tuple((code, _strings(names, f"{key}.{code}")) for code, names in sorted(value.items()))
     raise AssertionError(kind)
 

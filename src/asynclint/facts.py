@@ -20,8 +20,6 @@ from asynclint.project import FACTS_VERSION
 from asynclint.rules._resources import Lifetimes, function_path
 from asynclint.scope import dotted_name
 
-# The blocking-call rules whose matches make a sync function "blocking".
-_BLOCKING_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
 _VALUE_KINDS = ("assign", "annassign")
 _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
@@ -34,7 +32,7 @@ def _relationship_rule():
 
 
 def _blocking_rules() -> list:
-    return [registry.load_rule(code) for code in _BLOCKING_CODES if code in registry.rule_modules()]
+    return [registry.load_rule(code) for code in registry.CHAIN_CODES if code in registry.rule_modules()]
 
 
 def wanted_first(text: str, settings, async_code: bool = True) -> bool:

@@ -75,7 +75,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asynclint import knowledge
+from asynclint import knowledge, registry
 
 
 def module_name(path: str, root: str) -> str:
@@ -154,31 +154,14 @@ def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative:
     return any(last in names and (relative or not names[last].isdisjoint(words)) for last in words)
 
 
-# The rules that consult the project index, and which facts make a module worth a look.
-BLOCKING_CODES = frozenset({"ASL207"})
-SESSION_CODES = frozenset({"ASL302", "ASL304", "ASL401"})
-RESOURCE_CODES = frozenset({"ASL501", "ASL502"})
-# ASL301 speaks only in a project that uses the ORM under asyncio: known from any module.
-ORM_CODES = frozenset({"ASL301"})
-# ASL102 leaves the root coroutine of a task alone: started in another module, or through
-# the project's own spawn helpers.
-TASK_CODES = frozenset({"ASL102"})
-# Type evidence from other modules: `-> Path` functions, a base class's `self.path: Path`, a
-# `SessionDep = Annotated[Session, ...]` alias.
-TYPE_CODES = frozenset({"ASL204", "ASL206"})
-PROJECT_CODES = BLOCKING_CODES | SESSION_CODES | RESOURCE_CODES | ORM_CODES | TASK_CODES | TYPE_CODES
-# With the index, what a file must contain for these rules (instead of their own prefilter):
-# async code for ASL207; for ASL304 a session method (the session may come from anywhere);
-# a route handler for ASL401; for ASL501 a route, a dependency or async code.
-_WANTS_WITH_PROJECT = {
-    "ASL207": lambda rule, text, settings: "async" in text,
-    "ASL304": lambda rule, text, settings: rule.mentioned(text, settings),  # its tokens, no session evidence
-    # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
-    "ASL206": lambda rule, text, settings: rule.wants(text, settings) or "async" in text,
-    "ASL401": lambda rule, text, settings: knowledge.may_have_routes(text),
-    "ASL501": lambda rule, text, settings: knowledge.may_serve_requests(text),
-    "ASL502": lambda rule, text, settings: True,
-}
+# The rules that consult the project index (each rule's `index_family`).
+BLOCKING_CODES = registry.INDEX_FAMILIES["blocking"]
+SESSION_CODES = registry.INDEX_FAMILIES["sessions"]
+RESOURCE_CODES = registry.INDEX_FAMILIES["resources"]
+ORM_CODES = registry.INDEX_FAMILIES["orm"]
+TASK_CODES = registry.INDEX_FAMILIES["tasks"]
+TYPE_CODES = registry.INDEX_FAMILIES["types"]
+PROJECT_CODES = frozenset().union(*registry.INDEX_FAMILIES.values())
 
 
 @dataclass
@@ -287,8 +270,7 @@ class ProjectIndex:
         """The token prefilter of a rule run with the index: a name from another module
         (`make_client()`, `get_db()`) can create a resource or a session without any of the
         rule's own tokens in the text; the other rules keep their prefilter."""
-        wants = _WANTS_WITH_PROJECT.get(rule.code)
-        return rule.wants(text, settings) if wants is None else wants(rule, text, settings)
+        return bool(rule.wants_with_index(text, settings))
 
     def names(self) -> dict[str, frozenset[str]]:
         """The last part of every session and resource name the index knows -> the parts

@@ -29,6 +29,22 @@ ENGINE_CODES = {
 ENGINE_FIXES = {"ASL003": "safe"}
 
 
+# The rules that consult the project index, by what in it concerns them (each rule says the
+# same as its `index_family`; spelled here so that choosing what to run needs no rule import;
+# tests/test_catalogue.py keeps the two equal).
+INDEX_FAMILIES: dict[str, frozenset[str]] = {
+    "blocking": frozenset({"ASL207"}),  # blocking chains through the project's helpers
+    "sessions": frozenset({"ASL302", "ASL304", "ASL401"}),  # the project's session factories
+    "resources": frozenset({"ASL501", "ASL502"}),  # the project's resource factories and classes
+    "orm": frozenset({"ASL301"}),  # whether any module loads the ORM under asyncio
+    "tasks": frozenset({"ASL102"}),  # task roots started in other modules
+    "types": frozenset({"ASL204", "ASL206"}),  # `-> Path`, base-class attributes, `SessionDep`
+}
+# The blocking-call rules whose calls make a sync helper "blocking" for ASL207 (`feeds_chains`),
+# and those that take `extra-blocking-calls` (`accepts_extra_calls`).
+CHAIN_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
+EXTRA_CALL_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
+
 # Rules that run only when selected by their full code (`extend-select = ["ASL101"]`), like
 # flake8-async's optional rules: each is sound, but a blind sample of real applications found
 # their findings to be modernisation its maintainers would not act on (benchmarks/REVIEW.md).

@@ -28,6 +28,10 @@ class Rule:
     min_target: ClassVar[tuple[int, int]] = (3, 0)
     # "safe", "unsafe", or None when the rule has no fix.
     fix_applicability: ClassVar[str | None] = None
+    # Which part of the project index can add to (or take from) its findings: "blocking",
+    # "sessions", "resources", "orm", "tasks" or "types"; None for a rule of one file.
+    # (registry.INDEX_FAMILIES spells the same without importing the rules.)
+    index_family: ClassVar[str | None] = None
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -41,6 +45,12 @@ class Rule:
         if cls.needs_async and "async" not in text:
             return False
         return cls.mentioned(text, settings)
+
+    @classmethod
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
+        """`wants`, when the project index is at hand: a name from another module can make
+        a match without the rule's own tokens in the text (`make_client()`, `get_db()`)."""
+        return cls.wants(text, settings)
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:

@@ -25,6 +25,10 @@ class BlockingCallRule(Rule):
     receiver_methods: ClassVar[dict[str, frozenset[str]]] = {}
     # The help line: what to use instead.
     remedy: ClassVar[str] = ""
+    # Its calls in a sync helper make the helper blocking for ASL207 (registry.CHAIN_CODES).
+    feeds_chains: ClassVar[bool] = True
+    # Users add their own qualified names (`extra-blocking-calls`; registry.EXTRA_CALL_CODES).
+    accepts_extra_calls: ClassVar[bool] = True
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:

@@ -65,6 +65,7 @@ _CAUGHT = {
 
 class CancelledErrorSwallowed(Rule):
     code = "ASL102"
+    index_family = "tasks"
     name = "cancelled-error-swallowed"
     summary = "`asyncio.CancelledError` caught and not re-raised in async code"
     # A cancellation is caught by name (`CancelledError`, `BaseException`) or by a bare `except:`.

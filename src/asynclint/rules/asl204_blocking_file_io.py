@@ -23,6 +23,7 @@ from asynclint.rules._blocking import BlockingCallRule
 
 class BlockingFileIo(BlockingCallRule):
     code = "ASL204"
+    index_family = "types"
     name = "blocking-file-io"
     summary = "blocking file I/O in async code blocks the event loop"
     tokens = ("open(", "read_text", "read_bytes", "write_text", "write_bytes", "shutil")

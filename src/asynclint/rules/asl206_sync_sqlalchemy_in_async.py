@@ -36,10 +36,17 @@ _KIND = {knowledge.SYNC_ENGINE: "engine", knowledge.SYNC_SESSION: "session"}
 
 class SyncSqlalchemyInAsync(BlockingCallRule):
     code = "ASL206"
+    index_family = "types"
+    feeds_chains = False  # judged where the session is used, not followed into helpers
     name = "sync-sqlalchemy-in-async"
     summary = "a sync SQLAlchemy engine or session used in async code blocks the event loop"
     tokens = ("sqlalchemy", "sqlmodel")
     remedy = "Use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"
+
+    @classmethod
+    def wants_with_index(cls, text, settings) -> bool:
+        # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
+        return cls.wants(text, settings) or "async" in text
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -26,14 +26,18 @@ from asynclint.rule import Rule
 
 class BlockingCallInHelper(Rule):
     code = "ASL207"
+    index_family = "blocking"
     name = "blocking-call-in-helper"
     summary = "Async code calls a project function that blocks the event loop"
     needs_async = True
 
     @classmethod
     def wants(cls, text, settings) -> bool:
-        # Without the index there is nothing to look up; with it, `ProjectIndex.wants` decides.
-        return False
+        return False  # without the index there is nothing to look up
+
+    @classmethod
+    def wants_with_index(cls, text, settings) -> bool:
+        return "async" in text
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

@@ -38,6 +38,7 @@ _RAISE = '"raise"'
 
 class RelationshipLazy(Rule):
     code = "ASL301"
+    index_family = "orm"
     name = "relationship-lazy"
     summary = "ORM relationship without an explicit `lazy=` loading strategy"
     tokens = ("relationship", "Relationship")

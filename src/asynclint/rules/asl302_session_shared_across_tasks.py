@@ -62,6 +62,7 @@ class _Spawn:
 
 class SessionSharedAcrossTasks(Rule):
     code = "ASL302"
+    index_family = "sessions"
     name = "session-shared-across-tasks"
     summary = "One AsyncSession passed into coroutines that run concurrently"
     tokens = ("create_task", "ensure_future", "gather")

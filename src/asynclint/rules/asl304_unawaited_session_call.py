@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 class UnawaitedSessionCall(Rule):
     code = "ASL304"
+    index_family = "sessions"
     name = "unawaited-session-call"
     summary = "AsyncSession coroutine method called without `await`"
     tokens = tuple(sorted(knowledge.ASYNC_SESSION_COROUTINES))
@@ -50,6 +51,10 @@ class UnawaitedSessionCall(Rule):
     def wants(cls, text: str, settings: Settings) -> bool:
         # A session from another module comes with the index (`ProjectIndex.wants`).
         return super().wants(text, settings) and knowledge.mentions_session(text, settings.session_types)
+
+    @classmethod
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
+        return cls.mentioned(text, settings)  # its tokens: the session may come from anywhere
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func

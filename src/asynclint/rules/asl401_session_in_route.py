@@ -40,6 +40,7 @@ _FACTORIES = frozenset({*knowledge.SESSION_FACTORIES, knowledge.SYNC_SESSIONMAKE
 
 class SessionInRoute(Rule):
     code = "ASL401"
+    index_family = "sessions"
     name = "session-in-route"
     summary = "Route handler creates its own database session instead of receiving it via `Depends`"
     tokens = ("Session", "session")
@@ -47,6 +48,10 @@ class SessionInRoute(Rule):
     @classmethod
     def wants(cls, text: str, settings: Settings) -> bool:
         return super().wants(text, settings) and knowledge.may_have_routes(text)
+
+    @classmethod
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
+        return knowledge.may_have_routes(text)  # a factory of another module needs no token here
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx

@@ -78,12 +78,17 @@ class _Site:
 
 class ResourcePerRequest(ResourceRule):
     code = "ASL501"
+    index_family = "resources"
     name = "resource-per-request"
     summary = "An engine, pool or client created per request or per loop iteration"
 
     @classmethod
     def wants(cls, text, settings) -> bool:
         return super().wants(text, settings) and knowledge.may_serve_requests(text)
+
+    @classmethod
+    def wants_with_index(cls, text, settings) -> bool:
+        return knowledge.may_serve_requests(text)  # `make_client()` of another module
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)

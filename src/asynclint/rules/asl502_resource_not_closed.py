@@ -72,8 +72,13 @@ class _Created:
 
 class ResourceNotClosed(ResourceRule):
     code = "ASL502"
+    index_family = "resources"
     name = "resource-not-closed"
     summary = "An engine, pool or client created in a function is never closed"
+
+    @classmethod
+    def wants_with_index(cls, text, settings) -> bool:
+        return True  # a project factory or class may create it in any module
 
     def __init__(self, ctx) -> None:
         super().__init__(ctx)
