@@ -292,13 +292,13 @@ def test_the_unvalidated_parse_builds_the_same_trees_and_restores_validation():
     import libcst as cst
     from fixture_format import fixture_files
 
-    from asynclint import engine
+    from asynclint import parse
 
     for path in fixture_files():
         text = path.read_text(encoding="utf-8")
-        assert engine._parse_module(text).deep_equals(cst.parse_module(text)), path
+        assert parse.parse_module(text).deep_equals(cst.parse_module(text)), path
     with pytest.raises(cst.ParserSyntaxError):
-        engine._parse_module("def broken(:\n")
+        parse.parse_module("def broken(:\n")
     with pytest.raises(cst.CSTValidationError):  # hand-built nodes are still checked
         cst.Name("not a name")
 
@@ -309,7 +309,7 @@ def test_while_the_engine_parses_another_thread_still_gets_its_nodes_validated(m
 
     import libcst as cst
 
-    from asynclint import engine
+    from asynclint import parse
 
     real_parse = cst.parse_module
     seen = []
@@ -329,5 +329,5 @@ def test_while_the_engine_parses_another_thread_still_gets_its_nodes_validated(m
         return real_parse(text)
 
     monkeypatch.setattr(cst, "parse_module", parse_while_another_thread_builds)
-    engine._parse_module("x = 1\n")
+    parse.parse_module("x = 1\n")
     assert seen == ["validated", "not validated"]

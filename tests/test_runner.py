@@ -49,13 +49,13 @@ def _counting_parses(monkeypatch) -> Counter[str]:
     from asynclint import engine
 
     parses: Counter[str] = Counter()
-    parse = engine._parse_or_report
+    parse = engine.parse_or_report
 
     def counting(text, path, *args, **kwargs):
         parses[os.path.basename(path)] += 1
         return parse(text, path, *args, **kwargs)
 
-    monkeypatch.setattr(engine, "_parse_or_report", counting)
+    monkeypatch.setattr(engine, "parse_or_report", counting)
     return parses
 
 

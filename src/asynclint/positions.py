@@ -16,6 +16,7 @@ once, as LibCST does it.
 from __future__ import annotations
 
 import ast
+import re
 import types
 
 import libcst as cst
@@ -345,3 +346,131 @@ def _bodies_holding(statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode)
         if cst_body is not None and any(item is child for item in cst_body):
             return cst_body, ast_body
     return None
+
+
+class WholeModulePositions:
+    """Positions from LibCST's whole-module rendering: the fallback where
+    `asynclint.positions.Locator` cannot use the innermost statement.
+
+    LibCST's rendering is not always the text (see `_may_differ`): it leaves out a line
+    holding only a backslash, the indentation up to a form feed in it, a last lone `\r`,
+    a byte order mark. Then positions are mapped back to the text's rows and columns
+    (`faithful` is False, and fixes, edits of the rendering, are not offered).
+    """
+
+    def __init__(self, module: cst.Module, text: str | None = None) -> None:
+        self.module = module
+        # Row in LibCST's rendering -> (row in the text, columns the text has more on it).
+        self.rows: list[tuple[int, int]] | None = None
+        self.faithful = True
+        if text is not None and _may_differ(text):
+            rendered = module.code
+            if rendered != text:
+                self.faithful = False
+                self.rows, _ = _match_rows(rendered, text)
+        self.whole = None
+
+    def first_row(self, statement: cst.CSTNode) -> int:
+        """The row of the statement's first leading line (comment or blank line)."""
+        where = self._whole()[statement]
+        return self._place(where.start.line - leading_rows(statement), 1)[0]
+
+    def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
+        where = self._whole()[node]
+        return self._place(where.start.line, where.start.column + 1), self._place(where.end.line, where.end.column + 1)
+
+    def _place(self, row: int, col: int) -> tuple[int, int]:
+        rows = self.rows
+        if not rows:
+            return row, col
+        if 1 <= row <= len(rows):
+            row, shift = rows[row - 1]
+            return row, col + shift
+        return rows[-1][0] + row - len(rows), col
+
+    def _whole(self):
+        if self.whole is None:
+            from libcst.metadata import MetadataWrapper, PositionProvider
+
+            self.whole = MetadataWrapper(self.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        return self.whole
+
+
+# A line holding only whitespace and a backslash, which LibCST may leave out of its rendering.
+_LONE_BACKSLASH = re.compile(r"[ \t\f]*\\(?:\r\n|\r|\n)")
+_BACKSLASH_AT_END = re.compile(r"\\[\r\n]")
+
+
+def _has_lone_backslash(text: str) -> bool:
+    for match in _BACKSLASH_AT_END.finditer(text):
+        end = match.start()
+        start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        if not text[start:end].strip(" \t\f"):
+            return True
+    return False
+
+
+def _may_differ(text: str) -> bool:
+    """Can LibCST's rendering of the module differ from the text? Cheap checks for what it
+    leaves out: a line holding only a backslash, the indentation up to a form feed before
+    a statement, a lone `\r` at the end of the file, a byte order mark at the start."""
+    return "\f" in text or text.endswith("\r") or text.startswith("\ufeff") or _has_lone_backslash(text)
+
+
+def _match_rows(rendered: str, text: str) -> tuple[list[tuple[int, int]] | None, int]:
+    """For each line of LibCST's rendering, (its row in the text, how many columns the
+    text has more at its start): the same lines, in order, with some of the text's
+    lone-backslash lines and a last empty line left out, and the indentation up to a form
+    feed. (None, the 0-based index of the first line of the text that does not match)
+    if that is not so."""
+    have = split_lines(text, keepends=True)
+    rows: list[tuple[int, int]] = []
+    index = 0
+    for line in split_lines(rendered):
+        while index < len(have):
+            shift = _same_line(have[index].rstrip("\r\n"), line)
+            if shift is not None:
+                break
+            if not _LONE_BACKSLASH.fullmatch(have[index]):
+                return None, index
+            index += 1
+        else:
+            return None, index
+        index += 1
+        rows.append((index, shift))
+    for rest in range(index, len(have)):
+        # (LibCST also leaves out a last line holding only `\r`, or only a byte order mark.)
+        if have[rest].strip("\r\n\ufeff") and not _LONE_BACKSLASH.fullmatch(have[rest]):
+            return None, rest
+    return rows, index
+
+
+def _same_line(have: str, line: str) -> int | None:
+    """0 if a line of the text is the line LibCST rendered; the number of characters LibCST
+    left out if it is that line but for the indentation up to a form feed; else None."""
+    if have == line:
+        return 0
+    bom = 1 if have.startswith("\ufeff") else 0  # a byte order mark: only at the start of the text
+    indent = len(have) - len(have[bom:].lstrip(" \t\f"))
+    cut = max(have.rfind("\f", bom, indent) + 1, bom)
+    return cut if cut and have[cut:] == line else None
+
+
+def misread(text: str, module: cst.Module) -> tuple[int, bool] | None:
+    """(row, whether it holds only a backslash) of the text's first line that LibCST's
+    module gets wrong, or None. LibCST leaves a line holding only a backslash out; when the
+    next line changes the indentation, it also re-indents that line into the block above
+    (CPython does not): its tree is then not the program."""
+    if not _may_differ(text):
+        return None
+    rendered = module.code
+    if rendered == text:
+        return None
+    rows, index = _match_rows(rendered, text)
+    if rows is not None:
+        return None
+    lines = split_lines(text, keepends=True)
+    for row in range(min(index, len(lines)) - 1, -1, -1):
+        if _LONE_BACKSLASH.fullmatch(lines[row]):
+            return row + 1, True
+    return min(index + 1, max(len(lines), 1)), False
