@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from fixture_format import expectations
 
 from asynclint.cli import cli
-from asynclint.project import FACTS_VERSION, ProjectIndex, absolute_import, module_name
+from asynclint.modules import absolute_import, module_name
+from asynclint.project import FACTS_VERSION, ProjectIndex
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
 

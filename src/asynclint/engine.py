@@ -20,9 +20,9 @@ from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
 from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
+from asynclint.modules import module_name
 from asynclint.parse import TOO_DEEP, on_big_stack, parse_or_report, precheck, unencodable
 from asynclint.positions import WholeModulePositions
-from asynclint.project import module_name
 from asynclint.rule import Rule
 from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines

@@ -69,61 +69,10 @@ nothing to say are left out:
 
 from __future__ import annotations
 
-import functools
-import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from asynclint import knowledge, registry
-
-
-def module_name(path: str, root: str) -> str:
-    """The dotted module name of a file: through its packages (folders with an
-    `__init__.py`), else relative to the project root, minus a `src/` layout prefix."""
-    folder, packages = _packages(os.path.dirname(os.path.abspath(path)))
-    file = folder / os.path.basename(path)
-    parts = ([] if file.stem == "__init__" else [file.stem]) + list(packages)
-    if len(parts) <= 1 and file.stem != "__init__":
-        try:
-            relative = file.relative_to(Path(root).resolve()).with_suffix("")
-            rel = list(relative.parts)
-            if rel and rel[0] == "src":
-                rel = rel[1:]
-            if rel:
-                return ".".join(rel)
-        except ValueError:
-            pass
-    return ".".join(reversed(parts)) or file.stem
-
-
-@functools.lru_cache(maxsize=4096)
-def _packages(folder: str) -> tuple[Path, tuple[str, ...]]:
-    """A folder, resolved, and the packages it is in, innermost first (once per folder: every
-    module of a large project asks)."""
-    resolved = Path(folder).resolve()
-    packages = []
-    current = resolved
-    while (current / "__init__.py").exists():
-        packages.append(current.name)
-        if current.parent == current:
-            break
-        current = current.parent
-    return resolved, tuple(packages)
-
-
-def absolute_import(module: str, relative: str, is_package: bool) -> str:
-    """`.x.y` imported in package `a.b` (module `a.b.c`) -> `a.b.x.y`."""
-    dots = len(relative) - len(relative.lstrip("."))
-    if not dots:
-        return relative
-    base = module.split(".")
-    # In a package's __init__, one dot means the package itself.
-    drop = dots - 1 if is_package else dots
-    base = base[: len(base) - drop] if drop else base
-    rest = relative[dots:]
-    return ".".join([*base, rest]) if rest else ".".join(base)
-
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
 FACTS_VERSION = 6

@@ -80,7 +80,7 @@ class Resolver:
     def _binding_qualname(self, binding: Binding, scope: Scope, depth: int) -> str | None:
         if binding.kind == "import":
             if binding.qualname and binding.qualname.startswith(".") and self.module:
-                from asynclint.project import absolute_import
+                from asynclint.modules import absolute_import
 
                 return absolute_import(self.module, binding.qualname, self._is_package)
             return binding.qualname

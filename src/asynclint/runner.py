@@ -375,13 +375,8 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
     once async code calls into one (directly or through sync helpers: a blocking chain may go
     on there), or it spells a session or resource name the index found; and those facts may
     lead further. `everything`'s facts are filled in on the way."""
-    from asynclint.project import (
-        ProjectIndex,
-        is_deferred,
-        module_name,
-        wanted_calls,
-        wanted_types,
-    )
+    from asynclint.modules import module_name
+    from asynclint.project import ProjectIndex, is_deferred, wanted_calls, wanted_types
 
     deferred: dict[str, list[FileResult]] = {}
     for r in everything:
