@@ -15,6 +15,7 @@ import sys
 import click
 
 from asynclint import __version__
+from asynclint.reporters import FORMATS
 
 ISSUES_URL = "https://github.com/asynclint/asynclint/issues"
 
@@ -43,7 +44,7 @@ def cli() -> None:
 @click.option("--ignore", help="Codes or prefixes to disable.")
 @click.option(
     "--output-format",
-    type=click.Choice(["full", "concise", "json", "json-lines", "sarif", "github", "junit"]),
+    type=click.Choice(FORMATS),
     default=None,
     help="How to print findings [default: full].",
 )

@@ -27,8 +27,8 @@ def rule_url(code: str) -> str:
     return DOCS_URL.format(code=code)
 
 
-def formats() -> list[str]:
-    return ["full", "concise", "json", "json-lines", "sarif", "github", "junit"]
+# Every `--output-format`, in the order `--help` lists them (`write` knows each).
+FORMATS = ("full", "concise", "json", "json-lines", "sarif", "github", "junit")
 
 
 def write(fmt: str, diagnostics: list[Diagnostic], out: TextIO, ctx: ReportContext) -> None:
