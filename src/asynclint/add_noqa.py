@@ -25,8 +25,6 @@ from asynclint.diagnostics import Diagnostic
 from asynclint.registry import ENGINE_CODES
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
-# A noqa comment with codes, as noqa.py reads it: the codes part is what gets extended.
-_NOQA_CODES = re.compile(r"#\s*noqa:[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*)", re.IGNORECASE)
 
 
 @dataclass
@@ -74,7 +72,7 @@ def _with_codes(content: str, comment_col: int | None, codes: list[str]) -> str:
     """The line with `codes` added to its noqa comment, or a new `# noqa: ...` appended."""
     if comment_col is not None:
         comment = content[comment_col:]
-        match = _NOQA_CODES.search(comment)
+        match = noqa.directive_with_codes(comment)  # its codes part is what gets extended
         if match:
             existing = [c for c in re.split(r"[,\s]+", match.group("codes")) if c]
             merged = ", ".join([*existing, *codes])

@@ -22,6 +22,11 @@ def _codes(group: str | None) -> frozenset[str] | None:
     return frozenset(code.upper() for code in re.split(r"[,\s]+", group) if code)
 
 
+def directive_with_codes(comment: str) -> re.Match[str] | None:
+    """The first `# noqa: CODES` in a comment (its `codes` group is what names them)."""
+    return next((match for match in _LINE.finditer(comment) if match.group("codes")), None)
+
+
 def file_exemptions(text: str) -> frozenset[str] | None:
     """Codes a file opts out of; None if no file-level noqa; frozenset() if all codes."""
     if "asynclint" not in text:
