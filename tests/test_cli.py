@@ -247,3 +247,8 @@ def test_noqa_with_two_spaces_warns_that_it_silences_everything(tmp_path):
     clean = tmp_path / "c.py"
     clean.write_text("import time\n\nasync def f():\n    time.sleep(1)  # noqa: ASL201\n")
     assert "warning" not in invoke("check", "--no-cache", str(clean)).output
+    # Cached with the file, the warning is said on every run, and the file is not linted again.
+    (tmp_path / "pyproject.toml").write_text("[tool.asynclint]\n")
+    first = invoke("check", str(path))
+    again = invoke("check", str(path))
+    assert "more than one space" in first.output and "more than one space" in again.output

@@ -138,7 +138,7 @@ class Cache:
         if entry is None or stat is None:
             return None
         try:
-            size, mtime, digest, diagnostics, facts = entry
+            size, mtime, digest, diagnostics, facts, notes = entry
             if (size, mtime) != stat:
                 with open(path, "rb") as handle:
                     if hashlib.sha256(handle.read()).hexdigest() != digest:
@@ -147,7 +147,10 @@ class Cache:
                 self.dirty = True
             # Reported under the name asked for now, whichever named the file when it was cached.
             return FileResult(
-                path=path, diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics], facts=facts
+                path=path,
+                diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics],
+                facts=facts,
+                notes=[path + note if note.startswith(":") else note for note in notes],
             )
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # a malformed entry is a miss
@@ -168,6 +171,8 @@ class Cache:
             digest,
             [asdict(d) for d in result.diagnostics],
             result.facts,
+            # Lint warnings (`path:row: ...`), kept without the name the file was asked by.
+            [note.removeprefix(result.path) if note.startswith(result.path + ":") else note for note in result.notes],
         ]
         self.dirty = True
 
@@ -200,7 +205,7 @@ class RunCache:
             stamps[path] = list(stat)
         return stamps
 
-    def get(self) -> list[Diagnostic] | None:
+    def get(self) -> tuple[list[Diagnostic], list[str]] | None:
         """The findings of the last run, if it had the same files, each of the same size
         and modification time (the per-file caches' trust, too); else None."""
         if self.stamps is None:
@@ -210,13 +215,18 @@ class RunCache:
                 record = json.load(handle)
             if record["files"] != self.files or record["stamps"] != self.stamps:
                 return None
-            return [_diagnostic_from(d) for d in record["diagnostics"]]
+            return [_diagnostic_from(d) for d in record["diagnostics"]], [str(n) for n in record.get("notes", [])]
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None  # none yet, or damaged: run
 
-    def put(self, diagnostics: list[Diagnostic]) -> None:
+    def put(self, diagnostics: list[Diagnostic], notes: list[str]) -> None:
         if self.stamps is not None and self._stamps() == self.stamps:
-            record = {"files": self.files, "stamps": self.stamps, "diagnostics": [asdict(d) for d in diagnostics]}
+            record = {
+                "files": self.files,
+                "stamps": self.stamps,
+                "diagnostics": [asdict(d) for d in diagnostics],
+                "notes": notes,  # the run's lint warnings, said again each time
+            }
             _write(self.folder, self.file, record)
 
 

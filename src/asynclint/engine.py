@@ -181,7 +181,7 @@ def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings, lin
     for row in noqa.spaced_directives(text):
         result.notes.append(
             f"{path}:{row}: warning: `# noqa:` followed by more than one space silences every code on the "
-            "line (flake8 reads it so); write `# noqa: ASL201`"
+            "line (flake8 reads it so); put one space after the colon"
         )
     codes = settings.codes_for(path)
     if "ASL003" not in codes or noqa.is_file_exempt(exempt, "ASL003"):

@@ -238,7 +238,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             run_cache = RunCache(settings.root, job.cache_key()[0], files, project_files, job.cache_dir)
             cached = run_cache.get()
             if cached is not None:
-                result.diagnostics = cached
+                result.diagnostics, result.notes = cached
                 return result
     results = _run_cached(files, job, jobs, use_cache)
     if use_project:
@@ -263,7 +263,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
     if run_cache is not None and not result.errors:
-        run_cache.put(result.diagnostics)
+        run_cache.put(result.diagnostics, result.notes)
     return result
 
 
@@ -311,7 +311,9 @@ def _lint_of_disk(result: FileResult, job: Job) -> bool:
     """Are `result`'s findings those of the file now on disk? After --fix, of the text
     written, unless it was formatted after them (fix-format) or not written (a note says
     why); after --diff, of the fixed text, which is not on disk."""
-    if job.fix is None or not result.fixed:
+    if job.fix is None:
+        return True  # its notes are lint warnings (a `# noqa:` read as blanket), cached with it
+    if not result.fixed:
         return not result.notes
     return job.fix == "fix" and job.settings.fix_format is None and not result.notes
 
