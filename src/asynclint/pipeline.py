@@ -150,13 +150,15 @@ def plan(request: Request) -> Plan:
     roots: dict[tuple[str | None, str], str | None] = {}
     sources = {os.path.abspath(p) for p in request.sources}
 
+    stamps: dict[str, Stamps] = {}
+
     def settings_of(path: str) -> Settings:
         if fixed is not None:
             return fixed
         absolute = os.path.abspath(path)
         folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         if folder not in by_folder:
-            by_folder[folder] = settings_for(path, request.overrides)
+            by_folder[folder] = settings_for(path, request.overrides, stamps)
         return by_folder[folder]
 
     def root_of(path: str, own: Settings) -> str | None:
@@ -165,16 +167,7 @@ def plan(request: Request) -> Plan:
             roots[key] = project_root(path, own)
         return roots[key]
 
-    for raw in request.paths:
-        settings = settings_of(raw)
-        in_memory = os.path.abspath(raw) in sources
-        if in_memory and not os.path.isfile(raw):
-            found = [os.path.normpath(raw)]
-        else:
-            found = discover([raw], settings, force_exclude=request.force_exclude, skipped=skipped)
-        if os.path.isdir(raw):
-            discovered[os.path.abspath(raw)] = found
-        named = not os.path.isdir(raw)
+    def add(found: list[str], settings: Settings, named: bool) -> None:
         for path in found:
             absolute = os.path.abspath(path)
             if absolute in seen:
@@ -188,36 +181,65 @@ def plan(request: Request) -> Plan:
             if key not in projects:
                 projects[key] = Project(own, root)
             projects[key].files.append(path)
+
+    # Files named on the command line are discovered together, per configuration (pre-commit
+    # and the benchmark name thousands); each folder is walked on its own.
+    named_files: dict[int, tuple[Settings, list[str]]] = {}
+    for raw in request.paths:
+        settings = settings_of(raw)
+        if os.path.abspath(raw) in sources and not os.path.isfile(raw):
+            add([os.path.normpath(raw)], settings, named=True)
+        elif os.path.isdir(raw):
+            found = discover([raw], settings, force_exclude=request.force_exclude, skipped=skipped)
+            discovered[os.path.abspath(raw)] = found
+            add(found, settings, named=False)
+        else:
+            named_files.setdefault(id(settings), (settings, []))[1].append(raw)
+    for settings, group in named_files.values():
+        add(discover(group, settings, force_exclude=request.force_exclude, skipped=skipped), settings, named=True)
     ordered = sorted(projects.values(), key=lambda p: p.root or "")
     for project in ordered:
         project.files.sort()
     return Plan(ordered, discovered, skipped)
 
 
-def settings_for(path: str, overrides: Overrides = Overrides()) -> Settings:
-    """The settings `check` uses for the file or folder at `path`."""
+def settings_for(path: str, overrides: Overrides = Overrides(), memo: dict[str, Stamps] | None = None) -> Settings:
+    """The settings `check` uses for the file or folder at `path`. `memo`: the pyproject.toml
+    files found above each folder so far (a run asks for hundreds of folders)."""
     target = Path(path)
     folder = target if target.is_dir() else target.parent
     start = folder.resolve() if folder.exists() else Path.cwd().resolve()
-    return overrides.apply(_settings_in(str(start), _config_stamps(start)))
+    return overrides.apply(_settings_in(_config_stamps(start, memo)))
 
 
-def _config_stamps(folder: Path) -> tuple[tuple[str, int, int], ...]:
-    """The pyproject.toml files at and above `folder`, with their modification times: the
-    settings of a folder are reused (flake8 asks once per file) until one of them changes."""
-    stamps = []
-    for candidate in (folder, *folder.parents):
-        try:
-            stat = (candidate / "pyproject.toml").stat()
-        except OSError:
-            continue
-        stamps.append((str(candidate), stat.st_mtime_ns, stat.st_size))
-    return tuple(stamps)
+# The pyproject.toml files at and above a folder, nearest first: (folder, mtime, size).
+Stamps = tuple[tuple[str, int, int], ...]
 
 
-@lru_cache(maxsize=512)
-def _settings_in(folder: str, stamps: tuple[tuple[str, int, int], ...]) -> Settings:
-    return load_settings([folder])
+def _config_stamps(folder: Path, memo: dict[str, Stamps] | None = None) -> Stamps:
+    """Which pyproject.toml files, as they are now, decide a folder's settings: the same
+    files give the same settings (flake8 and the server ask again and again), a changed one
+    new settings."""
+    key = str(folder)
+    if memo is not None and key in memo:
+        return memo[key]
+    try:
+        stat = (folder / "pyproject.toml").stat()
+        own: Stamps = ((key, stat.st_mtime_ns, stat.st_size),)
+    except OSError:
+        own = ()
+    stamps = own + (() if folder.parent == folder else _config_stamps(folder.parent, memo))
+    if memo is not None:
+        memo[key] = stamps
+    return stamps
+
+
+@lru_cache(maxsize=256)
+def _settings_in(stamps: Stamps) -> Settings:
+    if not stamps:
+        return Settings(root=str(Path.cwd()))  # no pyproject.toml above: the defaults
+    # From the nearest pyproject.toml's folder the search finds what it finds from below it.
+    return load_settings([stamps[0][0]])
 
 
 def _fixed_settings(request: Request) -> Settings | None:
