@@ -99,20 +99,25 @@ def _fix_file(path: str, job: Job) -> FileResult:
     from asynclint.fixer import fix_text, unified_diff
     from asynclint.source import UnreadableSource, read_source
 
-    in_memory = job.source(path)
-    if in_memory is not None:
-        return _fix_in_memory(in_memory, path, job)
-    try:
-        source = read_source(path)
-    except UnreadableSource:
-        return lint_file(path, job.settings)  # reports ASL002; such a file is never written
-    outcome = fix_text(source.text, path, job.settings, unsafe=job.unsafe)
+    text = job.source(path)
+    source = None
+    if text is None:
+        try:
+            source = read_source(path)
+        except UnreadableSource:
+            return lint_file(path, job.settings)  # reports ASL002; such a file is never written
+        text = source.text
+    outcome = fix_text(text, path, job.settings, unsafe=job.unsafe)
     result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
-    if outcome.text == source.text:
-        return result
-    new_text = _format(outcome.text, path, job.settings)
+    new_text = text if outcome.text == text else _format(outcome.text, path, job.settings)
     if job.fix == "diff":
-        result.diff = unified_diff(source.text, new_text, path)
+        if new_text != text:
+            result.diff = unified_diff(text, new_text, path)
+        return result
+    if source is None:  # text from stdin or an editor: the fixed text is handed back, not written
+        result.output = new_text
+        return result
+    if new_text == text:
         return result
     try:
         if _orphaned():
@@ -130,20 +135,6 @@ def _fix_file(path: str, job: Job) -> FileResult:
         result.notes.append(str(exc))
         # The file keeps its findings: report them, not what the fix would have left.
         result.fixed, result.diagnostics = [], outcome.found
-    return result
-
-
-def _fix_in_memory(text: str, path: str, job: Job) -> FileResult:
-    """--fix / --diff of text that is not read from disk: the fixed text is handed back."""
-    from asynclint.fixer import fix_text, unified_diff
-
-    outcome = fix_text(text, path, job.settings, unsafe=job.unsafe)
-    result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
-    new_text = text if outcome.text == text else _format(outcome.text, path, job.settings)
-    if job.fix == "diff":
-        result.diff = unified_diff(text, new_text, path) if new_text != text else ""
-    else:
-        result.output = new_text
     return result
 
 
