@@ -113,6 +113,12 @@ TYPE_CODES = registry.INDEX_FAMILIES["types"]
 PROJECT_CODES = frozenset().union(*registry.INDEX_FAMILIES.values())
 
 
+def uses_index(settings) -> bool:
+    """Does a run with these settings build the project index: project analysis on, and a
+    rule enabled that consults it?"""
+    return bool(settings.project_analysis and PROJECT_CODES & settings.enabled_codes())
+
+
 @dataclass
 class ProjectIndex:
     """What project-wide analysis tells the rules.

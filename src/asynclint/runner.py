@@ -10,7 +10,7 @@ from typing import Literal
 from asynclint import memory
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
-from asynclint.project import PROJECT_CODES
+from asynclint.project import uses_index
 
 # Below this many files, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -214,12 +214,7 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
     settings = job.settings
-    use_project = (
-        project_files is not None
-        and job.fix is None
-        and settings.project_analysis
-        and bool(PROJECT_CODES & settings.enabled_codes())
-    )
+    use_project = project_files is not None and job.fix is None and uses_index(settings)
     run_cache = None
     if use_project:
         job = replace(job, facts=Facts.FIRST)

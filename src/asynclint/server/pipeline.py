@@ -45,9 +45,9 @@ def _facts_only(settings: Settings) -> Settings:
 
 
 def wants_project(settings: Settings) -> bool:
-    from asynclint.project import PROJECT_CODES
+    from asynclint.project import uses_index
 
-    return settings.project_analysis and bool(PROJECT_CODES & settings.enabled_codes())
+    return uses_index(settings)
 
 
 def project_facts(
