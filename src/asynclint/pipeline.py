@@ -27,10 +27,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from asynclint.config import (
-    ConfigError,
     Settings,
     load_settings,
-    settings_from_data,
     with_overrides,
 )
 from asynclint.discovery import Skipped, nearest_project
@@ -243,14 +241,10 @@ def _settings_in(stamps: Stamps) -> Settings:
 
 
 def _fixed_settings(request: Request) -> Settings | None:
+    """`--config FILE`: one configuration for every file."""
     if request.config_file is None:
         return None
-    source = Path(request.config_file)
-    if not source.is_file():
-        raise ConfigError(f"--config: no such file: {request.config_file}")
-    from asynclint.config import _read_toml
-
-    return request.overrides.apply(settings_from_data(_read_toml(source), source.resolve()))
+    return request.overrides.apply(load_settings((), request.config_file))
 
 
 def project_root(path: str, settings: Settings) -> str | None:
