@@ -338,8 +338,7 @@ def _add_noqa(run, quiet: bool) -> None:
         click.echo(f"asynclint: {note}", err=True)
     for path, row, why in outcome.skipped:
         click.echo(f"asynclint: {path}:{row}: no noqa comment added: {why}", err=True)
-    for error in run.errors:
-        click.echo(f"asynclint: internal error: rule {error.rule} failed on {error.path}.\n{error.detail}", err=True)
+    _report_errors(run.errors)
     if not quiet:
         count = outcome.added
         files = f" in {outcome.files} file{'s' if outcome.files != 1 else ''}" if count else ""
