@@ -103,7 +103,7 @@ def test_select_and_ignore(project):
         (["--ignore", "E501"], "--ignore: unknown rule code or prefix 'E501'"),
         (
             ["--target-version", "py27"],
-            "--target-version: invalid target version 'py27' (expected one of py310, py311, py312, py313, py314)",
+            "--target-version: invalid target version 'py27' (expected one of py37, py38, py39, py310, py311, py312, py313, py314)",
         ),
         (["does-not-exist.py"], "does-not-exist.py: no such file or directory"),
         (["--config", "nope.toml"], "--config: no such file: nope.toml"),

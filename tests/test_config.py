@@ -97,9 +97,26 @@ def test_requires_python_floor(spec, floor):
     assert requires_python_floor(spec) == floor
 
 
-def test_target_below_supported_range_is_clamped(tmp_path):
+def test_target_from_requires_python_below_311(tmp_path):
     write(tmp_path, '[project]\nrequires-python = ">=3.8"\n')
-    assert load_settings([str(tmp_path)]).target_version == (3, 10)
+    assert load_settings([str(tmp_path)]).target_version == (3, 8)
+
+
+def test_target_below_supported_range_is_clamped(tmp_path):
+    write(tmp_path, '[project]\nrequires-python = ">=3.6"\n')
+    assert load_settings([str(tmp_path)]).target_version == (3, 7)
+
+
+@pytest.mark.parametrize("value, target", [("py37", (3, 7)), ("py39", (3, 9)), ("py314", (3, 14))])
+def test_target_version_accepts_ruffs_range(tmp_path, value, target):
+    write(tmp_path, f'[tool.asynclint]\ntarget-version = "{value}"\n')
+    assert load_settings([str(tmp_path)]).target_version == target
+
+
+def test_target_version_outside_range_is_a_config_error(tmp_path):
+    write(tmp_path, '[tool.asynclint]\ntarget-version = "py36"\n')
+    with pytest.raises(ConfigError, match="invalid target version 'py36'"):
+        load_settings([str(tmp_path)])
 
 
 def test_fingerprint_changes_with_settings():
