@@ -12,7 +12,7 @@ import sys
 import libcst as cst
 
 from asynclint import knowledge, registry
-from asynclint.analysis import imports_asyncio_orm
+from asynclint.analysis import imports_asyncio_orm, session_dependencies
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
@@ -100,6 +100,8 @@ class FactsCollector:
         self.startup: set[str] = set()
         self.escapes: set[str] = set()
         self.bound: dict[cst.FunctionDef, bool] = {}  # methods whose first parameter is bound
+        # FastAPI dependencies: does the project provide a session through one (ASL401)?
+        self.depends = "Depends" in text or "Security" in text
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -206,6 +208,8 @@ class FactsCollector:
         _, name = self.stack.pop()
         if name is not None:
             record = self.functions[name]
+            if node in self.yields:
+                record["generator"] = True  # the shape of a session dependency (ASL401)
             self._hands_back(node, record)
             self._drops(node, record)
             if record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
@@ -760,6 +764,12 @@ class FactsCollector:
             facts["values"] = values
         if aliases:
             facts["aliases"] = aliases
+        if self.depends:
+            provides, targets = session_dependencies(ctx)
+            if provides:
+                facts["session_dependency"] = True
+            elif targets:
+                facts["depends"] = sorted(targets)
         return facts
 
 
