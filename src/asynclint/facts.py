@@ -519,14 +519,16 @@ class FactsCollector:
         httpx.AsyncClient() as c:`, a local name, used in place), for ASL501 across modules:
         `drops` the resource, `drop_calls` [[project callee, result dropped here?], ...] for
         the project calls that may do so (not under a lazy-singleton guard)."""
-        from asynclint.rules._resources import use_of
+        from asynclint.rules._resources import on_chosen_socket, use_of
 
         if record["cached"]:
             return
         lifetimes = self._lifetimes()
-        for site in self.sites.values():
+        for call, site in self.sites.items():
             resource, path, in_process = site
-            if path[0] is node and not in_process and not lifetimes.is_lazy(path) and _on_every_call(path):
+            if path[0] is not node or in_process or on_chosen_socket(self.ctx, call, self.ctx.scopes[node]):
+                continue
+            if not lifetimes.is_lazy(path) and _on_every_call(path):
                 if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
