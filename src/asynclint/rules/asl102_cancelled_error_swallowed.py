@@ -25,7 +25,8 @@ deferred re-raise (the handler keeps the exception, the function raises it later
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
 function is only ever started as a task: in this module, or, with the project index,
-in other modules and through the project's own spawn helpers) the task ends and
+in other modules and through the project's own spawn helpers, also one that spawns a
+wrapper coroutine whose last act is to await the argument) the task ends and
 cancels nothing that depends on it, so it is not flagged either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
