@@ -22,7 +22,8 @@ over a module's own async generator that never suspends is none either) or insid
 function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
 `try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
 deferred re-raise (the handler keeps the exception, the function raises it later); a
-handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`); sync
+handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
+`greenlet.throw(*sys.exc_info())`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
 function is only ever started as a task: in this module, or, with the project index,
 in other modules and through the project's own spawn helpers, also one that spawns a
@@ -509,19 +510,20 @@ _HAND_ON = frozenset({"throw", "athrow", "set_exception"})
 
 
 def _hands_on(handler) -> bool:
-    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`: the exception is
-    forwarded to whoever waits on the future or runs the generator, not swallowed."""
-    if handler.name is None or not isinstance(handler.name.name, cst.Name):
-        return False
-    caught = handler.name.name.value
+    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`, or
+    `greenlet.throw(*sys.exc_info())`: the exception is forwarded to whoever waits on the
+    future or runs the generator (or greenlet), not swallowed."""
+    caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
     for node in descendants(handler.body):
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in _HAND_ON
-            and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.args)
+        if not (
+            isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _HAND_ON
         ):
-            return True
+            continue
+        for arg in node.args:
+            if caught is not None and isinstance(arg.value, cst.Name) and arg.value.value == caught:
+                return True
+            if arg.star == "*" and isinstance(arg.value, cst.Call) and dotted_name(arg.value.func) == "sys.exc_info":
+                return True
     return False
 
 
