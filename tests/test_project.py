@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fixture_format import expectations
+from fixture_format import FIXTURES, expectations
 
 from asynclint.cli import cli
 from asynclint.modules import absolute_import, module_name
@@ -52,7 +52,10 @@ def copy_project(tmp_path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks", "types"])
+@pytest.mark.parametrize(
+    "name",
+    ["sessions", "resources", "orm_async", "orm_sync", "tasks", "types", "session_registry", "session_registry_dep"],
+)
 def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
     # project's own factories, classes and parameter annotations in other modules; Paths and
@@ -376,3 +379,14 @@ def test_relationships_speak_only_where_the_project_uses_the_asyncio_extension(t
     config.write_text(config.read_text() + "project-analysis = false\n")
     db.write_text("from sqlalchemy.ext.asyncio import create_async_engine\n")
     assert findings("--no-cache", str(project)) == set()
+
+
+def test_session_in_route_without_project_analysis_asks_the_module():
+    # ASL401's advice fits only where a `Depends(...)` gives a session: with project analysis
+    # off, the module itself is asked.
+    from helpers import lint
+
+    quiet = (FIXTURES / "ASL401" / "no_session_dependency.py").read_text()
+    assert lint(quiet, "ASL401", project_analysis=False) == []
+    firing = (FIXTURES / "ASL401" / "traps.py").read_text()
+    assert [code for _, _, code in lint(firing, "ASL401", project_analysis=False)] == ["ASL401"] * 3

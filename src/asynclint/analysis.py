@@ -304,3 +304,81 @@ def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
         ):
             return arg.value
     return None
+
+
+_SESSION_TYPES = frozenset({knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION})
+
+
+def session_dependencies(ctx: Context) -> tuple[bool, frozenset[str]]:
+    """Does this module provide a FastAPI session dependency: a `Depends(...)` that is the
+    default of a parameter annotated with a session, or sits in `Annotated[Session,
+    Depends(...)]`, or names a function of the module that returns a session or is a
+    generator (the shape of `get_db`)?
+    Also the qualified names of the other `Depends(f)` targets (functions of other modules,
+    which the project index judges)."""
+    key = "session_dependencies"
+    if key not in ctx.cache:
+        found = False
+        others: set[str] = set()
+        short_names = {name.rsplit(".", 1)[-1] for name in knowledge.DEPENDS}
+
+        def is_depends(node) -> bool:
+            return (
+                isinstance(node, cst.Call)
+                and last_name(node.func) in short_names
+                and ctx.call_name(node) in knowledge.DEPENDS
+            )
+
+        def on_node(node, scope) -> None:
+            nonlocal found
+            if found:
+                return
+            if isinstance(node, cst.Param) and node.annotation is not None and is_depends(node.default):
+                found = ctx.annotation_type(node.annotation.annotation, scope) in _SESSION_TYPES
+            elif isinstance(node, cst.Subscript) and any(
+                isinstance(element.slice, cst.Index) and is_depends(element.slice.value) for element in node.slice
+            ):
+                found = ctx.annotation_type(node, scope) in _SESSION_TYPES
+            elif is_depends(node):
+                target = depends_target(node)
+                if isinstance(target, cst.Name):
+                    defs = function_defs(scope, target.value)
+                    if defs:
+                        found = any(_gives_session(ctx, fdef) or _is_generator(fdef) for fdef in defs)
+                        return
+                name = ctx.qualname(target, scope) if target is not None else None
+                if name is not None:
+                    others.add(name)
+
+        walk_with_scopes(ctx, on_node)
+        ctx.cache[key] = (found, frozenset() if found else frozenset(others))
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _is_generator(function: cst.FunctionDef) -> bool:
+    """A generator dependency has the shape of `get_db`: its session may come from where
+    the types cannot tell, so it counts as one."""
+    from asynclint.rules._statements import descendants
+
+    return any(isinstance(node, cst.Yield) for node in descendants(function.body))
+
+
+def _gives_session(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Does the function return or yield a session (by value or return annotation)?"""
+    from asynclint.rules._statements import descendants
+
+    scope = ctx.scopes.get(function)
+    if scope is None:
+        return False
+    if function.returns is not None:
+        annotation = function.returns.annotation
+        if ctx.annotation_type(annotation, scope.parent) in _SESSION_TYPES:
+            return True
+        if isinstance(annotation, cst.Subscript) and isinstance(annotation.slice[0].slice, cst.Index):
+            if ctx.annotation_type(annotation.slice[0].slice.value, scope.parent) in _SESSION_TYPES:
+                return True
+    for node in descendants(function.body):
+        value = node.value if isinstance(node, (cst.Return, cst.Yield)) else None
+        if isinstance(value, cst.BaseExpression) and ctx.type_of(value, scope) in _SESSION_TYPES:
+            return True
+    return False

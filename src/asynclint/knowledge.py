@@ -416,6 +416,15 @@ CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})
 POOL_ARGUMENTS = frozenset({"transport", "connector"})
 # Transports that call an app in the same process: they open no connections.
 IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
+# Transports and connectors bound to one Unix socket, by the argument naming the socket
+# (position, keyword): a client on one whose socket the call chooses talks to that one
+# destination (a per-replica tunnel), with no TCP or TLS handshake to save by sharing (ASL501).
+UNIX_SOCKET_TRANSPORTS = {
+    "httpx.AsyncHTTPTransport": (None, "uds"),
+    "httpx.HTTPTransport": (None, "uds"),
+    "aiohttp.UnixConnector": (0, "path"),
+    "aiohttp.connector.UnixConnector": (0, "path"),
+}
 # Decorators that memoise a function: what it creates is built once per argument set
 # (`cached_property`: once per instance).
 CACHING_DECORATORS = frozenset(
