@@ -9,7 +9,7 @@ finding ends with a comment naming it:
 
 A line `# asynclint-test: key=value ...` (anywhere) sets options for the file:
 `select=ASL101,ASL102` (default: the folder's code), `target-version=py310`,
-`session-types=myapp.Db`, `extra-blocking-calls=ASL202:mylib.fetch`.
+`session-types=myapp.Db`, `extra-blocking-calls=ASL202:mylib.fetch`, `helper-file-io=true`.
 Every finding must be expected and every expectation found: no extras, no misses.
 A sibling `<name>.fixed.py` is the expected file after `--fix --unsafe-fixes`.
 """

@@ -26,6 +26,8 @@ def settings_for(text: str, default_code: str | None = None, **overrides) -> Set
             code, _, name = item.partition(":")
             pairs.setdefault(code, []).append(name)
         values["extra_blocking_calls"] = tuple((c, tuple(n)) for c, n in sorted(pairs.items()))
+    if "helper-file-io" in opts:
+        values["helper_file_io"] = opts["helper-file-io"] == "true"
     values.update(overrides)
     return Settings(**values)
 

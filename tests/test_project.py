@@ -168,6 +168,44 @@ def test_project_analysis_can_be_turned_off(helpers_project):
     assert findings("--no-cache", str(helpers_project)) == set()
 
 
+# The helpers project's findings whose chain ends in network, subprocess, sleep or database
+# work: all ASL207 reports without `helper-file-io` (the others end in a file operation).
+NOT_FILE_CHAINS = {
+    ("orders.py", 16, "ASL207"),
+    ("orders.py", 17, "ASL207"),
+    ("orders.py", 18, "ASL207"),
+    ("orders.py", 19, "ASL207"),
+    ("orders.py", 20, "ASL207"),
+    ("orders.py", 24, "ASL207"),
+    ("orders.py", 27, "ASL207"),
+    ("once.py", 85, "ASL207"),
+}
+
+
+def test_chains_ending_in_file_io_need_helper_file_io(helpers_project, tmp_path):
+    # One cache for both settings: a run of one must not be answered with the other's
+    # findings (facts, per-file results and the run record all depend on it).
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    config = helpers_project / "pyproject.toml"
+    with_file_io = config.read_text()
+    without = with_file_io.replace("helper-file-io = true\n", "")
+    assert without != with_file_io
+    expected = expected_in(helpers_project)
+    assert expected > NOT_FILE_CHAINS
+    for text, wanted in ((with_file_io, expected), (without, NOT_FILE_CHAINS), (with_file_io, expected)):
+        config.write_text(text)
+        got = findings(*cache, str(helpers_project))
+        assert {(name, row, code) for name, row, _, code in got} == wanted
+
+
+def test_helper_file_io_is_a_checked_boolean(helpers_project):
+    config = helpers_project / "pyproject.toml"
+    config.write_text(config.read_text().replace("helper-file-io = true", 'helper-file-io = "yes"'))
+    result = CliRunner().invoke(cli, ["check", str(helpers_project)])
+    assert result.exit_code == 2
+    assert "helper-file-io: expected true or false" in result.output
+
+
 @pytest.mark.parametrize(
     "relative, module, is_package, expected",
     [

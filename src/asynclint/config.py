@@ -62,6 +62,9 @@ class Settings:
     fix_format: str | None = None
     line_length: int = 88
     project_analysis: bool = True
+    # ASL207 follows chains into file operations (ASL204's calls) too; off by default: a
+    # helper reading a prompt, config or pid file is rarely worth a thread.
+    helper_file_io: bool = False
     # Where the settings came from; not part of the cache key.
     root: str = field(default=".", compare=False)
     config_file: str | None = field(default=None, compare=False)
@@ -164,6 +167,7 @@ _KEYS = {
     "fix-format": ("fix_format", "formatter"),
     "line-length": ("line_length", "int"),
     "project-analysis": ("project_analysis", "bool"),
+    "helper-file-io": ("helper_file_io", "bool"),
 }
 
 

@@ -68,7 +68,12 @@ class FactsCollector:
         self.classes: dict[str, dict] = {}
         self.async_calls: set[str] = set()
         self.stack: list[tuple[cst.FunctionDef, str | None]] = []  # (node, qualname or None)
-        self.matchers = [rule(ctx) for rule in _blocking_rules() if rule.mentioned(text, ctx.settings)]
+        self.matchers = [
+            rule(ctx)
+            for rule in _blocking_rules()
+            if rule.mentioned(text, ctx.settings)
+            and (rule.code not in registry.FILE_CHAIN_CODES or ctx.settings.helper_file_io)
+        ]
         # What each named function hands back: `return` values (or `yield` values).
         self.returns: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
         self.yields: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
