@@ -44,6 +44,20 @@ def test_import_added_once_for_many_fixes():
     assert len(outcome.fixed) == 3
 
 
+def test_fixes_that_overlap_wait_for_a_later_pass():
+    # The two wait_for fixes rewrite overlapping text: one pass takes the outer one only,
+    # the next pass fixes the inner one in the text the first produced.
+    text = "import asyncio\n\nasync def f(a):\n    await asyncio.wait_for(asyncio.wait_for(a(), 1), 2)\n"
+    outcome = fix_text(text, "x.py", Settings(select=("ASL104",)), unsafe=True)
+    assert outcome.text == (
+        "import asyncio\n\nasync def f(a):\n"
+        "    async with asyncio.timeout(2):\n"
+        "        async with asyncio.timeout(1):\n"
+        "            await a()\n"
+    )
+    assert len(outcome.fixed) == 2 and not outcome.remaining
+
+
 def test_bytes_outside_edits_identical():
     head = "import time  # keep   odd   spacing\n\n\n# a comment\nT0 = time.monotonic()\n"
     tail = "\n\n\nx = {  'a':1 }   # untouched\n"
