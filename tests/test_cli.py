@@ -145,6 +145,7 @@ def test_usage_errors_are_one_line_exit_2(project, args, message):
 def test_unknown_output_format_is_usage_error(project):
     result = invoke("check", "--output-format", "xml", str(project))
     assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--output-format': 'xml' is not one of 'full', 'concise', 'json'," in result.output
 
 
 def test_output_file(project, tmp_path):
