@@ -31,9 +31,18 @@ def test_every_fixed_file_has_its_fixture():
 
 
 def test_safe_only_leaves_unsafe_fixes():
-    text = "import time\n\nasync def f():\n    time.sleep(1)\n"
-    outcome = fix_text(text, "x.py", Settings(select=("ASL201",)), unsafe=False)
-    assert outcome.text == "import asyncio\n\nasync def f():\n    await asyncio.sleep(1)\n"
+    # ASL201's fix is safe, ASL303's (expire_on_commit=False changes behaviour) unsafe.
+    text = (
+        "import time\nfrom sqlalchemy.ext.asyncio import async_sessionmaker\n\n"
+        "Session = async_sessionmaker(engine)\n\nasync def f():\n    time.sleep(1)\n"
+    )
+    settings = Settings(select=("ASL201", "ASL303"))
+    safe = fix_text(text, "x.py", settings, unsafe=False)
+    assert safe.text == text.replace("import time", "import asyncio").replace("time.sleep", "await asyncio.sleep")
+    assert [d.code for d in safe.fixed] == ["ASL201"]
+    assert [(d.code, d.fix.applicability) for d in safe.remaining] == [("ASL303", "unsafe")]
+    unsafe = fix_text(text, "x.py", settings, unsafe=True)
+    assert "async_sessionmaker(engine, expire_on_commit=False)" in unsafe.text and not unsafe.remaining
 
 
 def test_import_added_once_for_many_fixes():
