@@ -119,6 +119,26 @@ def test_target_version_outside_range_is_a_config_error(tmp_path):
         load_settings([str(tmp_path)])
 
 
-def test_fingerprint_changes_with_settings():
+def test_fingerprint_is_stable():
     assert Settings().fingerprint() == Settings().fingerprint()
-    assert Settings().fingerprint() != Settings(ignore=("ASL201",)).fingerprint()
+
+
+# Each setting that changes a file's findings must change the cache key, or a cached run
+# would report what the old setting found.
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"select": ("ASL2",)},
+        {"extend_select": ("ASL101",)},
+        {"ignore": ("ASL201",)},
+        {"per_file_ignores": (("tests/*", ("ASL201",)),)},
+        {"target_version": (3, 10)},
+        {"extra_blocking_calls": (("ASL202", ("mylib.fetch",)),)},
+        {"extra_resources": ("mylib.Pool",)},
+        {"session_types": ("mylib.Db",)},
+        {"project_analysis": False},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_fingerprint_changes_with_each_setting_that_changes_findings(change):
+    assert Settings(**change).fingerprint() != Settings().fingerprint()
