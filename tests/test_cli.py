@@ -295,7 +295,8 @@ def test_noqa_suppresses_by_code_prefix_as_flake8_does(tmp_path):
         "    time.sleep(4)  # noqa: ASL202\n"  # another code only
         "    time.sleep(5)  # noqa: ASL2011\n"  # longer than the code: not a prefix of it
         "    time.sleep(6)  # noqa ASL201\n"  # no colon: a blanket noqa, as flake8 reads it
+        "    time.sleep(7)  # noqa: asl201\n"  # codes compare case-sensitively, as in flake8
     )
     result = invoke("check", "--no-cache", "--output-format", "concise", "-q", str(path))
     rows = [line.split(":")[1] for line in result.output.splitlines()]
-    assert (result.exit_code, rows) == (1, ["7", "8"])
+    assert (result.exit_code, rows) == (1, ["7", "8", "10"])

@@ -7,7 +7,8 @@ import re
 from asynclint.diagnostics import Diagnostic, Edit, Fix
 from asynclint.source import split_lines
 
-# flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes.
+# flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes
+# and, as flake8 compares them, case-sensitively: "# noqa: asl201" suppresses nothing of ours.
 _LINE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE = re.compile(
     r"^\s*#\s*asynclint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$",
@@ -19,7 +20,7 @@ def _codes(group: str | None) -> frozenset[str] | None:
     """None means 'every code'."""
     if group is None:
         return None
-    return frozenset(code.upper() for code in re.split(r"[,\s]+", group) if code)
+    return frozenset(code for code in re.split(r"[,\s]+", group) if code)
 
 
 def directive_with_codes(comment: str) -> re.Match[str] | None:
@@ -90,7 +91,7 @@ def unused(
             if group is None:
                 continue  # a blanket noqa: others' business too
             spelled = [code for code in re.split(r"[,\s]+", group) if code]
-            codes = [code.upper() for code in spelled]
+            codes = spelled
             if any("ASL003".startswith(code) for code in codes):
                 continue
             here = by_row.get(row, [])
