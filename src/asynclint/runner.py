@@ -46,18 +46,14 @@ class Job:
         if self.project is None:
             return fingerprint, ""
         import hashlib
-        import json
 
-        index = json.dumps(vars(self.project), sort_keys=True, default=_jsonable)
-        return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+        from asynclint.project import index_to_json
+
+        return fingerprint + "-project", hashlib.sha256(index_to_json(self.project).encode()).hexdigest()
 
 
 # Part of a cache file's name: each kind of pass has its own cache.
 _FACTS_KEY = {Facts.NONE: "", Facts.FIRST: "-facts", Facts.SEEDS: "-seeds-facts", Facts.ALL: "-all-facts"}
-
-
-def _jsonable(value):
-    return sorted(value) if isinstance(value, (set, frozenset)) else vars(value)
 
 
 @dataclass
@@ -226,9 +222,17 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             if cached is not None:
                 result.diagnostics, result.notes = cached
                 return result
+            changed = _rerun_changed(files, job, run_cache)
+            if changed is not None:
+                return changed
     results = _run_cached(files, job, jobs, use_cache)
+    index = None
     if use_project:
-        _project_pass(files, project_files, results, job, jobs, use_cache)
+        from asynclint.cache import facts_hash
+
+        # Before the project pass, which fills in the facts of deferred modules it reads.
+        facts = {r.path: facts_hash(r.facts) for r in results} if run_cache is not None else {}
+        index = _project_pass(files, project_files, results, job, jobs, use_cache)
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
@@ -238,18 +242,81 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             file_result.diagnostics = []
         result.diagnostics.extend(remaining.diagnostics)
         result.errors.extend(remaining.errors)
+    notes = []  # (file, note), for the run record
     for file_result in sorted(results, key=lambda r: r.path):
         result.diagnostics.extend(file_result.diagnostics)
         result.errors.extend(file_result.errors)
         result.fixed.extend(file_result.fixed)
         result.notes.extend(file_result.notes)
+        notes += [(file_result.path, note) for note in file_result.notes]
         if file_result.diff:
             result.diffs.append(file_result.diff)
         if file_result.output is not None:
             result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
     if run_cache is not None and not result.errors:
-        run_cache.put(result.diagnostics, result.notes)
+        from asynclint.project import index_to_json
+
+        run_cache.put(result.diagnostics, notes, facts, index_to_json(index) if index is not None else None)
+    return result
+
+
+# At most this many changed files are linted again on their own (`_rerun_changed`); more
+# (a checkout of another branch) take the whole run.
+FEW_CHANGED = 16
+
+
+def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
+    """The run, from the last one's record, when only a few of the files asked for changed
+    and each one's facts are what they were (a comment, a function's body: most edits): the
+    project index is then the one that run built, and every other file's findings are what
+    they were. Only the changed files are linted, both passes, as `_project_pass` would.
+    None where that does not hold: the whole run is needed."""
+    from asynclint.cache import _diagnostic_from, facts_hash
+    from asynclint.project import merge_rerun, rerun_plan, words
+
+    record = run_cache.previous()
+    if record is None:
+        return None
+    changed = run_cache.changed(record)
+    requested = set(files)
+    if not changed or len(changed) > FEW_CHANGED or not requested.issuperset(changed):
+        return None  # a file only read for its facts changed: they may have, too
+    index = run_cache.index(record)
+    if index is None:
+        return None
+    fresh = [_process(path, job) for path in changed]
+    if any(
+        r.errors or facts_hash(r.facts) is None or facts_hash(r.facts) != record["facts"].get(r.path) for r in fresh
+    ):
+        # Their first pass stands; the rest of the run is the whole one.
+        cache = _cache(job)
+        for r in fresh:
+            cache.put(r)
+        return None
+    if not index.is_empty():
+        plan = rerun_plan(index, fresh, job.settings, lambda path: words(_text(path, job)))
+        for r in fresh:
+            codes = plan.get(r.path)
+            if codes:
+                second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
+                merge_rerun(r, _process(r.path, replace(job, settings=second, facts=Facts.NONE, project=index)), codes)
+        if any(r.errors for r in fresh):
+            return None
+    redone = set(changed)
+    result = RunResult(files=len(files))
+    try:
+        result.diagnostics = [_diagnostic_from(d) for d in record["diagnostics"] if d["path"] not in redone]
+        notes = [(path, note) for path, note in record["notes"] if path not in redone]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    for r in fresh:
+        result.diagnostics.extend(r.diagnostics)
+        notes += [(r.path, note) for note in r.notes]
+    result.diagnostics.sort(key=lambda d: d.sort_key)
+    notes.sort(key=lambda item: item[0])  # stable: a file's own notes keep their order
+    result.notes = [note for _, note in notes]
+    run_cache.put(result.diagnostics, notes, record["facts"], index_hash=record["index"])
     return result
 
 
@@ -308,10 +375,10 @@ def _has_fixes(result: FileResult, unsafe: bool) -> bool:
     return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
-def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> None:
+def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool):
     """Facts for the rest of the project (on demand), the index, then the project-wide rules
     (ASL207, sessions, resources) again where they may find more; their findings replace the
-    first pass's in `results`."""
+    first pass's in `results`. Returns the index."""
     from asynclint.project import merge_rerun, rerun_plan, words
 
     settings = job.settings
@@ -339,11 +406,11 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     everything.sort(key=lambda r: r.path)
     index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache)
     if index.is_empty():
-        return
+        return index
     # The project-wide rules again, with the index, where they may find more.
     plan = rerun_plan(index, results, settings, lambda path: words(_text(path, job)))
     if not plan:
-        return
+        return index
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
     again = {
@@ -355,7 +422,7 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
-    return
+    return index
 
 
 def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool):
