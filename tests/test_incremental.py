@@ -127,3 +127,25 @@ def test_the_index_comes_back_from_json_as_it_was(tmp_path, name):
     again = index_from_json(index_to_json(index))
     assert again == index and not index.is_empty()
     assert index_to_json(again) == index_to_json(index)
+
+
+def test_a_module_the_index_was_built_without_is_redone_alone_while_it_stays_so(tmp_path, whole_runs):
+    project = tmp_path / "sessions"
+    shutil.copytree(PROJECTS / "sessions", project)
+    extra = project / "app" / "extra.py"
+    extra.write_text("def helper():\n    return 1\n")  # sync, nothing calls it: never read
+    first = report(project)
+    runs = len(whole_runs)
+    edit(extra, "def helper():\n    return 2\n\n\n# a comment\n")
+    assert report(project) == first
+    assert len(whole_runs) == runs
+    # Now it spells a name of the index: it may add to it, the whole run decides.
+    for text in (
+        "import app.db\n\n\ndef helper():\n    return app.db.make_session\n",
+        "from app.db import make_session\n\n\ndef helper():\n    return make_session()\n",
+    ):
+        edit(extra, text)
+        runs = len(whole_runs)
+        cached = report(project)
+        assert len(whole_runs) == runs + 1, text
+        assert cached == report(project, "--no-cache"), text

@@ -259,10 +259,13 @@ class RunCache:
         facts: dict[str, str | None],
         index: str | None = None,
         index_hash: str | None = None,
+        unread: list[str] | None = None,
+        names: dict[str, list[str]] | None = None,
     ) -> None:
         """`notes`: (file, note) in the run's order; `facts`: file -> `facts_hash`; `index`:
         the run's index as JSON (`project.index_to_json`), or its hash when the file already
-        holds it."""
+        holds it; `unread`: the files whose facts the index was built without; `names`: the
+        names those were checked for (`runner._index_on_demand`)."""
         if self.stamps is None or self._stamps() != self.stamps:
             return
         if index is not None:
@@ -275,18 +278,22 @@ class RunCache:
             "notes": notes,  # the run's lint warnings, said again each time
             "facts": facts,
             "index": index_hash,
+            "unread": unread or [],
+            "names": names or {},
         }
         _write(self.folder, self.file, record)
 
 
 def facts_hash(facts: dict | None) -> str | None:
-    """A hash of a module's facts; None for none or deferred ones (whose text, not facts,
-    decides what the project pass reads of them). Equal facts serialize alike: a cached
-    entry keeps the order the facts were collected in."""
+    """A hash of a module's facts; None for none, "deferred" for deferred ones (whose text,
+    not facts, decides whether the project pass reads them). Equal facts serialize alike: a
+    cached entry keeps the order the facts were collected in."""
     from asynclint.project import is_deferred
 
-    if not facts or is_deferred(facts):
+    if not facts:
         return None
+    if is_deferred(facts):
+        return "deferred"
     return hashlib.sha256(json.dumps(facts, separators=(",", ":")).encode()).hexdigest()
 
 

@@ -232,7 +232,8 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
 
         # Before the project pass, which fills in the facts of deferred modules it reads.
         facts = {r.path: facts_hash(r.facts) for r in results} if run_cache is not None else {}
-        index = _project_pass(files, project_files, results, job, jobs, use_cache)
+        names: dict[str, set[str]] = {}
+        index = _project_pass(files, project_files, results, job, jobs, use_cache, names)
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
@@ -255,10 +256,34 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
     if run_cache is not None and not result.errors:
-        from asynclint.project import index_to_json
+        from asynclint.project import index_to_json, is_deferred
 
-        run_cache.put(result.diagnostics, notes, facts, index_to_json(index) if index is not None else None)
+        run_cache.put(
+            result.diagnostics,
+            notes,
+            facts,
+            index_to_json(index) if index is not None else None,
+            unread=[r.path for r in results if not r.facts or is_deferred(r.facts)],
+            names={last: sorted(holders) for last, holders in names.items()},
+        )
     return result
+
+
+def _same_facts(result: FileResult, job: Job, before: str | None, unread: set[str], names) -> bool:
+    """Does the project pass read the same of this changed file as the run before did? Its
+    facts are the same; or the index was built without them, and still would be: it has
+    none now, or its facts are still deferred and it spells none of the names the deferred
+    modules were checked for (then neither its calls nor its names lead there)."""
+    from asynclint.cache import facts_hash
+
+    now = facts_hash(result.facts)
+    if now not in (None, "deferred"):
+        return now == before
+    if result.path not in unread:
+        return False
+    if now is None:
+        return True
+    return before == "deferred" and not _spells(result.path, names, job)
 
 
 # At most this many changed files are linted again on their own (`_rerun_changed`); more
@@ -286,9 +311,12 @@ def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
     if index is None:
         return None
     fresh = [_process(path, job) for path in changed]
-    if any(
-        r.errors or facts_hash(r.facts) is None or facts_hash(r.facts) != record["facts"].get(r.path) for r in fresh
-    ):
+    try:
+        unread = set(record["unread"])
+        names = {last: frozenset(holders) for last, holders in record["names"].items()}
+    except (TypeError, AttributeError):
+        return None
+    if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), unread, names) for r in fresh):
         # Their first pass stands; the rest of the run is the whole one.
         cache = _cache(job)
         for r in fresh:
@@ -316,7 +344,14 @@ def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
     result.diagnostics.sort(key=lambda d: d.sort_key)
     notes.sort(key=lambda item: item[0])  # stable: a file's own notes keep their order
     result.notes = [note for _, note in notes]
-    run_cache.put(result.diagnostics, notes, record["facts"], index_hash=record["index"])
+    run_cache.put(
+        result.diagnostics,
+        notes,
+        {**record["facts"], **{r.path: facts_hash(r.facts) for r in fresh}},
+        index_hash=record["index"],
+        unread=record["unread"],
+        names=record["names"],
+    )
     return result
 
 
@@ -375,10 +410,11 @@ def _has_fixes(result: FileResult, unsafe: bool) -> bool:
     return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
-def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool):
+def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool, names=None):
     """Facts for the rest of the project (on demand), the index, then the project-wide rules
     (ASL207, sessions, resources) again where they may find more; their findings replace the
-    first pass's in `results`. Returns the index."""
+    first pass's in `results`. Returns the index; `names`, if given, gets the names deferred
+    modules were checked for (see `_index_on_demand`)."""
     from asynclint.project import merge_rerun, rerun_plan, words
 
     settings = job.settings
@@ -404,7 +440,7 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache)
+    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache, names)
     if index.is_empty():
         return index
     # The project-wide rules again, with the index, where they may find more.
@@ -425,11 +461,13 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     return index
 
 
-def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool):
+def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool, spelled=None):
     """The project index, after reading the facts of deferred modules as they are wanted:
     once async code calls into one (directly or through sync helpers: a blocking chain may go
     on there), or it spells a session or resource name the index found; and those facts may
-    lead further. `everything`'s facts are filled in on the way."""
+    lead further. `everything`'s facts are filled in on the way; `spelled`, if given, gets
+    every name (with its holders) the deferred modules were checked for, in any round: a
+    module spelling none of them was not read for them (`_rerun_changed`)."""
     from asynclint.modules import module_name
     from asynclint.project import ProjectIndex, is_deferred, wanted_calls, wanted_types
 
@@ -454,6 +492,9 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
             names = index.names()
             new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
             checked.update(new)
+            if spelled is not None:
+                for last, holders in new.items():
+                    spelled.setdefault(last, set()).update(holders)
             wanted_modules = {
                 module for module, found in deferred.items() if new and any(_spells(r.path, new, fetch) for r in found)
             }
