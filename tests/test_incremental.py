@@ -149,3 +149,17 @@ def test_a_module_the_index_was_built_without_is_redone_alone_while_it_stays_so(
         cached = report(project)
         assert len(whole_runs) == runs + 1, text
         assert cached == report(project, "--no-cache"), text
+
+
+def test_one_file_asked_for_by_a_relative_name_is_redone_alone(tmp_path, monkeypatch, whole_runs):
+    project = tmp_path / "helpers"
+    shutil.copytree(PROJECTS / "helpers", project)
+    monkeypatch.chdir(project)
+    routes = Path("app", "web", "routes.py")
+    first = report(routes)
+    assert any(d["code"] == "ASL207" for d in first)
+    edit(routes, routes.read_text() + "\n# a comment\n")
+    runs = len(whole_runs)
+    cached = report(routes)
+    assert len(whole_runs) == runs
+    assert cached == report(routes, "--no-cache") == first

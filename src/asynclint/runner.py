@@ -303,10 +303,14 @@ def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
     record = run_cache.previous()
     if record is None:
         return None
+    # (A file may be named twice, relatively as asked for and absolutely as discovered.)
+    requested = {os.path.abspath(path): path for path in files}
     changed = run_cache.changed(record)
-    requested = set(files)
-    if not changed or len(changed) > FEW_CHANGED or not requested.issuperset(changed):
+    if any(os.path.abspath(path) not in requested for path in changed):
         return None  # a file only read for its facts changed: they may have, too
+    changed = sorted({requested[os.path.abspath(path)] for path in changed})
+    if not changed or len(changed) > FEW_CHANGED:
+        return None
     index = run_cache.index(record)
     if index is None:
         return None
