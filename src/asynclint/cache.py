@@ -185,13 +185,18 @@ class Cache:
 class RunCache:
     """The findings of a whole project-wide run, reused while no file of the project (nor
     the list of files) has changed: then nothing needs reading, not even the per-file
-    results and facts, and the index need not be built again."""
+    results and facts, and the index need not be built again.
+
+    The record also keeps what a run after a few files changed needs to redo only those
+    (`runner._rerun_changed`): each file's findings and notes, a hash of each file's facts,
+    and (in a file of its own, read only then) the project index the run built."""
 
     def __init__(
         self, root: str, fingerprint: str, files: list[str], project_files: list[str], cache_dir: str | None = None
     ) -> None:
         self.folder = cache_folder(root, cache_dir)
         self.file = self.folder / __version__ / f"run-{fingerprint}-{_code_stamp()}.json"
+        self.index_file = self.folder / __version__ / f"index-{fingerprint}-{_code_stamp()}.json"
         self.files, self.project_files = files, project_files
         # Taken before the run: a file edited while it runs makes the record unsafe to keep.
         self.stamps = self._stamps()
@@ -208,29 +213,96 @@ class RunCache:
     def get(self) -> tuple[list[Diagnostic], list[str]] | None:
         """The findings of the last run, if it had the same files, each of the same size
         and modification time (the per-file caches' trust, too); else None."""
+        record = self.previous()
+        if record is None or record["stamps"] != self.stamps:
+            return None
+        try:
+            return [_diagnostic_from(d) for d in record["diagnostics"]], [str(n) for _, n in record["notes"]]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+
+    def previous(self) -> dict[str, Any] | None:
+        """The last run's record, if it had the same files (changed or not); else None."""
         if self.stamps is None:
             return None
         try:
             with open(self.file, encoding="utf-8") as handle:
                 record = json.load(handle)
-            if record["files"] != self.files or record["stamps"] != self.stamps:
+            if record["files"] != self.files or list(record["stamps"]) != list(self.stamps):
                 return None
-            return [_diagnostic_from(d) for d in record["diagnostics"]], [str(n) for n in record.get("notes", [])]
+            return record if isinstance(record["facts"], dict) else None
         except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
             return None  # none yet, or damaged: run
 
-    def put(self, diagnostics: list[Diagnostic], notes: list[str]) -> None:
-        if self.stamps is not None and self._stamps() == self.stamps:
-            record = {
-                "files": self.files,
-                "stamps": self.stamps,
-                "diagnostics": [asdict(d) for d in diagnostics],
-                "notes": notes,  # the run's lint warnings, said again each time
-            }
-            _write(self.folder, self.file, record)
+    def changed(self, record: dict[str, Any]) -> list[str]:
+        """The files whose size or modification time differ from `record`'s."""
+        assert self.stamps is not None
+        return [path for path, stamp in self.stamps.items() if record["stamps"].get(path) != stamp]
+
+    def index(self, record: dict[str, Any]):
+        """The project index `record`'s run built, or None (none kept, or not that run's)."""
+        from asynclint.project import index_from_json
+
+        try:
+            with open(self.index_file, encoding="utf-8") as handle:
+                text = handle.read()
+            if record.get("index") != hashlib.sha256(text.encode()).hexdigest():
+                return None
+            return index_from_json(text)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None
+
+    def put(
+        self,
+        diagnostics: list[Diagnostic],
+        notes: list[tuple[str, str]],
+        facts: dict[str, str | None],
+        index: str | None = None,
+        index_hash: str | None = None,
+        unread: list[str] | None = None,
+        names: dict[str, list[str]] | None = None,
+    ) -> None:
+        """`notes`: (file, note) in the run's order; `facts`: file -> `facts_hash`; `index`:
+        the run's index as JSON (`project.index_to_json`), or its hash when the file already
+        holds it; `unread`: the files whose facts the index was built without; `names`: the
+        names those were checked for (`runner._index_on_demand`)."""
+        if self.stamps is None or self._stamps() != self.stamps:
+            return
+        if index is not None:
+            index_hash = hashlib.sha256(index.encode()).hexdigest()
+            _write_text(self.folder, self.index_file, index)
+        record = {
+            "files": self.files,
+            "stamps": self.stamps,
+            "diagnostics": [asdict(d) for d in diagnostics],
+            "notes": notes,  # the run's lint warnings, said again each time
+            "facts": facts,
+            "index": index_hash,
+            "unread": unread or [],
+            "names": names or {},
+        }
+        _write(self.folder, self.file, record)
+
+
+def facts_hash(facts: dict | None) -> str | None:
+    """A hash of a module's facts; None for none, "deferred" for deferred ones (whose text,
+    not facts, decides whether the project pass reads them). Equal facts serialize alike: a
+    cached entry keeps the order the facts were collected in."""
+    from asynclint.project import is_deferred
+
+    if not facts:
+        return None
+    if is_deferred(facts):
+        return "deferred"
+    return hashlib.sha256(json.dumps(facts, separators=(",", ":")).encode()).hexdigest()
 
 
 def _write(folder: Path, file: Path, data: dict[str, Any]) -> None:
+    # dumps, not dump: dump streams through the pure-Python encoder, ten times slower.
+    _write_text(folder, file, json.dumps(data, separators=(",", ":")))
+
+
+def _write_text(folder: Path, file: Path, text: str) -> None:
     """Atomically; a read-only tree still gets linted, just not cached."""
     temp = None
     try:
@@ -240,8 +312,7 @@ def _write(folder: Path, file: Path, data: dict[str, Any]) -> None:
             ignore.write_text("# Created by asynclint\n*\n", encoding="utf-8")
         fd, temp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            # dumps, not dump: dump streams through the pure-Python encoder, ten times slower.
-            handle.write(json.dumps(data, separators=(",", ":")))
+            handle.write(text)
         os.replace(temp, file)
         temp = None
     except OSError:

@@ -7,8 +7,8 @@ import re
 from asynclint.diagnostics import Diagnostic, Edit, Fix
 from asynclint.source import split_lines
 
-# flake8's shape: "# noqa", "# noqa: A1,B2", "# NOQA:A1 B2"; codes are matched as prefixes
-# and, as flake8 compares them, case-sensitively: "# noqa: asl201" suppresses nothing of ours.
+# flake8's shape: a bare noqa comment, "noqa: A1,B2", "NOQA:A1 B2" after the hash; codes are
+# matched as prefixes and, as flake8 compares them, case-sensitively ("asl201" is not ASL201).
 _LINE = re.compile(r"#\s*noqa(?::[\s]?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _FILE = re.compile(
     r"^\s*#\s*asynclint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?\s*$",
@@ -59,7 +59,7 @@ def is_file_exempt(exemptions: frozenset[str] | None, code: str) -> bool:
     return not exemptions or any(code.startswith(c) for c in exemptions)
 
 
-# `# noqa:` followed by two spaces or more: flake8 (and this) read it as a blanket `# noqa`.
+# "noqa:" followed by two spaces or more: flake8 (and this) read it as a blanket noqa.
 _SPACED = re.compile(r"#\s*noqa:\s{2,}[A-Z]+[0-9]+", re.IGNORECASE)
 
 

@@ -70,7 +70,7 @@ nothing to say are left out:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from asynclint import knowledge, registry
 
@@ -414,6 +414,39 @@ def _session_dependency(project: _Project, index: ProjectIndex, all_facts: list[
     return False
 
 
+def index_to_json(index: ProjectIndex) -> str:
+    """The index as JSON (sets sorted): what a run's cached results were computed with, and
+    what `index_from_json` gives back equal."""
+    import json
+
+    return json.dumps(vars(index), sort_keys=True, separators=(",", ":"), default=sorted)
+
+
+def index_from_json(text: str) -> ProjectIndex:
+    """The `ProjectIndex` of `index_to_json`, each field of its own type again (tuples,
+    frozensets: a rule may compare or add them). Raises ValueError, TypeError or KeyError
+    on anything else."""
+    import json
+
+    data = json.loads(text)
+    if not isinstance(data, dict) or set(data) != {f.name for f in fields(ProjectIndex)}:
+        raise ValueError("not a project index")
+    sets = {"startup", "session_names", "param_names", "resource_names", "type_names", "param_functions", "task_roots"}
+    for name in sets:
+        data[name] = frozenset(data[name])
+    data["asyncio_orm"] = bool(data["asyncio_orm"])
+    data["guards"] = {
+        name: (tuple(map(tuple, signature)), tuple((tuple(guard), list(chain)) for guard, chain in items))
+        for name, (signature, items) in data["guards"].items()
+    }
+    data["session_params"] = {
+        name: (tuple((position, param) for position, param in params), bind, bool(decorated))
+        for name, (params, bind, decorated) in data["session_params"].items()
+    }
+    data["resource_classes"] = {name: (made, bool(closes)) for name, (made, closes) in data["resource_classes"].items()}
+    return ProjectIndex(**data)
+
+
 def _join(all_facts: list[dict]) -> _Project:
     tables: dict[str, dict] = {key: {} for key in ("functions", "classes", "exports", "values", "aliases")}
     for facts in all_facts:
@@ -433,17 +466,19 @@ class _Project:
         self.values = values
         self.aliases = aliases
         self._defined: dict[str, list[str]] | None = None
-        # Every call of every function is resolved, some several times: once each is enough.
+        # Every call of every function is resolved, some many times (each index table, each
+        # round of the runner's): once each is enough, for `function` and `mro` too.
         self._resolved: dict[str, str] = {}
+        self._functions: dict[str, str | None] = {}
+        self._mros: dict[str, list[str]] = {}
         # Most calls are to libraries: a name outside the project's packages resolves to itself.
         self._tops = {key.partition(".")[0] for table in (functions, classes, exports) for key in table}
 
     def resolve(self, name: str) -> str:
-        if name.partition(".")[0] not in self._tops:
-            return name
         found = self._resolved.get(name)
         if found is None:
-            found = self._resolved[name] = self._resolve(name)
+            found = self._resolve(name) if name.partition(".")[0] in self._tops else name
+            self._resolved[name] = found
         return found
 
     def _resolve(self, name: str, depth: int = 0) -> str:
@@ -460,7 +495,14 @@ class _Project:
         return name
 
     def mro(self, name: str) -> list[str]:
-        """The project class and its project base classes, depth first."""
+        """The project class and its project base classes, depth first. (The same list for
+        the same name: not to be changed.)"""
+        found = self._mros.get(name)
+        if found is None:
+            found = self._mros[name] = self._mro(name)
+        return found
+
+    def _mro(self, name: str) -> list[str]:
         order: list[str] = []
         todo = [name]
         while todo:
@@ -474,6 +516,12 @@ class _Project:
     def function(self, name: str) -> str | None:
         """The project function a called name runs: a function, or a method found through
         the class and its bases (`pkg.Db.session` defined on `pkg.BaseDb`)."""
+        if name in self._functions:
+            return self._functions[name]
+        found = self._functions[name] = self._function(name)
+        return found
+
+    def _function(self, name: str) -> str | None:
         name = self.resolve(name)
         if name in self.functions:
             return name

@@ -25,7 +25,7 @@ class Job:
     unsafe: bool = False
     facts: Facts = Facts.NONE  # also collect facts for project analysis
     project: object = None  # a ProjectIndex for rules that use one (ASL207)
-    # Line `# noqa` comments applied (flake8 applies its own instead).
+    # Line noqa comments applied (flake8 applies its own instead).
     noqa: bool = True
     # The lint of what --fix wrote (a stage of the run, for the progress bar).
     after_fix: bool = False
@@ -46,18 +46,14 @@ class Job:
         if self.project is None:
             return fingerprint, ""
         import hashlib
-        import json
 
-        index = json.dumps(vars(self.project), sort_keys=True, default=_jsonable)
-        return fingerprint + "-project", hashlib.sha256(index.encode()).hexdigest()
+        from asynclint.project import index_to_json
+
+        return fingerprint + "-project", hashlib.sha256(index_to_json(self.project).encode()).hexdigest()
 
 
 # Part of a cache file's name: each kind of pass has its own cache.
 _FACTS_KEY = {Facts.NONE: "", Facts.FIRST: "-facts", Facts.SEEDS: "-seeds-facts", Facts.ALL: "-all-facts"}
-
-
-def _jsonable(value):
-    return sorted(value) if isinstance(value, (set, frozenset)) else vars(value)
 
 
 @dataclass
@@ -226,9 +222,18 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             if cached is not None:
                 result.diagnostics, result.notes = cached
                 return result
+            changed = _rerun_changed(files, job, run_cache)
+            if changed is not None:
+                return changed
     results = _run_cached(files, job, jobs, use_cache)
+    index = None
     if use_project:
-        _project_pass(files, project_files, results, job, jobs, use_cache)
+        from asynclint.cache import facts_hash
+
+        # Before the project pass, which fills in the facts of deferred modules it reads.
+        facts = {r.path: facts_hash(r.facts) for r in results} if run_cache is not None else {}
+        names: dict[str, set[str]] = {}
+        index = _project_pass(files, project_files, results, job, jobs, use_cache, names)
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
@@ -238,18 +243,119 @@ def _run(files, job: Job, jobs: int | None, use_cache: bool, project_files) -> R
             file_result.diagnostics = []
         result.diagnostics.extend(remaining.diagnostics)
         result.errors.extend(remaining.errors)
+    notes = []  # (file, note), for the run record
     for file_result in sorted(results, key=lambda r: r.path):
         result.diagnostics.extend(file_result.diagnostics)
         result.errors.extend(file_result.errors)
         result.fixed.extend(file_result.fixed)
         result.notes.extend(file_result.notes)
+        notes += [(file_result.path, note) for note in file_result.notes]
         if file_result.diff:
             result.diffs.append(file_result.diff)
         if file_result.output is not None:
             result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
     if run_cache is not None and not result.errors:
-        run_cache.put(result.diagnostics, result.notes)
+        from asynclint.project import index_to_json, is_deferred
+
+        run_cache.put(
+            result.diagnostics,
+            notes,
+            facts,
+            index_to_json(index) if index is not None else None,
+            unread=[r.path for r in results if not r.facts or is_deferred(r.facts)],
+            names={last: sorted(holders) for last, holders in names.items()},
+        )
+    return result
+
+
+def _same_facts(result: FileResult, job: Job, before: str | None, unread: set[str], names) -> bool:
+    """Does the project pass read the same of this changed file as the run before did? Its
+    facts are the same; or the index was built without them, and still would be: it has
+    none now, or its facts are still deferred and it spells none of the names the deferred
+    modules were checked for (then neither its calls nor its names lead there)."""
+    from asynclint.cache import facts_hash
+
+    now = facts_hash(result.facts)
+    if now not in (None, "deferred"):
+        return now == before
+    if result.path not in unread:
+        return False
+    if now is None:
+        return True
+    return before == "deferred" and not _spells(result.path, names, job)
+
+
+# At most this many changed files are linted again on their own (`_rerun_changed`); more
+# (a checkout of another branch) take the whole run.
+FEW_CHANGED = 16
+
+
+def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
+    """The run, from the last one's record, when only a few of the files asked for changed
+    and each one's facts are what they were (a comment, a function's body: most edits): the
+    project index is then the one that run built, and every other file's findings are what
+    they were. Only the changed files are linted, both passes, as `_project_pass` would.
+    None where that does not hold: the whole run is needed."""
+    from asynclint.cache import _diagnostic_from, facts_hash
+    from asynclint.project import merge_rerun, rerun_plan, words
+
+    record = run_cache.previous()
+    if record is None:
+        return None
+    # (A file may be named twice, relatively as asked for and absolutely as discovered.)
+    requested = {os.path.abspath(path): path for path in files}
+    changed = run_cache.changed(record)
+    if any(os.path.abspath(path) not in requested for path in changed):
+        return None  # a file only read for its facts changed: they may have, too
+    changed = sorted({requested[os.path.abspath(path)] for path in changed})
+    if not changed or len(changed) > FEW_CHANGED:
+        return None
+    index = run_cache.index(record)
+    if index is None:
+        return None
+    fresh = [_process(path, job) for path in changed]
+    try:
+        unread = set(record["unread"])
+        names = {last: frozenset(holders) for last, holders in record["names"].items()}
+    except (TypeError, AttributeError):
+        return None
+    if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), unread, names) for r in fresh):
+        # Their first pass stands; the rest of the run is the whole one.
+        cache = _cache(job)
+        for r in fresh:
+            cache.put(r)
+        return None
+    if not index.is_empty():
+        plan = rerun_plan(index, fresh, job.settings, lambda path: words(_text(path, job)))
+        for r in fresh:
+            codes = plan.get(r.path)
+            if codes:
+                second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
+                merge_rerun(r, _process(r.path, replace(job, settings=second, facts=Facts.NONE, project=index)), codes)
+        if any(r.errors for r in fresh):
+            return None
+    redone = set(changed)
+    result = RunResult(files=len(files))
+    try:
+        result.diagnostics = [_diagnostic_from(d) for d in record["diagnostics"] if d["path"] not in redone]
+        notes = [(path, note) for path, note in record["notes"] if path not in redone]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    for r in fresh:
+        result.diagnostics.extend(r.diagnostics)
+        notes += [(r.path, note) for note in r.notes]
+    result.diagnostics.sort(key=lambda d: d.sort_key)
+    notes.sort(key=lambda item: item[0])  # stable: a file's own notes keep their order
+    result.notes = [note for _, note in notes]
+    run_cache.put(
+        result.diagnostics,
+        notes,
+        {**record["facts"], **{r.path: facts_hash(r.facts) for r in fresh}},
+        index_hash=record["index"],
+        unread=record["unread"],
+        names=record["names"],
+    )
     return result
 
 
@@ -298,7 +404,7 @@ def _lint_of_disk(result: FileResult, job: Job) -> bool:
     written, unless it was formatted after them (fix-format) or not written (a note says
     why); after --diff, of the fixed text, which is not on disk."""
     if job.fix is None:
-        return True  # its notes are lint warnings (a `# noqa:` read as blanket), cached with it
+        return True  # its notes are lint warnings (a noqa directive read as blanket), cached with it
     if not result.fixed:
         return not result.notes
     return job.fix == "fix" and job.settings.fix_format is None and not result.notes
@@ -308,10 +414,11 @@ def _has_fixes(result: FileResult, unsafe: bool) -> bool:
     return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
 
 
-def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool) -> None:
+def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache: bool, names=None):
     """Facts for the rest of the project (on demand), the index, then the project-wide rules
     (ASL207, sessions, resources) again where they may find more; their findings replace the
-    first pass's in `results`."""
+    first pass's in `results`. Returns the index; `names`, if given, gets the names deferred
+    modules were checked for (see `_index_on_demand`)."""
     from asynclint.project import merge_rerun, rerun_plan, words
 
     settings = job.settings
@@ -337,13 +444,13 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache)
+    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache, names)
     if index.is_empty():
-        return
+        return index
     # The project-wide rules again, with the index, where they may find more.
     plan = rerun_plan(index, results, settings, lambda path: words(_text(path, job)))
     if not plan:
-        return
+        return index
     codes = frozenset().union(*plan.values())
     second = replace(settings, select=tuple(sorted(codes)), extend_select=())
     again = {
@@ -355,14 +462,16 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
-    return
+    return index
 
 
-def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool):
+def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_cache: bool, spelled=None):
     """The project index, after reading the facts of deferred modules as they are wanted:
     once async code calls into one (directly or through sync helpers: a blocking chain may go
     on there), or it spells a session or resource name the index found; and those facts may
-    lead further. `everything`'s facts are filled in on the way."""
+    lead further. `everything`'s facts are filled in on the way; `spelled`, if given, gets
+    every name (with its holders) the deferred modules were checked for, in any round: a
+    module spelling none of them was not read for them (`_rerun_changed`)."""
     from asynclint.modules import module_name
     from asynclint.project import ProjectIndex, is_deferred, wanted_calls, wanted_types
 
@@ -387,6 +496,9 @@ def _index_on_demand(everything: list[FileResult], fetch: Job, jobs: int, use_ca
             names = index.names()
             new = {last: holders for last, holders in names.items() if checked.get(last) != holders}
             checked.update(new)
+            if spelled is not None:
+                for last, holders in new.items():
+                    spelled.setdefault(last, set()).update(holders)
             wanted_modules = {
                 module for module, found in deferred.items() if new and any(_spells(r.path, new, fetch) for r in found)
             }
