@@ -7,7 +7,7 @@ is this function a FastAPI route handler? is this call spawning a task?
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple, cast
+from typing import NamedTuple, TypeGuard, cast
 
 import libcst as cst
 
@@ -322,14 +322,14 @@ def session_dependencies(ctx: Context) -> tuple[bool, frozenset[str]]:
         others: set[str] = set()
         short_names = {name.rsplit(".", 1)[-1] for name in knowledge.DEPENDS}
 
-        def is_depends(node) -> bool:
+        def is_depends(node: cst.CSTNode | None) -> TypeGuard[cst.Call]:
             return (
                 isinstance(node, cst.Call)
                 and last_name(node.func) in short_names
                 and ctx.call_name(node) in knowledge.DEPENDS
             )
 
-        def on_node(node, scope) -> None:
+        def on_node(node: cst.CSTNode, scope: Scope) -> None:
             nonlocal found
             if found:
                 return

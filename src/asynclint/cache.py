@@ -23,10 +23,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asynclint import __version__
 from asynclint.diagnostics import Diagnostic, Edit, FileResult, Fix
+
+if TYPE_CHECKING:
+    from asynclint.project import ProjectIndex
 
 CACHE_DIR = ".asynclint_cache"
 _T = TypeVar("_T")
@@ -239,7 +242,7 @@ class RunCache:
         assert self.stamps is not None
         return [path for path, stamp in self.stamps.items() if record["stamps"].get(path) != stamp]
 
-    def index(self, record: dict[str, Any]):
+    def index(self, record: dict[str, Any]) -> ProjectIndex | None:
         """The project index `record`'s run built, or None (none kept, or not that run's)."""
         from asynclint.project import index_from_json
 
@@ -284,7 +287,7 @@ class RunCache:
         _write(self.folder, self.file, record)
 
 
-def facts_hash(facts: dict | None) -> str | None:
+def facts_hash(facts: dict[str, Any] | None) -> str | None:
     """A hash of a module's facts; None for none, "deferred" for deferred ones (whose text,
     not facts, decides whether the project pass reads them). Equal facts serialize alike: a
     cached entry keeps the order the facts were collected in."""
