@@ -21,7 +21,8 @@ over a module's own async generator that never suspends is none either) or insid
 `with ...(shield=True)`; the cancel-then-await idiom (`t.cancel()` earlier in the
 function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
 `try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
-deferred re-raise (the handler keeps the exception, the function raises it later); a
+deferred re-raise (the handler keeps the exception, or collects it in a list, and the
+function raises it later: `raise err`, `raise errors[0]`, `raise Group("...", errors)`); a
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
 `greenlet.throw(*sys.exc_info())`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
@@ -257,21 +258,30 @@ class CancelledErrorSwallowed(Rule):
 
     def _raised_later(self, handler) -> bool:
         """A deferred re-raise: the handler keeps the exception (`except CancelledError as
-        err: cancelled = err`) and the function raises it later (`raise cancelled`), or the
-        function raises a CancelledError of its own somewhere."""
+        err: cancelled = err`) or collects it (`errors.append(err)`), and the function raises
+        it later (`raise cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`),
+        or the function raises a CancelledError of its own somewhere."""
         function = self.ctx.function_scope
         if function is None:
             return False
-        kept = set()
+        kept, collected = set(), set()
         if handler.name is not None and isinstance(handler.name.name, cst.Name):
             caught = handler.name.name.value
             for node in descendants(handler.body):
                 if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == caught:
                     kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+                elif _collects(node, caught):
+                    collected.add(dotted_name(node.func.value))
         for node in descendants(function.node.body):
             if isinstance(node, cst.Raise) and node.exc is not None:
-                raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+                exc = node.exc
+                raised = exc.func if isinstance(exc, cst.Call) else exc
                 if dotted_name(raised) in kept or self.ctx.qualname(raised) in knowledge.CANCELLED_ERROR:
+                    return True
+                # `raise errors[0]`, or the collected errors carried out in a group or wrapper.
+                if isinstance(exc, cst.Subscript) and dotted_name(exc.value) in collected:
+                    return True
+                if isinstance(exc, cst.Call) and any(dotted_name(arg.value) in collected for arg in exc.args):
                     return True
         return False
 
@@ -503,6 +513,19 @@ def _shared_cancels(ctx) -> frozenset:
 def _last_statement(body):
     last = body.body[-1] if body.body else None
     return last.body[-1] if isinstance(last, cst.SimpleStatementLine) else last
+
+
+def _collects(node: cst.CSTNode, caught: str) -> bool:
+    """`errors.append(exc)` / `errors.add(exc)` of the caught exception into a named container."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("append", "add")
+        and len(node.args) == 1
+        and isinstance(node.args[0].value, cst.Name)
+        and node.args[0].value.value == caught
+        and dotted_name(node.func.value) is not None
+    )
 
 
 # Calls that hand a caught exception on instead of dropping it.
