@@ -522,13 +522,14 @@ class FactsCollector:
         lifetimes = self._lifetimes()
         for site in self.sites.values():
             resource, path, in_process = site
-            if path[0] is node and not in_process and not lifetimes.is_lazy(path) and _on_every_call(path):
+            # (`_on_every_call` first: it only looks at the path; `is_lazy` walks the function.)
+            if path[0] is node and not in_process and _on_every_call(path) and not lifetimes.is_lazy(path):
                 if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
         calls = []
         for _call, callee, path in self.project_calls.get(node, ()):
-            if not lifetimes.is_lazy(path) and _on_every_call(path):
+            if _on_every_call(path) and not lifetimes.is_lazy(path):
                 entry = [callee, lifetimes.fate(node, use_of(path))[2]]
                 if entry not in calls:
                     calls.append(entry)
