@@ -14,7 +14,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.rule import Rule
 from asynclint.scope import BUILTIN_NAMES, dotted_name
-from asynclint.walk import children
+from asynclint.walk import EXPRESSIONS, children
 
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -87,6 +87,19 @@ def walk(node: cst.CSTNode, into_functions: bool = False):
         current = todo.pop()
         yield current
         if current is not node and not into_functions and type(current) in _NESTED:
+            continue
+        todo.extend(children(current))
+
+
+def statements(node: cst.CSTNode):
+    """`node` and the statements below it (and their parts), not into expressions, nested
+    defs, lambdas and classes: where an assignment can be, in a fraction of `walk`'s nodes."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        kind = type(current)
+        if kind in EXPRESSIONS or (current is not node and kind in _NESTED):
             continue
         todo.extend(children(current))
 
@@ -227,7 +240,7 @@ class Lifetimes:
         scope = self.ctx.scopes[func]
         roots: set[str] = set()
         assigns = []
-        for node in walk(func.body):
+        for node in statements(func.body):
             kind = type(node)  # exact types, as in `walk`
             if kind is cst.Assign:
                 targets = [t.target for t in node.targets]
