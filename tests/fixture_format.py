@@ -9,9 +9,11 @@ finding ends with a comment naming it:
 
 A line `# asynclint-test: key=value ...` (anywhere) sets options for the file:
 `select=ASL101,ASL102` (default: the folder's code), `target-version=py310`,
-`session-types=myapp.Db`, `extra-blocking-calls=ASL202:mylib.fetch`.
+`session-types=myapp.Db`, `extra-blocking-calls=ASL202:mylib.fetch`, `helper-file-io=true`.
 Every finding must be expected and every expectation found: no extras, no misses.
-A sibling `<name>.fixed.py` is the expected file after `--fix --unsafe-fixes`.
+A sibling `<name>.fixed.py` is the expected file after `--fix --unsafe-fixes`; a fixture
+named `fix_*.py` must have one. Every fixture, with or without one, must fix to text that
+parses and that a second `--fix` leaves unchanged (tests/helpers.py checks both).
 """
 
 from __future__ import annotations
@@ -55,7 +57,3 @@ def options(text: str) -> dict[str, str]:
 
 def fixture_files() -> list[Path]:
     return sorted(p for p in FIXTURES.glob("ASL*/*.py") if not p.name.endswith(".fixed.py"))
-
-
-def fix_fixture_files() -> list[Path]:
-    return sorted(p for p in fixture_files() if p.with_name(p.stem + ".fixed.py").exists())

@@ -63,15 +63,42 @@ def test_full_output_shows_source_and_caret(project):
 
 def test_json_output_uses_ruff_field_names(project):
     result = invoke("check", "--no-cache", "--output-format", "json", str(project))
-    data = json.loads(result.output)
-    assert len(data) == 1
-    item = data[0]
-    assert set(item) >= {"code", "message", "filename", "location", "end_location", "fix", "url", "noqa_row"}
+    (item,) = json.loads(result.output)
+    # ruff's fields (tools that read ruff's JSON read ours), plus `help`; no others.
+    assert sorted(item) == [
+        "cell",
+        "code",
+        "end_location",
+        "filename",
+        "fix",
+        "help",
+        "location",
+        "message",
+        "noqa_row",
+        "url",
+    ]
+    assert item["cell"] is None  # a .py file, not a notebook
     assert item["code"] == "ASL201"
+    assert item["message"] == "`time.sleep` blocks the event loop in async code"
+    # `    time.sleep(1)` on line 4: the call spans columns 5 to 18 (end exclusive, 1-based).
     assert item["location"] == {"row": 4, "column": 5}
     assert item["end_location"] == {"row": 4, "column": 18}
+    assert item["noqa_row"] == 4  # the line a suppression comment must go on
     assert item["filename"] == str(project / "app.py")
-    assert item["fix"]["applicability"] == "safe"
+    assert item["url"].startswith("https://") and item["url"].endswith("/ASL201.html")
+    # The fix, as ruff spells one: `import asyncio` inserted at the top, `time` -> `await asyncio`.
+    assert item["fix"] == {
+        "applicability": "safe",
+        "message": "Replace with `await asyncio.sleep(...)`",
+        "edits": [
+            {
+                "content": "import asyncio\n",
+                "location": {"row": 1, "column": 1},
+                "end_location": {"row": 1, "column": 1},
+            },
+            {"content": "await asyncio", "location": {"row": 4, "column": 5}, "end_location": {"row": 4, "column": 9}},
+        ],
+    }
 
 
 def test_json_lines(project):
@@ -103,7 +130,7 @@ def test_select_and_ignore(project):
         (["--ignore", "E501"], "--ignore: unknown rule code or prefix 'E501'"),
         (
             ["--target-version", "py27"],
-            "--target-version: invalid target version 'py27' (expected one of py310, py311, py312, py313, py314)",
+            "--target-version: invalid target version 'py27' (expected one of py37, py38, py39, py310, py311, py312, py313, py314)",
         ),
         (["does-not-exist.py"], "does-not-exist.py: no such file or directory"),
         (["--config", "nope.toml"], "--config: no such file: nope.toml"),
@@ -118,6 +145,7 @@ def test_usage_errors_are_one_line_exit_2(project, args, message):
 def test_unknown_output_format_is_usage_error(project):
     result = invoke("check", "--output-format", "xml", str(project))
     assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Invalid value for '--output-format': 'xml' is not one of 'full', 'concise', 'json'," in result.output
 
 
 def test_output_file(project, tmp_path):
@@ -159,10 +187,13 @@ def test_opt_in_rules_run_only_when_named_by_their_code(tmp_path):
 
 
 def test_target_version_from_requires_python(tmp_path):
-    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
     path = tmp_path / "g.py"
     path.write_text("import asyncio\n\nasync def f(a, b):\n    await asyncio.gather(a(), b())\n")
+    # TaskGroup (ASL101's advice) needs 3.11: a project that still supports 3.10 is not told.
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.10"\n')
     assert invoke("check", "--no-cache", "--extend-select", "ASL101", str(path)).exit_code == 0
+    (tmp_path / "pyproject.toml").write_text('[project]\nrequires-python = ">=3.11"\n')
+    assert invoke("check", "--no-cache", "--extend-select", "ASL101", str(path)).exit_code == 1
 
 
 def test_rules_command_lists_every_code():
@@ -252,3 +283,19 @@ def test_noqa_with_two_spaces_warns_that_it_silences_everything(tmp_path):
     first = invoke("check", str(path))
     again = invoke("check", str(path))
     assert "more than one space" in first.output and "more than one space" in again.output
+
+
+def test_noqa_suppresses_by_code_prefix_as_flake8_does(tmp_path):
+    path = tmp_path / "n.py"
+    path.write_text(
+        "import time\n\nasync def f():\n"
+        "    time.sleep(1)  # noqa: ASL2\n"  # a prefix of the code
+        "    time.sleep(2)  # NOQA:E501,ASL201\n"  # upper-case keyword, another tool's code first
+        "    time.sleep(3)  # noqa\n"  # every code
+        "    time.sleep(4)  # noqa: ASL202\n"  # another code only
+        "    time.sleep(5)  # noqa: ASL2011\n"  # longer than the code: not a prefix of it
+        "    time.sleep(6)  # noqa ASL201\n"  # no colon: a blanket noqa, as flake8 reads it
+    )
+    result = invoke("check", "--no-cache", "--output-format", "concise", "-q", str(path))
+    rows = [line.split(":")[1] for line in result.output.splitlines()]
+    assert (result.exit_code, rows) == (1, ["7", "8"])

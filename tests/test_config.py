@@ -97,11 +97,48 @@ def test_requires_python_floor(spec, floor):
     assert requires_python_floor(spec) == floor
 
 
-def test_target_below_supported_range_is_clamped(tmp_path):
+def test_target_from_requires_python_below_311(tmp_path):
     write(tmp_path, '[project]\nrequires-python = ">=3.8"\n')
-    assert load_settings([str(tmp_path)]).target_version == (3, 10)
+    assert load_settings([str(tmp_path)]).target_version == (3, 8)
 
 
-def test_fingerprint_changes_with_settings():
+def test_target_below_supported_range_is_clamped(tmp_path):
+    write(tmp_path, '[project]\nrequires-python = ">=3.6"\n')
+    assert load_settings([str(tmp_path)]).target_version == (3, 7)
+
+
+@pytest.mark.parametrize("value, target", [("py37", (3, 7)), ("py39", (3, 9)), ("py314", (3, 14))])
+def test_target_version_accepts_ruffs_range(tmp_path, value, target):
+    write(tmp_path, f'[tool.asynclint]\ntarget-version = "{value}"\n')
+    assert load_settings([str(tmp_path)]).target_version == target
+
+
+def test_target_version_outside_range_is_a_config_error(tmp_path):
+    write(tmp_path, '[tool.asynclint]\ntarget-version = "py36"\n')
+    with pytest.raises(ConfigError, match="invalid target version 'py36'"):
+        load_settings([str(tmp_path)])
+
+
+def test_fingerprint_is_stable():
     assert Settings().fingerprint() == Settings().fingerprint()
-    assert Settings().fingerprint() != Settings(ignore=("ASL201",)).fingerprint()
+
+
+# Each setting that changes a file's findings must change the cache key, or a cached run
+# would report what the old setting found.
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"select": ("ASL2",)},
+        {"extend_select": ("ASL101",)},
+        {"ignore": ("ASL201",)},
+        {"per_file_ignores": (("tests/*", ("ASL201",)),)},
+        {"target_version": (3, 10)},
+        {"extra_blocking_calls": (("ASL202", ("mylib.fetch",)),)},
+        {"extra_resources": ("mylib.Pool",)},
+        {"session_types": ("mylib.Db",)},
+        {"project_analysis": False},
+    ],
+    ids=lambda change: next(iter(change)),
+)
+def test_fingerprint_changes_with_each_setting_that_changes_findings(change):
+    assert Settings(**change).fingerprint() != Settings().fingerprint()

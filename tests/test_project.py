@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fixture_format import expectations
+from fixture_format import FIXTURES, expectations
 
 from asynclint.cli import cli
 from asynclint.modules import absolute_import, module_name
@@ -52,7 +52,10 @@ def copy_project(tmp_path, name: str) -> Path:
     return target
 
 
-@pytest.mark.parametrize("name", ["sessions", "resources", "orm_async", "orm_sync", "tasks", "types"])
+@pytest.mark.parametrize(
+    "name",
+    ["sessions", "resources", "orm_async", "orm_sync", "tasks", "types", "session_registry", "session_registry_dep"],
+)
 def test_cross_module_projects_match_inline_expectations(tmp_path, name):
     # Sessions (ASL302, ASL304, ASL401) and resources (ASL501, ASL502) learned from the
     # project's own factories, classes and parameter annotations in other modules; Paths and
@@ -163,6 +166,44 @@ def test_project_analysis_can_be_turned_off(helpers_project):
     config = helpers_project / "pyproject.toml"
     config.write_text(config.read_text() + "project-analysis = false\n")
     assert findings("--no-cache", str(helpers_project)) == set()
+
+
+# The helpers project's findings whose chain ends in network, subprocess, sleep or database
+# work: all ASL207 reports without `helper-file-io` (the others end in a file operation).
+NOT_FILE_CHAINS = {
+    ("orders.py", 16, "ASL207"),
+    ("orders.py", 17, "ASL207"),
+    ("orders.py", 18, "ASL207"),
+    ("orders.py", 19, "ASL207"),
+    ("orders.py", 20, "ASL207"),
+    ("orders.py", 24, "ASL207"),
+    ("orders.py", 27, "ASL207"),
+    ("once.py", 85, "ASL207"),
+}
+
+
+def test_chains_ending_in_file_io_need_helper_file_io(helpers_project, tmp_path):
+    # One cache for both settings: a run of one must not be answered with the other's
+    # findings (facts, per-file results and the run record all depend on it).
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+    config = helpers_project / "pyproject.toml"
+    with_file_io = config.read_text()
+    without = with_file_io.replace("helper-file-io = true\n", "")
+    assert without != with_file_io
+    expected = expected_in(helpers_project)
+    assert expected > NOT_FILE_CHAINS
+    for text, wanted in ((with_file_io, expected), (without, NOT_FILE_CHAINS), (with_file_io, expected)):
+        config.write_text(text)
+        got = findings(*cache, str(helpers_project))
+        assert {(name, row, code) for name, row, _, code in got} == wanted
+
+
+def test_helper_file_io_is_a_checked_boolean(helpers_project):
+    config = helpers_project / "pyproject.toml"
+    config.write_text(config.read_text().replace("helper-file-io = true", 'helper-file-io = "yes"'))
+    result = CliRunner().invoke(cli, ["check", str(helpers_project)])
+    assert result.exit_code == 2
+    assert "helper-file-io: expected true or false" in result.output
 
 
 @pytest.mark.parametrize(
@@ -376,3 +417,14 @@ def test_relationships_speak_only_where_the_project_uses_the_asyncio_extension(t
     config.write_text(config.read_text() + "project-analysis = false\n")
     db.write_text("from sqlalchemy.ext.asyncio import create_async_engine\n")
     assert findings("--no-cache", str(project)) == set()
+
+
+def test_session_in_route_without_project_analysis_asks_the_module():
+    # ASL401's advice fits only where a `Depends(...)` gives a session: with project analysis
+    # off, the module itself is asked.
+    from helpers import lint
+
+    quiet = (FIXTURES / "ASL401" / "no_session_dependency.py").read_text()
+    assert lint(quiet, "ASL401", project_analysis=False) == []
+    firing = (FIXTURES / "ASL401" / "traps.py").read_text()
+    assert [code for _, _, code in lint(firing, "ASL401", project_analysis=False)] == ["ASL401"] * 3

@@ -141,7 +141,8 @@ def test_github_annotations(project):
     lines = result.stdout.splitlines()
     assert lines[1] == (
         "::error title=asynclint (ASL201),file=app/handlers.py,line=5,col=5,endLine=5,endColumn=18::"
-        "app/handlers.py:5:5: ASL201 " + lines[1].split(" ASL201 ", 1)[1]
+        "app/handlers.py:5:5: ASL201 `time.sleep` blocks the event loop in async code"
+        "%0Ahelp: Use `await asyncio.sleep(...)`"  # the help on a second line of the annotation
     )
     assert len(lines) == 3
     assert lines[0].startswith("::error title=asynclint (ASL001),file=app/broken.py,line=1,")

@@ -6,13 +6,14 @@ is this function a FastAPI route handler? is this call spawning a task?
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, cast
 
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.context import Context
-from asynclint.scope import dotted_name, last_name
+from asynclint.scope import Scope, dotted_name, last_name
 from asynclint.walk import COMPREHENSIONS, walk
 
 
@@ -47,7 +48,7 @@ def is_string(expr: cst.BaseExpression) -> bool:
 # computed once per module and kept in `ctx.cache`.
 
 
-def walk_with_scopes(ctx: Context, on_node) -> None:
+def walk_with_scopes(ctx: Context, on_node: Callable[[cst.CSTNode, Scope], object]) -> None:
     """Calls `on_node(node, scope)` for every structural node of the module, in source order,
     with the scope it is evaluated in, as the engine's traversal would: a def's decorators and
     defaults in the outer scope, its body inside."""
@@ -110,7 +111,7 @@ def imports_asyncio_orm(ctx: Context) -> bool:
     return bool(ctx.cache[key])
 
 
-def is_app(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+def is_app(ctx: Context, expr: cst.BaseExpression, scope: Scope | None = None) -> bool:
     """Evidence that `expr` is a FastAPI/Starlette application or router: bound to
     `FastAPI(...)`/`APIRouter(...)`/`Starlette(...)`, annotated so, or `<app>.router`."""
     if ctx.type_of(expr, scope) in knowledge.APP_CONSTRUCTORS:
@@ -122,7 +123,7 @@ def is_app(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
     )
 
 
-def is_route_decorator(ctx: Context, decorator: cst.Decorator, scope=None) -> bool:
+def is_route_decorator(ctx: Context, decorator: cst.Decorator, scope: Scope | None = None) -> bool:
     """`@X.get(...)` (or another route method) where X is an app or router; or, in a module
     that imports fastapi, such a decorator whose first argument is a string path and whose
     X is not known to be something else (`@cache.get("key")` on a known cache object)."""
@@ -145,19 +146,19 @@ def is_route_handler(ctx: Context, func: cst.CSTNode) -> bool:
     if not isinstance(func, cst.FunctionDef):
         return False
     key = "route_handlers"
-    known = ctx.cache.setdefault(key, {})
+    known = cast("dict[cst.FunctionDef, bool]", ctx.cache.setdefault(key, {}))  # set only here
     if func not in known:
         scope = ctx.scopes[func].parent  # decorators are evaluated where the def statement is
         known[func] = any(is_route_decorator(ctx, d, scope) for d in func.decorators)
     return known[func]
 
 
-def function_defs(scope, name: str) -> list[cst.FunctionDef]:
+def function_defs(scope: Scope, name: str) -> list[cst.FunctionDef]:
     """The `def` statements a name refers to as seen from `scope` (empty if it is anything else too)."""
     found = scope.lookup(name)
     if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
         return []
-    return [b.node for b in found[1]]
+    return [cast(cst.FunctionDef, b.node) for b in found[1]]  # a "def" binding's node is its def
 
 
 def depends_target(call: cst.Call) -> cst.BaseExpression | None:
@@ -170,14 +171,14 @@ def depends_target(call: cst.Call) -> cst.BaseExpression | None:
     return None
 
 
-def depends_functions(ctx: Context) -> frozenset:
+def depends_functions(ctx: Context) -> frozenset[cst.CSTNode]:
     """The functions of this module used as `Depends(f)` (or `Security(f)`) anywhere in it:
     in parameter defaults, `Annotated[...]` aliases, `dependencies=[...]` of a route or router."""
     if "depends_functions" not in ctx.cache:
         found: set[cst.CSTNode] = set()
         short_names = {name.rsplit(".", 1)[-1] for name in knowledge.DEPENDS}
 
-        def on_node(node, scope) -> None:
+        def on_node(node: cst.CSTNode, scope: Scope) -> None:
             if not isinstance(node, cst.Call):
                 return
             func = node.func
@@ -190,13 +191,13 @@ def depends_functions(ctx: Context) -> frozenset:
 
         walk_with_scopes(ctx, on_node)
         ctx.cache["depends_functions"] = frozenset(found)
-    return ctx.cache["depends_functions"]  # type: ignore[return-value]
+    return cast("frozenset[cst.CSTNode]", ctx.cache["depends_functions"])  # set only here
 
 
 # --- Resources (ASL5xx) --------------------------------------------------------------------
 
 
-def resource_constructor(ctx: Context, call: cst.Call, scope=None) -> str | None:
+def resource_constructor(ctx: Context, call: cst.Call, scope: Scope | None = None) -> str | None:
     """The qualified name of the resource `call` creates (an engine, pool or client:
     `knowledge.RESOURCE_CONSTRUCTORS` plus the user's `extra-resources`), else None."""
     name = ctx.call_name(call, scope)
@@ -212,7 +213,7 @@ class ProjectResource(NamedTuple):
     closes: bool  # can what the call gives be closed (a class with a close()/aclose()...)?
 
 
-def project_resource(ctx: Context, call: cst.Call, scope=None) -> ProjectResource | None:
+def project_resource(ctx: Context, call: cst.Call, scope: Scope | None = None) -> ProjectResource | None:
     """A call of the project's own code that creates a resource (project analysis): a
     function that returns a new one on every call (`make_client()`), or a class whose
     `__init__` creates one (`Database(url)`)."""
@@ -232,7 +233,7 @@ def project_resource(ctx: Context, call: cst.Call, scope=None) -> ProjectResourc
     return None
 
 
-def project_churn(ctx: Context, call: cst.Call, scope=None) -> list[str] | None:
+def project_churn(ctx: Context, call: cst.Call, scope: Scope | None = None) -> list[str] | None:
     """The chain through which a call of the project's own code creates and drops a
     resource on every call (`fetch -> httpx.AsyncClient`), from the project index."""
     project = ctx.project
@@ -245,7 +246,7 @@ def project_churn(ctx: Context, call: cst.Call, scope=None) -> list[str] | None:
 # --- asyncio: event loops, task groups, spawned tasks (ASL1xx, ASL302) ---------------------
 
 
-def is_event_loop(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+def is_event_loop(ctx: Context, expr: cst.BaseExpression, scope: Scope | None = None) -> bool:
     """Evidence that `expr` is an asyncio event loop: `asyncio.get_running_loop()`,
     `get_event_loop()` or `new_event_loop()` called in place or bound to the name, an
     `AbstractEventLoop` annotation; or, by convention, a name or attribute called `loop` or
@@ -262,13 +263,13 @@ def is_event_loop(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
     return name == "loop" or name.endswith("_loop")
 
 
-def is_task_group(ctx: Context, expr: cst.BaseExpression, scope=None) -> bool:
+def is_task_group(ctx: Context, expr: cst.BaseExpression, scope: Scope | None = None) -> bool:
     """`asyncio.TaskGroup()` itself, or a name bound to one (`async with TaskGroup() as tg`,
     a `tg: asyncio.TaskGroup` annotation)."""
     return ctx.type_of(expr, scope) == knowledge.TASK_GROUP
 
 
-def task_spawn(ctx: Context, call: cst.Call, scope=None) -> str | None:
+def task_spawn(ctx: Context, call: cst.Call, scope: Scope | None = None) -> str | None:
     """How `call` starts a task: "asyncio" for `asyncio.create_task`/`ensure_future`, "loop"
     for `create_task` on an event loop, "task_group" for `create_task` on a TaskGroup; else None
     (including a project's own function or method that happens to be called `create_task`)."""
@@ -283,7 +284,7 @@ def task_spawn(ctx: Context, call: cst.Call, scope=None) -> str | None:
     return None
 
 
-def starts_task(ctx: Context, call: cst.Call, scope=None) -> bool:
+def starts_task(ctx: Context, call: cst.Call, scope: Scope | None = None) -> bool:
     """Does `call` start its coroutine argument as a task? asyncio's spawns, and for the
     question of task roots (silence only grows) also frameworks' own task starters such as
     Home Assistant's `hass.async_create_task` and `run_coroutine_threadsafe`."""
@@ -303,3 +304,81 @@ def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
         ):
             return arg.value
     return None
+
+
+_SESSION_TYPES = frozenset({knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION})
+
+
+def session_dependencies(ctx: Context) -> tuple[bool, frozenset[str]]:
+    """Does this module provide a FastAPI session dependency: a `Depends(...)` that is the
+    default of a parameter annotated with a session, or sits in `Annotated[Session,
+    Depends(...)]`, or names a function of the module that returns a session or is a
+    generator (the shape of `get_db`)?
+    Also the qualified names of the other `Depends(f)` targets (functions of other modules,
+    which the project index judges)."""
+    key = "session_dependencies"
+    if key not in ctx.cache:
+        found = False
+        others: set[str] = set()
+        short_names = {name.rsplit(".", 1)[-1] for name in knowledge.DEPENDS}
+
+        def is_depends(node) -> bool:
+            return (
+                isinstance(node, cst.Call)
+                and last_name(node.func) in short_names
+                and ctx.call_name(node) in knowledge.DEPENDS
+            )
+
+        def on_node(node, scope) -> None:
+            nonlocal found
+            if found:
+                return
+            if isinstance(node, cst.Param) and node.annotation is not None and is_depends(node.default):
+                found = ctx.annotation_type(node.annotation.annotation, scope) in _SESSION_TYPES
+            elif isinstance(node, cst.Subscript) and any(
+                isinstance(element.slice, cst.Index) and is_depends(element.slice.value) for element in node.slice
+            ):
+                found = ctx.annotation_type(node, scope) in _SESSION_TYPES
+            elif is_depends(node):
+                target = depends_target(node)
+                if isinstance(target, cst.Name):
+                    defs = function_defs(scope, target.value)
+                    if defs:
+                        found = any(_gives_session(ctx, fdef) or _is_generator(fdef) for fdef in defs)
+                        return
+                name = ctx.qualname(target, scope) if target is not None else None
+                if name is not None:
+                    others.add(name)
+
+        walk_with_scopes(ctx, on_node)
+        ctx.cache[key] = (found, frozenset() if found else frozenset(others))
+    return ctx.cache[key]  # type: ignore[return-value]
+
+
+def _is_generator(function: cst.FunctionDef) -> bool:
+    """A generator dependency has the shape of `get_db`: its session may come from where
+    the types cannot tell, so it counts as one."""
+    from asynclint.rules._statements import descendants
+
+    return any(isinstance(node, cst.Yield) for node in descendants(function.body))
+
+
+def _gives_session(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Does the function return or yield a session (by value or return annotation)?"""
+    from asynclint.rules._statements import descendants
+
+    scope = ctx.scopes.get(function)
+    if scope is None:
+        return False
+    if function.returns is not None:
+        annotation = function.returns.annotation
+        if ctx.annotation_type(annotation, scope.parent) in _SESSION_TYPES:
+            return True
+        if isinstance(annotation, cst.Subscript) and isinstance(annotation.slice[0].slice, cst.Index):
+            if ctx.annotation_type(annotation.slice[0].slice.value, scope.parent) in _SESSION_TYPES:
+                return True
+    for node in descendants(function.body):
+        value = node.value if isinstance(node, (cst.Return, cst.Yield)) else None
+        if isinstance(value, cst.BaseExpression) and ctx.type_of(value, scope) in _SESSION_TYPES:
+            return True
+    return False

@@ -11,23 +11,32 @@ import dataclasses
 import gc
 import os
 import sys
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
 from asynclint import __version__
 from asynclint.reporters import FORMATS
 
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from rich.progress import Progress, TaskID
+
+    from asynclint.diagnostics import Diagnostic, InternalError
+    from asynclint.pipeline import Project, Request
+    from asynclint.runner import FixMode, RunResult
+
 ISSUES_URL = "https://github.com/asynclint/asynclint/issues"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"asynclint: error: {message}", err=True)
     sys.exit(2)
 
 
-def _codes(value: str | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
+def _codes(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
@@ -94,43 +103,43 @@ def cli() -> None:
     help="With PATH `-`: lint stdin as if it were this file (its config, project and noqa).",
 )
 def check(
-    paths,
-    select,
-    extend_select,
-    ignore,
-    output_format,
-    output_file,
-    target_version,
-    config_file,
-    exit_zero,
-    exit_non_zero_on_fix,
-    statistics,
-    no_cache,
-    cache_dir,
-    force_exclude,
-    quiet,
-    silent,
-    color,
-    fix,
-    unsafe_fixes,
-    diff,
-    show_fixes,
-    add_noqa,
-    no_project_analysis,
-    show_files,
-    show_settings,
-    stdin_filename,
+    paths: tuple[str, ...],
+    select: str | None,
+    extend_select: str | None,
+    ignore: str | None,
+    output_format: str | None,
+    output_file: str | None,
+    target_version: str | None,
+    config_file: str | None,
+    exit_zero: bool,
+    exit_non_zero_on_fix: bool,
+    statistics: bool,
+    no_cache: bool,
+    cache_dir: str | None,
+    force_exclude: bool,
+    quiet: bool,
+    silent: bool,
+    color: str,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    show_fixes: bool,
+    add_noqa: bool,
+    no_project_analysis: bool,
+    show_files: bool,
+    show_settings: bool,
+    stdin_filename: str | None,
 ) -> None:
     """Lint PATHS (files or folders; default: the current folder; `-`: stdin)."""
     from asynclint import pipeline
     from asynclint.config import ConfigError, check_selectors, parse_target
     from asynclint.discovery import DiscoveryError
 
-    mode = "diff" if diff else "fix" if fix else None
+    mode: FixMode = "diff" if diff else "fix" if fix else None
     if add_noqa and mode:
         _fail("--add-noqa cannot be combined with --fix or --diff")
     paths = paths or (".",)
-    sources = {}
+    sources: dict[str, str] = {}
     if "-" in paths or stdin_filename:
         if paths != ("-",) or not stdin_filename:
             _fail("stdin is read with `-` as the only PATH and --stdin-filename naming the file")
@@ -227,11 +236,11 @@ SLOW_NOTE_FILES = 10
 
 
 @contextlib.contextmanager
-def _slow_project_note(projects, paths, enabled: bool = True):
+def _slow_project_note(projects: Sequence[Project], paths: Sequence[str], enabled: bool = True) -> Iterator[None]:
     """A check of a few files in a project with no cache reads the whole project for project
     analysis (seconds in a large one): when that takes long, say why on stderr, and how to
     skip it. Said while it runs, or at the end of a run that took long."""
-    reading = [p for p in projects if p.root and p.settings.project_analysis]
+    reading = sorted({p.root for p in projects if p.root and p.settings.project_analysis})
     named = all(os.path.isfile(path) for path in paths)  # files, not a folder: the rest is read
     if not enabled or not named or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
         yield
@@ -239,7 +248,7 @@ def _slow_project_note(projects, paths, enabled: bool = True):
     import threading
     import time
 
-    roots = ", ".join(sorted({p.root for p in reading}))
+    roots = ", ".join(reading)
     said = threading.Event()
 
     def say() -> None:
@@ -263,7 +272,7 @@ def _slow_project_note(projects, paths, enabled: bool = True):
             say()
 
 
-def _exit_code(run, *, diff: bool, exit_zero: bool, on_fix: bool) -> int:
+def _exit_code(run: RunResult, *, diff: bool, exit_zero: bool, on_fix: bool) -> int:
     """ruff's: 2 for an internal error; else 0 with --exit-zero; with --diff, 1 when there
     is something to fix; with --exit-non-zero-on-fix, 1 when something was fixed or remains;
     else 1 when findings remain."""
@@ -276,7 +285,7 @@ def _exit_code(run, *, diff: bool, exit_zero: bool, on_fix: bool) -> int:
     return 1 if run.diagnostics or (on_fix and run.fixed) else 0
 
 
-def _report_errors(errors) -> None:
+def _report_errors(errors: Iterable[InternalError]) -> None:
     for error in errors:
         click.echo(
             f"asynclint: internal error: rule {error.rule} failed on {error.path} (asynclint {__version__}).\n"
@@ -295,7 +304,7 @@ def _read_stdin() -> str:
         raise  # not reached: _fail exits
 
 
-def _show(request, settings_only: bool) -> None:
+def _show(request: Request, settings_only: bool) -> None:
     """--show-files: each file and the configuration it is linted with; --show-settings: the
     resolved settings of the first file (ruff's options of the same names)."""
     from dataclasses import asdict
@@ -322,7 +331,7 @@ def _show(request, settings_only: bool) -> None:
             click.echo(f"{path}  [{config}]")
 
 
-def _setting_text(value) -> str:
+def _setting_text(value: object) -> str:
     if isinstance(value, tuple) and value and isinstance(value[0], int):
         return "py" + "".join(str(v) for v in value)
     if isinstance(value, tuple):
@@ -330,7 +339,7 @@ def _setting_text(value) -> str:
     return str(value)
 
 
-def _add_noqa(run, quiet: bool) -> None:
+def _add_noqa(run: RunResult, quiet: bool) -> None:
     from asynclint.add_noqa import add_noqa
 
     outcome = add_noqa(run.diagnostics)
@@ -350,7 +359,7 @@ PROGRESS_THRESHOLD = 300
 
 
 @contextlib.contextmanager
-def _progress(total: int, enabled: bool = True):
+def _progress(total: int, enabled: bool = True) -> Iterator[None]:
     """One bar on stderr for a large run on a terminal (nothing when stderr is piped, in CI,
     or with --silent): the files asked for, advanced as each is linted; the passes over the
     rest of the project are stages named beside it. Never on stdout, where the report goes."""
@@ -364,7 +373,9 @@ def _progress(total: int, enabled: bool = True):
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stage]}"))
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=total, stage=""))
+        # runner (not annotated yet, issue 15) infers PROGRESS as None; it takes any object
+        # with _Bar's start and advance.
+        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=total, stage=""))  # type: ignore[assignment]
         try:
             yield
         finally:
@@ -382,24 +393,25 @@ class _Bar:
 
     MAIN = ("linting", "fixing")
 
-    def __init__(self, bar, task) -> None:
+    def __init__(self, bar: Progress, task: TaskID) -> None:
         self.bar, self.task = bar, task
-        self.stage: list | None = None  # [name, done, files] of the current stage
+        self.stage: tuple[str, int, int] | None = None  # (name, done, files) of the current stage
 
     def start(self, name: str, files: int) -> None:
         if name in self.MAIN:
             self.stage = None
             self.bar.update(self.task, description=name, stage="")
         else:
-            self.stage = [name, 0, files]
+            self.stage = (name, 0, files)
             self.bar.update(self.task, stage=f"{name} 0/{files}")
 
     def advance(self, files: int) -> None:
         if self.stage is None:
             self.bar.advance(self.task, files)
         else:
-            self.stage[1] += files
             name, done, total = self.stage
+            done += files
+            self.stage = (name, done, total)
             self.bar.update(self.task, stage=f"{name} {done}/{total}")
 
 
@@ -414,7 +426,7 @@ class _View:
     unsafe: bool = False
 
 
-def _use_color(choice: str, out) -> bool:
+def _use_color(choice: str, out: TextIO) -> bool:
     """--color always/never decide; auto: NO_COLOR (any value) turns colour off, FORCE_COLOR
     on, else colour on a terminal (https://no-color.org, https://force-color.org)."""
     if choice != "auto":
@@ -427,7 +439,7 @@ def _use_color(choice: str, out) -> bool:
 
 
 def _report(
-    diagnostics,
+    diagnostics: list[Diagnostic],
     view: _View,
     output_file: str | None,
     fixed: int = 0,
@@ -463,7 +475,9 @@ def _report(
         _fail(f"{output_file or 'standard output'}: cannot write the report: {exc.strerror or exc}")
 
 
-def _render(out, diagnostics, view: _View, fixed: int, color: bool, sources: dict[str, str]) -> None:
+def _render(
+    out: TextIO, diagnostics: list[Diagnostic], view: _View, fixed: int, color: bool, sources: dict[str, str]
+) -> None:
     from asynclint.reporters import ReportContext, write
     from asynclint.reporters.text import write_statistics
     from asynclint.source import split_lines
@@ -603,7 +617,7 @@ class Interrupted(BaseException):
 def _stop_on_signals() -> None:
     import signal
 
-    def interrupted(signum, frame):
+    def interrupted(signum: int, frame: FrameType | None) -> NoReturn:
         raise Interrupted(signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -17,7 +17,9 @@ from typing import Any, TypeVar
 from asynclint.registry import EXTRA_CALL_CODES, OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
-SUPPORTED_TARGETS = [(3, minor) for minor in range(10, 15)]
+# ruff's range: below 3.11 every target behaves alike (the rules needing 3.11 are off), but a
+# project that supports 3.9 must be able to say so without a config error.
+SUPPORTED_TARGETS = [(3, minor) for minor in range(7, 15)]
 _S = TypeVar("_S")
 _R = TypeVar("_R")
 
@@ -60,6 +62,9 @@ class Settings:
     fix_format: str | None = None
     line_length: int = 88
     project_analysis: bool = True
+    # ASL207 follows chains into file operations (ASL204's calls) too; off by default: a
+    # helper reading a prompt, config or pid file is rarely worth a thread.
+    helper_file_io: bool = False
     # Where the settings came from; not part of the cache key.
     root: str = field(default=".", compare=False)
     config_file: str | None = field(default=None, compare=False)
@@ -128,7 +133,7 @@ def check_selectors(selectors: Iterable[str], where: str) -> tuple[str, ...]:
 
 
 def parse_target(value: str, where: str) -> tuple[int, int]:
-    match = re.fullmatch(r"py3(\d{2})", value.strip().lower())
+    match = re.fullmatch(r"py3(\d{1,2})", value.strip().lower())
     if not match or (3, int(match.group(1))) not in SUPPORTED_TARGETS:
         allowed = ", ".join(f"py3{m}" for _, m in SUPPORTED_TARGETS)
         raise ConfigError(f"{where}: invalid target version {value!r} (expected one of {allowed})")
@@ -162,6 +167,7 @@ _KEYS = {
     "fix-format": ("fix_format", "formatter"),
     "line-length": ("line_length", "int"),
     "project-analysis": ("project_analysis", "bool"),
+    "helper-file-io": ("helper_file_io", "bool"),
 }
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import libcst as cst
 
@@ -28,6 +30,10 @@ from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
 from asynclint.walk import COMPREHENSIONS, walk
 
+if TYPE_CHECKING:
+    from asynclint.project import ProjectIndex
+    from asynclint.scope import Scope
+
 
 def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
     codes = settings.codes_for(path)
@@ -35,7 +41,12 @@ def rules_for(settings: Settings, path: str) -> list[type[Rule]]:
 
 
 def lint_file(
-    path: str, settings: Settings, *, collect_facts: Facts = Facts.NONE, project=None, apply_noqa: bool = True
+    path: str,
+    settings: Settings,
+    *,
+    collect_facts: Facts = Facts.NONE,
+    project: ProjectIndex | None = None,
+    apply_noqa: bool = True,
 ) -> FileResult:
     try:
         source = read_source(path)
@@ -51,7 +62,7 @@ def lint_text(
     *,
     apply_noqa: bool = True,
     collect_facts: Facts = Facts.NONE,
-    project=None,
+    project: ProjectIndex | None = None,
 ) -> FileResult:
     """Findings for one file. `collect_facts` also gathers the module's facts for project
     analysis into result.facts (see `Facts` for which). `project` is the ProjectIndex rules
@@ -61,7 +72,9 @@ def lint_text(
     return on_big_stack(_lint_text, text, path, settings, apply_noqa, collect_facts, project)
 
 
-def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode: Facts, project) -> FileResult:
+def _lint_text(
+    text: str, path: str, settings: Settings, apply_noqa: bool, mode: Facts, project: ProjectIndex | None
+) -> FileResult:
     result = FileResult(path=path)
     exempt = noqa.file_exemptions(text) if apply_noqa else None
     if exempt is not None and not exempt:
@@ -86,7 +99,8 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
     verdict, tree, error = precheck(text)
     if verdict == "unencodable":
         if "ASL002" in settings.codes_for(path):
-            result.diagnostics.append(unencodable(text, path, error))
+            # precheck's error for this verdict (its docstring)
+            result.diagnostics.append(unencodable(text, path, cast(UnicodeEncodeError, error)))
         return _filter(result, text, exempt, apply_noqa, settings, linted=False)
     if verdict == "too-deep":
         if check_syntax:
@@ -105,7 +119,7 @@ def _lint_text(text: str, path: str, settings: Settings, apply_noqa: bool, mode:
         scopes = build_scopes(module)
         # Always known, so that names resolve the same whether or not facts are collected.
         ctx = Context(path, module, scopes, settings, module_name=module_name(path, settings.root), project=project)
-        instances = [rule(ctx) for rule in rules]
+        instances: list[_Hooked] = [rule(ctx) for rule in rules]
         collector = None
         if collect_facts:
             from asynclint.facts import FactsCollector
@@ -153,7 +167,12 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
 
 
 def _filter(
-    result: FileResult, text: str, exempt, apply_noqa: bool, settings: Settings | None = None, linted: bool = True
+    result: FileResult,
+    text: str,
+    exempt: frozenset[str] | None,
+    apply_noqa: bool,
+    settings: Settings | None = None,
+    linted: bool = True,
 ) -> FileResult:
     """Line and file `# noqa` applied; with ASL003 selected and the rules run (`linted`), the
     line comments that suppress nothing reported."""
@@ -176,7 +195,9 @@ def _filter(
     return result
 
 
-def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings, linted: bool) -> None:
+def _noqa_hygiene(
+    result: FileResult, text: str, exempt: frozenset[str] | None, settings: Settings, linted: bool
+) -> None:
     path = result.path
     for row in noqa.spaced_directives(text):
         result.notes.append(
@@ -196,15 +217,29 @@ def _noqa_hygiene(result: FileResult, text: str, exempt, settings: Settings, lin
     result.diagnostics.extend(noqa.unused(text, path, result.diagnostics, codes, registry.all_codes(), unsure))
 
 
+class _Hooked(Protocol):
+    """What the traversal calls: a rule, or the facts collector riding along. Its hooks are
+    its `visit_<Node>` and `leave_<Node>` methods."""
+
+    @property
+    def code(self) -> str: ...
+
+    def finish(self) -> None: ...
+
+
+_Hook = Callable[[cst.CSTNode], object]
+_N = TypeVar("_N")
+
+
 class _Traversal:
     """The one traversal: keeps scope and node stack, and calls every rule's hooks."""
 
-    def __init__(self, ctx: Context, rules: list[Rule], result: FileResult) -> None:
+    def __init__(self, ctx: Context, rules: list[_Hooked], result: FileResult) -> None:
         self.ctx = ctx
         self.result = result
         self.rules = rules
-        self.visits: dict[str, list] = defaultdict(list)
-        self.leaves: dict[str, list] = defaultdict(list)
+        self.visits: dict[str, list[tuple[_Hooked, _Hook]]] = defaultdict(list)
+        self.leaves: dict[str, list[tuple[_Hooked, _Hook]]] = defaultdict(list)
         for rule in rules:
             for attribute in dir(type(rule)):
                 if attribute.startswith("visit_"):
@@ -216,9 +251,9 @@ class _Traversal:
     def run(self, module: cst.Module) -> None:
         walk(module, self.enter, self.leave, self.enter_body, self.leave_body)
         for rule in self.rules:
-            self._call(rule, lambda _node, rule=rule: rule.finish(), None)
+            self._call(rule, lambda hooked: hooked.finish(), rule)
 
-    def _call(self, rule: Rule, hook, node) -> None:
+    def _call(self, rule: _Hooked, hook: Callable[[_N], object], node: _N) -> None:
         if rule.code in self.broken:
             return
         self.ctx.current_code = rule.code
@@ -249,7 +284,8 @@ class _Traversal:
             for rule, hook in hooks:
                 self._call(rule, hook, node)
         if cls in COMPREHENSIONS:
-            ctx.scope = ctx.scopes[node].parent
+            # Only the module's scope has no parent (scope.ScopeBuilder._push).
+            ctx.scope = cast("Scope", ctx.scopes[node].parent)
         ctx.stack.pop()
 
     # Function, lambda and class scopes begin at their body.
@@ -257,4 +293,4 @@ class _Traversal:
         self.ctx.scope = self.ctx.scopes[node]
 
     def leave_body(self, node: cst.CSTNode) -> None:
-        self.ctx.scope = self.ctx.scopes[node].parent
+        self.ctx.scope = cast("Scope", self.ctx.scopes[node].parent)

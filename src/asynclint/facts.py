@@ -12,7 +12,7 @@ import sys
 import libcst as cst
 
 from asynclint import knowledge, registry
-from asynclint.analysis import imports_asyncio_orm
+from asynclint.analysis import imports_asyncio_orm, session_dependencies
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
@@ -68,7 +68,12 @@ class FactsCollector:
         self.classes: dict[str, dict] = {}
         self.async_calls: set[str] = set()
         self.stack: list[tuple[cst.FunctionDef, str | None]] = []  # (node, qualname or None)
-        self.matchers = [rule(ctx) for rule in _blocking_rules() if rule.mentioned(text, ctx.settings)]
+        self.matchers = [
+            rule(ctx)
+            for rule in _blocking_rules()
+            if rule.mentioned(text, ctx.settings)
+            and (rule.code not in registry.FILE_CHAIN_CODES or ctx.settings.helper_file_io)
+        ]
         # What each named function hands back: `return` values (or `yield` values).
         self.returns: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
         self.yields: dict[cst.FunctionDef, list[cst.BaseExpression]] = {}
@@ -100,6 +105,9 @@ class FactsCollector:
         self.startup: set[str] = set()
         self.escapes: set[str] = set()
         self.bound: dict[cst.FunctionDef, bool] = {}  # methods whose first parameter is bound
+        # FastAPI dependencies: does the project provide a session through one (ASL401)?
+        self.depends = "Depends" in text or "Security" in text
+        self.wrapping: set[cst.FunctionDef] = set()  # defs with a nested `async def`
 
     def _qualname(self, node) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
@@ -128,6 +136,8 @@ class FactsCollector:
         self.classes[name] = record
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None and self.stack:
+            self.wrapping.add(self.stack[-1][0])  # an `async def` nested in it: a wrapper?
         name = self._qualname(node)
         if name:
             ctx = self.ctx
@@ -206,6 +216,10 @@ class FactsCollector:
         _, name = self.stack.pop()
         if name is not None:
             record = self.functions[name]
+            if node in self.yields:
+                record["generator"] = True  # the shape of a session dependency (ASL401)
+            if node in self.wrapping:
+                self._wrapping_spawn(node, record)
             self._hands_back(node, record)
             self._drops(node, record)
             if record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
@@ -394,6 +408,38 @@ class FactsCollector:
                 if forward not in record.setdefault("forwards", []):
                     record["forwards"].append(forward)
 
+    def _wrapping_spawn(self, func: cst.FunctionDef, record: dict) -> None:
+        """`def spawn(coro): async def wrapper(): try: await coro ...; create_task(wrapper())`:
+        a spawn helper that starts its parameter inside a nested coroutine whose last act is
+        to await it (the wrapper logs what it raises; nothing after it runs on)."""
+        from asynclint.analysis import starts_task
+        from asynclint.rules._statements import descendants
+
+        scope = self.ctx.scopes[func]
+        params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+        if scope.self_name is not None and params:
+            params = params[1:]
+        wrappers = {}
+        for node in descendants(func.body):
+            if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
+                awaited = _tail_awaited(node.body)
+                if awaited in params:
+                    wrappers[node.name.value] = params.index(awaited)
+        if not wrappers:
+            return
+        for node in descendants(func.body):
+            if isinstance(node, cst.Call) and starts_task(self.ctx, node, scope):
+                for arg in node.args:
+                    value = arg.value
+                    if (
+                        isinstance(value, cst.Call)
+                        and isinstance(value.func, cst.Name)
+                        and value.func.value in wrappers
+                    ):
+                        spawns = record.setdefault("spawns", [])
+                        if wrappers[value.func.value] not in spawns:
+                            spawns.append(wrappers[value.func.value])
+
     def _untyped_io(self, func: cst.Attribute) -> None:
         """`x.read_text()` or `x.execute(q)` in async code, where nothing in this module says
         what `x` is: the project index may (ASL204, ASL206 run again with it). Notes the
@@ -515,15 +561,17 @@ class FactsCollector:
         httpx.AsyncClient() as c:`, a local name, used in place), for ASL501 across modules:
         `drops` the resource, `drop_calls` [[project callee, result dropped here?], ...] for
         the project calls that may do so (not under a lazy-singleton guard)."""
-        from asynclint.rules._resources import use_of
+        from asynclint.rules._resources import on_chosen_socket, use_of
 
         if record["cached"]:
             return
         lifetimes = self._lifetimes()
-        for site in self.sites.values():
+        for call, site in self.sites.items():
             resource, path, in_process = site
+            if path[0] is not node or in_process or on_chosen_socket(self.ctx, call, self.ctx.scopes[node]):
+                continue
             # (`_on_every_call` first: it only looks at the path; `is_lazy` walks the function.)
-            if path[0] is node and not in_process and _on_every_call(path) and not lifetimes.is_lazy(path):
+            if _on_every_call(path) and not lifetimes.is_lazy(path):
                 if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
@@ -761,7 +809,28 @@ class FactsCollector:
             facts["values"] = values
         if aliases:
             facts["aliases"] = aliases
+        if self.depends:
+            provides, targets = session_dependencies(ctx)
+            if provides:
+                facts["session_dependency"] = True
+            elif targets:
+                facts["depends"] = sorted(targets)
         return facts
+
+
+def _tail_awaited(body) -> str | None:
+    """The name a block awaits as its last act: `await coro` (or `return await coro`) as its
+    last statement, or as the last statement of a `try:` that is its last statement."""
+    last = body.body[-1] if body.body else None
+    if isinstance(last, cst.Try) and last.orelse is None:
+        return _tail_awaited(last.body)
+    if not isinstance(last, cst.SimpleStatementLine) or len(last.body) != 1:
+        return None
+    statement = last.body[0]
+    value = statement.value if isinstance(statement, (cst.Expr, cst.Return)) else None
+    if isinstance(value, cst.Await) and isinstance(value.expression, cst.Name):
+        return value.expression.value
+    return None
 
 
 # Decorators that leave a function to be called by the project's own code.

@@ -9,25 +9,36 @@ byte outside it stays as it was.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar, cast, overload
 
 import libcst as cst
 
-from asynclint.diagnostics import Edit, Fix
+from asynclint.diagnostics import Applicability, Edit, Fix
 from asynclint.source import split_lines
+
+if TYPE_CHECKING:
+    from asynclint.context import Context
+    from asynclint.positions import Locator
+    from asynclint.scope import Binding, Scope
+
+# What a fix puts in a node's place: a node, or several statements for one (ASL101's block
+# and the line after it).
+Replacement = cst.CSTNode | cst.FlattenSentinel[cst.CSTNode]
 
 
 @dataclass
 class FixSpec:
-    applicability: str  # "safe" | "unsafe"
+    applicability: Applicability
     message: str
-    # (original node, replacement node): made together in one rendering of the module.
-    replacements: list[tuple[cst.CSTNode, cst.CSTNode]] = field(default_factory=list)
+    # (original node, replacement): made together in one rendering of the module.
+    replacements: list[tuple[cst.CSTNode, Replacement]] = field(default_factory=list)
     # The replacement writes `asyncio.x` and the module does not import asyncio yet.
     needs_asyncio: bool = False
 
 
-def asyncio_available(ctx) -> bool | None:
+def asyncio_available(ctx: Context) -> bool | None:
     """Can a fix write `asyncio.x` here? False: yes, as is; True: yes, after adding
     `import asyncio`; None: no, because `asyncio` means something else here, or may not be
     bound yet when this line runs."""
@@ -44,7 +55,7 @@ def asyncio_available(ctx) -> bool | None:
     return False
 
 
-def _path_to(ctx, node: cst.CSTNode) -> list[cst.CSTNode]:
+def _path_to(ctx: Context, node: cst.CSTNode) -> list[cst.CSTNode]:
     """The current stack from the module down to `node` (which must be on it)."""
     for index in range(len(ctx.stack) - 1, -1, -1):
         if ctx.stack[index] is node:
@@ -52,9 +63,9 @@ def _path_to(ctx, node: cst.CSTNode) -> list[cst.CSTNode]:
     return list(ctx.stack)
 
 
-def _only_for_type_checkers(ctx, node: cst.CSTNode | None) -> bool:
+def _only_for_type_checkers(ctx: Context, node: cst.CSTNode | None) -> bool:
     """Is `node` (a statement binding a name) in the body of `if TYPE_CHECKING:`?"""
-    hidden = ctx.cache.get("type-checking imports")
+    hidden = cast("set[int] | None", ctx.cache.get("type-checking imports"))  # set only here
     if hidden is None:
         hidden = ctx.cache["type-checking imports"] = _type_checking_imports(ctx.module)
     return node is not None and id(node) in hidden
@@ -82,7 +93,7 @@ def _type_checking_imports(module: cst.Module) -> set[int]:
     return found
 
 
-def _bound_before(ctx, scope, bindings) -> bool:
+def _bound_before(ctx: Context, scope: Scope, bindings: list[Binding]) -> bool:
     """In the function that binds `asyncio` locally: is one binding an import among the
     function's own statements (not under an `if`, a loop or a `try`), before the statement
     being fixed? Only then is the name bound whenever this statement runs."""
@@ -106,7 +117,7 @@ def _bound_before(ctx, scope, bindings) -> bool:
 
 
 class _Comments(cst.CSTVisitor):
-    def __init__(self, skip) -> None:
+    def __init__(self, skip: list[cst.CSTNode]) -> None:
         super().__init__()
         self.skip = skip
         self.found: list[str] = []
@@ -119,7 +130,7 @@ class _Comments(cst.CSTVisitor):
         return True
 
 
-def comments_in(node: cst.CSTNode, skip=()) -> list[str]:
+def comments_in(node: cst.CSTNode, skip: Iterable[cst.CSTNode] = ()) -> list[str]:
     """The comments written inside `node`, in order, but not those inside `skip`'s nodes
     (which a rewrite keeps whole, comments and all)."""
     visitor = _Comments(list(skip))
@@ -137,7 +148,7 @@ def with_comments(line: cst.TrailingWhitespace, comments: list[str]) -> cst.Trai
     return line.with_changes(whitespace=whitespace, comment=cst.Comment("  ".join(texts + comments)))
 
 
-def await_allowed(ctx, node: cst.CSTNode) -> bool:
+def await_allowed(ctx: Context, node: cst.CSTNode) -> bool:
     """Can `await` be put at `node` (in an async function) without changing what the code
     around it is? Not inside a generator expression, which would become an async generator
     that `any()`, `list()`, `"".join()` and every other sync consumer reject (its first
@@ -183,7 +194,7 @@ def add_keyword(call: cst.Call, name: str, value: cst.BaseExpression) -> cst.Cal
 
 def add_dict_entry(mapping: cst.Dict, key: cst.BaseExpression, value: cst.BaseExpression) -> cst.Dict:
     """`{"a": 1}` -> `{"a": 1, key: value}`, in the dict's own layout (see `add_keyword`)."""
-    new = cst.DictElement(key, value)
+    new: cst.BaseDictElement = cst.DictElement(key, value)
     if not mapping.elements:
         return mapping.with_changes(elements=[new])
     last = mapping.elements[-1]
@@ -198,7 +209,30 @@ def add_dict_entry(mapping: cst.Dict, key: cst.BaseExpression, value: cst.BaseEx
     )
 
 
-def _after_item(items, opening, new, tail=None):
+_Item = TypeVar("_Item", cst.Arg, cst.BaseDictElement)
+
+
+@overload
+def _after_item(
+    items: Sequence[_Item], opening: cst.BaseParenthesizableWhitespace, new: _Item
+) -> tuple[_Item, _Item]: ...
+
+
+@overload
+def _after_item(
+    items: Sequence[_Item],
+    opening: cst.BaseParenthesizableWhitespace,
+    new: _Item,
+    tail: cst.BaseParenthesizableWhitespace,
+) -> tuple[_Item, _Item, cst.BaseParenthesizableWhitespace]: ...
+
+
+def _after_item(
+    items: Sequence[_Item],
+    opening: cst.BaseParenthesizableWhitespace,
+    new: _Item,
+    tail: cst.BaseParenthesizableWhitespace | None = None,
+) -> tuple[_Item, _Item] | tuple[_Item, _Item, cst.BaseParenthesizableWhitespace]:
     """Put `new` after the last of `items`. `tail` is the whitespace before the closing
     bracket when the last item has no comma (None: it has one, and that comma's whitespace
     is the tail). Returns the last item and `new` rewritten, and the new tail if given."""
@@ -214,7 +248,8 @@ def _after_item(items, opening, new, tail=None):
     if isinstance(between, cst.ParenthesizedWhitespace):
         between = cst.ParenthesizedWhitespace(indent=between.indent, last_line=between.last_line)  # no comment copied
     trailing = tail is None
-    end = last.comma.whitespace_after if trailing else tail
+    # No tail: the caller has seen that the last item has a comma.
+    end = tail if tail is not None else cast(cst.Comma, last.comma).whitespace_after
     if isinstance(end, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
         # One item per line: the last item keeps its comment, the new item goes on the next line.
         separator = cst.Comma(
@@ -230,11 +265,13 @@ def _after_item(items, opening, new, tail=None):
 
 
 class _Replace(cst.CSTTransformer):
-    def __init__(self, replacements: dict[cst.CSTNode, cst.CSTNode]) -> None:
+    def __init__(self, replacements: dict[cst.CSTNode, Replacement]) -> None:
         super().__init__()
         self.replacements = replacements
 
-    def on_leave(self, original_node, updated_node):
+    # A replacement may be any node (an Await for a Call), which LibCST's signature, tying
+    # the result to the original's type, cannot say.
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Replacement:  # type: ignore[override]
         return self.replacements.get(original_node, updated_node)
 
 
@@ -342,7 +379,11 @@ def _edit_at_end_of_file(before: str, after: str, edit: Edit, newline: str) -> E
 
 
 def build_fix(
-    spec: FixSpec, module: cst.Module, statement: cst.CSTNode | None = None, first_row: int | None = None, locator=None
+    spec: FixSpec,
+    module: cst.Module,
+    statement: cst.CSTNode | None = None,
+    first_row: int | None = None,
+    locator: Locator | None = None,
 ) -> Fix | None:
     replacements = dict(spec.replacements)
     local = locator.enclosing(list(replacements), statement) if locator is not None else None
@@ -358,7 +399,8 @@ def build_fix(
             after = render(module, replaced, indents)
     if after is not None:
         edit = _edit_between(before, after, _LineIndex(before))
-        if edit is not None and locator.past_end(inner):
+        # `locator` is not None here (`local` came from it); the test is for the type checker.
+        if edit is not None and locator is not None and locator.past_end(inner):
             edit = _edit_at_end_of_file(before, after, edit, module.default_newline)
         edit = edit and Edit(
             edit.content, edit.row + inner_row - 1, edit.col, edit.end_row + inner_row - 1, edit.end_col
@@ -368,7 +410,9 @@ def build_fix(
         # the row of its first leading line): a fix in a large file then costs as much
         # as the statement, not the file.
         before = module.code_for_node(statement)
-        after = module.code_for_node(statement.visit(_Replace(replacements)))
+        # A FlattenSentinel would fail here: no rule replaces a module-level statement with
+        # several (ASL101's only replaces lines inside async functions).
+        after = module.code_for_node(statement.visit(_Replace(replacements)))  # type: ignore[arg-type]
         edit = _edit_between(before, after, _LineIndex(before))
         if edit is not None and _lacks_final_newline(module, statement, before):
             edit = _edit_at_end_of_file(before, after, edit, module.default_newline)

@@ -6,7 +6,10 @@ say it does not:
 - a lazy singleton: the call sits under a check that some state is missing (`if _X is None:`
   on a module global, `if self._x is None:`, `if not hasattr(self, "_x"):`, or after an early
   `if _X is not None: return _X`), and the function then stores into that state: it blocks
-  once per process or instance, not per call;
+  once per process or instance, not per call; likewise a memo filled once per key
+  (`if key not in self._cache: self._cache[key] = make()`, after
+  `if key in _CACHE: return _CACHE[key]`, or after `hit = self._cache.get(key)` and
+  `if hit is not None: return hit`), where the function stores `X[...] = ...`;
 - a parameter default: the call sits under `if p is None:`/`if not p:` on a parameter `p`
   (`meta = read_ids_from_disk()` when the caller gave none): a call site that passes `p`
   never runs it.
@@ -49,6 +52,7 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         for target in missing:
             if target is None:
                 continue
+            target = _memo_of(scope, target) or target
             if "." not in target and _is_param(scope, target):
                 params.add(target)
             elif _persistent(scope, target) and _stores(region, target, scope):
@@ -63,6 +67,11 @@ def _checked(test: cst.BaseExpression, present: bool) -> str | None:
         return _checked(test.expression, not present)
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
+        # A memo: `key not in X` (missing), `key in X` (present); X is what must be stored.
+        if isinstance(target.operator, cst.NotIn) and not present:
+            return dotted_name(target.comparator)
+        if isinstance(target.operator, cst.In) and present:
+            return dotted_name(target.comparator)
         if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
             if isinstance(target.operator, cst.Is) and not present:
                 return _state(test.left)
@@ -85,6 +94,24 @@ def _state(expr: cst.BaseExpression) -> str | None:
     return dotted_name(expr)
 
 
+def _memo_of(scope: Scope, name: str) -> str | None:
+    """For a local name every assignment of which is `X.get(...)` (a memo lookup): X."""
+    if "." in name or name in scope.global_names:
+        return None
+    bindings = scope.bindings.get(name, ())
+    sources = set()
+    for binding in bindings:
+        value = binding.value
+        if binding.kind != "assign" or not (
+            isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get"
+        ):
+            return None
+        sources.add(dotted_name(value.func.value))
+    if len(sources) != 1:
+        return None
+    return sources.pop()
+
+
 def _leaves(body: cst.BaseSuite) -> bool:
     statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
     last: cst.CSTNode | None = statements[-1] if statements else None
@@ -98,15 +125,18 @@ def _is_param(scope: Scope, name: str) -> bool:
 
 
 def _persistent(scope: Scope, target: str) -> bool:
-    """State that outlives the call: a global the function declares, or an attribute of a
-    parameter (`self`), a module-level name or a class."""
+    """State that outlives the call: a global the function declares, a module-level name it
+    does not bind (a memo it fills with `X[key] = ...`), or an attribute of a parameter
+    (`self`), a module-level name or a class."""
     base, dot, _ = target.partition(".")
-    if not dot:
-        return base in scope.global_names
+    if not dot and base in scope.global_names:
+        return True
     found = scope.lookup(base)
     if found is None:
         return False
     where, bindings = found
+    if not dot:
+        return where is not scope
     return where is not scope or all(binding.kind == "param" for binding in bindings)
 
 
@@ -123,6 +153,8 @@ def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
         else:
             continue
         for assigned in targets:
+            if isinstance(assigned, cst.Subscript):
+                assigned = assigned.value  # `X[key] = ...` fills the memo X
             name = assigned if isinstance(assigned, str) else dotted_name(assigned) if assigned is not None else None
             if name == target:
                 return True

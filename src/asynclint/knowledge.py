@@ -39,6 +39,19 @@ BLOCKING_FILE_IO = frozenset(
     | {f"shutil.{name}" for name in ("copy", "copy2", "copyfile", "copyfileobj", "copytree", "move", "rmtree")}
 )
 PATH_IO_METHODS = frozenset({"read_text", "read_bytes", "write_text", "write_bytes", "open"})
+# Calls that take an open file and do its reads and writes elsewhere: a worker thread
+# (`asyncio.to_thread(f.write, data)`, and any `loop.run_in_executor(...)`), or a child
+# process (`stdout=f`). Opening a file only to hand it to them is one quick system call.
+FILE_HANDOFF_CALLS = frozenset(
+    {
+        "asyncio.to_thread",
+        "anyio.to_thread.run_sync",
+        "asyncio.create_subprocess_exec",
+        "asyncio.create_subprocess_shell",
+        "subprocess.Popen",
+    }
+)
+FILE_HANDOFF_METHODS = frozenset({"run_in_executor"})
 # Whole-file and whole-tree operations that neither `aiofiles` nor `anyio.Path` offers: the
 # only remedy is a worker thread.
 THREAD_ONLY_FILE_IO = frozenset(name for name in BLOCKING_FILE_IO if name.startswith("shutil."))
@@ -416,6 +429,15 @@ CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})
 POOL_ARGUMENTS = frozenset({"transport", "connector"})
 # Transports that call an app in the same process: they open no connections.
 IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
+# Transports and connectors bound to one Unix socket, by the argument naming the socket
+# (position, keyword): a client on one whose socket the call chooses talks to that one
+# destination (a per-replica tunnel), with no TCP or TLS handshake to save by sharing (ASL501).
+UNIX_SOCKET_TRANSPORTS = {
+    "httpx.AsyncHTTPTransport": (None, "uds"),
+    "httpx.HTTPTransport": (None, "uds"),
+    "aiohttp.UnixConnector": (0, "path"),
+    "aiohttp.connector.UnixConnector": (0, "path"),
+}
 # Decorators that memoise a function: what it creates is built once per argument set
 # (`cached_property`: once per instance).
 CACHING_DECORATORS = frozenset(

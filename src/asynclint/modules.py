@@ -6,24 +6,31 @@ import functools
 import os
 from pathlib import Path
 
+SHADOWED = "!shadowed"
+
 
 def module_name(path: str, root: str) -> str:
     """The dotted module name of a file: through its packages (folders with an
     `__init__.py`), else relative to the project root, minus a `src/` layout prefix."""
     folder, packages = _packages(os.path.dirname(os.path.abspath(path)))
     file = folder / os.path.basename(path)
-    parts = ([] if file.stem == "__init__" else [file.stem]) + list(packages)
+    stem = file.stem
+    if stem != "__init__" and (folder / stem / "__init__.py").exists():
+        # `x.py` beside a package `x/`: `import x` finds the package, so the file is dead code.
+        # A name no import can spell keeps its facts from overwriting the package's.
+        stem += SHADOWED
+    parts = ([] if stem == "__init__" else [stem]) + list(packages)
     if len(parts) <= 1 and file.stem != "__init__":
         try:
             relative = file.relative_to(Path(root).resolve()).with_suffix("")
-            rel = list(relative.parts)
+            rel = [*relative.parts[:-1], stem]
             if rel and rel[0] == "src":
                 rel = rel[1:]
             if rel:
                 return ".".join(rel)
         except ValueError:
             pass
-    return ".".join(reversed(parts)) or file.stem
+    return ".".join(reversed(parts)) or stem
 
 
 @functools.lru_cache(maxsize=4096)

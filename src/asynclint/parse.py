@@ -14,13 +14,21 @@ import re
 import sys
 import threading
 import warnings
+from collections.abc import Callable
 from itertools import accumulate
+from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar, cast
 
 import libcst as cst
 
 from asynclint.diagnostics import Diagnostic, FileResult
 from asynclint.positions import misread
 from asynclint.source import split_lines
+
+if TYPE_CHECKING:
+    import concurrent.futures
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 TOO_DEEP = "SyntaxError: the code is nested too deeply to analyse"
 _BRACKETS = re.compile(r"[^()\[\]{}]+")
@@ -61,7 +69,7 @@ def _bracket_depth(text: str) -> int:
 
 _STACK_SIZE = 256 * 1024 * 1024
 _RECURSION_LIMIT = 5_000
-_executor = None
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
 # Set once, on import: deep but valid code must not hit the default limit of 1000 in the
 # big-stack thread (the limit is per interpreter, not per thread).
 sys.setrecursionlimit(max(sys.getrecursionlimit(), _RECURSION_LIMIT))
@@ -77,7 +85,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_executor)
 
 
-def on_big_stack(function, *args):
+def on_big_stack(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     global _executor
     if _executor is None:
         import concurrent.futures
@@ -89,7 +97,7 @@ def on_big_stack(function, *args):
             _executor.submit(lambda: None).result()  # start the thread while the size is set
         finally:
             threading.stack_size(previous)
-    return _executor.submit(function, *args).result()
+    return _executor.submit(function, *args, **kwargs).result()
 
 
 def parse_or_report(
@@ -158,15 +166,21 @@ def parse_module(text: str) -> cst.Module:
         return cst.parse_module(text)  # a LibCST whose __post_init__ does more: leave it be
     parser = threading.get_ident()
 
-    def validate_elsewhere(node: cst.CSTNode, _validate=post_init, _thread=threading.get_ident) -> None:
+    def validate_elsewhere(
+        node: cst.CSTNode,
+        _validate: Callable[[cst.CSTNode], None] = post_init,
+        _thread: Callable[[], int] = threading.get_ident,
+    ) -> None:
         if _thread() != parser:
             _validate(node)
 
-    cst.CSTNode.__post_init__ = validate_elsewhere
+    # Patching the method on the class for the parse is the point (see above); mypy forbids
+    # assigning to a method, and reads the class attribute's type with `self` twice.
+    cst.CSTNode.__post_init__ = validate_elsewhere  # type: ignore[method-assign, assignment]
     try:
         return cst.parse_module(text)
     finally:
-        cst.CSTNode.__post_init__ = post_init
+        cst.CSTNode.__post_init__ = post_init  # type: ignore[method-assign]
 
 
 def _clamp(text: str, row: int, col: int) -> tuple[int, int]:
@@ -226,7 +240,7 @@ def _longest_expression(text: str, tree: ast.Module) -> tuple[int, int, int] | N
         list(accumulate(len(line) + 1 for line in text.split("\n"))) if text.count("\r") == text.count("\r\n") else None
     )
 
-    def chars(node) -> int:
+    def chars(node: _Located) -> int:
         if node.end_lineno == node.lineno:
             return node.end_col_offset - node.col_offset  # bytes, at least as many
         if reach is None:
@@ -234,7 +248,7 @@ def _longest_expression(text: str, tree: ast.Module) -> tuple[int, int, int] | N
         return reach[min(node.end_lineno, len(reach)) - 1] - (reach[node.lineno - 2] if node.lineno > 1 else 0)
 
     # (node, its depth inside the statement's expressions, the statement)
-    stack: list[tuple[ast.AST, int, ast.AST]] = [(node, 0, node) for node in reversed(tree.body)]
+    stack: list[tuple[ast.AST, int, ast.stmt]] = [(node, 0, node) for node in reversed(tree.body)]
     while stack:
         node, depth, statement = stack.pop()
         if isinstance(node, ast.stmt):
@@ -242,10 +256,19 @@ def _longest_expression(text: str, tree: ast.Module) -> tuple[int, int, int] | N
         elif depth > limit:
             return _deepest(statement), *_char_position(text, statement.lineno, statement.col_offset)
         # A node at this depth nests at most a few levels more than it has characters.
-        if getattr(node, "end_lineno", None) is not None and depth + chars(node) + 4 <= limit:
+        if getattr(node, "end_lineno", None) is not None and depth + chars(cast("_Located", node)) + 4 <= limit:
             continue
         stack.extend((child, depth + 1, statement) for child in ast.iter_child_nodes(node))
     return None
+
+
+class _Located(Protocol):
+    """A node CPython places (its end known: `end_lineno` is checked before use)."""
+
+    lineno: int
+    col_offset: int
+    end_lineno: int
+    end_col_offset: int
 
 
 def _deepest(statement: ast.AST) -> int:

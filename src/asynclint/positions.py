@@ -18,14 +18,32 @@ from __future__ import annotations
 import ast
 import re
 import types
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Protocol, cast
 
 import libcst as cst
 
 from asynclint.source import split_lines
 from asynclint.walk import walk
 
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
+
 Position = tuple[int, int]  # row (1-based), column (1-based)
 Range = tuple[Position, Position]
+# Where each node of a rendered statement (or of the whole module) is.
+Ranges = Mapping[cst.CSTNode, "CodeRange"]
+# (statement, row of its first leading line, indents of the blocks around it, its nodes' ranges)
+_Rendered = tuple[cst.CSTNode, int, list[str], Ranges]
+
+
+class Positions(Protocol):
+    """What answers where the innermost statement cannot: `Locator`'s fallback."""
+
+    def range(self, node: cst.CSTNode, statement: cst.CSTNode | None, /) -> Range: ...
+
+    def first_row(self, statement: cst.CSTNode, /) -> int: ...
+
 
 _STATEMENTS = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 # LibCST statement -> the CPython statement types it can stand for.
@@ -41,10 +59,13 @@ _SAME_KIND: dict[type, tuple[type, ...]] = {
 }
 if hasattr(ast, "TryStar"):
     _SAME_KIND[cst.TryStar] = (ast.TryStar,)
+_TRY: tuple[type[cst.Try | cst.TryStar], ...] = (cst.Try, getattr(cst, "TryStar", cst.Try))
 
 
 class Locator:
-    def __init__(self, module: cst.Module, tree: ast.Module | None, text: str, fallback=None) -> None:
+    def __init__(
+        self, module: cst.Module, tree: ast.Module | None, text: str, fallback: Positions | None = None
+    ) -> None:
         """`fallback`: where the innermost statement cannot be used, an object whose
         `range(node, hint)` and `first_row(statement)` answer instead (the engine's
         whole-module positions); by default LibCST's whole-module positions."""
@@ -54,10 +75,11 @@ class Locator:
         self.fallback = fallback
         self._line_starts: list[int] | None = None
         # statement -> (statement, first row, indents, {node: CodeRange}), or None
-        self._rendered: dict[cst.CSTNode, tuple | None] = {}
+        self._rendered: dict[cst.CSTNode, _Rendered | None] = {}
         self._texts: dict[cst.CSTNode, str] = {}
-        self._parents: dict[cst.CSTNode, dict] = {}  # searched tree -> {node: parent}
-        self._whole = None
+        # searched tree -> {node: parent}
+        self._parents: dict[cst.CSTNode, dict[cst.CSTNode, cst.CSTNode | None]] = {}
+        self._whole: Ranges | None = None
 
     # -- public ----------------------------------------------------------------------
 
@@ -83,7 +105,7 @@ class Locator:
 
     # -- the innermost statement ---------------------------------------------------------
 
-    def _local(self, node: cst.CSTNode, hint: cst.CSTNode | None):
+    def _local(self, node: cst.CSTNode, hint: cst.CSTNode | None) -> Ranges | None:
         ancestors = self._ancestors(node, hint) if self.tree is not None else None
         found = self._innermost(ancestors) if ancestors is not None else None
         if found is None:
@@ -91,7 +113,9 @@ class Locator:
         ranges = found[3]
         return ranges if node in ranges else None
 
-    def enclosing(self, nodes: list[cst.CSTNode], hint: cst.CSTNode | None):
+    def enclosing(
+        self, nodes: list[cst.CSTNode], hint: cst.CSTNode | None
+    ) -> tuple[cst.CSTNode, int, list[str], str] | None:
         """(statement, row of its first leading line, indentation around it, its rendering)
         for the innermost statement holding all `nodes`, or None. For fixes: render only
         that. The rendering is the file's text from that row on, except that it may end
@@ -120,10 +144,13 @@ class Locator:
         """Does the rendering of `statement` (from `enclosing`) end with a newline the file
         lacks? (The last statement of a file without a final newline.)"""
         text = self._texts.get(statement)
-        start = self._offset(self._rendered[statement][1]) if text is not None else None
+        if text is None:
+            return False
+        # Its text is kept only once it is rendered and checked: then `_rendered` holds it.
+        start = self._offset(cast("_Rendered", self._rendered[statement])[1])
         return start is not None and start + len(text) > len(self.text)
 
-    def _innermost(self, ancestors: list[cst.CSTNode]):
+    def _innermost(self, ancestors: list[cst.CSTNode]) -> _Rendered | None:
         """(statement, first row, indents, ranges) for the innermost statement among
         `ancestors`, rendered and checked against the file; None if it cannot be."""
         chain = [n for n in ancestors if isinstance(n, _STATEMENTS)]
@@ -178,12 +205,12 @@ class Locator:
         found.reverse()
         return found
 
-    def _place(self, chain: list[cst.CSTNode]) -> tuple[int, ast.stmt] | None:
+    def _place(self, chain: Sequence[cst.CSTNode]) -> tuple[int, ast.stmt] | None:
         """(row of the first leading line, CPython statement) of the last statement of
         `chain` (statements from module level down), matched through CPython's tree."""
-        cst_body: list = list(self.module.body)
-        ast_body: list = self.tree.body
-        found = None
+        cst_body: Sequence[cst.CSTNode] = list(self.module.body)
+        ast_body: Sequence[ast.stmt] = cast(ast.Module, self.tree).body  # callers have checked there is one
+        found: ast.stmt | None = None
         for depth, statement in enumerate(chain):
             found = _match(cst_body, ast_body, statement)
             if found is None:
@@ -194,19 +221,23 @@ class Locator:
                     return None
                 cst_body, ast_body = bodies
         statement = chain[-1]
+        found = cast(ast.stmt, found)  # matched: `chain` is never empty
         row = found.lineno
         for decorator in getattr(found, "decorator_list", ()):
             row = min(row, decorator.lineno)
         return row - leading_rows(statement), found
 
-    def _render(self, statement: cst.CSTNode, first_row: int, indents: list[str]):
+    def _render(self, statement: cst.CSTNode, first_row: int, indents: list[str]) -> Ranges | None:
         from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-        provider = types.SimpleNamespace(_computed={})
+        computed: dict[cst.CSTNode, CodeRange] = {}
+        # The codegen state only stores each node's range in `provider._computed`: a stand-in
+        # for the PositionProvider it is typed to take.
+        provider = types.SimpleNamespace(_computed=computed)
         state = PositionProvidingCodegenState(
             default_indent=self.module.default_indent,
             default_newline=self.module.default_newline,
-            provider=provider,
+            provider=provider,  # type: ignore[arg-type]
             indent_tokens=list(indents),
             line=first_row,
         )
@@ -224,7 +255,7 @@ class Locator:
         ):
             return None
         self._texts[statement] = rendered
-        return provider._computed
+        return computed
 
     def _offset(self, row: int) -> int | None:
         if self._line_starts is None:
@@ -242,7 +273,7 @@ class Locator:
             return None
         return self._line_starts[row - 1]
 
-    def _whole_module(self):
+    def _whole_module(self) -> Ranges:
         if self._whole is None:
             from libcst.metadata import MetadataWrapper, PositionProvider
 
@@ -255,7 +286,8 @@ def leading_rows(statement: cst.CSTNode) -> int:
     a line holding only a backslash is one EmptyLine whose whitespace is `\\` and a
     line ending."""
     rows = 0
-    for line in statement.leading_lines:
+    # Only statements (a module's or a block's) are passed here.
+    for line in cast("cst.SimpleStatementLine | cst.BaseCompoundStatement", statement).leading_lines:
         rows += 1
         if "\\" in line.whitespace.value:
             rows += len(split_lines(line.whitespace.value + "x")) - 1
@@ -284,7 +316,7 @@ def _next_newline(text: str, index: int) -> int:
     return r + 2 if text.startswith("\r\n", r) else r + 1
 
 
-def _index(nodes: list, node) -> int:
+def _index(nodes: Sequence[object], node: object) -> int:
     return next(i for i, item in enumerate(nodes) if item is node)
 
 
@@ -292,7 +324,7 @@ def _is_elif(statement: cst.CSTNode, parent: cst.CSTNode) -> bool:
     return isinstance(parent, cst.If) and parent.orelse is statement
 
 
-def _match(cst_body: list, ast_body: list, statement: cst.CSTNode):
+def _match(cst_body: Sequence[cst.CSTNode], ast_body: Sequence[ast.stmt], statement: cst.CSTNode) -> ast.stmt | None:
     """The CPython statement for `statement` in a body (for a statement line: its first)."""
     index = 0
     for item in cst_body:
@@ -311,36 +343,44 @@ def _match(cst_body: list, ast_body: list, statement: cst.CSTNode):
     return None
 
 
-def _block(suite) -> list | None:
+def _block(suite: cst.BaseSuite) -> list[cst.BaseStatement] | None:
     return list(suite.body) if isinstance(suite, cst.IndentedBlock) else None
 
 
-def _bodies_holding(statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode):
-    """(LibCST body, CPython body) of `statement` that holds `child`."""
-    pairs: list[tuple[list | None, list]] = []
+def _bodies_holding(
+    statement: cst.CSTNode, found: ast.stmt, child: cst.CSTNode
+) -> tuple[Sequence[cst.CSTNode], list[ast.stmt]] | None:
+    """(LibCST body, CPython body) of `statement` that holds `child`. `found` is of a kind
+    `statement` stands for (`_match` checked it against _SAME_KIND)."""
+    pairs: list[tuple[Sequence[cst.CSTNode] | None, list[ast.stmt]]] = []
     if isinstance(statement, (cst.FunctionDef, cst.ClassDef, cst.With)):
-        pairs.append((_block(statement.body), found.body))
+        found_def = cast("ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With | ast.AsyncWith", found)
+        pairs.append((_block(statement.body), found_def.body))
     elif isinstance(statement, (cst.If, cst.For, cst.While)):
-        pairs.append((_block(statement.body), found.body))
+        found_loop = cast("ast.If | ast.For | ast.AsyncFor | ast.While", found)
+        pairs.append((_block(statement.body), found_loop.body))
         orelse = statement.orelse
         if isinstance(orelse, cst.Else):
-            pairs.append((_block(orelse.body), found.orelse))
+            pairs.append((_block(orelse.body), found_loop.orelse))
         elif isinstance(orelse, cst.If):
-            pairs.append(([orelse], found.orelse))
-    elif isinstance(statement, (cst.Try, getattr(cst, "TryStar", cst.Try))):
-        pairs.append((_block(statement.body), found.body))
-        if len(statement.handlers) != len(found.handlers):
+            pairs.append(([orelse], found_loop.orelse))
+    elif isinstance(statement, _TRY):
+        found_try = cast(ast.Try, found)  # or an ast.TryStar (3.11+), which has the same fields
+        pairs.append((_block(statement.body), found_try.body))
+        handlers: Sequence[cst.ExceptHandler | cst.ExceptStarHandler] = statement.handlers
+        if len(handlers) != len(found_try.handlers):
             return None
-        for handler, ast_handler in zip(statement.handlers, found.handlers, strict=True):
+        for handler, ast_handler in zip(handlers, found_try.handlers, strict=True):
             pairs.append((_block(handler.body), ast_handler.body))
         if statement.orelse is not None:
-            pairs.append((_block(statement.orelse.body), found.orelse))
+            pairs.append((_block(statement.orelse.body), found_try.orelse))
         if statement.finalbody is not None:
-            pairs.append((_block(statement.finalbody.body), found.finalbody))
+            pairs.append((_block(statement.finalbody.body), found_try.finalbody))
     elif isinstance(statement, cst.Match):
-        if len(statement.cases) != len(found.cases):
+        found_match = cast(ast.Match, found)
+        if len(statement.cases) != len(found_match.cases):
             return None
-        for case, ast_case in zip(statement.cases, found.cases, strict=True):
+        for case, ast_case in zip(statement.cases, found_match.cases, strict=True):
             pairs.append((_block(case.body), ast_case.body))
     for cst_body, ast_body in pairs:
         if cst_body is not None and any(item is child for item in cst_body):
@@ -368,14 +408,14 @@ class WholeModulePositions:
             if rendered != text:
                 self.faithful = False
                 self.rows, _ = _match_rows(rendered, text)
-        self.whole = None
+        self.whole: Ranges | None = None
 
     def first_row(self, statement: cst.CSTNode) -> int:
         """The row of the statement's first leading line (comment or blank line)."""
         where = self._whole()[statement]
         return self._place(where.start.line - leading_rows(statement), 1)[0]
 
-    def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> tuple[tuple[int, int], tuple[int, int]]:
+    def range(self, node: cst.CSTNode, statement: cst.CSTNode | None) -> Range:
         where = self._whole()[node]
         return self._place(where.start.line, where.start.column + 1), self._place(where.end.line, where.end.column + 1)
 
@@ -388,7 +428,7 @@ class WholeModulePositions:
             return row, col + shift
         return rows[-1][0] + row - len(rows), col
 
-    def _whole(self):
+    def _whole(self) -> Ranges:
         if self.whole is None:
             from libcst.metadata import MetadataWrapper, PositionProvider
 

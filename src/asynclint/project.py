@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from asynclint import knowledge, registry
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 6
+FACTS_VERSION = 7
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
 # parsed for a rule: collected once they are seen to be wanted (`runner._index_on_demand`).
 DEFERRED = {"deferred": True}
@@ -178,6 +178,9 @@ class ProjectIndex:
     param_functions: frozenset = frozenset()  # the short names of `session_params` functions
     asyncio_orm: bool = False
     task_roots: frozenset = frozenset()
+    # Some `Depends(...)` of the project gives a session (ASL401: then a route making its
+    # own session departs from the project's convention).
+    session_dependency: bool = False
 
     def is_empty(self) -> bool:
         return not (
@@ -385,8 +388,30 @@ class ProjectIndex:
         current = [f for f in all_facts if f.get("version") == FACTS_VERSION]
         index.asyncio_orm = any(f.get("asyncio_orm") for f in current)
         index.task_roots = _task_roots(project, current)
+        index.session_dependency = _session_dependency(project, index, current)
         index.type_names = frozenset(type_names)
         return index
+
+
+def _session_dependency(project: _Project, index: ProjectIndex, all_facts: list[dict]) -> bool:
+    """A module provides a session dependency itself, a `Depends(f)` names a project
+    function that gives a session or is a generator (the shape of `get_db`, whose session
+    may come from where the facts cannot tell), or an `Annotated[AsyncSession, Depends(...)]`
+    alias."""
+    if any(kind in (knowledge.ASYNC_SESSION, knowledge.SYNC_SESSION) for kind in index.type_aliases.values()):
+        return True
+    for facts in all_facts:
+        if facts.get("session_dependency"):
+            return True
+        for target in facts.get("depends", ()):
+            if index.sessions.get(target) in ("call", "await", "iterate"):
+                return True
+            if index.returns.get(target) == knowledge.SYNC_SESSION:
+                return True
+            function = project.function(target)
+            if function is not None and project.functions.get(function, {}).get("generator"):
+                return True
+    return False
 
 
 def _join(all_facts: list[dict]) -> _Project:
@@ -897,6 +922,14 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
                     codes -= RESOURCE_CODES
                 if types.isdisjoint(spelled):
                     codes -= TYPE_CODES
+            if (
+                not index.session_dependency
+                and "ASL401" in settings.codes_for(result.path)
+                and any(d.code == "ASL401" for d in result.diagnostics)
+            ):
+                # The first pass reported a route making its own session; the project
+                # provides no session dependency, so the run with the index silences it.
+                codes |= {"ASL401"}
             if codes:
                 plan[result.path] = codes
     return plan

@@ -43,6 +43,11 @@ INDEX_FAMILIES: dict[str, frozenset[str]] = {
 # The blocking-call rules whose calls make a sync helper "blocking" for ASL207 (`feeds_chains`),
 # and those that take `extra-blocking-calls` (`accepts_extra_calls`).
 CHAIN_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
+# Of those, the ones that end a chain only with `helper-file-io = true`: a sync helper's file
+# operation (a prompt, config or pid file read once) is rarely what stalls a server, whereas
+# its network, subprocess, sleep or database call is. (Written in async code itself, a file
+# operation is still ASL204's.)
+FILE_CHAIN_CODES = frozenset({"ASL204"})
 EXTRA_CALL_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
 
 # Rules that run only when selected by their full code (`extend-select = ["ASL101"]`), like

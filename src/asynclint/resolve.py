@@ -10,10 +10,19 @@ silence over a false alarm.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TypeGuard, cast
+
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.scope import BUILTIN_NAMES, Binding, Scope, last_name
+
+if TYPE_CHECKING:
+    from asynclint.project import ProjectIndex
+
+# `ProjectIndex.session_params`' values: (((position or -1, name), ...), binding, decorated).
+SessionParams = tuple[tuple[tuple[int, str], ...], str, bool]
 
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
@@ -30,17 +39,17 @@ def _definition_path(scope: Scope) -> list[str] | None:
     while scope.parent is not None:
         if scope.kind != "class":
             return None
-        path.append(scope.node.name.value)
+        path.append(cast(cst.ClassDef, scope.node).name.value)  # a class scope's node is its class
         scope = scope.parent
     return list(reversed(path))
 
 
-def _is_none(expr) -> bool:
+def _is_none(expr: cst.CSTNode | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == "None"
 
 
 class Resolver:
-    def __init__(self, session_types=(), module: str | None = None, is_package: bool = False) -> None:
+    def __init__(self, session_types: Iterable[str] = (), module: str | None = None, is_package: bool = False) -> None:
         self._session_types = frozenset(session_types)
         self._types: dict[cst.CSTNode, str | None] = {}
         # The module's own dotted name: makes its functions, classes and relative
@@ -49,11 +58,11 @@ class Resolver:
         self._is_package = is_package
         # Project-wide knowledge (asynclint.project.ProjectIndex), when project analysis runs,
         # and the module's scopes, for evidence gathered from the whole module.
-        self.project = None
-        self.scopes: dict | None = None
-        self._passed: set | None = None
+        self.project: ProjectIndex | None = None
+        self.scopes: dict[cst.CSTNode, Scope] | None = None
+        self._passed: set[tuple[int, str]] | None = None
 
-    def attach(self, project, scopes: dict) -> None:
+    def attach(self, project: ProjectIndex, scopes: dict[cst.CSTNode, Scope]) -> None:
         self.project = project
         self.scopes = scopes
 
@@ -79,15 +88,13 @@ class Resolver:
 
     def _binding_qualname(self, binding: Binding, scope: Scope, depth: int) -> str | None:
         if binding.kind == "import":
-            if binding.qualname and binding.qualname.startswith(".") and self.module:
-                from asynclint.modules import absolute_import
-
-                return absolute_import(self.module, binding.qualname, self._is_package)
-            return binding.qualname
+            return self._import_name(binding)
         if binding.kind in ("def", "class") and self.module:
             path = _definition_path(scope)
             if path is not None:
-                return ".".join([self.module, *path, binding.node.name.value])
+                # A def or class binding's node is its statement.
+                defined = cast("cst.FunctionDef | cst.ClassDef", binding.node)
+                return ".".join([self.module, *path, defined.name.value])
         # `sleep = time.sleep` is an alias: follow it.
         if binding.kind == "assign" and isinstance(binding.value, (cst.Name, cst.Attribute)):
             return self.qualname(binding.value, scope, depth + 1)
@@ -97,7 +104,14 @@ class Resolver:
         """The absolute name an import binding binds (relative imports made absolute)."""
         if binding.kind != "import":
             return None
-        return self._binding_qualname(binding, None, 0)
+        return self._import_name(binding)
+
+    def _import_name(self, binding: Binding) -> str | None:
+        if binding.qualname and binding.qualname.startswith(".") and self.module:
+            from asynclint.modules import absolute_import
+
+            return absolute_import(self.module, binding.qualname, self._is_package)
+        return binding.qualname
 
     def _method_qualname(self, receiver: str, attr: str, scope: Scope) -> str | None:
         """`self.helper` in a method of a module-level class -> `module.Class.helper`."""
@@ -132,7 +146,7 @@ class Resolver:
         self._types[expr] = result
         return result
 
-    def _infer(self, expr, scope: Scope, depth: int) -> str | None:
+    def _infer(self, expr: cst.CSTNode, scope: Scope, depth: int) -> str | None:
         if isinstance(expr, cst.Name):
             found = scope.lookup(expr.value)
             if found is None:
@@ -144,7 +158,8 @@ class Resolver:
         if isinstance(expr, cst.Attribute):
             result = self._attribute_type(expr, scope, depth)
             if result is None and self.project is not None:
-                result = self.project.values.get(self.qualname(expr, scope))
+                name = self.qualname(expr, scope)
+                result = self.project.values.get(name) if name is not None else None
             return result
         if isinstance(expr, cst.Await):
             # `await factory()` where the project's `async def factory() -> AsyncSession`.
@@ -184,11 +199,12 @@ class Resolver:
             return types.pop()
         return None
 
-    def _entered_type(self, item, scope: Scope, depth: int) -> str | None:
+    def _entered_type(self, item: cst.BaseExpression | None, scope: Scope, depth: int) -> str | None:
         """`async with factory.begin() as s`: a session factory's `begin()` yields a session;
         so does a project function that is an async context manager of one."""
         if isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) and item.func.attr.value == "begin":
-            return knowledge.INSTANCE_CALL_TYPES.get(self.type_of(item.func.value, scope, depth + 1))
+            factory = self.type_of(item.func.value, scope, depth + 1)
+            return knowledge.INSTANCE_CALL_TYPES.get(factory) if factory is not None else None
         if self.project is not None and isinstance(item, cst.Call):
             if self.type_of(item, scope, depth + 1) == knowledge.SESSION_CONTEXT:
                 return knowledge.ASYNC_SESSION
@@ -209,7 +225,7 @@ class Resolver:
                         return self.class_attribute_type(cls, attr, depth)
                     # Not bound here: a base class of the project may say (`self.path: Path`).
                     path = _definition_path(cls) if self.project is not None and self.module else None
-                    if path:
+                    if path and self.project is not None and self.module:  # (as tested above)
                         return self.project.attribute_type(".".join([self.module, *path]), attr)
                     return None
         base = self.type_of(expr.value, scope, depth + 1)
@@ -228,8 +244,13 @@ class Resolver:
         if bindings:
             return self._bindings_type(bindings, cls, depth)
         defined = cls.bindings.get(attr, [])
-        if len(defined) == 1 and defined[0].kind == "def" and self._is_property(defined[0].node, cls):
-            returns = defined[0].node.returns
+        # A def binding's node is its FunctionDef.
+        if (
+            len(defined) == 1
+            and defined[0].kind == "def"
+            and self._is_property(function := cast(cst.FunctionDef, defined[0].node), cls)
+        ):
+            returns = function.returns
             return self.annotation_type(returns.annotation, cls, depth + 1) if returns is not None else None
         return None
 
@@ -254,7 +275,8 @@ class Resolver:
             if receiver == knowledge.PATH and func.attr.value in knowledge.PATH_PRESERVING_METHODS:
                 return receiver
         # Calling a factory: `SessionLocal()`, `self.session_factory()`.
-        return knowledge.INSTANCE_CALL_TYPES.get(self.type_of(func, scope, depth + 1))
+        factory = self.type_of(func, scope, depth + 1)
+        return knowledge.INSTANCE_CALL_TYPES.get(factory) if factory is not None else None
 
     def _makes_async_sessions(self, call: cst.Call, scope: Scope) -> bool:
         for arg in call.args:
@@ -268,7 +290,8 @@ class Resolver:
             return None
         if isinstance(annotation, cst.SimpleString):
             try:
-                inner = cst.parse_expression(annotation.evaluated_value)
+                # A bytes literal (`b"AsyncSession"`) is parsed too: LibCST takes bytes.
+                inner = cst.parse_expression(annotation.evaluated_value)  # type: ignore[arg-type]
             except (cst.ParserSyntaxError, Exception):  # a string that is not an expression
                 return None
             return self.annotation_type(inner, scope, depth + 1)
@@ -308,13 +331,13 @@ class Resolver:
                         return self.annotation_type(value, found[0], depth + 1)
         return None
 
-    def _union(self, members, scope: Scope, depth: int) -> str | None:
+    def _union(self, members: Iterable[cst.BaseExpression], scope: Scope, depth: int) -> str | None:
         types = {self.annotation_type(m, scope, depth + 1) for m in members if not _is_none(m)}
         return types.pop() if len(types) == 1 else None
 
     # -- the project's own code (asynclint.project) -------------------------------------
 
-    def _is_self(self, expr: cst.CSTNode, scope: Scope) -> bool:
+    def _is_self(self, expr: cst.CSTNode, scope: Scope) -> TypeGuard[cst.Name]:
         if not isinstance(expr, cst.Name):
             return False
         found = scope.lookup(expr.value)
@@ -324,9 +347,10 @@ class Resolver:
         """The class of a method call's receiver: `self` in a method of a module-level class,
         else what the receiver's type evidence says."""
         if self._is_self(expr, scope):
-            cls = scope.lookup(expr.value)[0].enclosing_class
-            path = _definition_path(cls) if cls is not None and self.module else None
-            return ".".join([self.module, *path]) if path else None
+            cls = cast("tuple[Scope, list[Binding]]", scope.lookup(expr.value))[0].enclosing_class  # found: `_is_self`
+            module = self.module
+            path = _definition_path(cls) if cls is not None and module else None
+            return ".".join([module, *path]) if path and module else None
         return self.type_of(expr, scope, depth + 1)
 
     def project_callee(self, call: cst.Call, scope: Scope, depth: int = 0) -> tuple[str, bool] | None:
@@ -340,7 +364,8 @@ class Resolver:
         if name is not None and isinstance(func, cst.Attribute):
             # `registry.session()` on a module-level instance imported from another module
             # (`from app.db import registry`): a method of the instance's class.
-            owner = project.values.get(self.qualname(func.value, scope))
+            receiver = self.qualname(func.value, scope)
+            owner = project.values.get(receiver) if receiver is not None else None
             method = project.method(owner, func.attr.value) if owner is not None else None
             if method is not None:
                 return method, True
@@ -357,7 +382,7 @@ class Resolver:
         """What a call of the project's own code gives, if the index knows: a session, a
         context manager or awaitable of one, or what a project session factory makes.
         "" means known to give nothing asynclint tracks."""
-        project = self.project
+        project = cast("ProjectIndex", self.project)  # only called with the index
         func = call.func
         name = self.qualname(func, scope)
         if name is not None and name in project.values:
@@ -370,14 +395,17 @@ class Resolver:
             return project.returns.get(found[0])  # `def data_dir() -> Path`
         return _MADE_BY_KIND[kind]
 
-    def _project_name_type(self, expr: cst.Name, found, scope: Scope, depth: int) -> str | None:
+    def _project_name_type(
+        self, expr: cst.Name, found: tuple[Scope, list[Binding]], scope: Scope, depth: int
+    ) -> str | None:
         """A name the index knows (an imported module-level session factory), or a name passed
         to a project function's parameter annotated `AsyncSession` when nothing else is known
         about it."""
-        project = self.project
+        project = cast("ProjectIndex", self.project)  # only called with the index
         bound_in, bindings = found
         if all(b.kind == "import" for b in bindings):
-            return project.values.get(self.qualname(expr, scope))
+            name = self.qualname(expr, scope)
+            return project.values.get(name) if name is not None else None
         if len(bindings) == 1 and self._injected_session(bindings[0], bound_in):
             return knowledge.ASYNC_SESSION
         if not project.session_params or (id(bound_in), expr.value) not in self._passed_names():
@@ -447,9 +475,10 @@ class Resolver:
         if first.star or (first.keyword is not None and first.keyword.value != "dependency"):
             return False
         target = self.qualname(first.value, outer)
-        return self.project.sessions.get(target) in _INJECTED_KINDS
+        project = cast("ProjectIndex", self.project)  # only called with the index
+        return (project.sessions.get(target) if target is not None else None) in _INJECTED_KINDS
 
-    def _passed_names(self) -> set:
+    def _passed_names(self) -> set[tuple[int, str]]:
         """(scope id, name) of every name the module passes to a project function's
         parameter annotated `AsyncSession`."""
         if self._passed is not None:
@@ -459,15 +488,15 @@ class Resolver:
             return self._passed
         from asynclint.walk import COMPREHENSIONS, walk
 
-        found: set = set()
+        found: set[tuple[int, str]] = set()
         scopes = self.scopes
         module = next(node for node, scope in scopes.items() if scope.parent is None)
         current = [scopes[module]]
-        params = self.project.session_params
+        params = cast("ProjectIndex", self.project).session_params  # only called with the index
         short_names = {name.rpartition(".")[2] for name in params}
         known = set(self._types)
 
-        def enter(node) -> None:
+        def enter(node: cst.CSTNode) -> None:
             if type(node) in COMPREHENSIONS and node in scopes:
                 current.append(scopes[node])
             if isinstance(node, cst.Call):
@@ -477,14 +506,13 @@ class Resolver:
                     return
                 scope = current[-1]
                 callee = self.project_callee(node, scope)
-                spec = params.get(callee[0]) if callee else None
-                if spec is not None:
+                if callee is not None and (spec := params.get(callee[0])) is not None:
                     for arg in _session_args(node, spec, callee[1]):
                         where = scope.lookup(arg.value)
                         if where is not None:
                             found.add((id(where[0]), arg.value))
 
-        def leave(node) -> None:
+        def leave(node: cst.CSTNode) -> None:
             if type(node) in COMPREHENSIONS and node in scopes:
                 current.pop()
 
@@ -512,7 +540,7 @@ _MADE_BY_KIND = {
 _INJECTED_KINDS = frozenset({"call", "await", "iterate"})
 
 
-def _session_args(call: cst.Call, spec, on_instance: bool) -> list[cst.Name]:
+def _session_args(call: cst.Call, spec: SessionParams, on_instance: bool) -> list[cst.Name]:
     """The names a call passes to parameters annotated `AsyncSession` (spec: see
     `ProjectIndex.session_params`). Positions count only for an undecorated function."""
     positions, bind, decorated = spec

@@ -160,6 +160,64 @@ def owns_no_pool(ctx, call: cst.Call, scope=None) -> bool:
     return False
 
 
+def on_chosen_socket(ctx, call: cst.Call, scope=None) -> bool:
+    """Is this client built on a Unix-socket transport or connector made for it, whose socket
+    the function chooses (`transport=httpx.AsyncHTTPTransport(uds=uds_path)` with `uds_path`
+    a parameter or a local, not a constant)? It talks to that one destination: nothing to
+    share with a call that picks another, and no handshake to save."""
+    scope = scope or ctx.scope
+    for arg in call.args:
+        if arg.keyword is None or arg.keyword.value not in knowledge.POOL_ARGUMENTS:
+            continue
+        value = arg.value
+        if isinstance(value, cst.Name):
+            found = scope.lookup(value.value)
+            bindings = found[1] if found is not None and found[0].kind == "function" else []
+            if len(bindings) != 1 or bindings[0].kind not in ("assign", "annassign") or bindings[0].value is None:
+                continue
+            value = bindings[0].value
+        if not isinstance(value, cst.Call):
+            continue
+        where = knowledge.UNIX_SOCKET_TRANSPORTS.get(ctx.call_name(value, scope) or "")
+        if where is None:
+            continue
+        position, keyword = where
+        socket = next((a.value for a in value.args if a.keyword is not None and a.keyword.value == keyword), None)
+        if socket is None and position is not None and len(value.args) > position:
+            first = value.args[position]
+            socket = first.value if first.keyword is None and not first.star else None
+        if socket is not None and not _constant(socket, scope):
+            return True
+    return False
+
+
+def _constant(value: cst.BaseExpression, scope) -> bool:
+    """A string literal, or a module-level name (one socket for every call)."""
+    if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    if isinstance(value, cst.FormattedString):
+        return not any(isinstance(part, cst.FormattedStringExpression) for part in value.parts)
+    if isinstance(value, cst.Name):
+        found = scope.lookup(value.value)
+        return found is not None and found[0].kind == "module"
+    if isinstance(value, cst.Call) and value.func is not None and value.args:
+        # `str(SOCKET_PATH)`: as constant as its argument.
+        if isinstance(value.func, cst.Name) and value.func.value == "str" and len(value.args) == 1:
+            return _constant(value.args[0].value, scope)
+    return isinstance(value, cst.Attribute) and dotted_name(value) is not None and _module_rooted(value, scope)
+
+
+def _module_rooted(value: cst.Attribute, scope) -> bool:
+    """`settings.SOCKET` on a module-level name (configuration), not `self.x` or a local."""
+    head = value
+    while isinstance(head, cst.Attribute):
+        head = head.value
+    if not isinstance(head, cst.Name):
+        return False
+    found = scope.lookup(head.value)
+    return found is not None and found[0].kind == "module"
+
+
 def _not_owned(ctx, value: cst.BaseExpression, scope, depth: int = 0) -> bool:
     """A transport or connector made elsewhere, or one that opens no connections."""
     if isinstance(value, cst.Attribute):

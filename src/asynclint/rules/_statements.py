@@ -9,7 +9,7 @@ alone on its line, and which names are free to introduce there?
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import libcst as cst
 
@@ -60,7 +60,7 @@ def jumps_out(block: cst.CSTNode) -> bool:
 
 
 def lone_statement(
-    ctx: Context, value: cst.BaseExpression, kinds
+    ctx: Context, value: cst.BaseExpression, kinds: tuple[type[cst.BaseSmallStatement], ...]
 ) -> tuple[cst.SimpleStatementLine, cst.BaseSmallStatement] | None:
     """The line and small statement when `value` (on the current stack) is the whole value of
     a statement of one of `kinds` (`cst.Expr`, `cst.Assign`, ...) that is alone on its line."""
@@ -75,7 +75,7 @@ def lone_statement(
     return line, small
 
 
-def name_picker(ctx: Context):
+def name_picker(ctx: Context) -> Callable[[str], str]:
     """A function giving names that are free in the current function: not bound or read
     anywhere in it, not visible from an enclosing scope, not a builtin."""
     function = ctx.function_scope

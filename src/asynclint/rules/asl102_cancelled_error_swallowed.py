@@ -16,15 +16,18 @@ outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
 `except Exception`; a `try` with no suspension point (no await, async for/with; a
 `yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
-there: an iterated async generator is cancelled at its consumer's `await`) or inside a
+there: an iterated async generator is cancelled at its consumer's `await`; an `async for`
+over a module's own async generator that never suspends is none either) or inside a
 `with ...(shield=True)`; the cancel-then-await idiom (`t.cancel()` earlier in the
 function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
 `try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
 deferred re-raise (the handler keeps the exception, the function raises it later); a
-handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`); sync
+handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
+`greenlet.throw(*sys.exc_info())`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
 function is only ever started as a task: in this module, or, with the project index,
-in other modules and through the project's own spawn helpers) the task ends and
+in other modules and through the project's own spawn helpers, also one that spawns a
+wrapper coroutine whose last act is to await the argument) the task ends and
 cancels nothing that depends on it, so it is not flagged either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
@@ -133,7 +136,7 @@ class CancelledErrorSwallowed(Rule):
         if contains_raise(node.body) and not converts:
             return
         try_ = ctx.parent(node)
-        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count()):
+        if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count(), self._scope_ctx()):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
@@ -201,6 +204,9 @@ class CancelledErrorSwallowed(Rule):
             in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS
             for d in function.node.decorators
         )
+
+    def _scope_ctx(self):
+        return (self.ctx.scope, self.ctx.scopes)
 
     def _catches(self, handler) -> str | None:
         """ "cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
@@ -340,9 +346,11 @@ class CancelledErrorSwallowed(Rule):
         try_ = self.ctx.parent(node)
         if not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
-        yields = self._yields_count()
+        yields, where = self._yields_count(), self._scope_ctx()
         if not any(
-            _can_be_cancelled(part, yields) for part in (try_.body, *try_.handlers, try_.orelse) if part is not None
+            _can_be_cancelled(part, yields, where)
+            for part in (try_.body, *try_.handlers, try_.orelse)
+            if part is not None
         ):
             return
         for jump in exits(node.body):
@@ -381,17 +389,68 @@ class CancelledErrorSwallowed(Rule):
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
 
 
-def _can_be_cancelled(block, yields: bool) -> bool:
+def _can_be_cancelled(block, yields: bool, where=None) -> bool:
     """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or,
     when `yields` (an `asynccontextmanager`, see `_yields_count`), a `yield`. Code without
     one cannot receive the task's cancellation (a `CancelledError` it raises itself, say
-    from a cancelled future's `result()`, is not the task's)."""
+    from a cancelled future's `result()`, is not the task's). An `async for` over an async
+    generator of this module that never suspends itself (`where`: the scope it is looked up
+    in) is no suspension point either: the loop only runs that generator's code."""
     for node in descendants(block):
         if isinstance(node, cst.Await) or (yields and isinstance(node, cst.Yield)):
             return True
-        if isinstance(node, (cst.For, cst.With, cst.CompFor)) and node.asynchronous is not None:
+        if isinstance(node, cst.With) and node.asynchronous is not None:
             return True
+        if isinstance(node, (cst.For, cst.CompFor)) and node.asynchronous is not None:
+            if where is None or not _iterates_quiet_generator(node.iter, *where, depth=0):
+                return True
     return False
+
+
+def _iterates_quiet_generator(iterated, scope, scopes, depth: int) -> bool:
+    """`async for x in self._process(event)` where every `def` the call can reach in this
+    module (for `self.m`, each method `m` of the module's classes: a subclass may override
+    it) is an async generator with no suspension point of its own (no `await`, no
+    `async with`, no `async for` other than over such a generator)."""
+    if depth > 3 or not isinstance(iterated, cst.Call):
+        return False
+    callee = _own_function(iterated.func, scope, scopes)
+    if callee is None:
+        return False
+    candidates = [callee]
+    if isinstance(iterated.func, cst.Attribute):
+        candidates = _same_named_methods(callee, scopes) or candidates
+    for function in candidates:
+        if function.asynchronous is None or not any(isinstance(n, cst.Yield) for n in descendants(function.body)):
+            return False
+        inner = scopes.get(function)
+        if inner is None or not _suspends_only_on_quiet(function.body, inner, scopes, depth + 1):
+            return False
+    return True
+
+
+def _suspends_only_on_quiet(block, scope, scopes, depth: int) -> bool:
+    """Is every suspension point of `block` an `async for` over a quiet generator?"""
+    for node in descendants(block):
+        if isinstance(node, cst.Await) or (isinstance(node, cst.With) and node.asynchronous is not None):
+            return False
+        if isinstance(node, (cst.For, cst.CompFor)) and node.asynchronous is not None:
+            if not _iterates_quiet_generator(node.iter, scope, scopes, depth):
+                return False
+    return True
+
+
+def _same_named_methods(method: cst.FunctionDef, scopes) -> list:
+    """Every method of the module's classes with `method`'s name."""
+    name = method.name.value
+    return [
+        node
+        for node, found in scopes.items()
+        if isinstance(node, cst.FunctionDef)
+        and node.name.value == name
+        and found.parent is not None
+        and found.parent.kind == "class"
+    ]
 
 
 def _is_pass_line(statement) -> bool:
@@ -451,19 +510,20 @@ _HAND_ON = frozenset({"throw", "athrow", "set_exception"})
 
 
 def _hands_on(handler) -> bool:
-    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`: the exception is
-    forwarded to whoever waits on the future or runs the generator, not swallowed."""
-    if handler.name is None or not isinstance(handler.name.name, cst.Name):
-        return False
-    caught = handler.name.name.value
+    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`, or
+    `greenlet.throw(*sys.exc_info())`: the exception is forwarded to whoever waits on the
+    future or runs the generator (or greenlet), not swallowed."""
+    caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
     for node in descendants(handler.body):
-        if (
-            isinstance(node, cst.Call)
-            and isinstance(node.func, cst.Attribute)
-            and node.func.attr.value in _HAND_ON
-            and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.args)
+        if not (
+            isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _HAND_ON
         ):
-            return True
+            continue
+        for arg in node.args:
+            if caught is not None and isinstance(arg.value, cst.Name) and arg.value.value == caught:
+                return True
+            if arg.star == "*" and isinstance(arg.value, cst.Call) and dotted_name(arg.value.func) == "sys.exc_info":
+                return True
     return False
 
 

@@ -10,6 +10,11 @@ A Path receiver needs evidence (`ctx.type_of`): `Path(...)`, a name bound from i
 `trio.Path` are async; `aiofiles.open` and a shadowed `open` do not resolve to
 the builtin.
 
+Not flagged: `with open(p) as f:` (or a Path's `.open()`) whose block only hands `f` to a
+worker thread or a child process (`await asyncio.to_thread(f.write, chunk)`,
+`create_subprocess_exec(..., stdout=f)`): opening is one quick system call, and the reads
+and writes already run off the loop.
+
 No fix: use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`.
 """
 
@@ -19,6 +24,7 @@ import libcst as cst
 
 from asynclint import knowledge
 from asynclint.rules._blocking import BlockingCallRule
+from asynclint.rules._resources import walk
 
 
 class BlockingFileIo(BlockingCallRule):
@@ -37,6 +43,40 @@ class BlockingFileIo(BlockingCallRule):
             return "Run it in a worker thread with `asyncio.to_thread`"
         return self.remedy
 
+    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
+        found = super().match(node)
+        if found is not None and _opens(node, found[0]) and self._handed_on(node):
+            return None
+        return found
+
+    def _handed_on(self, node: cst.Call) -> bool:
+        """`with open(p, "wb") as f:` whose block only hands `f` (or its unbound methods) to
+        a worker thread or a child process: the reads and writes happen there."""
+        ctx = self.ctx
+        item = ctx.parent(node)
+        if not isinstance(item, cst.WithItem) or item.item is not node or item.asname is None:
+            return False
+        handle = item.asname.name
+        block = ctx.parent(item)
+        if not isinstance(handle, cst.Name) or not isinstance(block, cst.With):
+            return False
+        uses = [n for n in walk(block.body, into_functions=True) if isinstance(n, cst.Name) and n.value == handle.value]
+        handed: set[int] = set()
+        for call in walk(block.body, into_functions=True):
+            if isinstance(call, cst.Call) and self._hands_off(call):
+                for arg in call.args:
+                    value = arg.value
+                    if isinstance(value, cst.Attribute):
+                        value = value.value  # `f.write`, not called here
+                    if isinstance(value, cst.Name) and value.value == handle.value:
+                        handed.add(id(value))
+        return bool(uses) and all(id(use) in handed for use in uses)
+
+    def _hands_off(self, call: cst.Call) -> bool:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value in knowledge.FILE_HANDOFF_METHODS:
+            return True
+        return self.ctx.call_name(call) in knowledge.FILE_HANDOFF_CALLS
+
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         found = super().blocking_method(node, func)
         if found is None and func.attr.value in knowledge.PATH_IO_METHODS and self.ctx.type_of(func.value) is None:
@@ -44,6 +84,13 @@ class BlockingFileIo(BlockingCallRule):
             if self.ctx.narrowed_type(func.value) == knowledge.PATH:
                 return f"`.{func.attr.value}()` on a `{knowledge.PATH}`"
         return found
+
+
+def _opens(node: cst.Call, name: str | None) -> bool:
+    """`open(...)`, `io.open(...)` or a Path's `.open(...)`: it opens a file, reading nothing."""
+    if name is not None:
+        return name in ("builtins.open", "io.open")
+    return isinstance(node.func, cst.Attribute) and node.func.attr.value == "open"
 
 
 RULE = BlockingFileIo

@@ -8,9 +8,9 @@ chain that proves it; this rule reports the call site in async code.
 
 Not flagged, because the maintainer would not act on it:
 - a helper handed to `asyncio.to_thread` / `run_in_executor` (a reference, not a call);
-- work done once per process or instance: a helper cached with `functools.lru_cache`/
-  `cache`/`cached_property`, a blocking call that fills a lazy singleton (left out of the
-  chains by `asynclint.guards`);
+- work done once per process, instance or key: a helper cached with `functools.lru_cache`/
+  `cache`/`cached_property`, a blocking call that fills a lazy singleton or a memo (left out
+  of the chains by `asynclint.guards`, and not reported where the async function fills one);
 - calls in code that runs only at startup or shutdown (`ProjectIndex.startup`);
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from asynclint.guards import LAZY, guard_of
 from asynclint.rule import Rule
+from asynclint.rules._resources import function_path
 
 
 class BlockingCallInHelper(Rule):
@@ -59,11 +61,20 @@ class BlockingCallInHelper(Rule):
                 return
         if project.startup and self._at_startup():
             return
+        if self._fills_once():
+            return
         ctx.report(
             node,
             f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}",
             help="Run it with `asyncio.to_thread`, or make it async",
         )
+
+    def _fills_once(self) -> bool:
+        """Does the call fill a lazy singleton or a memo right here in the async function
+        (`if self._client is None: self._client = Client()`), as `asynclint.guards` leaves
+        such calls out of the chains?"""
+        ctx = self.ctx
+        return guard_of(function_path(ctx), ctx.scopes[ctx.function_scope.node]) == LAZY
 
     def _at_startup(self) -> bool:
         """Is the async function we are in one that runs only at startup or shutdown?"""

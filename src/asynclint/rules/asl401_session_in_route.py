@@ -14,7 +14,10 @@ session_scope() as s`, `s = await open_session()`). Not flagged: a session recei
 parameter, and a factory the handler receives as a parameter (`db: Database =
 Depends(get_db)` then `db.session()`: the database is injected, tests can replace it); a
 dependency function, lifespan or background job (not a route handler); code in a nested def
-or lambda inside the handler; a factory imported from elsewhere whose kind is unknown.
+or lambda inside the handler; a factory imported from elsewhere whose kind is unknown; a
+project with no session dependency at all (no `Depends(...)` that gives a session: the
+project index, or with project analysis off the module), whose convention is a scoped
+session per unit of work.
 
 No fix: the dependency and the handler's new parameter are the author's to write.
 """
@@ -60,6 +63,8 @@ class SessionInRoute(Rule):
             return
         if not self._creates_session(node) or not analysis.is_route_handler(ctx, scope.node):
             return
+        if not self._project_injects_sessions():
+            return
         shown = ctx.module.code_for_node(node.func)
         ctx.report(
             node,
@@ -78,6 +83,18 @@ class SessionInRoute(Rule):
             and self.ctx.type_of(func.value) in _FACTORIES
             and not self._injected(func.value)
         )
+
+    def _project_injects_sessions(self) -> bool:
+        """The advice fits a project that provides a session through `Depends` (its index
+        knows; with project analysis off, this module). Without such a dependency, opening
+        a scoped session per unit of work is the project's convention. The first pass of a
+        project run (no index yet) reports, and the run with the index decides."""
+        ctx = self.ctx
+        if ctx.project is not None:
+            return ctx.project.session_dependency
+        if ctx.settings.project_analysis:
+            return True
+        return analysis.session_dependencies(ctx)[0]
 
     def _injected(self, factory: cst.BaseExpression) -> bool:
         """Is the factory (or the object it is a method of) a parameter of the handler:

@@ -24,7 +24,10 @@ then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return C
 ... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
 reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
 a creation under an `if` comparing the loop variable with a constant (once per loop); a
-client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool.
+client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool;
+a client on a Unix-socket transport made for it whose socket the function chooses
+(`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
+one destination per call, nothing to share and no handshake to save.
 
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """
@@ -44,6 +47,7 @@ from asynclint.rules._resources import (
     call_label,
     function_path,
     names_in,
+    on_chosen_socket,
     owns_no_pool,
     use_of,
     walk,
@@ -100,7 +104,7 @@ class ResourcePerRequest(ResourceRule):
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         resource = analysis.resource_constructor(ctx, node)
-        if resource and owns_no_pool(ctx, node):
+        if resource and (owns_no_pool(ctx, node) or on_chosen_socket(ctx, node)):
             return
         callees = [] if resource else self._callees(node.func)
         via = churn = None

@@ -29,7 +29,9 @@ returned by the function that sets it (an accessor: its caller owns the lifetime
 attribute or global handed to a constructor or as a keyword argument
 (`AsyncAnthropic(http_client=self.client)`: the new owner closes it); a client on a shared
 transport or connector it does not own (`owns_no_pool`): closing it would close the shared
-transport, and the pool is not its own. `engine.sync_engine.dispose()` closes `engine`.
+transport, and the pool is not its own; an engine bound to a local name that the function
+only reads as `engine.dialect`/`.url`/`.name`/`.driver` (it never connects: no pool to
+close). `engine.sync_engine.dispose()` closes `engine`.
 
 No fix: where the resource's owner shuts down is the author's design.
 """
@@ -123,6 +125,8 @@ class ResourceNotClosed(ResourceRule):
             return
         created = _Created(node, resource, label=label, instance=instance)
         scope = ctx.scopes[func]
+        if resource in knowledge.ENGINE_CONSTRUCTORS and _never_connects(func, use.targets, scope):
+            return  # an engine built only to read its dialect or URL holds no connection
         for target in use.targets:
             if isinstance(target, cst.Name) and target.value not in scope.global_names | scope.nonlocal_names:
                 created.keys.add(("local", id(scope), target.value))
@@ -229,6 +233,36 @@ class ResourceNotClosed(ResourceRule):
         # `async with client:`; `async with client.get(...)` enters something else.
         if not isinstance(node.item, (cst.Call, cst.Await)):
             self.closed |= _keys_of(self.ctx, node.item, self.ctx.scope)
+
+
+# What an engine tells without connecting (`engine.dialect.name`, `engine.url.database`).
+_NO_CONNECTION_ATTRIBUTES = frozenset({"dialect", "url", "name", "driver"})
+
+
+def _never_connects(func, targets, scope) -> bool:
+    """`e = create_engine(url)` bound to a local name that the function only ever reads as
+    `e.dialect`/`e.url`/`e.name`/`e.driver` (never connected, executed, handed on, stored
+    or returned): an engine opens its pool's first connection only when asked for one, so
+    there is no pool to close."""
+    if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+        return False
+    name = targets[0].value
+    if name in scope.global_names | scope.nonlocal_names:
+        return False
+    reads = set()
+    for node in walk(func.body, into_functions=True):
+        if (
+            isinstance(node, cst.Attribute)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == name
+            and node.attr.value in _NO_CONNECTION_ATTRIBUTES
+        ):
+            reads.add(node.value)
+    return all(
+        node is targets[0] or node in reads
+        for node in walk(func.body, into_functions=True)
+        if isinstance(node, cst.Name) and node.value == name
+    )
 
 
 def _keys_of(ctx, expr: cst.BaseExpression, scope, depth: int = 0) -> set:
