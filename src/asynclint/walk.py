@@ -140,6 +140,8 @@ def _all_node_types() -> frozenset[type]:
 
 _TOKENS = _token_types()
 _STRUCTURAL = _all_node_types() - _TOKENS
+# Expression nodes: no statement is ever below one.
+EXPRESSIONS = frozenset(cls for cls in _STRUCTURAL if cst.BaseExpression in cls.__mro__)
 # Scopes of these begin at their `body` (decorators, defaults, bases are outside).
 SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})

@@ -14,7 +14,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.rule import Rule
 from asynclint.scope import BUILTIN_NAMES, dotted_name
-from asynclint.walk import children
+from asynclint.walk import EXPRESSIONS, children
 
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
@@ -75,13 +75,31 @@ def use_of(path: list[cst.CSTNode]) -> Use:
     return Use("other")
 
 
+# Exact types (none of these classes has subclasses): isinstance against LibCST's ABC-based
+# node classes costs several times more, and `walk` asks it of every node it passes.
+_NESTED = frozenset({*FUNCTION_NODES, cst.ClassDef})
+
+
 def walk(node: cst.CSTNode, into_functions: bool = False):
     """`node` and everything below it; not into nested defs, lambdas and classes unless asked."""
     todo = [node]
     while todo:
         current = todo.pop()
         yield current
-        if current is not node and not into_functions and isinstance(current, (*FUNCTION_NODES, cst.ClassDef)):
+        if current is not node and not into_functions and type(current) in _NESTED:
+            continue
+        todo.extend(children(current))
+
+
+def statements(node: cst.CSTNode):
+    """`node` and the statements below it (and their parts), not into expressions, nested
+    defs, lambdas and classes: where an assignment can be, in a fraction of `walk`'s nodes."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        kind = type(current)
+        if kind in EXPRESSIONS or (current is not node and kind in _NESTED):
             continue
         todo.extend(children(current))
 
@@ -270,6 +288,7 @@ class Lifetimes:
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
+        self._memo_keeps: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
 
     def roots(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
         """The persistent state `func` sets (attributes, subscripted containers, globals),
@@ -279,11 +298,12 @@ class Lifetimes:
         scope = self.ctx.scopes[func]
         roots: set[str] = set()
         assigns = []
-        for node in walk(func.body):
-            if isinstance(node, cst.Assign):
+        for node in statements(func.body):
+            kind = type(node)  # exact types, as in `walk`
+            if kind is cst.Assign:
                 targets = [t.target for t in node.targets]
                 assigns.append(node)
-            elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
+            elif kind is cst.AnnAssign or kind is cst.AugAssign:
                 targets = [node.target]
             else:
                 continue
@@ -362,19 +382,35 @@ class Lifetimes:
             ):
                 return True, False, False  # stored in an attribute, a container or a global
             names.append(target.value)
-        kept = hands_back = False
-        for node in walk(func.body):
-            if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and names_in(node.value, names):
-                kept = hands_back = True
-            elif isinstance(node, cst.Assign) and _is_names(node.value, names):
-                if any(not isinstance(t.target, cst.Name) for t in node.targets):
-                    kept = True
-            elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-                if node.func.attr.value in KEEPING_METHODS and any(_is_names(a.value, names) for a in node.args):
-                    kept = True
-            elif isinstance(node, (cst.Element, cst.DictElement)) and _is_names(node.value, names):
-                kept = True
+        returned, stored = self.keeps(func)
+        hands_back = not returned.isdisjoint(names)
+        kept = hands_back or not stored.isdisjoint(names)
         return kept, hands_back, not kept and not hands_back
+
+    def keeps(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
+        """The names `func` hands back (mentioned in a `return` or `yield` value), and the
+        names it keeps otherwise: stored in an attribute or a subscript, given to a keeping
+        method (`registry.append(c)`), put in a literal. Once per function: `fate` asks it
+        for every creation and every project call in the function."""
+        if func in self._memo_keeps:
+            return self._memo_keeps[func]
+        returned: set[str] = set()
+        stored: set[str] = set()
+        for node in walk(func.body):
+            kind = type(node)  # exact types, as in `walk`
+            if kind is cst.Return or kind is cst.Yield:
+                if node.value is not None:
+                    returned.update(n.value for n in walk(node.value) if type(n) is cst.Name)
+            elif kind is cst.Assign:
+                if type(node.value) is cst.Name and any(not isinstance(t.target, cst.Name) for t in node.targets):
+                    stored.add(node.value.value)
+            elif kind is cst.Call:
+                if isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEPING_METHODS:
+                    stored.update(a.value.value for a in node.args if type(a.value) is cst.Name)
+            elif (kind is cst.Element or kind is cst.DictElement) and type(node.value) is cst.Name:
+                stored.add(node.value.value)
+        self._memo_keeps[func] = (returned, stored)
+        return returned, stored
 
 
 def _matches(chain: str, roots: set[str]) -> bool:
@@ -394,7 +430,3 @@ def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
 
 def names_in(expr: cst.CSTNode, names: list[str]) -> bool:
     return any(isinstance(n, cst.Name) and n.value in names for n in walk(expr))
-
-
-def _is_names(expr: cst.CSTNode, names: list[str]) -> bool:
-    return isinstance(expr, cst.Name) and expr.value in names
