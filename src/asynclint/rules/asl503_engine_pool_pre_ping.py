@@ -29,7 +29,7 @@ from __future__ import annotations
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.fixes import FixSpec
+from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
 from asynclint.rules._resources import FUNCTION_NODES, function_path, use_of, walk
 
@@ -60,7 +60,9 @@ class EnginePoolPrePing(Rule):
             f"`{_short(name)}(...)` without `pool_pre_ping=True`: a connection dropped while idle in the pool "
             "fails the first query that gets it",
             help="Pass `pool_pre_ping=True`",
-            fix=FixSpec("safe", "Add `pool_pre_ping=True`", [(node, _add_keyword(node, "pool_pre_ping", "True"))]),
+            fix=FixSpec(
+                "safe", "Add `pool_pre_ping=True`", [(node, add_keyword(node, "pool_pre_ping", cst.Name("True")))]
+            ),
         )
 
     def _unpooled(self, call: cst.Call) -> bool:
@@ -169,41 +171,6 @@ class EnginePoolPrePing(Rule):
 
 def _short(name: str) -> str:
     return name.rsplit(".", 1)[-1]
-
-
-def _add_keyword(call: cst.Call, keyword: str, value: str) -> cst.Call:
-    """`call` with `keyword=value` appended, following the call's own layout: one argument
-    per line (with a trailing comma) stays so, a one-line call stays on one line."""
-    new_arg = cst.Arg(
-        keyword=cst.Name(keyword),
-        value=cst.Name(value),
-        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
-    )
-    args = list(call.args)
-    if not args:
-        return call.with_changes(args=[new_arg])
-    last = args[-1]
-    if isinstance(last.comma, cst.Comma):
-        # A trailing comma: the new argument takes it (and the line break before `)`), and the
-        # old last argument gets the separator the arguments use between them.
-        if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma):
-            between = args[-2].comma.whitespace_after
-        else:
-            between = call.whitespace_before_args
-        if isinstance(between, cst.ParenthesizedWhitespace):
-            # The line break and indentation only, not a comment that followed the comma.
-            between = between.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
-        else:
-            between = cst.SimpleWhitespace(" ")
-        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=between))
-        args.append(new_arg.with_changes(comma=last.comma))
-    else:
-        # The space after the old last argument (a line break before `)`) moves behind the new one.
-        args[-1] = last.with_changes(
-            comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")), whitespace_after_arg=cst.SimpleWhitespace("")
-        )
-        args.append(new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg))
-    return call.with_changes(args=args)
 
 
 RULE = EnginePoolPrePing
