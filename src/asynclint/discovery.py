@@ -102,19 +102,32 @@ def _spec(lines: Iterable[str], strict: bool = True) -> pathspec.PathSpec[Any]:
 PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", ".git")
 
 
-def nearest_project(path: str) -> str | None:
+def nearest_project(path: str, memo: dict[str, str | None] | None = None) -> str | None:
     """The nearest folder at or above `path` that holds a pyproject.toml, setup.cfg or .git:
-    where a project ends, and project analysis with it. None outside any project."""
+    where a project ends, and project analysis with it. None outside any project. `memo`:
+    the answers for folders asked before (a run names files in hundreds of folders that
+    share their parents)."""
     folder = os.path.abspath(path)
     if not os.path.isdir(folder):
         folder = os.path.dirname(folder)
+    memo = {} if memo is None else memo
+    walked = []
+    found: str | None = None
     while True:
+        if folder in memo:
+            found = memo[folder]
+            break
+        walked.append(folder)
         if any(os.path.exists(os.path.join(folder, marker)) for marker in PROJECT_MARKERS):
-            return folder
+            found = folder
+            break
         parent = os.path.dirname(folder)
         if parent == folder:
-            return None
+            break
         folder = parent
+    for below in walked:
+        memo[below] = found
+    return found
 
 
 def _parent_gitignores(folder: Path) -> list[_Ignore]:
@@ -155,22 +168,42 @@ def discover(
     configured = [*settings.exclude, *settings.extend_exclude]
     walk_excludes = _Ignore(root, _spec(configured)) if configured else None
     named_excludes = None  # for files named on the command line, under force_exclude
+    real_folders: dict[str, str] = {}
     for raw in paths:
-        path = Path(raw)
-        if not os.path.lexists(raw):
-            raise DiscoveryError(f"{raw}: no such file or directory")
-        if path.is_dir():
-            _walk(path, walk_excludes, settings.respect_gitignore, add, skipped)
+        # One lstat (and a stat behind a link) per named path: pre-commit and the benchmark
+        # name thousands of files.
+        try:
+            own_mode = os.lstat(raw).st_mode
+        except OSError:
+            raise DiscoveryError(f"{raw}: no such file or directory") from None
+        mode: int | None = own_mode
+        link = stat.S_ISLNK(own_mode)
+        if link:
+            try:
+                mode = os.stat(raw).st_mode
+            except OSError:
+                mode = None  # a broken link: linted, and ASL002 says why it cannot be read
+        if mode is not None and stat.S_ISDIR(mode):
+            _walk(Path(raw), walk_excludes, settings.respect_gitignore, add, skipped)
             continue
         if force_exclude:
             named_excludes = named_excludes or _Ignore(root, _spec([*DEFAULT_EXCLUDES, *configured]))
-            if _excluded(path.resolve(), named_excludes, root):
+            if _excluded(Path(raw).resolve(), named_excludes, root):
                 continue
-        if _special(raw):
-            skipped.append(Skipped(raw, "not a regular file"))
+        if mode is not None and not stat.S_ISREG(mode):
+            skipped.append(Skipped(raw, "not a regular file"))  # a FIFO, device or socket
             continue
-        add(os.path.normpath(raw), os.path.realpath(raw))
+        add(os.path.normpath(raw), os.path.realpath(raw) if link else _realpath(raw, real_folders))
     return files
+
+
+def _realpath(path: str, folders: dict[str, str]) -> str:
+    """`os.path.realpath` of a path that is not a link itself, resolving each folder once: a
+    run names thousands of files in a few hundred folders, and realpath stats every part."""
+    folder, name = os.path.split(os.path.abspath(path))
+    if folder not in folders:
+        folders[folder] = os.path.realpath(folder)
+    return os.path.join(folders[folder], name)
 
 
 def _special(path: str) -> bool:

@@ -68,7 +68,7 @@ class Request:
     use_cache: bool = True
     # The cache's folder (`--cache-dir`); None: ASYNCLINT_CACHE_DIR, else each project's `.asynclint_cache`.
     cache_dir: str | None = None
-    # Line `# noqa` comments applied; flake8 applies its own.
+    # Line noqa comments applied; flake8 applies its own.
     apply_noqa: bool = True
     jobs: int | None = None
     # Text to lint instead of what is on disk, by path (stdin, an editor's unsaved buffer).
@@ -146,35 +146,43 @@ def plan(request: Request) -> Plan:
     # Per folder, once: a run names thousands of files in a few hundred folders.
     by_folder: dict[str, Settings] = {}
     roots: dict[tuple[str | None, str], str | None] = {}
+    projects_above: dict[str, str | None] = {}  # nearest_project's answers, per folder
     sources = {os.path.abspath(p) for p in request.sources}
+    cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
 
     stamps: dict[str, Stamps] = {}
 
-    def settings_of(path: str) -> Settings:
+    def absolute_of(path: str) -> str:
+        return os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path))
+
+    def settings_of(path: str, folder: str | None = None) -> Settings:
+        """The settings of a path; `folder`: the one it is in, when it is a file."""
         if fixed is not None:
             return fixed
-        absolute = os.path.abspath(path)
-        folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+        if folder is None:
+            absolute = absolute_of(path)
+            folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         if folder not in by_folder:
             by_folder[folder] = settings_for(path, request.overrides, stamps)
         return by_folder[folder]
 
-    def root_of(path: str, own: Settings) -> str | None:
-        key = (own.config_file, os.path.dirname(os.path.abspath(path)))
+    def root_of(path: str, own: Settings, folder: str) -> str | None:
+        key = (own.config_file, folder)
         if key not in roots:
-            roots[key] = project_root(path, own)
+            roots[key] = project_root(path, own, projects_above)
         return roots[key]
 
     def add(found: list[str], settings: Settings, named: bool) -> None:
         for path in found:
-            absolute = os.path.abspath(path)
+            absolute = absolute_of(path)
             if absolute in seen:
                 continue  # named twice (`a.py` and `$PWD/a.py`): linted and reported once
             seen.add(absolute)
-            own = settings_of(path)
+            folder = os.path.dirname(absolute)
+            own = settings_of(path, folder)
             if own.config_file != settings.config_file and not named and _excluded_by(path, own):
                 continue  # a sub-project's own excludes
-            root = root_of(path, own)
+            root = root_of(path, own, folder)
             key = (own.config_file, root)
             if key not in projects:
                 projects[key] = Project(own, root)
@@ -247,12 +255,12 @@ def _fixed_settings(request: Request) -> Settings | None:
     return request.overrides.apply(load_settings((), request.config_file))
 
 
-def project_root(path: str, settings: Settings) -> str | None:
+def project_root(path: str, settings: Settings, memo: dict[str, str | None] | None = None) -> str | None:
     """The folder project analysis reads for `path`: its configuration's folder, else the
     nearest folder above it with a project marker, else None (no folder is walked)."""
     if settings.config_file:
         return str(Path(settings.config_file).resolve().parent)
-    return nearest_project(str(Path(path).resolve()))
+    return nearest_project(str(Path(path).resolve()), memo)
 
 
 def _excluded_by(path: str, settings: Settings) -> bool:
