@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard, cast
 
 import libcst as cst
 
@@ -17,8 +18,16 @@ from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
-from asynclint.rules._resources import Lifetimes, function_path
-from asynclint.scope import dotted_name
+from asynclint.rules._resources import Function, Lifetimes, function_path
+from asynclint.scope import Scope, dotted_name
+
+if TYPE_CHECKING:
+    from typing_extensions import Required  # mypy's own copy: no runtime dependency
+
+    from asynclint.config import Settings
+    from asynclint.diagnostics import ModuleFacts
+    from asynclint.rule import Rule
+    from asynclint.rules._blocking import BlockingCallRule
 
 _VALUE_KINDS = ("assign", "annassign")
 _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
@@ -26,16 +35,66 @@ _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 # How a module importing SQLAlchemy's or SQLModel's asyncio extension spells it.
 _ASYNCIO_ORM_WORDS = re.compile(r"ext\.asyncio|ext\s+import\s+asyncio")
 
+if TYPE_CHECKING:
+    # The records `facts()` hands to `asynclint.project` (which reads them back as JSON).
+    # The functional form: "async" and "from" are keywords.
+    FunctionFacts = TypedDict(
+        "FunctionFacts",
+        {
+            "async": Required[bool],
+            "cached": Required[bool],
+            "display": Required[str],
+            "calls": Required[list[str]],
+            # [rule code, blocking call], or [code, call, parameters whose passing skips it]
+            "blocking": Required[list[list[str | list[str]]]],
+            "awaits": list[str],
+            "entry": bool,
+            "generator": bool,
+            "signature": list[list[str]],
+            "guarded_calls": list[list[str | list[str]]],  # [callee, parameters]
+            "params": list[list[int | str]],  # [position or -1, name]
+            "bind": str,
+            "decorated": bool,
+            "returns": str,
+            "spawns": list[int],
+            "forwards": list[list[str | int]],  # [callee, position, parameter index]
+            "via": str,
+            "gives": str,
+            "from": list[list[str | bool]],  # [callee, awaited]
+            "drops": str,
+            "drop_calls": list[list[str | bool]],  # [callee, dropped here]
+            "creates": str,
+            "creates_from": list[str],
+        },
+        total=False,
+    )
 
-def _relationship_rule():
+    # Where a returned value comes from (`_source`): ("gives", "session" or the resource), or
+    # ("from", project callee, awaited?).
+    _Source = tuple[Literal["gives"], str] | tuple[Literal["from"], str, bool]
+
+    class ClassFacts(TypedDict, total=False):
+        display: Required[str]
+        bases: list[str]
+        special: bool  # may hand out one shared instance
+        closes: bool  # a closing method closes an attribute
+        attrs: dict[str, str]  # instance attribute -> shared type
+
+
+def _relationship_rule() -> type[Rule]:
     return registry.load_rule("ASL301")
 
 
-def _blocking_rules() -> list:
-    return [registry.load_rule(code) for code in registry.CHAIN_CODES if code in registry.rule_modules()]
+def _blocking_rules() -> list[type[BlockingCallRule]]:
+    # CHAIN_CODES are the blocking-call rules (registry: their calls end ASL207's chains).
+    return [
+        cast("type[BlockingCallRule]", registry.load_rule(code))
+        for code in registry.CHAIN_CODES
+        if code in registry.rule_modules()
+    ]
 
 
-def wanted_first(text: str, settings, async_code: bool = True) -> bool:
+def wanted_first(text: str, settings: Settings, async_code: bool = True) -> bool:
     """Are this module's facts wanted before the index exists? Where async code is (its
     calls lead to the helpers whose blocking calls matter: the runner follows them; not
     asked for a module whose findings nobody asked for), and where a session or a resource
@@ -64,8 +123,8 @@ class FactsCollector:
         self.module = ctx.module_name or ""
         # Names of the project's own code start like the module's (`shop.api.x` -> `shop`).
         self.top = self.module.split(".")[0]
-        self.functions: dict[str, dict] = {}
-        self.classes: dict[str, dict] = {}
+        self.functions: dict[str, FunctionFacts] = {}
+        self.classes: dict[str, ClassFacts] = {}
         self.async_calls: set[str] = set()
         self.stack: list[tuple[cst.FunctionDef, str | None]] = []  # (node, qualname or None)
         self.matchers = [
@@ -109,21 +168,21 @@ class FactsCollector:
         self.depends = "Depends" in text or "Security" in text
         self.wrapping: set[cst.FunctionDef] = set()  # defs with a nested `async def`
 
-    def _qualname(self, node) -> str | None:
+    def _qualname(self, node: cst.FunctionDef | cst.ClassDef) -> str | None:
         """The project-wide name of a def/class being entered (None for local definitions)."""
         ctx = self.ctx
         return ctx.resolver.qualname(node.name, ctx.scope) if self.module else None
 
-    def _is_project(self, name: str | None) -> bool:
+    def _is_project(self, name: str | None) -> TypeGuard[str]:
         return name is not None and bool(self.top) and name.split(".", 1)[0] == self.top
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         name = self._qualname(node)
         if not name:
             return
-        record: dict = {"display": node.name.value}
-        bases = [self.ctx.qualname(arg.value) for arg in node.bases if arg.keyword is None and not arg.star]
-        bases = [base for base in bases if self._is_project(base)]
+        record: ClassFacts = {"display": node.name.value}
+        named = [self.ctx.qualname(arg.value) for arg in node.bases if arg.keyword is None and not arg.star]
+        bases = [base for base in named if self._is_project(base)]
         if bases:
             record["bases"] = bases
         # A metaclass or a class decorator may hand out one shared instance (a singleton).
@@ -146,7 +205,7 @@ class FactsCollector:
                 ctx.qualname(d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator)
                 for d in node.decorators
             ]
-            record = {
+            record: FunctionFacts = {
                 "async": node.asynchronous is not None,
                 "cached": any(d in CACHING_DECORATORS for d in decorators),
                 "display": display,
@@ -181,11 +240,11 @@ class FactsCollector:
             self.functions[name] = record
         self.stack.append((node, name))
 
-    def _session_params(self, node: cst.FunctionDef, record: dict, decorators: list) -> None:
+    def _session_params(self, node: cst.FunctionDef, record: FunctionFacts, decorators: list[str | None]) -> None:
         """Parameters annotated `AsyncSession`: [position or -1 (keyword-only), name]."""
         ctx = self.ctx
         params = node.params
-        found = []
+        found: list[list[int | str]] = []
         for index, param in enumerate([*params.posonly_params, *params.params]):
             if (
                 param.annotation is not None
@@ -286,25 +345,25 @@ class FactsCollector:
         if name is None:
             return
         record = self.functions[name]
-        project_call = bool(callee) and self._is_project_name(callee)
-        blocking = None
+        project_callee = callee if callee and self._is_project_name(callee) else None
+        blocking: list[str | list[str]] | None = None
         for matcher in self.matchers:
             found = matcher.match(node)
             if found is not None:
                 qualified, subject = found
                 blocking = [matcher.code, (qualified or subject.replace("`", "")).removeprefix("builtins.")]
                 break
-        if not project_call and blocking is None:
+        if project_callee is None and blocking is None:
             return
         # Under a lazy-singleton guard it runs once; under `if p is None:` not when p is passed.
         guard = guard_of(function_path(ctx), ctx.scopes[self.stack[-1][0]])
         if guard == LAZY:
             return
-        if project_call:
+        if project_callee is not None:
             if guard:
-                record.setdefault("guarded_calls", []).append([callee, sorted(guard)])
+                record.setdefault("guarded_calls", []).append([project_callee, sorted(guard)])
             else:
-                record["calls"].append(callee)
+                record["calls"].append(project_callee)
         if blocking is not None:
             record["blocking"].append([*blocking, sorted(guard)] if guard else blocking)
 
@@ -389,14 +448,16 @@ class FactsCollector:
         """`def spawn(coro): return asyncio.create_task(coro)`: the innermost named def hands
         its parameter to a task starter (or, positionally, to another call: a helper?)."""
         func = self._innermost()
-        if func is None or self.ctx.function_scope.node is not func:
+        scope, name_of_func = self.ctx.function_scope, self.stack[-1][1] if self.stack else None
+        # (`_innermost` gives a def only when both are set: checked again for mypy.)
+        if func is None or scope is None or name_of_func is None or scope.node is not func:
             return
         params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
         if self.ctx.scopes[func].self_name is not None and params:
             params = params[1:]  # called as `obj.spawn(coro)`: positions after `self`
         if name not in params:
             return
-        record = self.functions[self.stack[-1][1]]
+        record = self.functions[name_of_func]
         if starter:
             spawns = record.setdefault("spawns", [])
             if params.index(name) not in spawns:
@@ -404,11 +465,11 @@ class FactsCollector:
         else:
             outer = self._callee(node)
             if outer is not None:
-                forward = [outer, position, params.index(name)]
+                forward: list[str | int] = [outer, position, params.index(name)]
                 if forward not in record.setdefault("forwards", []):
                     record["forwards"].append(forward)
 
-    def _wrapping_spawn(self, func: cst.FunctionDef, record: dict) -> None:
+    def _wrapping_spawn(self, func: cst.FunctionDef, record: FunctionFacts) -> None:
         """`def spawn(coro): async def wrapper(): try: await coro ...; create_task(wrapper())`:
         a spawn helper that starts its parameter inside a nested coroutine whose last act is
         to await it (the wrapper logs what it raises; nothing after it runs on)."""
@@ -419,7 +480,7 @@ class FactsCollector:
         params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
         if scope.self_name is not None and params:
             params = params[1:]
-        wrappers = {}
+        wrappers: dict[str, int] = {}
         for node in descendants(func.body):
             if isinstance(node, cst.FunctionDef) and node.asynchronous is not None:
                 awaited = _tail_awaited(node.body)
@@ -467,9 +528,8 @@ class FactsCollector:
         if owner.kind == "function" and owner.self_name == receiver.value:
             if path_io and owner.enclosing_class is not None and not self._typed_here(func.value):
                 self.untyped_io = True
-                bases = [
-                    ctx.qualname(arg.value, owner.enclosing_class.parent) for arg in owner.enclosing_class.node.bases
-                ]
+                cls = owner.enclosing_class
+                bases = [ctx.qualname(arg.value, cls.parent) for arg in cast(cst.ClassDef, cls.node).bases]
                 self.type_refs.update(base for base in bases if self._is_project(base))
             return
         if self._typed_here(func.value):
@@ -523,9 +583,9 @@ class FactsCollector:
         path` with `path: Path`), for subclasses and users in other modules."""
         resolver = self.ctx.resolver
         for node, scope in self.ctx.scopes.items():
-            if scope.kind != "class":
+            if scope.kind != "class" or scope.parent is None:  # a class scope always has a parent
                 continue
-            record = self.classes.get(resolver.qualname(node.name, scope.parent) or "")
+            record = self.classes.get(resolver.qualname(cast(cst.ClassDef, node).name, scope.parent) or "")
             if record is None:
                 continue
             attrs = {}
@@ -547,7 +607,7 @@ class FactsCollector:
         in_process = owns_no_pool(self.ctx, node)
         self.sites[node] = (resource, list(function_path(self.ctx)), in_process)
 
-    def _init_call(self, node: cst.Call, callee: str, record: dict) -> None:
+    def _init_call(self, node: cst.Call, callee: str, record: FunctionFacts) -> None:
         """`self.client = make_client()` in `__init__`: what the instance may own."""
         from asynclint.rules._resources import use_of
 
@@ -556,7 +616,7 @@ class FactsCollector:
             if callee not in record["creates_from"]:
                 record["creates_from"].append(callee)
 
-    def _drops(self, node: cst.FunctionDef, record: dict) -> None:
+    def _drops(self, node: cst.FunctionDef, record: FunctionFacts) -> None:
         """A resource created and dropped on every call of this function (`async with
         httpx.AsyncClient() as c:`, a local name, used in place), for ASL501 across modules:
         `drops` the resource, `drop_calls` [[project callee, result dropped here?], ...] for
@@ -575,16 +635,16 @@ class FactsCollector:
                 if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
-        calls = []
+        calls: list[list[str | bool]] = []
         for _call, callee, path in self.project_calls.get(node, ()):
             if _on_every_call(path) and not lifetimes.is_lazy(path):
-                entry = [callee, lifetimes.fate(node, use_of(path))[2]]
+                entry: list[str | bool] = [callee, lifetimes.fate(node, use_of(path))[2]]
                 if entry not in calls:
                     calls.append(entry)
         if calls:
             record["drop_calls"] = calls
 
-    def _fresh(self, site, name: str | None) -> bool:
+    def _fresh(self, site: tuple[str, list[cst.CSTNode], bool], name: str | None) -> bool:
         """Does this creation give a new resource to the caller on every call: not a lazy
         singleton, not an in-process client, not also kept somewhere (a global, app state)?"""
         from asynclint.rules._resources import stored_elsewhere, use_of
@@ -594,12 +654,13 @@ class FactsCollector:
             return False
         if name is None:
             return use_of(path).kind == "returned"
-        func = path[0]
+        # `_source` asks for a name local to the def being left, so the path starts there.
+        func = cast(Function, path[0])
         return not stored_elsewhere(func, self.ctx.scopes[func], name)
 
     # -- what a function hands back: sessions and resources ---------------------------------
 
-    def _hands_back(self, node: cst.FunctionDef, record: dict) -> None:
+    def _hands_back(self, node: cst.FunctionDef, record: FunctionFacts) -> None:
         ctx = self.ctx
         if node.name.value == "__init__":
             self._creates(node, record)
@@ -622,8 +683,8 @@ class FactsCollector:
                 record["via"] = kind
                 record["gives"] = "session"
                 return
-        gives = None
-        sources = []
+        gives: str | None = None
+        sources: list[tuple[str, bool]] = []
         for value in values:
             if isinstance(value, cst.Name) and value.value == "None":
                 continue
@@ -647,7 +708,7 @@ class FactsCollector:
         if sources:
             record["from"] = [list(source) for source in sources]
 
-    def _annotated(self, annotation, scope, via: str) -> str | None:
+    def _annotated(self, annotation: cst.BaseExpression, scope: Scope | None, via: str) -> str | None:
         """How a session is had from the function, by its return annotation (`via`: how the
         function hands back a value, from its shape)."""
         ctx = self.ctx
@@ -667,7 +728,7 @@ class FactsCollector:
                 return "enter"
         return None
 
-    def _source(self, value: cst.BaseExpression, scope) -> tuple | None:
+    def _source(self, value: cst.BaseExpression, scope: Scope) -> _Source | None:
         """Where a returned (or yielded) value comes from: ("gives", "session"), ("gives",
         resource) for a fresh resource, ("from", callee, awaited) for a project call; None
         when unknown."""
@@ -699,12 +760,13 @@ class FactsCollector:
             return None
         return ("from", callee, awaited)
 
-    def _stored_name(self, scope, name: str) -> bool:
+    def _stored_name(self, scope: Scope, name: str) -> bool:
         from asynclint.rules._resources import stored_elsewhere
 
-        return stored_elsewhere(scope.node, scope, name)
+        # The scope of the def `_hands_back` is leaving.
+        return stored_elsewhere(cast(cst.FunctionDef, scope.node), scope, name)
 
-    def _project_callee(self, call: cst.Call, scope) -> str | None:
+    def _project_callee(self, call: cst.Call, scope: Scope) -> str | None:
         """The project function a call runs: by its name, or `Class.method` when the
         receiver's class is known (`self.session()`, `db.session()` with `db: Database`)."""
         ctx = self.ctx
@@ -716,7 +778,7 @@ class FactsCollector:
                 name = f"{owner}.{func.attr.value}"
         return name if self._is_project(name) else None
 
-    def _creates(self, node: cst.FunctionDef, record: dict) -> None:
+    def _creates(self, node: cst.FunctionDef, record: FunctionFacts) -> None:
         """`__init__` creating a resource on every instantiation (not a lazy singleton,
         not only inside `async with`/`with`)."""
         from asynclint.rules._resources import use_of
@@ -733,11 +795,11 @@ class FactsCollector:
     def finish(self) -> None:
         """Nothing to report; the engine asks for `facts()` after the traversal."""
 
-    def facts(self) -> dict:
+    def facts(self) -> ModuleFacts:
         ctx = self.ctx
-        exports = {}
-        values = {}
-        aliases = {}
+        exports: dict[str, str] = {}
+        values: dict[str, str] = {}
+        aliases: dict[str, str] = {}
         module_scope = ctx.scopes[ctx.module]
         for local, bindings in module_scope.bindings.items():
             if len(bindings) != 1 or not self.module:
@@ -761,7 +823,7 @@ class FactsCollector:
         # What the module imports, for `ProjectIndex.rerun_codes`: beyond `exports` (its
         # module-level imports), the imports inside functions and the full name of
         # `import a.b.c`; not the standard library.
-        imports = set()
+        imports: set[str] = set()
         for scope in ctx.scopes.values():
             for bindings in scope.bindings.values():
                 for binding in bindings:
@@ -776,7 +838,7 @@ class FactsCollector:
                             imports.add(target)
         imports.difference_update(exports.values())
         imports = {name for name in imports if name.partition(".")[0] not in _STDLIB}
-        facts = {
+        facts: ModuleFacts = {
             "version": FACTS_VERSION,
             "module": self.module,
             "functions": self.functions,
@@ -818,7 +880,7 @@ class FactsCollector:
         return facts
 
 
-def _tail_awaited(body) -> str | None:
+def _tail_awaited(body: cst.BaseSuite) -> str | None:
     """The name a block awaits as its last act: `await coro` (or `return await coro`) as its
     last statement, or as the last statement of a `try:` that is its last statement."""
     last = body.body[-1] if body.body else None

@@ -7,16 +7,23 @@ handed to another call, or just used in place. Both rules start from that answer
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.rule import Rule
-from asynclint.scope import BUILTIN_NAMES, dotted_name
+from asynclint.scope import BUILTIN_NAMES, Scope, dotted_name
 from asynclint.walk import EXPRESSIONS, children
 
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
+
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
+Function: TypeAlias = "cst.FunctionDef | cst.Lambda"  # one of FUNCTION_NODES
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
@@ -29,7 +36,7 @@ class Use:
     holder: cst.Call | None = None  # kind == "argument": the call it is passed to
 
 
-def function_path(ctx) -> list[cst.CSTNode]:
+def function_path(ctx: Context) -> list[cst.CSTNode]:
     """The nodes from the enclosing function (or the module) down to the current node."""
     scope = ctx.function_scope
     owner = scope.node if scope is not None else ctx.module
@@ -64,8 +71,9 @@ def use_of(path: list[cst.CSTNode]) -> Use:
         return Use("returned")
     if isinstance(parent, cst.Yield):
         return Use("yielded")
-    if isinstance(parent, cst.Arg) and index > 1 and isinstance(path[index - 2], cst.Call):
-        return Use("argument", holder=path[index - 2])
+    holder = path[index - 2] if index > 1 else None
+    if isinstance(parent, cst.Arg) and isinstance(holder, cst.Call):
+        return Use("argument", holder=holder)
     if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
         return Use("element")
     if isinstance(parent, _COMPREHENSIONS) and (
@@ -80,7 +88,7 @@ def use_of(path: list[cst.CSTNode]) -> Use:
 _NESTED = frozenset({*FUNCTION_NODES, cst.ClassDef})
 
 
-def walk(node: cst.CSTNode, into_functions: bool = False):
+def walk(node: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNode]:
     """`node` and everything below it; not into nested defs, lambdas and classes unless asked."""
     todo = [node]
     while todo:
@@ -91,7 +99,7 @@ def walk(node: cst.CSTNode, into_functions: bool = False):
         todo.extend(children(current))
 
 
-def statements(node: cst.CSTNode):
+def statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """`node` and the statements below it (and their parts), not into expressions, nested
     defs, lambdas and classes: where an assignment can be, in a fraction of `walk`'s nodes."""
     todo = [node]
@@ -104,7 +112,7 @@ def statements(node: cst.CSTNode):
         todo.extend(children(current))
 
 
-def chains(expr: cst.CSTNode):
+def chains(expr: cst.CSTNode) -> Iterator[str]:
     """The maximal names and dotted chains mentioned in `expr` (`self.pool.closed`, `key`)."""
     todo = [expr]
     while todo:
@@ -125,8 +133,9 @@ def chains(expr: cst.CSTNode):
             and isinstance(current.args[1].value, cst.SimpleString)
         ):
             owner = dotted_name(current.args[0].value)
-            if owner is not None:
-                yield f"{owner}.{current.args[1].value.evaluated_value}"
+            attribute = current.args[1].value.evaluated_value
+            if owner is not None and isinstance(attribute, str):  # b"...": no attribute name
+                yield f"{owner}.{attribute}"
         todo.extend(children(current))
 
 
@@ -144,7 +153,7 @@ def call_label(call: cst.Call, name: str | None = None) -> str:
     return f"`{name}(...)`"
 
 
-def owns_no_pool(ctx, call: cst.Call, scope=None) -> bool:
+def owns_no_pool(ctx: Context, call: cst.Call, scope: Scope | None = None) -> bool:
     """Does this client run on connections someone else owns, so it builds no pool of its
     own: an in-process transport (`httpx.ASGITransport(app)`), a shared transport or
     connector (`transport=`/`connector=` a module-level object or an attribute), or
@@ -160,7 +169,7 @@ def owns_no_pool(ctx, call: cst.Call, scope=None) -> bool:
     return False
 
 
-def on_chosen_socket(ctx, call: cst.Call, scope=None) -> bool:
+def on_chosen_socket(ctx: Context, call: cst.Call, scope: Scope | None = None) -> bool:
     """Is this client built on a Unix-socket transport or connector made for it, whose socket
     the function chooses (`transport=httpx.AsyncHTTPTransport(uds=uds_path)` with `uds_path`
     a parameter or a local, not a constant)? It talks to that one destination: nothing to
@@ -191,7 +200,7 @@ def on_chosen_socket(ctx, call: cst.Call, scope=None) -> bool:
     return False
 
 
-def _constant(value: cst.BaseExpression, scope) -> bool:
+def _constant(value: cst.BaseExpression, scope: Scope) -> bool:
     """A string literal, or a module-level name (one socket for every call)."""
     if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
         return True
@@ -207,9 +216,9 @@ def _constant(value: cst.BaseExpression, scope) -> bool:
     return isinstance(value, cst.Attribute) and dotted_name(value) is not None and _module_rooted(value, scope)
 
 
-def _module_rooted(value: cst.Attribute, scope) -> bool:
+def _module_rooted(value: cst.Attribute, scope: Scope) -> bool:
     """`settings.SOCKET` on a module-level name (configuration), not `self.x` or a local."""
-    head = value
+    head: cst.BaseExpression = value
     while isinstance(head, cst.Attribute):
         head = head.value
     if not isinstance(head, cst.Name):
@@ -218,7 +227,7 @@ def _module_rooted(value: cst.Attribute, scope) -> bool:
     return found is not None and found[0].kind == "module"
 
 
-def _not_owned(ctx, value: cst.BaseExpression, scope, depth: int = 0) -> bool:
+def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int = 0) -> bool:
     """A transport or connector made elsewhere, or one that opens no connections."""
     if isinstance(value, cst.Attribute):
         return True  # `self.transport`, `app.state.connector`, `shared.TRANSPORT`
@@ -243,7 +252,7 @@ class ResourceRule(Rule):
     """The prefilter shared by the resource rules (ASL501, ASL502)."""
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
+    def wants(cls, text: str, settings: Settings) -> bool:
         return knowledge.may_name(text, knowledge.RESOURCE_CONSTRUCTORS) or knowledge.may_name(
             text, settings.extra_resources
         )
@@ -255,7 +264,7 @@ KEEPING_METHODS = frozenset(
 )
 
 
-def stored_elsewhere(func: cst.CSTNode, scope, name: str) -> bool:
+def stored_elsewhere(func: Function, scope: Scope, name: str) -> bool:
     """Is the local `name` also kept or handed on beyond the call of `func`: assigned to a
     global, an attribute or a subscript (`app.state.client = client`), put in a container or a
     literal, or passed to another call (`register_cleanup(hass, client)`, `Api(client)`)?
@@ -263,7 +272,7 @@ def stored_elsewhere(func: cst.CSTNode, scope, name: str) -> bool:
     if name in scope.global_names or name in scope.nonlocal_names:
         return True
 
-    def is_name(expr) -> bool:
+    def is_name(expr: cst.CSTNode) -> bool:
         return isinstance(expr, cst.Name) and expr.value == name
 
     for node in walk(func.body):
@@ -272,8 +281,10 @@ def stored_elsewhere(func: cst.CSTNode, scope, name: str) -> bool:
             if any(not isinstance(t, cst.Name) or t.value in scope.global_names for t in targets):
                 return True
         elif isinstance(node, cst.Call) and any(is_name(a.value) for a in node.args):
-            func = node.func
-            if not (isinstance(func, cst.Name) and func.value in BUILTIN_NAMES and func.value not in scope.bindings):
+            callee = node.func
+            if not (
+                isinstance(callee, cst.Name) and callee.value in BUILTIN_NAMES and callee.value not in scope.bindings
+            ):
                 return True  # handed to another call (builtins such as `id(x)` only look at it)
         elif isinstance(node, (cst.Element, cst.DictElement)) and is_name(node.value):
             return True
@@ -285,26 +296,28 @@ class Lifetimes:
     reused), or kept, handed back to the caller, or created and dropped on every call. ASL501
     decides with it, and project facts record it for the calls of other modules."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self._memo_roots: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
         self._memo_keeps: dict[cst.CSTNode, tuple[set[str], set[str]]] = {}
 
-    def roots(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
+    def roots(self, func: Function) -> tuple[set[str], set[str]]:
         """The persistent state `func` sets (attributes, subscripted containers, globals),
         and the local names it reads that state into (`cached = CACHE.get(key)`)."""
         if func in self._memo_roots:
             return self._memo_roots[func]
         scope = self.ctx.scopes[func]
         roots: set[str] = set()
-        assigns = []
+        assigns: list[cst.Assign] = []
         for node in statements(func.body):
             kind = type(node)  # exact types, as in `walk`
+            targets: list[cst.BaseExpression]
             if kind is cst.Assign:
-                targets = [t.target for t in node.targets]
-                assigns.append(node)
+                assign = cast(cst.Assign, node)
+                targets = [t.target for t in assign.targets]
+                assigns.append(assign)
             elif kind is cst.AnnAssign or kind is cst.AugAssign:
-                targets = [node.target]
+                targets = [cast("cst.AnnAssign | cst.AugAssign", node).target]
             else:
                 continue
             for target in targets:
@@ -329,7 +342,7 @@ class Lifetimes:
         return roots, aliases
 
     def is_lazy(self, path: list[cst.CSTNode]) -> bool:
-        func = path[0]
+        func = cast(Function, path[0])  # every caller's path starts at the creating function
         if isinstance(func, cst.FunctionDef) and self.is_cached(func):
             return True
         roots, aliases = self.roots(func)
@@ -337,7 +350,7 @@ class Lifetimes:
             return False
         watched = roots | aliases
 
-        def mentions(expr) -> bool:
+        def mentions(expr: cst.CSTNode) -> bool:
             return any(_matches(chain, watched) for chain in chains(expr))
 
         for index in range(1, len(path) - 1):
@@ -364,7 +377,7 @@ class Lifetimes:
                 return True
         return False
 
-    def fate(self, func: cst.CSTNode, use: Use) -> tuple[bool, bool, bool]:
+    def fate(self, func: Function, use: Use) -> tuple[bool, bool, bool]:
         """(kept beyond this iteration, handed back to the caller, created and dropped here)."""
         if use.kind in ("returned", "yielded"):
             return True, True, False
@@ -387,7 +400,7 @@ class Lifetimes:
         kept = hands_back or not stored.isdisjoint(names)
         return kept, hands_back, not kept and not hands_back
 
-    def keeps(self, func: cst.CSTNode) -> tuple[set[str], set[str]]:
+    def keeps(self, func: Function) -> tuple[set[str], set[str]]:
         """The names `func` hands back (mentioned in a `return` or `yield` value), and the
         names it keeps otherwise: stored in an attribute or a subscript, given to a keeping
         method (`registry.append(c)`), put in a literal. Once per function: `fate` asks it
@@ -398,17 +411,23 @@ class Lifetimes:
         stored: set[str] = set()
         for node in walk(func.body):
             kind = type(node)  # exact types, as in `walk`
+            # cast: `kind` was just checked, but a test of `kind` does not narrow `node` for mypy.
             if kind is cst.Return or kind is cst.Yield:
-                if node.value is not None:
-                    returned.update(n.value for n in walk(node.value) if type(n) is cst.Name)
+                value = cast("cst.Return | cst.Yield", node).value
+                if value is not None:
+                    returned.update(n.value for n in walk(value) if type(n) is cst.Name)
             elif kind is cst.Assign:
-                if type(node.value) is cst.Name and any(not isinstance(t.target, cst.Name) for t in node.targets):
-                    stored.add(node.value.value)
+                assign = cast(cst.Assign, node)
+                if type(assign.value) is cst.Name and any(not isinstance(t.target, cst.Name) for t in assign.targets):
+                    stored.add(assign.value.value)
             elif kind is cst.Call:
-                if isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEPING_METHODS:
-                    stored.update(a.value.value for a in node.args if type(a.value) is cst.Name)
-            elif (kind is cst.Element or kind is cst.DictElement) and type(node.value) is cst.Name:
-                stored.add(node.value.value)
+                call = cast(cst.Call, node)
+                if isinstance(call.func, cst.Attribute) and call.func.attr.value in KEEPING_METHODS:
+                    stored.update(a.value.value for a in call.args if type(a.value) is cst.Name)
+            elif kind is cst.Element or kind is cst.DictElement:
+                element = cast("cst.Element | cst.DictElement", node).value
+                if type(element) is cst.Name:
+                    stored.add(element.value)
         self._memo_keeps[func] = (returned, stored)
         return returned, stored
 
@@ -417,7 +436,7 @@ def _matches(chain: str, roots: set[str]) -> bool:
     return any(chain == root or chain.startswith(root + ".") for root in roots)
 
 
-def _early_exit_on(statement: cst.CSTNode, mentions) -> bool:
+def _early_exit_on(statement: cst.CSTNode, mentions: Callable[[cst.CSTNode], bool]) -> bool:
     """`if <check of the state>: return/raise ...`, or `try: return <the state>[key]`."""
     if isinstance(statement, cst.If):
         return mentions(statement.test) and any(isinstance(n, (cst.Return, cst.Raise)) for n in walk(statement.body))

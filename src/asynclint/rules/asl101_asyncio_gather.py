@@ -24,6 +24,8 @@ a `try` with handlers (what they catch would change, see ASL105):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from asynclint import knowledge
@@ -107,6 +109,8 @@ class AsyncioGather(Rule):
                 "unsafe", "Rewrite to an `asyncio.TaskGroup` block", [(line, block)], needs_asyncio=needs_import
             )
 
+        # lone_statement was asked for these kinds only, and the Expr case returned above.
+        assert isinstance(statement, (cst.Assign, cst.AnnAssign))
         target = statement.targets[0].target if isinstance(statement, cst.Assign) else statement.target
         names = _unpacked_names(target, len(calls))
         tasks = [cst.Name(pick(f"{name}_task" if names else f"task{i}")) for i, name in enumerate(names or calls, 1)]
@@ -115,6 +119,7 @@ class AsyncioGather(Rule):
             for task, call, comments in zip(tasks, calls, own, strict=True)
         ]
         results = [cst.Call(cst.Attribute(task, cst.Name("result"))) for task in tasks]
+        value: cst.Tuple | cst.List
         if names:
             value = cst.Tuple([cst.Element(r) for r in results], lpar=[], rpar=[])
         else:  # gather gives a list
@@ -163,7 +168,13 @@ def _unpacked_names(target: cst.BaseExpression, count: int) -> list[str] | None:
     return names
 
 
-def _task_group(group: cst.Name, body, *, header: cst.TrailingWhitespace, leading_lines) -> cst.With:
+def _task_group(
+    group: cst.Name,
+    body: Sequence[cst.BaseStatement],
+    *,
+    header: cst.TrailingWhitespace,
+    leading_lines: Sequence[cst.EmptyLine],
+) -> cst.With:
     return cst.With(
         items=[
             cst.WithItem(

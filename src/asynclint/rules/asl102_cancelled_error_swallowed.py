@@ -39,6 +39,7 @@ appended after it would never run."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING, TypeAlias, cast
 
 import libcst as cst
 
@@ -53,7 +54,18 @@ from asynclint.rules._statements import (
     exits,
     jumps_out,
 )
-from asynclint.scope import dotted_name
+from asynclint.scope import Binding, Scope, dotted_name
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
+
+_Handler: TypeAlias = "cst.ExceptHandler | cst.ExceptStarHandler"
+_Scopes: TypeAlias = "dict[cst.CSTNode, Scope]"
+# `_cancel_key`: ("self", class scope, "self.x") or ("global", module scope, "x.y").
+_CancelKey: TypeAlias = "tuple[str, Scope, str]"
+# Defs (binding nodes) of `_task_roots`.
+_Nodes: TypeAlias = "frozenset[cst.CSTNode | None]"
 
 _HANDLERS = (cst.ExceptHandler, cst.ExceptStarHandler)
 _BARE_EXCEPT = re.compile(r"except\s*:")  # no leading \b: see `knowledge.has_word`
@@ -78,10 +90,10 @@ class CancelledErrorSwallowed(Rule):
     fix_applicability = "unsafe"
 
     @classmethod
-    def mentioned(cls, text, settings) -> bool:
+    def mentioned(cls, text: str, settings: Settings) -> bool:
         return super().mentioned(text, settings) or _BARE_EXCEPT.search(text) is not None
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # Per function scope: what `X.cancel()` has been called on so far (dotted names).
         self.cancelled: dict[object, set[str]] = {}
@@ -102,11 +114,11 @@ class CancelledErrorSwallowed(Rule):
         for ancestor in self.ctx.ancestors():
             if isinstance(ancestor, NESTED_SCOPES):
                 break
-            loops = []
+            loops: list[cst.For | cst.CompFor] = []
             if isinstance(ancestor, cst.For):
                 loops.append(ancestor)
             elif isinstance(ancestor, _COMPREHENSIONS):
-                comp_for = ancestor.for_in
+                comp_for: cst.CompFor | None = ancestor.for_in
                 while comp_for is not None:
                     loops.append(comp_for)
                     comp_for = comp_for.inner_for_in
@@ -124,7 +136,7 @@ class CancelledErrorSwallowed(Rule):
     def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
         self._check_handler(node)
 
-    def _check_handler(self, node) -> None:
+    def _check_handler(self, node: _Handler) -> None:
         ctx = self.ctx
         if not ctx.in_async:
             return
@@ -161,7 +173,7 @@ class CancelledErrorSwallowed(Rule):
             fix=self.fix(node),
         )
 
-    def _raises_other(self, handler) -> bool:
+    def _raises_other(self, handler: _Handler) -> bool:
         """Does the handler leave only by raising an exception other than the one it caught:
         it ends with `raise X(...)` (or `raise X`), has no `return`/`break`/`continue`, and
         no `raise` in it re-raises the caught exception, a CancelledError (also
@@ -185,7 +197,7 @@ class CancelledErrorSwallowed(Rule):
                 return False
         return True
 
-    def _is_variable(self, expr) -> bool:
+    def _is_variable(self, expr: cst.BaseExpression) -> bool:
         """A name bound by assignment in the function or module (it may hold an instance)."""
         if not isinstance(expr, cst.Name):
             return False
@@ -206,10 +218,10 @@ class CancelledErrorSwallowed(Rule):
             for d in function.node.decorators
         )
 
-    def _scope_ctx(self):
+    def _scope_ctx(self) -> tuple[Scope, _Scopes]:
         return (self.ctx.scope, self.ctx.scopes)
 
-    def _catches(self, handler) -> str | None:
+    def _catches(self, handler: _Handler) -> str | None:
         """ "cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
         if handler.type is None:
             return "bare"
@@ -222,7 +234,7 @@ class CancelledErrorSwallowed(Rule):
             return "base"
         return None
 
-    def _earlier_handler_catches(self, try_, node) -> bool:
+    def _earlier_handler_catches(self, try_: cst.Try | cst.TryStar, node: _Handler) -> bool:
         """Handlers are tried in order: after one that takes CancelledError, none sees it."""
         for handler in try_.handlers:
             if handler is node:
@@ -231,7 +243,7 @@ class CancelledErrorSwallowed(Rule):
                 return True
         return False
 
-    def _inside_reraising_handler(self, try_) -> bool:
+    def _inside_reraising_handler(self, try_: cst.Try | cst.TryStar) -> bool:
         for ancestor in self.ctx.ancestors():
             if isinstance(ancestor, NESTED_SCOPES):
                 return False
@@ -256,22 +268,24 @@ class CancelledErrorSwallowed(Rule):
                         return True
         return False
 
-    def _raised_later(self, handler) -> bool:
+    def _raised_later(self, handler: _Handler) -> bool:
         """A deferred re-raise: the handler keeps the exception (`except CancelledError as
         err: cancelled = err`) or collects it (`errors.append(err)`), and the function raises
         it later (`raise cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`),
         or the function raises a CancelledError of its own somewhere."""
         function = self.ctx.function_scope
-        if function is None:
+        # A handler is never in a lambda: its function is a `def`.
+        if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
-        kept, collected = set(), set()
+        kept: set[str] = set()
+        collected: set[str] = set()
         if handler.name is not None and isinstance(handler.name.name, cst.Name):
             caught = handler.name.name.value
             for node in descendants(handler.body):
                 if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == caught:
                     kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
-                elif _collects(node, caught):
-                    collected.add(dotted_name(node.func.value))
+                elif (container := _collected_into(node, caught)) is not None:
+                    collected.add(container)
         for node in descendants(function.node.body):
             if isinstance(node, cst.Raise) and node.exc is not None:
                 exc = node.exc
@@ -285,7 +299,7 @@ class CancelledErrorSwallowed(Rule):
                     return True
         return False
 
-    def _cancel_then_await(self, try_) -> bool:
+    def _cancel_then_await(self, try_: cst.Try | cst.TryStar) -> bool:
         """The `try` awaits X (or a call taking X, like `gather(*X)`), and `X.cancel()` came
         earlier in this function, or anywhere in the module for `self.x` of this class or
         a module global (a `stop()` method cancelling what `start()` awaits)."""
@@ -294,7 +308,7 @@ class CancelledErrorSwallowed(Rule):
         for node in descendants(try_.body):
             if not isinstance(node, cst.Await):
                 continue
-            candidates = [node.expression]
+            candidates: list[cst.BaseExpression] = [node.expression]
             if isinstance(node.expression, cst.Call):
                 if self.ctx.call_name(node.expression) in knowledge.ASYNCIO_WAIT:
                     # `asyncio.wait` never raises its tasks' cancellation: a CancelledError
@@ -306,7 +320,7 @@ class CancelledErrorSwallowed(Rule):
                     return True
         return False
 
-    def _task_root(self, try_, handler) -> bool:
+    def _task_root(self, try_: cst.Try | cst.TryStar, handler: _Handler) -> bool:
         """After the handler the function ends (only `finally:` code runs), and the function
         is one this module only ever starts as a task: nothing awaits it to be cancelled."""
         function = self.ctx.function_scope
@@ -329,12 +343,14 @@ class CancelledErrorSwallowed(Rule):
             return False
         if function.self_name is not None and function.node.name.value in bare_attributes:
             return False
+        if function.parent is None:  # never: a def's scope is inside the module's
+            return False
         return self.ctx.resolver.qualname(function.node.name, function.parent) in project.task_roots
 
-    def _ends_function(self, start, function: cst.FunctionDef) -> bool:
+    def _ends_function(self, start: cst.CSTNode, function: cst.FunctionDef) -> bool:
         """Is `start` the last statement of each enclosing block up to the function body,
         with no loop (it would go round again) and no `else:` (it would run) on the way?"""
-        node = start
+        node: cst.CSTNode = start
         ancestors = list(self.ctx.ancestors())
         del ancestors[: ancestors.index(start) + 1]
         for ancestor in ancestors:
@@ -376,10 +392,11 @@ class CancelledErrorSwallowed(Rule):
 
     # -- fix -----------------------------------------------------------------------------------
 
-    def fix(self, handler) -> FixSpec | None:
+    def fix(self, handler: _Handler) -> FixSpec | None:
         body = handler.body
         if jumps_out(body):
             return None
+        new_body: cst.BaseSuite
         if isinstance(body, cst.IndentedBlock):
             statements = list(body.body)
             if all(_is_pass_line(s) for s in statements):
@@ -399,7 +416,7 @@ class CancelledErrorSwallowed(Rule):
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
 
 
-def _can_be_cancelled(block, yields: bool, where=None) -> bool:
+def _can_be_cancelled(block: cst.CSTNode, yields: bool, where: tuple[Scope, _Scopes] | None = None) -> bool:
     """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or,
     when `yields` (an `asynccontextmanager`, see `_yields_count`), a `yield`. Code without
     one cannot receive the task's cancellation (a `CancelledError` it raises itself, say
@@ -417,7 +434,7 @@ def _can_be_cancelled(block, yields: bool, where=None) -> bool:
     return False
 
 
-def _iterates_quiet_generator(iterated, scope, scopes, depth: int) -> bool:
+def _iterates_quiet_generator(iterated: cst.BaseExpression, scope: Scope, scopes: _Scopes, depth: int) -> bool:
     """`async for x in self._process(event)` where every `def` the call can reach in this
     module (for `self.m`, each method `m` of the module's classes: a subclass may override
     it) is an async generator with no suspension point of its own (no `await`, no
@@ -439,7 +456,7 @@ def _iterates_quiet_generator(iterated, scope, scopes, depth: int) -> bool:
     return True
 
 
-def _suspends_only_on_quiet(block, scope, scopes, depth: int) -> bool:
+def _suspends_only_on_quiet(block: cst.CSTNode, scope: Scope, scopes: _Scopes, depth: int) -> bool:
     """Is every suspension point of `block` an `async for` over a quiet generator?"""
     for node in descendants(block):
         if isinstance(node, cst.Await) or (isinstance(node, cst.With) and node.asynchronous is not None):
@@ -450,7 +467,7 @@ def _suspends_only_on_quiet(block, scope, scopes, depth: int) -> bool:
     return True
 
 
-def _same_named_methods(method: cst.FunctionDef, scopes) -> list:
+def _same_named_methods(method: cst.FunctionDef, scopes: _Scopes) -> list[cst.FunctionDef]:
     """Every method of the module's classes with `method`'s name."""
     name = method.name.value
     return [
@@ -463,11 +480,11 @@ def _same_named_methods(method: cst.FunctionDef, scopes) -> list:
     ]
 
 
-def _is_pass_line(statement) -> bool:
+def _is_pass_line(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, cst.Pass) for s in statement.body)
 
 
-def _cancel_key(expr, scope):
+def _cancel_key(expr: cst.BaseExpression, scope: Scope) -> _CancelKey | None:
     """Who else can see X: ("self", class scope, "self.x") for an attribute of the method's
     instance, ("global", module scope, "x.y") for a module-level name; None for a local."""
     name = dotted_name(expr)
@@ -485,15 +502,15 @@ def _cancel_key(expr, scope):
     return None
 
 
-def _shared_cancels(ctx) -> frozenset:
+def _shared_cancels(ctx: Context) -> frozenset[_CancelKey]:
     """`_cancel_key`s of every `X.cancel()` in the module."""
     key = "asl102_shared_cancels"
     if key not in ctx.cache:
-        found = set()
+        found: set[_CancelKey] = set()
 
-        def on_node(node, scope) -> None:
+        def on_node(node: cst.CSTNode, scope: Scope) -> None:
             if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "cancel":
-                receivers = [node.func.value]
+                receivers: list[cst.BaseExpression] = [node.func.value]
                 # `task = _distributor_task; task.cancel()`: the alias's value is cancelled.
                 if isinstance(node.func.value, cst.Name):
                     bound = scope.lookup(node.func.value.value)
@@ -507,32 +524,34 @@ def _shared_cancels(ctx) -> frozenset:
 
         walk_with_scopes(ctx, on_node)
         ctx.cache[key] = frozenset(found)
-    return ctx.cache[key]  # type: ignore[return-value]
+    return cast("frozenset[_CancelKey]", ctx.cache[key])  # set only here
 
 
-def _last_statement(body):
+def _last_statement(body: cst.BaseSuite) -> cst.BaseStatement | cst.BaseSmallStatement | None:
     last = body.body[-1] if body.body else None
     return last.body[-1] if isinstance(last, cst.SimpleStatementLine) else last
 
 
-def _collects(node: cst.CSTNode, caught: str) -> bool:
-    """`errors.append(exc)` / `errors.add(exc)` of the caught exception into a named container."""
-    return (
+def _collected_into(node: cst.CSTNode, caught: str) -> str | None:
+    """`errors.append(exc)` / `errors.add(exc)` of the caught exception into a named container:
+    the container's dotted name."""
+    if (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value in ("append", "add")
         and len(node.args) == 1
         and isinstance(node.args[0].value, cst.Name)
         and node.args[0].value.value == caught
-        and dotted_name(node.func.value) is not None
-    )
+    ):
+        return dotted_name(node.func.value)
+    return None
 
 
 # Calls that hand a caught exception on instead of dropping it.
 _HAND_ON = frozenset({"throw", "athrow", "set_exception"})
 
 
-def _hands_on(handler) -> bool:
+def _hands_on(handler: _Handler) -> bool:
     """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`, or
     `greenlet.throw(*sys.exc_info())`: the exception is forwarded to whoever waits on the
     future or runs the generator (or greenlet), not swallowed."""
@@ -550,7 +569,7 @@ def _hands_on(handler) -> bool:
     return False
 
 
-def _delegates_raise(handler, scope, scopes) -> bool:
+def _delegates_raise(handler: _Handler, scope: Scope, scopes: _Scopes) -> bool:
     """The handler calls a function of this module that raises for it: one annotated
     `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`), or
     one handed the caught exception whose body raises (a conditional re-raise, the author's
@@ -573,7 +592,7 @@ def _delegates_raise(handler, scope, scopes) -> bool:
     return False
 
 
-def _own_function(func, scope, scopes):
+def _own_function(func: cst.BaseExpression, scope: Scope, scopes: _Scopes) -> cst.FunctionDef | None:
     """The `def` of this module a call's callee is (`helper(...)`; `self.m(...)`, also when a
     base class of the module defines `m`), if known."""
     if isinstance(func, cst.Attribute):
@@ -586,14 +605,15 @@ def _own_function(func, scope, scopes):
     return None
 
 
-def _inherited_method(attribute: cst.Attribute, scope, scopes):
+def _inherited_method(attribute: cst.Attribute, scope: Scope, scopes: _Scopes) -> cst.FunctionDef | None:
     """`self.m` where `m` is defined by a base class in this module (a mixin)."""
     if not isinstance(attribute.value, cst.Name):
         return None
     found = scope.lookup(attribute.value.value)
     if found is None or found[0].kind != "function" or found[0].self_name != attribute.value.value:
         return None
-    todo, seen = [found[0].enclosing_class], set()
+    todo: list[Scope | None] = [found[0].enclosing_class]
+    seen: set[int] = set()
     while todo:
         cls = todo.pop(0)
         if cls is None or id(cls) in seen or len(seen) > 16:
@@ -601,19 +621,21 @@ def _inherited_method(attribute: cst.Attribute, scope, scopes):
         seen.add(id(cls))
         bindings = cls.bindings.get(attribute.attr.value, [])
         if bindings:
-            return bindings[0].node if len(bindings) == 1 and bindings[0].kind == "def" else None
-        for base in cls.node.bases:
+            return _def_node(bindings)
+        # A class scope's node is its ClassDef.
+        for base in cast(cst.ClassDef, cls.node).bases:
             # `class UDPSocket(_SocketMixin[Addr], ...)`: the generic's class.
             base_name = base.value.value if isinstance(base.value, cst.Subscript) else base.value
             if isinstance(base_name, cst.Name) and cls.parent is not None:
                 named = cls.parent.lookup(base_name.value)
                 classes = named[1] if named is not None else []
-                if len(classes) == 1 and classes[0].kind == "class" and classes[0].node in scopes:
-                    todo.append(scopes[classes[0].node])
+                class_node = classes[0].node if len(classes) == 1 and classes[0].kind == "class" else None
+                if class_node is not None and class_node in scopes:
+                    todo.append(scopes[class_node])
     return None
 
 
-def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
+def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
     """The functions and methods of this module that it only ever starts as tasks: every
     reference to them is `f` in `create_task(f(...))` (or another task starter), or `self.m`
     in `create_task(self.m(...))` inside their class. Also what the module references other
@@ -623,14 +645,14 @@ def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
         spawned_callees: set[cst.CSTNode] = set()  # `f` / `self.m` of spawned calls
         called: set[cst.CSTNode] = set()  # `f` / `x.m` of any call
         not_references: set[cst.CSTNode] = set()  # def names, attribute names, keywords
-        spawned: set[cst.CSTNode] = set()
-        other: set[cst.CSTNode] = set()
-        bare: set[cst.CSTNode] = set()
-        spawned_methods: dict[str, set[cst.CSTNode]] = {}
+        spawned: set[cst.CSTNode | None] = set()
+        other: set[cst.CSTNode | None] = set()
+        bare: set[cst.CSTNode | None] = set()
+        spawned_methods: dict[str, set[cst.CSTNode | None]] = {}
         other_attributes: set[str] = set()
         bare_attributes: set[str] = set()
 
-        def on_node(node, scope) -> None:
+        def on_node(node: cst.CSTNode, scope: Scope) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 not_references.add(node.name)
             elif isinstance(node, cst.Attribute):
@@ -666,10 +688,10 @@ def _task_roots(ctx) -> tuple[frozenset, frozenset, frozenset]:
             if name not in other_attributes:
                 roots |= methods
         ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes))
-    return ctx.cache[key]  # type: ignore[return-value]
+    return cast("tuple[_Nodes, _Nodes, frozenset[str]]", ctx.cache[key])  # set only here
 
 
-def _own_method(attribute: cst.Attribute, scope):
+def _own_method(attribute: cst.Attribute, scope: Scope) -> cst.FunctionDef | None:
     """`self.m` in a method: the `def m` of that class, if it has exactly that one binding."""
     if not isinstance(attribute.value, cst.Name):
         return None
@@ -678,9 +700,15 @@ def _own_method(attribute: cst.Attribute, scope):
         return None
     cls = found[0].enclosing_class
     bindings = cls.bindings.get(attribute.attr.value, []) if cls is not None else []
+    return _def_node(bindings)
+
+
+def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
+    """The `def` when a name has exactly that one binding (a "def" binding's node is its
+    FunctionDef)."""
     if len(bindings) != 1 or bindings[0].kind != "def":
         return None
-    return bindings[0].node
+    return cast(cst.FunctionDef, bindings[0].node)
 
 
 RULE = CancelledErrorSwallowed

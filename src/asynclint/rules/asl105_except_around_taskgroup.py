@@ -23,6 +23,9 @@ an exception group nor one of the unwrapped ones above, and has no
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import cast
+
 import libcst as cst
 
 from asynclint import knowledge
@@ -79,7 +82,7 @@ class ExceptAroundTaskGroup(Rule):
                 help="Use `except*`",
             )
 
-    def _task_groups(self, node: cst.CSTNode, inside_with: bool):
+    def _task_groups(self, node: cst.CSTNode, inside_with: bool) -> Iterator[bool]:
         """One item per `async with TaskGroup()` in the block: is it inside another `with`?"""
         for child in children(node):
             if isinstance(child, (*NESTED_SCOPES, cst.BaseExpression, cst.SimpleStatementLine)):
@@ -96,7 +99,7 @@ class ExceptAroundTaskGroup(Rule):
             else:
                 yield from self._task_groups(child, inside_with)
 
-    def _may_catch_group(self, try_) -> bool:
+    def _may_catch_group(self, try_: cst.Try | cst.TryStar) -> bool:
         for handler in try_.handlers:
             kinds = self._kinds(handler) if isinstance(handler, cst.ExceptHandler) else None
             if kinds is None or GROUP in kinds:
@@ -141,7 +144,8 @@ class ExceptAroundTaskGroup(Rule):
         if found is None or not found[1] or any(b.kind != "class" for b in found[1]):
             return None
         for binding in found[1]:
-            for base in binding.node.bases:
+            # A "class" binding's node is its ClassDef.
+            for base in cast(cst.ClassDef, binding.node).bases:
                 if (dotted_name(base.value) or "").endswith("ExceptionGroup"):
                     return GROUP
         return PLAIN
@@ -150,7 +154,13 @@ class ExceptAroundTaskGroup(Rule):
         handlers = []
         for handler in try_.handlers:
             kinds = self._kinds(handler)
-            if kinds is None or any(k in (GROUP, UNWRAPPED) for k in kinds) or jumps_out(handler.body):
+            # A bare `except:` (no type) is refused already as GROUP; named here for mypy.
+            if (
+                handler.type is None
+                or kinds is None
+                or any(k in (GROUP, UNWRAPPED) for k in kinds)
+                or jumps_out(handler.body)
+            ):
                 return None
             handlers.append(
                 cst.ExceptStarHandler(

@@ -25,11 +25,16 @@ No fix: use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sy
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import libcst as cst
 
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 _KIND = {knowledge.SYNC_ENGINE: "engine", knowledge.SYNC_SESSION: "session"}
 
@@ -44,7 +49,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
     remedy = "Use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`"
 
     @classmethod
-    def wants_with_index(cls, text, settings) -> bool:
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
         # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
         return cls.wants(text, settings) or "async" in text
 
@@ -119,7 +124,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         for call, (key, sources) in self.queries.items():
             # Reported where the session is created, if it is; never for a name awaited on.
             if key not in self.awaited and sources.isdisjoint(reported):
-                method = call.func.attr.value
+                method = cast(cst.Attribute, call.func).attr.value  # `_note_query` keeps only these
                 self.ctx.report(
                     call,
                     f"`.{method}()` on a sync SQLAlchemy `Session` blocks the event loop in async code",

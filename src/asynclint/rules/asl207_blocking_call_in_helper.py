@@ -19,11 +19,25 @@ Not flagged, because the maintainer would not act on it:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING, TypeAlias
+
 import libcst as cst
 
 from asynclint.guards import LAZY, guard_of
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
+from asynclint.scope import Scope
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
+
+# `ProjectIndex.guards[callee]`: (the callee's (positional, keyword-only) parameter names,
+# its blocking paths, each (the parameters whose passing skips it, the chain)).
+_Signature: TypeAlias = "tuple[Sequence[str], Iterable[str]]"
+_Guarded: TypeAlias = "tuple[Iterable[str], list[str]]"
 
 
 class BlockingCallInHelper(Rule):
@@ -34,24 +48,27 @@ class BlockingCallInHelper(Rule):
     needs_async = True
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
+    def wants(cls, text: str, settings: Settings) -> bool:
         return False  # without the index there is nothing to look up
 
     @classmethod
-    def wants_with_index(cls, text, settings) -> bool:
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
         return "async" in text
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._startup: dict[cst.CSTNode, bool] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         project = ctx.project
-        if project is None or not ctx.in_async:
+        function = ctx.function_scope  # in async code: that function's scope
+        if project is None or not ctx.in_async or function is None:
             return
         callee = ctx.call_name(node)
-        chain = project.blocking.get(callee) if callee else None
+        if not callee:
+            return
+        chain = project.blocking.get(callee)
         if not chain:
             return
         guarded = project.guards.get(callee)
@@ -59,9 +76,9 @@ class BlockingCallInHelper(Rule):
             chain = _chain_when_called(node, *guarded)
             if chain is None:
                 return
-        if project.startup and self._at_startup():
+        if project.startup and self._at_startup(function, project.startup):
             return
-        if self._fills_once():
+        if self._fills_once(function):
             return
         ctx.report(
             node,
@@ -69,32 +86,37 @@ class BlockingCallInHelper(Rule):
             help="Run it with `asyncio.to_thread`, or make it async",
         )
 
-    def _fills_once(self) -> bool:
+    def _fills_once(self, function: Scope) -> bool:
         """Does the call fill a lazy singleton or a memo right here in the async function
         (`if self._client is None: self._client = Client()`), as `asynclint.guards` leaves
         such calls out of the chains?"""
         ctx = self.ctx
-        return guard_of(function_path(ctx), ctx.scopes[ctx.function_scope.node]) == LAZY
+        return guard_of(function_path(ctx), ctx.scopes[function.node]) == LAZY
 
-    def _at_startup(self) -> bool:
-        """Is the async function we are in one that runs only at startup or shutdown?"""
+    def _at_startup(self, function: Scope, startup: AbstractSet[str]) -> bool:
+        """Is the async function we are in (`function`) one that runs only at startup or
+        shutdown (`startup`: the project's)?"""
         ctx = self.ctx
-        func = ctx.function_scope.node
+        func = function.node
         if func not in self._startup:
             scope = ctx.scopes[func].parent
-            name = ctx.resolver.qualname(func.name, scope) if isinstance(func, cst.FunctionDef) else None
-            self._startup[func] = name in ctx.project.startup
+            name = (
+                ctx.resolver.qualname(func.name, scope)
+                if isinstance(func, cst.FunctionDef) and scope is not None
+                else None
+            )
+            self._startup[func] = name in startup
         return self._startup[func]
 
 
-def _chain_when_called(call: cst.Call, signature, items) -> list[str] | None:
+def _chain_when_called(call: cst.Call, signature: _Signature, items: Iterable[_Guarded]) -> list[str] | None:
     """The first blocking path this call runs (one whose guarding parameters it all leaves
     out), or None."""
     passed = _passed(call, signature)
     return next((chain for guard, chain in items if passed.isdisjoint(guard)), None)
 
 
-def _passed(call: cst.Call, signature) -> set[str]:
+def _passed(call: cst.Call, signature: _Signature) -> set[str]:
     """The parameters a call gives a value other than None (or another empty constant);
     a `*args`/`**kwargs` splat may give any of those it can reach."""
     positional, keyword_only = signature

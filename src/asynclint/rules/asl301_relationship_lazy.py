@@ -25,6 +25,8 @@ Fix (unsafe: code that relied on the implicit load now raises): add
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import libcst as cst
 
 from asynclint import knowledge
@@ -32,6 +34,9 @@ from asynclint.analysis import imports_asyncio_orm, keyword
 from asynclint.fixes import FixSpec, add_dict_entry, add_keyword
 from asynclint.rule import Rule
 from asynclint.scope import dotted_name
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
 
 _RAISE = '"raise"'
 
@@ -44,7 +49,7 @@ class RelationshipLazy(Rule):
     tokens = ("relationship", "Relationship")
 
     @classmethod
-    def mentioned(cls, text, settings) -> bool:
+    def mentioned(cls, text: str, settings: Settings) -> bool:
         names = knowledge.RELATIONSHIP_FUNCTIONS | knowledge.SQLMODEL_RELATIONSHIP
         return super().mentioned(text, settings) and knowledge.may_name(text, names)
 
@@ -87,14 +92,15 @@ class RelationshipLazy(Rule):
         if self._annotation_sets_strategy(node):
             return
         kwargs = keyword(node, "sa_relationship_kwargs")
+        replacement: cst.BaseExpression
         if kwargs is None:
             literal = cst.Dict([cst.DictElement(cst.SimpleString('"lazy"'), cst.SimpleString(_RAISE))])
             replacement = add_keyword(node, "sa_relationship_kwargs", literal)
             fix = FixSpec("unsafe", 'Add `sa_relationship_kwargs={"lazy": "raise"}`', [(node, replacement)])
         else:
             keys = _literal_keys(kwargs.value)
-            if keys is None or "lazy" in keys:
-                return  # unknown contents, or an explicit strategy
+            if keys is None or "lazy" in keys or not isinstance(kwargs.value, cst.Dict):
+                return  # unknown contents (keys known only of a dict literal), or an explicit strategy
             replacement = add_dict_entry(kwargs.value, cst.SimpleString('"lazy"'), cst.SimpleString(_RAISE))
             fix = FixSpec("unsafe", 'Add `"lazy": "raise"` to `sa_relationship_kwargs`', [(kwargs.value, replacement)])
         self.ctx.report(
@@ -112,8 +118,11 @@ class RelationshipLazy(Rule):
             return False
         annotation = parent.annotation.annotation
         if isinstance(annotation, cst.SimpleString):
+            source = annotation.evaluated_value
+            if isinstance(source, bytes):  # b"...": not a forward reference
+                return False
             try:
-                annotation = cst.parse_expression(annotation.evaluated_value)
+                annotation = cst.parse_expression(source)
             except Exception:  # not an expression: no evidence either way
                 return False
         if isinstance(annotation, cst.Subscript):
@@ -123,11 +132,11 @@ class RelationshipLazy(Rule):
         return text is not None and text.rsplit(".", 1)[-1] in knowledge.STRATEGY_ANNOTATIONS
 
 
-def _literal_keys(expr: cst.BaseExpression) -> set[str] | None:
+def _literal_keys(expr: cst.BaseExpression) -> set[str | bytes] | None:
     """The keys of a dict literal with string keys; None when they cannot be known."""
     if not isinstance(expr, cst.Dict):
         return None
-    keys = set()
+    keys: set[str | bytes] = set()
     for element in expr.elements:
         if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
             return None

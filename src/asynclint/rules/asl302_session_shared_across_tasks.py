@@ -33,6 +33,7 @@ queries one after the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
 import libcst as cst
 
@@ -42,15 +43,22 @@ from asynclint.rule import Rule
 from asynclint.scope import dotted_name
 from asynclint.walk import walk
 
+if TYPE_CHECKING:
+    from asynclint.context import Context
+
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.GeneratorExp)
 _LOOPS = (cst.For, cst.While)
+
+
+# ("name", id of the binding scope, name) or ("attribute", dotted name).
+_SessionKey: TypeAlias = "tuple[str, int, str] | tuple[str, str]"
 
 
 @dataclass(eq=False)
 class _Spawn:
     call: cst.Call  # the spawned coroutine call, where the finding is located
     function: cst.CSTNode  # the function (or module) it is spawned in
-    sessions: dict[tuple, str]  # session key -> the session's name as written
+    sessions: dict[_SessionKey, str]  # session key -> the session's name as written
     bound_at: set[cst.CSTNode]  # the statements that bind the sessions' names
     ancestors: tuple[cst.CSTNode, ...]  # module down to the parent of `call`
     lifetime: cst.CSTNode  # while this node runs, the spawned coroutine may be running
@@ -68,7 +76,7 @@ class SessionSharedAcrossTasks(Rule):
     tokens = ("create_task", "ensure_future", "gather")
     needs_async = True
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.spawns: list[_Spawn] = []
         self.awaits: list[tuple[cst.CSTNode, str, int, tuple[cst.CSTNode, ...]]] = []
@@ -150,27 +158,26 @@ class SessionSharedAcrossTasks(Rule):
         scope = self.ctx.function_scope
         return scope.node if scope is not None else self.ctx.module
 
-    def _sessions(self, call: cst.Call) -> tuple[dict[tuple, str], set[cst.CSTNode]]:
+    def _sessions(self, call: cst.Call) -> tuple[dict[_SessionKey, str], set[cst.CSTNode]]:
         """The sessions `call` is handed (as arguments, or as the receiver of a method),
         and the statements binding their names."""
         exprs = [arg.value for arg in call.args if not arg.star]
         if isinstance(call.func, cst.Attribute):
             exprs.append(call.func.value)
-        found: dict[tuple, str] = {}
+        found: dict[_SessionKey, str] = {}
         bound_at: set[cst.CSTNode] = set()
         for expr in exprs:
             # A name or attribute refers to an existing session; a call such as
             # `f(SessionLocal())` makes a fresh one for this coroutine alone.
             if not isinstance(expr, (cst.Name, cst.Attribute)) or not self.ctx.is_session(expr):
                 continue
-            text = dotted_name(expr)
             if isinstance(expr, cst.Name):
                 where = self.ctx.scope.lookup(expr.value)
                 if where is None:
                     continue
-                found[("name", id(where[0]), text)] = text
+                found[("name", id(where[0]), expr.value)] = expr.value
                 bound_at.update(binding.node for binding in where[1] if binding.node is not None)
-            elif text is not None:
+            elif (text := dotted_name(expr)) is not None:
                 found[("attribute", text)] = text
         return found, bound_at
 
@@ -198,7 +205,7 @@ class SessionSharedAcrossTasks(Rule):
             by_function.setdefault(spawn.function, []).append(spawn)
         for spawns in by_function.values():
             for position, earlier in enumerate(spawns):
-                if earlier.loop is not None and self._repeats_concurrently(earlier):
+                if earlier.loop is not None and self._repeats_concurrently(earlier, earlier.loop):
                     earlier.flagged = True
                 for later in spawns[position + 1 :]:
                     if earlier.sessions.keys() & later.sessions.keys() and self._overlap(earlier, later):
@@ -225,8 +232,7 @@ class SessionSharedAcrossTasks(Rule):
             for function, name, index, stack in self.awaits
         )
 
-    def _repeats_concurrently(self, spawn: _Spawn) -> bool:
-        loop = spawn.loop
+    def _repeats_concurrently(self, spawn: _Spawn, loop: cst.CSTNode) -> bool:
         # The task is awaited later in the same iteration: one at a time.
         if self._awaited_between(spawn, 1 << 62, loop):
             return False

@@ -16,6 +16,8 @@ No fix: moving code into a lifespan (and migrating every handler at once) is a r
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from asynclint import analysis
@@ -71,11 +73,11 @@ class FastapiOnEvent(Rule):
         return None
 
     def _message(self, call: cst.Call, decorator: bool) -> str:
-        func = call.func
-        receiver = self.ctx.module.code_for_node(func.value) if isinstance(func, cst.Attribute) else "app"
+        func = cast(cst.Attribute, call.func)  # `_method` accepted only a method call
+        receiver = self.ctx.module.code_for_node(func.value)
         first = call.args[0].value if call.args else None
         event = first.evaluated_value if isinstance(first, cst.SimpleString) else None
-        argument = f'"{event}"' if event else "..."
+        argument = f'"{event}"' if isinstance(event, str) and event else "..."
         if func.attr.value == "add_event_handler":
             argument += ", ..."
         shown = f"{'@' if decorator else ''}{receiver}.{func.attr.value}({argument})"

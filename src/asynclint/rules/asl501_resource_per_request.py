@@ -34,13 +34,17 @@ No fix: where the resource should live (lifespan, module level) is a design deci
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rules._resources import (
     FUNCTION_NODES,
+    Function,
     Lifetimes,
     ResourceRule,
     Use,
@@ -52,7 +56,11 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
-from asynclint.scope import dotted_name
+from asynclint.scope import Scope, dotted_name
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
@@ -63,7 +71,7 @@ class _Site:
     (`callees`) which may create one. The rest is worked out only for the sites that matter."""
 
     call: cst.Call
-    func: cst.CSTNode
+    func: Function
     path: list[cst.CSTNode]  # from `func` down to the call
     in_async: bool
     resource: str | None = None  # the resource constructor, for a direct creation
@@ -87,14 +95,14 @@ class ResourcePerRequest(ResourceRule):
     summary = "An engine, pool or client created per request or per loop iteration"
 
     @classmethod
-    def wants(cls, text, settings) -> bool:
+    def wants(cls, text: str, settings: Settings) -> bool:
         return super().wants(text, settings) and knowledge.may_serve_requests(text)
 
     @classmethod
-    def wants_with_index(cls, text, settings) -> bool:
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
         return knowledge.may_serve_requests(text)  # `make_client()` of another module
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.sites: list[_Site] = []
         self.lifetimes = Lifetimes(ctx)
@@ -118,9 +126,10 @@ class ResourcePerRequest(ResourceRule):
         if not resource and not callees and not churn:
             return
         path = function_path(ctx)
-        if not isinstance(path[0], FUNCTION_NODES):
+        func = path[0]
+        if not isinstance(func, FUNCTION_NODES):
             return  # module level and class bodies run once
-        self.sites.append(_Site(node, path[0], list(path), ctx.in_async, resource, callees, via, churn))
+        self.sites.append(_Site(node, func, list(path), ctx.in_async, resource, callees, via, churn))
 
     def _analyse(self, site: _Site) -> _Site:
         if not site.analysed:
@@ -147,7 +156,7 @@ class ResourcePerRequest(ResourceRule):
                 return []
             bindings = cls.bindings.get(func.attr.value, [])
             if bindings and all(b.kind == "def" for b in bindings):
-                return [b.node for b in bindings]
+                return [b.node for b in bindings if b.node is not None]  # a def's is its FunctionDef
         return []
 
     # -- deciding -------------------------------------------------------------------------------
@@ -157,7 +166,7 @@ class ResourcePerRequest(ResourceRule):
         factories = self._factories()
         churn = self._churn(factories)
         reported: set[cst.CSTNode] = set()
-        depends = None
+        depends: frozenset[cst.CSTNode] | None = None
 
         def report(site: _Site, message: str) -> None:
             if site.call not in reported:
@@ -202,11 +211,12 @@ class ResourcePerRequest(ResourceRule):
                     f"which runs {where} ({chain})",
                 )
 
-    def _trigger(self, site: _Site, depends, through_call: bool = False) -> str | None:
+    def _trigger(self, site: _Site, depends: AbstractSet[cst.CSTNode], through_call: bool = False) -> str | None:
         func = site.func
-        if analysis.is_route_handler(self.ctx, func):
+        # Route handlers and dependencies are defs (`is_route_handler`, `depends_functions`).
+        if isinstance(func, cst.FunctionDef) and analysis.is_route_handler(self.ctx, func):
             return f"in route handler `{func.name.value}` on every request"
-        if func in depends:
+        if isinstance(func, cst.FunctionDef) and func in depends:
             return f"in dependency `{func.name.value}` (`Depends({func.name.value})`) on every request"
         if site.loop and not site.retry and (through_call or not site.kept):
             return "in a loop in async code, once per iteration"
@@ -227,7 +237,7 @@ class ResourcePerRequest(ResourceRule):
                     changed = True
         return factories
 
-    def _churn(self, factories) -> dict[cst.CSTNode, list[_Site]]:
+    def _churn(self, factories: dict[cst.CSTNode, str]) -> dict[cst.CSTNode, list[_Site]]:
         """Functions that create and drop a resource on every call -> the sites that do it."""
         churn: dict[cst.CSTNode, list[_Site]] = {}
         changed = True
@@ -246,12 +256,12 @@ class ResourcePerRequest(ResourceRule):
                 changed = True
         return churn
 
-    def _leaves(self, start: _Site, churn) -> list[tuple[_Site, list[str]]]:
+    def _leaves(self, start: _Site, churn: dict[cst.CSTNode, list[_Site]]) -> list[tuple[_Site, list[str]]]:
         """The creating calls reached from a call of churning functions, with the names
         called on the way (breadth first, so each is reached by a shortest chain)."""
-        found = []
+        found: list[tuple[_Site, list[str]]] = []
         seen: set[cst.CSTNode] = set()
-        queue = [(start, [])]
+        queue: list[tuple[_Site, list[str]]] = [(start, [])]
         while queue:
             site, trail = queue.pop(0)
             for callee in site.callees:
@@ -266,7 +276,7 @@ class ResourcePerRequest(ResourceRule):
                         queue.append((inner, step))
         return found
 
-    def _label(self, site: _Site, factories) -> str:
+    def _label(self, site: _Site, factories: dict[cst.CSTNode, str]) -> str:
         if site.via:
             return site.via
         if site.churn:
@@ -280,7 +290,7 @@ class ResourcePerRequest(ResourceRule):
 _ADVICE = "Create it once (in a lifespan or at module level) and reuse it"
 
 
-def _named_functions(scope, name: str, depth: int) -> list[cst.CSTNode]:
+def _named_functions(scope: Scope, name: str, depth: int) -> list[cst.CSTNode]:
     """The `def`s and lambdas a name is bound to; a parameter rebound to a lambda in the same
     scope counts as the lambda. Anything else bound to the name: unknown, so nothing."""
     found = scope.lookup(name)
@@ -290,7 +300,8 @@ def _named_functions(scope, name: str, depth: int) -> list[cst.CSTNode]:
     functions: list[cst.CSTNode] = []
     for binding in bindings:
         if binding.kind == "def":
-            functions.append(binding.node)
+            if binding.node is not None:  # never None: a def binding's node is its FunctionDef
+                functions.append(binding.node)
         elif binding.kind == "assign" and isinstance(binding.value, cst.Lambda):
             functions.append(binding.value)
         elif binding.kind == "assign" and isinstance(binding.value, cst.Name) and binding.value.value != name:
@@ -317,7 +328,8 @@ def _in_loop(path: list[cst.CSTNode]) -> bool:
         if isinstance(parent, cst.While) and (child is parent.body or child is parent.test):
             return True
         if isinstance(parent, cst.CompFor):
-            outermost = index >= 2 and isinstance(path[index - 2], _COMPREHENSIONS) and path[index - 2].for_in is parent
+            comprehension = path[index - 2] if index >= 2 else None
+            outermost = isinstance(comprehension, _COMPREHENSIONS) and comprehension.for_in is parent
             if child is parent.iter and outermost:
                 continue  # the first iterable is evaluated once
             if child is not parent.target:
@@ -349,7 +361,7 @@ def _constant(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
         return True
     if isinstance(expr, (cst.Name, cst.Attribute)):
         # `Kind.MCP`, `settings.DEFAULT`, `wanted`: not something the loop variable has.
-        root = expr
+        root: cst.BaseExpression = expr
         while isinstance(root, cst.Attribute):
             root = root.value
         return isinstance(root, cst.Name) and root.value not in loop_names
@@ -371,7 +383,7 @@ def _stops_loop(path: list[cst.CSTNode]) -> bool:
         ):
             return True
         if isinstance(parent, cst.IndentedBlock):
-            statements = list(parent.body)
+            statements: list[cst.CSTNode] = list(parent.body)
             later = statements[statements.index(child) + 1 :] if child in statements else []
             if _ends_iteration(later):
                 return True
@@ -416,7 +428,7 @@ def _statements(block: cst.BaseSuite) -> list[cst.CSTNode]:
     return list(block.body)
 
 
-def _ends_iteration(statements) -> bool:
+def _ends_iteration(statements: Iterable[cst.CSTNode]) -> bool:
     """Do these statements always leave the loop (`return`/`break`, also at the end of a
     `with` or `try` body)? Branches (`if`, inner loops) are not followed."""
     for statement in statements:

@@ -38,23 +38,34 @@ No fix: where the resource's owner shuts down is the author's design.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rules._resources import (
     FUNCTION_NODES,
+    Function,
     ResourceRule,
     call_label,
-    children,
     container,
     function_path,
     owns_no_pool,
     use_of,
     walk,
 )
-from asynclint.scope import dotted_name, last_name
+from asynclint.scope import Binding, Scope, dotted_name, last_name
+from asynclint.walk import children
+
+if TYPE_CHECKING:
+    from asynclint.config import Settings
+    from asynclint.context import Context
+
+# What closing something closes (`_keys_of`): ("local", id of the scope, name), ("loose",
+# name) for an attribute or a global, ("item", container, literal key).
+_Key: TypeAlias = "tuple[str, int, str] | tuple[str, str] | tuple[str, str, str]"
 
 _ENTERING = frozenset({"enter_async_context", "enter_context", "closing", "aclosing"})
 # `X.values()`, `list(X)`, `X.pop(key)`: still the objects kept in X.
@@ -66,7 +77,7 @@ _SAME_ITEMS_FUNCTIONS = frozenset({"builtins.list", "builtins.tuple", "builtins.
 class _Created:
     call: cst.Call
     resource: str
-    keys: set = field(default_factory=set)  # any of these closed -> the resource is closed
+    keys: set[_Key] = field(default_factory=set)  # any of these closed -> the resource is closed
     handed_on: bool = False
     label: str | None = None  # created by the project's code in another place: how it is shown
     instance: bool = False  # an instance of a project class that owns the resource
@@ -79,24 +90,23 @@ class ResourceNotClosed(ResourceRule):
     summary = "An engine, pool or client created in a function is never closed"
 
     @classmethod
-    def wants_with_index(cls, text, settings) -> bool:
+    def wants_with_index(cls, text: str, settings: Settings) -> bool:
         return True  # a project factory or class may create it in any module
 
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.created: list[_Created] = []
-        self.closed: set = set()  # keys of everything the module closes (see `_keys_of`)
+        self.closed: set[_Key] = set()  # keys of everything the module closes (see `_keys_of`)
         # Keys of everything a method with a closing name is called on (`db.shutdown()`):
         # closes an instance of a project class that owns a resource.
-        self.closed_by_method: set = set()
+        self.closed_by_method: set[_Key] = set()
         # Keys of attributes and globals handed to something that takes them over
         # (`AsyncAnthropic(http_client=self.client)`): the new owner closes them.
-        self.handed: set = set()
+        self.handed: set[_Key] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        func = node.func
-        short = last_name(func)
+        short = last_name(node.func)
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
@@ -143,7 +153,7 @@ class ResourceNotClosed(ResourceRule):
                     created.handed_on = True
         self.created.append(created)
 
-    def _follow_local(self, created: _Created, func: cst.CSTNode, scope, name: str) -> None:
+    def _follow_local(self, created: _Created, func: Function, scope: Scope, name: str) -> None:
         """Where a local name goes: back to the caller, into another call or object (handed
         on), or into an attribute, a container or another name (which must then be closed)."""
         ctx = self.ctx
@@ -239,7 +249,7 @@ class ResourceNotClosed(ResourceRule):
 _NO_CONNECTION_ATTRIBUTES = frozenset({"dialect", "url", "name", "driver"})
 
 
-def _never_connects(func, targets, scope) -> bool:
+def _never_connects(func: Function, targets: Sequence[cst.BaseExpression], scope: Scope) -> bool:
     """`e = create_engine(url)` bound to a local name that the function only ever reads as
     `e.dialect`/`e.url`/`e.name`/`e.driver` (never connected, executed, handed on, stored
     or returned): an engine opens its pool's first connection only when asked for one, so
@@ -249,7 +259,7 @@ def _never_connects(func, targets, scope) -> bool:
     name = targets[0].value
     if name in scope.global_names | scope.nonlocal_names:
         return False
-    reads = set()
+    reads: set[cst.CSTNode] = set()
     for node in walk(func.body, into_functions=True):
         if (
             isinstance(node, cst.Attribute)
@@ -265,12 +275,12 @@ def _never_connects(func, targets, scope) -> bool:
     )
 
 
-def _keys_of(ctx, expr: cst.BaseExpression, scope, depth: int = 0) -> set:
+def _keys_of(ctx: Context, expr: cst.BaseExpression, scope: Scope, depth: int = 0) -> set[_Key]:
     """What closing `expr` closes: ("local", scope, name) for a local variable, and
     ("loose", name) for an attribute or a global (matched by name in the whole module).
     A name taken from a container (`for c in self.clients.values()`, `c = d.pop(k)`) also
     closes what the container holds."""
-    keys: set = set()
+    keys: set[_Key] = set()
     if depth > 4:
         return keys
     if isinstance(expr, cst.Await):
@@ -301,10 +311,10 @@ def _keys_of(ctx, expr: cst.BaseExpression, scope, depth: int = 0) -> set:
     return keys | _followed(ctx, bindings, owner, depth)
 
 
-def _followed(ctx, bindings, owner, depth: int) -> set:
+def _followed(ctx: Context, bindings: list[Binding], owner: Scope, depth: int) -> set[_Key]:
     """A name taken from somewhere closes that too: `for c in self.clients.values()`,
     `client = self._client`."""
-    keys: set = set()
+    keys: set[_Key] = set()
     for binding in bindings:
         if binding.kind == "for" and isinstance(binding.node, (cst.For, cst.CompFor)):
             keys |= _keys_of(ctx, binding.node.iter, owner, depth + 1)
@@ -317,7 +327,7 @@ def _followed(ctx, bindings, owner, depth: int) -> set:
     return keys
 
 
-def _target_keys(ctx, target: cst.BaseExpression, scope) -> set:
+def _target_keys(ctx: Context, target: cst.BaseExpression, scope: Scope) -> set[_Key]:
     """`_state["pool"] = ...` is closed by closing `_state["pool"]`, or everything in `_state`."""
     if isinstance(target, cst.Subscript):
         item = _item_key(target)
@@ -326,7 +336,7 @@ def _target_keys(ctx, target: cst.BaseExpression, scope) -> set:
     return _keys_of(ctx, target, scope)
 
 
-def _item_key(subscript: cst.Subscript):
+def _item_key(subscript: cst.Subscript) -> tuple[str, str, str] | None:
     """("item", container, key) for `container["key"]` with a literal key, else None."""
 
     owner = dotted_name(subscript.value)
@@ -341,7 +351,7 @@ def _item_key(subscript: cst.Subscript):
 def _mentions(expr: cst.CSTNode, name: str) -> bool:
     """Does `expr` hold the object named `name` (not just use it: `client.get(url)` gives
     something else, `client.timeout` too)?"""
-    todo = [expr]
+    todo: list[cst.CSTNode] = [expr]
     while todo:
         node = todo.pop()
         if isinstance(node, cst.Name) and node.value == name:
@@ -360,13 +370,13 @@ def _mentions(expr: cst.CSTNode, name: str) -> bool:
     return False
 
 
-def _of_imported_module(target: cst.BaseExpression, scope) -> bool:
+def _of_imported_module(target: cst.BaseExpression, scope: Scope) -> bool:
     """`proxy_server.shared_session = ...`: an attribute of an imported module, a global of
     another module, which is closed (or not) there."""
     target = container(target)
     if not isinstance(target, cst.Attribute):
         return False
-    root = target
+    root: cst.BaseExpression = target
     while isinstance(root, cst.Attribute):
         root = root.value
     if not isinstance(root, cst.Name):
@@ -375,7 +385,7 @@ def _of_imported_module(target: cst.BaseExpression, scope) -> bool:
     return found is not None and bool(found[1]) and all(b.kind == "import" for b in found[1])
 
 
-def _in_module_container(target: cst.BaseExpression, scope) -> bool:
+def _in_module_container(target: cst.BaseExpression, scope: Scope) -> TypeGuard[cst.Subscript]:
     """`CACHE[key] = ...` where CACHE is a module-level name."""
     if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
         return False
@@ -383,7 +393,7 @@ def _in_module_container(target: cst.BaseExpression, scope) -> bool:
     return found is not None and found[0].kind == "module"
 
 
-def _container_returned(func: cst.CSTNode, target: cst.Subscript) -> bool:
+def _container_returned(func: Function, target: cst.Subscript) -> bool:
     """`CACHE[key] = ...` ... `return CACHE[key]`: the function hands out what it stored."""
     name = target.value.value if isinstance(target.value, cst.Name) else None
     for node in walk(func.body):
@@ -393,11 +403,11 @@ def _container_returned(func: cst.CSTNode, target: cst.Subscript) -> bool:
     return False
 
 
-def _is_name(expr: cst.CSTNode, name: str) -> bool:
+def _is_name(expr: cst.CSTNode, name: str | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
 
 
-def _attribute_returned(func: cst.CSTNode, target: cst.Attribute) -> bool:
+def _attribute_returned(func: Function, target: cst.Attribute) -> bool:
     """`self._client = Client(...)` ... `return self._client`: an accessor hands it out."""
     wanted = dotted_name(target)
     if wanted is None:

@@ -165,7 +165,7 @@ class EnginePoolPrePing(Rule):
                 and found[1]
                 and all(b.kind in ("assign", "annassign") and b.value is not None for b in found[1])
             ):
-                return all(self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
+                return all(b.value is not None and self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
         return False
 
 
