@@ -155,13 +155,10 @@ def plan(request: Request) -> Plan:
     def absolute_of(path: str) -> str:
         return os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path))
 
-    def settings_of(path: str, folder: str | None = None) -> Settings:
-        """The settings of a path; `folder`: the one it is in, when it is a file."""
+    def settings_of(path: str, folder: str) -> Settings:
+        """The settings of a path in `folder` (the path itself if it is a folder)."""
         if fixed is not None:
             return fixed
-        if folder is None:
-            absolute = absolute_of(path)
-            folder = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
         if folder not in by_folder:
             by_folder[folder] = settings_for(path, request.overrides, stamps)
         return by_folder[folder]
@@ -192,12 +189,14 @@ def plan(request: Request) -> Plan:
     # and the benchmark name thousands); each folder is walked on its own.
     named_files: dict[int, tuple[Settings, list[str]]] = {}
     for raw in request.paths:
-        settings = settings_of(raw)
-        if os.path.abspath(raw) in sources and not os.path.isfile(raw):
+        absolute = absolute_of(raw)
+        is_folder = os.path.isdir(absolute)
+        settings = settings_of(raw, absolute if is_folder else os.path.dirname(absolute))
+        if absolute in sources and not os.path.isfile(absolute):
             add([os.path.normpath(raw)], settings, named=True)
-        elif os.path.isdir(raw):
+        elif is_folder:
             found = discover([raw], settings, force_exclude=request.force_exclude, skipped=skipped)
-            discovered[os.path.abspath(raw)] = found
+            discovered[absolute] = found
             add(found, settings, named=False)
         else:
             named_files.setdefault(id(settings), (settings, []))[1].append(raw)
