@@ -355,32 +355,37 @@ class ProjectIndex:
             set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys, type_keys)
         )
         # What a call site may name: the definition, or a re-export of it.
+        tables = (
+            index.blocking,
+            index.guards,
+            index.sessions,
+            index.session_params,
+            index.values,
+            index.type_aliases,
+            index.methods,
+            index.resource_factories,
+            index.resource_classes,
+            index.resource_churn,
+            index.returns,
+            index.attributes,
+        )
+        all_names = (factory_names, param_names, resource_names, type_names)
+        # Every key of the tables and names above (kept so as they grow): most re-exports are
+        # of names none of them holds, and are passed over on one lookup.
+        known = set().union(*tables, *all_names)
+        resolve = project.resolve
         for alias in exports:
-            target = project.resolve(alias)
-            for table in (
-                index.blocking,
-                index.guards,
-                index.sessions,
-                index.session_params,
-                index.values,
-                index.type_aliases,
-                index.methods,
-                index.resource_factories,
-                index.resource_classes,
-                index.resource_churn,
-                index.returns,
-                index.attributes,
-            ):
+            target = resolve(alias)
+            if target not in known:
+                continue
+            for table in tables:
                 if target in table:
                     table[alias] = table[target]
-            for _keys, names in (
-                (factory_keys, factory_names),
-                (param_keys, param_names),
-                (resource_keys, resource_names),
-                (type_keys, type_names),
-            ):
+                    known.add(alias)
+            for names in all_names:
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package
+                    known.add(alias)
         index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
         index.session_names = frozenset(factory_names)
         index.param_names = frozenset(param_names)
@@ -522,6 +527,8 @@ class _Project:
         return found
 
     def _function(self, name: str) -> str | None:
+        if name.partition(".")[0] not in self._tops:
+            return None  # a library's name: it and its owner resolve to themselves, not ours
         name = self.resolve(name)
         if name in self.functions:
             return name
@@ -611,23 +618,37 @@ def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]
         if not info["async"] and not info["cached"] and info["blocking"]:
             first = next((entry for entry in info["blocking"] if len(entry) == 2), info["blocking"][0])
             chains[name] = [info["display"], first[1]]
-    targets: dict[str, list[tuple[str, list[str], tuple]]] = {}
+    targets: dict[str, list[tuple[str, tuple[str, ...], tuple]]] = {}
     callers: dict[str, list[str]] = {}
+    # A called name -> what it runs, once per distinct name (most are called from many places,
+    # and most are libraries' names, which lead nowhere).
+    followed: dict[str, tuple[str, tuple[str, ...]] | None] = {}
+    resolve = project.resolve
     for name, info in functions.items():
         if info["async"] or info["cached"]:
             continue
-        calls = [(call, ()) for call in info["calls"]]
-        calls += [(call, tuple(params)) for call, params in info.get("guarded_calls", ())]
         found = []
-        for call, guard in calls:
-            target = _callable_target(project.resolve(call), functions, classes)
-            if target:
-                found.append((*target, guard))
+        for call in info["calls"]:
+            target = followed.get(call, _UNSEEN)
+            if target is _UNSEEN:
+                target = followed[call] = _callable_target(resolve(call), functions, classes)
+            if target is not None:
+                found.append((target[0], target[1], ()))
+        for call, params in info.get("guarded_calls", ()):
+            target = followed.get(call, _UNSEEN)
+            if target is _UNSEEN:
+                target = followed[call] = _callable_target(resolve(call), functions, classes)
+            if target is not None:
+                found.append((target[0], target[1], tuple(params)))
         targets[name] = found
         if name in chains:
             continue
         for target, _, _ in found:
-            callers.setdefault(target, []).append(name)
+            called_by = callers.get(target)
+            if called_by is None:
+                callers[target] = [name]
+            else:
+                called_by.append(name)
     layer = set(chains)
     while layer:
         reached = {caller for done in layer for caller in callers.get(done, ()) if caller not in chains}
@@ -671,32 +692,40 @@ def _startup(project: _Project, all_facts: list[dict]) -> frozenset:
     to a fixed point, those that only they await (not decorated, handed on, spawned, or
     called from sync code: any of those may run them while the app serves)."""
     functions = project.functions
-    startup = set()
-    escapes = set()
-    for facts in all_facts:
-        if facts.get("version") == FACTS_VERSION:
-            startup.update(filter(None, map(project.function, facts.get("startup", ()))))
-            escapes.update(project.function(name) or project.resolve(name) for name in facts.get("escapes", ()))
+    current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
+    startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}
     if not startup:
         return frozenset()
+    escapes = {
+        project.function(name) or project.resolve(name) for facts in current for name in facts.get("escapes", ())
+    }
     awaited_by: dict[str, set[str]] = {}
+    function = project.function
     for name, info in functions.items():
-        calls = info.get("awaits", ()) if info["async"] else info["calls"]
-        for call in calls:
-            target = project.function(call)
+        # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
+        caller = name if info["async"] else ""
+        for call in info.get("awaits", ()) if info["async"] else info["calls"]:
+            target = function(call)
             if target is not None:
-                # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
-                awaited_by.setdefault(target, set()).add(name if info["async"] else "")
-    changed = True
-    while changed:
-        changed = False
-        for name, by in awaited_by.items():
-            info = functions[name]
-            if name in startup or not info["async"] or info.get("entry") or name in escapes:
-                continue
-            if by <= startup:
-                startup.add(name)
-                changed = True
+                by = awaited_by.get(target)
+                if by is None:
+                    awaited_by[target] = {caller}
+                else:
+                    by.add(caller)
+    # Only an async function with every caller at startup can join, and it joins for good (the
+    # set only grows): so to a fixed point, look again only at what a new member awaits.
+    awaits: dict[str, set[str]] = {}
+    for target, by in awaited_by.items():
+        info = functions[target]
+        if info["async"] and not info.get("entry") and target not in escapes:
+            for caller in by:
+                awaits.setdefault(caller, set()).add(target)
+    todo = [target for callees in (awaits.get(name, ()) for name in startup) for target in callees]
+    while todo:
+        name = todo.pop()
+        if name not in startup and awaited_by[name] <= startup:
+            startup.add(name)
+            todo.extend(awaits.get(name, ()))
     return frozenset(startup)
 
 
@@ -757,16 +786,19 @@ def _task_roots(project: _Project, all_facts: list[dict]) -> frozenset:
     # Spawn helpers: function -> positions of parameters it starts as tasks, to a fixed point
     # through helpers handing their parameter on to another helper.
     helpers: dict[str, set[int]] = {name: set(info["spawns"]) for name, info in functions.items() if info.get("spawns")}
-    changed = True
+    forwarding = [(name, info["forwards"]) for name, info in functions.items() if info.get("forwards")]
+    changed = bool(helpers)
     while changed:
         changed = False
-        for name, info in functions.items():
-            for outer, position, param in info.get("forwards", ()):
+        for name, forwards in forwarding:
+            for outer, position, param in forwards:
                 if position in helpers.get(project.function(outer) or "", ()) and param not in helpers.get(name, ()):
                     helpers.setdefault(name, set()).add(param)
                     changed = True
     spawned: set[str] = set()
     other: set[str] = set()
+    if not helpers and not any(facts.get("spawned") for facts in all_facts):
+        return frozenset()  # nothing is started as a task
     for facts in all_facts:
         spawned.update(facts.get("spawned", ()))
         other.update(facts.get("called", ()))
@@ -925,13 +957,17 @@ def _with_prefixes(names) -> frozenset:
     return frozenset(found)
 
 
-def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, list[str]] | None:
+def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, tuple[str, ...]] | None:
     """A called name -> (function to follow, extra chain steps shown before it)."""
     if name in functions:
-        return name, []
+        return name, ()
     if name in classes:
-        return f"{name}.__init__", [f"{classes[name]['display']}()"]
+        return f"{name}.__init__", (f"{classes[name]['display']}()",)
     return None
+
+
+# "Not looked up yet", where None is an answer.
+_UNSEEN = object()
 
 
 def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, frozenset[str]]:
