@@ -70,7 +70,7 @@ nothing to say are left out:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from asynclint import knowledge, registry
 
@@ -285,10 +285,13 @@ class ProjectIndex:
 
     @classmethod
     def build(cls, all_facts: list[dict]) -> ProjectIndex:
-        project = _join(all_facts)
+        return IndexBuild(all_facts).index
+
+    @classmethod
+    def _build(cls, project: _Project, targets: dict[str, _Targets], all_facts: list[dict]) -> ProjectIndex:
         functions, exports, values, aliases = project.functions, project.exports, project.values, project.aliases
         index = cls()
-        index.blocking, index.guards = _blocking(project)
+        index.blocking, index.guards = _chains(project, targets)
         index.startup = _startup(project, all_facts)
         index.sessions = _sessions(project, values)
         index.session_params = {
@@ -396,6 +399,108 @@ class ProjectIndex:
         index.session_dependency = _session_dependency(project, index, current)
         index.type_names = frozenset(type_names)
         return index
+
+
+class IndexBuild:
+    """A project index with what it was built from, to update it when a module's facts
+    change only in what its functions call (`calls`, `blocking`, `guarded_calls`): the
+    blocking chains are derived again from the call targets kept (those of the changed
+    functions followed again), and the rest of the index is kept. Anything else changed
+    needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
+
+    # What `ProjectIndex._build` reads of a module's facts besides its functions.
+    _MODULE_KEYS = (
+        "classes",
+        "exports",
+        "values",
+        "aliases",
+        "startup",
+        "escapes",
+        "spawned",
+        "called",
+        "handed",
+        "asyncio_orm",
+        "session_dependency",
+        "depends",
+    )
+    # ... and of a function: what only the blocking chains (and, for a sync function's
+    # calls, which functions run only at startup) depend on.
+    _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
+
+    def __init__(self, all_facts: list[dict]) -> None:
+        self._project = _join(all_facts)
+        self._followed: dict = {}
+        self._targets = _call_targets(self._project, self._followed)
+        self.index = ProjectIndex._build(self._project, self._targets, all_facts)
+        self._reexports: list[tuple[str, str]] | None = None
+
+    def update(self, old: dict, new: dict) -> bool:
+        """The module these facts describe changed from `old` to `new` (both in the facts
+        the index was built from, in the same place): True when `index` is now the index of
+        the facts with `new`, False (nothing changed here) when it must be built again."""
+        changed = self._changed_functions(old, new)
+        if changed is None:
+            return False
+        project, index = self._project, self.index
+        functions = project.functions
+        # Where two modules define the same name the last one's facts count (`_join`): a
+        # function this module does not define in the end changes nothing.
+        effective = [name for name, info in old.get("functions", {}).items() if functions.get(name) is info]
+        changed = [name for name in changed if functions.get(name) is old["functions"][name]]
+        if index.startup:
+            # A sync caller keeps a coroutine function out of `startup`: which ones it calls
+            # must stay the same.
+            for name in changed:
+                if not functions[name]["async"]:
+                    before = {project.function(call) for call in old["functions"][name]["calls"]}
+                    after = {project.function(call) for call in new["functions"][name]["calls"]}
+                    if any(target and functions[target]["async"] for target in before ^ after):
+                        return False
+        for name in effective:
+            # The next update names these facts as the ones it changes.
+            functions[name] = new["functions"][name]
+        if not changed:
+            return True
+        for name in changed:
+            info = functions[name]
+            if not info["async"] and not info["cached"]:
+                self._targets[name] = _targets_of(project, info, self._followed)
+        blocking, guards = _chains(project, self._targets)
+        if self._reexports is None:
+            # Re-exports of what may block: of a function, a class, or another re-export.
+            held = (functions, project.classes, project.exports)
+            self._reexports = [
+                (alias, target)
+                for alias, target in ((alias, project.resolve(alias)) for alias in project.exports)
+                if any(target in table for table in held)
+            ]
+        for alias, target in self._reexports:
+            if target in blocking:
+                blocking[alias] = blocking[target]
+            if target in guards:
+                guards[alias] = guards[target]
+        self.index = replace(index, blocking=blocking, guards=guards)
+        return True
+
+    def _changed_functions(self, old: dict, new: dict) -> list[str] | None:
+        """The functions whose calls differ, or None when anything else the index reads does."""
+        if old.get("version") != FACTS_VERSION or new.get("version") != FACTS_VERSION:
+            return None
+        if any(old.get(key) != new.get(key) for key in self._MODULE_KEYS):
+            return None
+        before, after = old.get("functions", {}), new.get("functions", {})
+        if before.keys() != after.keys():
+            return None
+        changed = []
+        for name, info in after.items():
+            was = before[name]
+            if was == info:
+                continue
+            keys = self._CALL_KEYS
+            if was.keys() - keys != info.keys() - keys or any(was[key] != info[key] for key in was.keys() - keys):
+                return None
+            changed.append(name)
+        return changed
 
 
 def _session_dependency(project: _Project, index: ProjectIndex, all_facts: list[dict]) -> bool:
@@ -607,6 +712,45 @@ def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]
     """Sync project functions that block, with the chain; then the classes whose __init__ does.
     And for those that block only under `if p is None:` on parameters, what each such path
     needs (`ProjectIndex.guards`)."""
+    return _chains(project, _call_targets(project, {}))
+
+
+# A sync function's calls that run project code: [(function, chain steps shown before it,
+# the parameters the call is made only without), ...] in the order of its facts.
+_Targets = list[tuple[str, tuple[str, ...], tuple]]
+
+
+def _call_targets(project: _Project, followed: dict) -> dict[str, _Targets]:
+    """Sync, uncached project function -> what its calls run. `followed`: called name -> what
+    it runs, filled on the way (most names are called from many places, and most are
+    libraries' names, which lead nowhere)."""
+    return {
+        name: _targets_of(project, info, followed)
+        for name, info in project.functions.items()
+        if not info["async"] and not info["cached"]
+    }
+
+
+def _targets_of(project: _Project, info: dict, followed: dict) -> _Targets:
+    functions, classes, resolve = project.functions, project.classes, project.resolve
+    found = []
+    for call in info["calls"]:
+        target = followed.get(call, _UNSEEN)
+        if target is _UNSEEN:
+            target = followed[call] = _callable_target(resolve(call), functions, classes)
+        if target is not None:
+            found.append((target[0], target[1], ()))
+    for call, params in info.get("guarded_calls", ()):
+        target = followed.get(call, _UNSEEN)
+        if target is _UNSEEN:
+            target = followed[call] = _callable_target(resolve(call), functions, classes)
+        if target is not None:
+            found.append((target[0], target[1], tuple(params)))
+    return found
+
+
+def _chains(project: _Project, targets: dict[str, _Targets]) -> tuple[dict[str, list[str]], dict[str, tuple]]:
+    """`_blocking` from the functions' call targets."""
     functions, classes = project.functions, project.classes
     chains: dict[str, list[str]] = {}
     # Direct blockers first, then their sync callers, one layer of calls at a time: each
@@ -618,29 +762,8 @@ def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]
         if not info["async"] and not info["cached"] and info["blocking"]:
             first = next((entry for entry in info["blocking"] if len(entry) == 2), info["blocking"][0])
             chains[name] = [info["display"], first[1]]
-    targets: dict[str, list[tuple[str, tuple[str, ...], tuple]]] = {}
     callers: dict[str, list[str]] = {}
-    # A called name -> what it runs, once per distinct name (most are called from many places,
-    # and most are libraries' names, which lead nowhere).
-    followed: dict[str, tuple[str, tuple[str, ...]] | None] = {}
-    resolve = project.resolve
-    for name, info in functions.items():
-        if info["async"] or info["cached"]:
-            continue
-        found = []
-        for call in info["calls"]:
-            target = followed.get(call, _UNSEEN)
-            if target is _UNSEEN:
-                target = followed[call] = _callable_target(resolve(call), functions, classes)
-            if target is not None:
-                found.append((target[0], target[1], ()))
-        for call, params in info.get("guarded_calls", ()):
-            target = followed.get(call, _UNSEEN)
-            if target is _UNSEEN:
-                target = followed[call] = _callable_target(resolve(call), functions, classes)
-            if target is not None:
-                found.append((target[0], target[1], tuple(params)))
-        targets[name] = found
+    for name, found in targets.items():
         if name in chains:
             continue
         for target, _, _ in found:

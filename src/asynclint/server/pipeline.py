@@ -116,9 +116,16 @@ def index_view(facts: dict | None):
 
 
 def build_index(all_facts):
-    from asynclint.project import ProjectIndex
+    """An `IndexBuild` of the facts: its `index`, and what updating it needs."""
+    from asynclint.project import IndexBuild
 
-    return ProjectIndex.build(list(all_facts))
+    return IndexBuild(list(all_facts))
+
+
+def update_index(build, changes) -> bool:
+    """Update an `IndexBuild` for modules' facts changed in place ([(before, after), ...],
+    before: the facts it was built from); False when it must be built again."""
+    return all(build.update(before, after) for before, after in changes)
 
 
 def first_pass(text: str, path: str, settings: Settings) -> FileResult:
@@ -195,6 +202,7 @@ __all__ = [
     "rule_url",
     "standalone",
     "text_facts",
+    "update_index",
     "wants_project",
     "with_index",
 ]
