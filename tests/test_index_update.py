@@ -123,3 +123,33 @@ def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
         assert same(project.index, ProjectIndex.build(list(project.facts.values())))
         codes = [d.code for d in workspace.check(str(route), route.read_text())]
         assert ("ASL207" in codes) == found
+
+
+def test_the_server_builds_again_when_what_a_module_calls_changes(tmp_path):
+    # Running a coroutine function at the module's top level changes only the module's
+    # `called`: it is no longer only ever started as a task, and what ASL102 says changes.
+    from asynclint.server.workspace import Workspace
+
+    root = tmp_path / "tasks"
+    shutil.copytree(PROJECTS / "tasks", root)
+    workers, other = root / "app" / "workers.py", root / "app" / "other.py"
+    other.write_text(
+        "import asyncio\n" + other.read_text().replace("import also_awaited", "import also_awaited, poll_forever")
+    )
+    workspace = Workspace([str(root)])
+    for path in (workers, other):
+        workspace.check(str(path), path.read_text())
+    project = workspace.open[str(workers)].project
+    workspace.index_project(project)
+    workspace.update_index()
+
+    def findings() -> list[int]:
+        return [d.row for d in workspace.check(str(workers), workers.read_text()) if d.code == "ASL102"]
+
+    before = findings()
+    assert before
+    text = other.read_text() + "\n\nasyncio.run(poll_forever())\n"
+    workspace.check(str(other), text)
+    assert str(workers) in workspace.update_index()
+    assert same(project.index, ProjectIndex.build(list(project.facts.values())))
+    assert findings() != before

@@ -401,6 +401,23 @@ class ProjectIndex:
         return index
 
 
+# What `ProjectIndex.build` reads of a module's facts besides its functions.
+INDEXED_MODULE_KEYS = (
+    "classes",
+    "exports",
+    "values",
+    "aliases",
+    "startup",
+    "escapes",
+    "spawned",
+    "called",
+    "handed",
+    "asyncio_orm",
+    "session_dependency",
+    "depends",
+)
+
+
 class IndexBuild:
     """A project index with what it was built from, to update it when a module's facts
     change only in what its functions call (`calls`, `blocking`, `guarded_calls`): the
@@ -408,21 +425,6 @@ class IndexBuild:
     functions followed again), and the rest of the index is kept. Anything else changed
     needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
 
-    # What `ProjectIndex._build` reads of a module's facts besides its functions.
-    _MODULE_KEYS = (
-        "classes",
-        "exports",
-        "values",
-        "aliases",
-        "startup",
-        "escapes",
-        "spawned",
-        "called",
-        "handed",
-        "asyncio_orm",
-        "session_dependency",
-        "depends",
-    )
     # ... and of a function: what only the blocking chains (and, for a sync function's
     # calls, which functions run only at startup) depend on.
     _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
@@ -486,7 +488,7 @@ class IndexBuild:
         """The functions whose calls differ, or None when anything else the index reads does."""
         if old.get("version") != FACTS_VERSION or new.get("version") != FACTS_VERSION:
             return None
-        if any(old.get(key) != new.get(key) for key in self._MODULE_KEYS):
+        if any(old.get(key) != new.get(key) for key in INDEXED_MODULE_KEYS):
             return None
         before, after = old.get("functions", {}), new.get("functions", {})
         if before.keys() != after.keys():
