@@ -425,8 +425,8 @@ class IndexBuild:
     functions followed again), and the rest of the index is kept. Anything else changed
     needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
 
-    # ... and of a function: what only the blocking chains (and, for a sync function's
-    # calls, which functions run only at startup) depend on.
+    # What of a function's facts only the blocking chains depend on (and, through a sync
+    # function's calls, which functions run only at startup: checked in `update`).
     _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
 
     def __init__(self, all_facts: list[dict]) -> None:

@@ -3,8 +3,9 @@
 A project is the folder of a pyproject.toml (the one `asynclint check` would use for a
 file), else the workspace folder holding the file. Its modules' facts are read from disk
 once; from then on, a module's facts are recomputed only when its text changes (in the
-editor or on disk), the index is rebuilt from the facts in memory, and the open files
-whose findings may depend on what changed in the index are named for re-checking.
+editor or on disk), the index is updated (its blocking chains, when only what functions
+call changed) or rebuilt from the facts in memory, and the open files whose findings may
+depend on what changed in the index are named for re-checking.
 
 Nothing here knows the protocol: `asynclint.server.lsp` turns these results into LSP
 messages. Calls into the linter go through `asynclint.server.pipeline`.
