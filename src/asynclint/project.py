@@ -70,7 +70,7 @@ nothing to say are left out:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 from asynclint import knowledge, registry
 
@@ -285,10 +285,13 @@ class ProjectIndex:
 
     @classmethod
     def build(cls, all_facts: list[dict]) -> ProjectIndex:
-        project = _join(all_facts)
+        return IndexBuild(all_facts).index
+
+    @classmethod
+    def _build(cls, project: _Project, targets: dict[str, _Targets], all_facts: list[dict]) -> ProjectIndex:
         functions, exports, values, aliases = project.functions, project.exports, project.values, project.aliases
         index = cls()
-        index.blocking, index.guards = _blocking(project)
+        index.blocking, index.guards = _chains(project, targets)
         index.startup = _startup(project, all_facts)
         index.sessions = _sessions(project, values)
         index.session_params = {
@@ -355,32 +358,37 @@ class ProjectIndex:
             set(_with_prefixes(keys)) for keys in (factory_keys, param_keys, resource_keys, type_keys)
         )
         # What a call site may name: the definition, or a re-export of it.
+        tables = (
+            index.blocking,
+            index.guards,
+            index.sessions,
+            index.session_params,
+            index.values,
+            index.type_aliases,
+            index.methods,
+            index.resource_factories,
+            index.resource_classes,
+            index.resource_churn,
+            index.returns,
+            index.attributes,
+        )
+        all_names = (factory_names, param_names, resource_names, type_names)
+        # Every key of the tables and names above (kept so as they grow): most re-exports are
+        # of names none of them holds, and are passed over on one lookup.
+        known = set().union(*tables, *all_names)
+        resolve = project.resolve
         for alias in exports:
-            target = project.resolve(alias)
-            for table in (
-                index.blocking,
-                index.guards,
-                index.sessions,
-                index.session_params,
-                index.values,
-                index.type_aliases,
-                index.methods,
-                index.resource_factories,
-                index.resource_classes,
-                index.resource_churn,
-                index.returns,
-                index.attributes,
-            ):
+            target = resolve(alias)
+            if target not in known:
+                continue
+            for table in tables:
                 if target in table:
                     table[alias] = table[target]
-            for _keys, names in (
-                (factory_keys, factory_names),
-                (param_keys, param_names),
-                (resource_keys, resource_names),
-                (type_keys, type_names),
-            ):
+                    known.add(alias)
+            for names in all_names:
                 if target in names and target != alias:
                     names.add(alias)  # the re-exported name itself, not its package
+                    known.add(alias)
         index.param_functions = frozenset(name.rpartition(".")[2] for name in index.session_params)
         index.session_names = frozenset(factory_names)
         index.param_names = frozenset(param_names)
@@ -391,6 +399,110 @@ class ProjectIndex:
         index.session_dependency = _session_dependency(project, index, current)
         index.type_names = frozenset(type_names)
         return index
+
+
+# What `ProjectIndex.build` reads of a module's facts besides its functions.
+INDEXED_MODULE_KEYS = (
+    "classes",
+    "exports",
+    "values",
+    "aliases",
+    "startup",
+    "escapes",
+    "spawned",
+    "called",
+    "handed",
+    "asyncio_orm",
+    "session_dependency",
+    "depends",
+)
+
+
+class IndexBuild:
+    """A project index with what it was built from, to update it when a module's facts
+    change only in what its functions call (`calls`, `blocking`, `guarded_calls`): the
+    blocking chains are derived again from the call targets kept (those of the changed
+    functions followed again), and the rest of the index is kept. Anything else changed
+    needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
+
+    # What of a function's facts only the blocking chains depend on (and, through a sync
+    # function's calls, which functions run only at startup: checked in `update`).
+    _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
+
+    def __init__(self, all_facts: list[dict]) -> None:
+        self._project = _join(all_facts)
+        self._followed: dict = {}
+        self._targets = _call_targets(self._project, self._followed)
+        self.index = ProjectIndex._build(self._project, self._targets, all_facts)
+        self._reexports: list[tuple[str, str]] | None = None
+
+    def update(self, old: dict, new: dict) -> bool:
+        """The module these facts describe changed from `old` to `new` (both in the facts
+        the index was built from, in the same place): True when `index` is now the index of
+        the facts with `new`, False (nothing changed here) when it must be built again."""
+        changed = self._changed_functions(old, new)
+        if changed is None:
+            return False
+        project, index = self._project, self.index
+        functions = project.functions
+        # Where two modules define the same name the last one's facts count (`_join`): a
+        # function this module does not define in the end changes nothing.
+        effective = [name for name, info in old.get("functions", {}).items() if functions.get(name) is info]
+        changed = [name for name in changed if functions.get(name) is old["functions"][name]]
+        if index.startup:
+            # A sync caller keeps a coroutine function out of `startup`: which ones it calls
+            # must stay the same.
+            for name in changed:
+                if not functions[name]["async"]:
+                    before = {project.function(call) for call in old["functions"][name]["calls"]}
+                    after = {project.function(call) for call in new["functions"][name]["calls"]}
+                    if any(target and functions[target]["async"] for target in before ^ after):
+                        return False
+        for name in effective:
+            # The next update names these facts as the ones it changes.
+            functions[name] = new["functions"][name]
+        if not changed:
+            return True
+        for name in changed:
+            info = functions[name]
+            if not info["async"] and not info["cached"]:
+                self._targets[name] = _targets_of(project, info, self._followed)
+        blocking, guards = _chains(project, self._targets)
+        if self._reexports is None:
+            # Re-exports of what may block: of a function, a class, or another re-export.
+            held = (functions, project.classes, project.exports)
+            self._reexports = [
+                (alias, target)
+                for alias, target in ((alias, project.resolve(alias)) for alias in project.exports)
+                if any(target in table for table in held)
+            ]
+        for alias, target in self._reexports:
+            if target in blocking:
+                blocking[alias] = blocking[target]
+            if target in guards:
+                guards[alias] = guards[target]
+        self.index = replace(index, blocking=blocking, guards=guards)
+        return True
+
+    def _changed_functions(self, old: dict, new: dict) -> list[str] | None:
+        """The functions whose calls differ, or None when anything else the index reads does."""
+        if old.get("version") != FACTS_VERSION or new.get("version") != FACTS_VERSION:
+            return None
+        if any(old.get(key) != new.get(key) for key in INDEXED_MODULE_KEYS):
+            return None
+        before, after = old.get("functions", {}), new.get("functions", {})
+        if before.keys() != after.keys():
+            return None
+        changed = []
+        for name, info in after.items():
+            was = before[name]
+            if was == info:
+                continue
+            keys = self._CALL_KEYS
+            if was.keys() - keys != info.keys() - keys or any(was[key] != info[key] for key in was.keys() - keys):
+                return None
+            changed.append(name)
+        return changed
 
 
 def _session_dependency(project: _Project, index: ProjectIndex, all_facts: list[dict]) -> bool:
@@ -522,6 +634,8 @@ class _Project:
         return found
 
     def _function(self, name: str) -> str | None:
+        if name.partition(".")[0] not in self._tops:
+            return None  # a library's name: it and its owner resolve to themselves, not ours
         name = self.resolve(name)
         if name in self.functions:
             return name
@@ -600,6 +714,45 @@ def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]
     """Sync project functions that block, with the chain; then the classes whose __init__ does.
     And for those that block only under `if p is None:` on parameters, what each such path
     needs (`ProjectIndex.guards`)."""
+    return _chains(project, _call_targets(project, {}))
+
+
+# A sync function's calls that run project code: [(function, chain steps shown before it,
+# the parameters the call is made only without), ...] in the order of its facts.
+_Targets = list[tuple[str, tuple[str, ...], tuple]]
+
+
+def _call_targets(project: _Project, followed: dict) -> dict[str, _Targets]:
+    """Sync, uncached project function -> what its calls run. `followed`: called name -> what
+    it runs, filled on the way (most names are called from many places, and most are
+    libraries' names, which lead nowhere)."""
+    return {
+        name: _targets_of(project, info, followed)
+        for name, info in project.functions.items()
+        if not info["async"] and not info["cached"]
+    }
+
+
+def _targets_of(project: _Project, info: dict, followed: dict) -> _Targets:
+    functions, classes, resolve = project.functions, project.classes, project.resolve
+    found = []
+    for call in info["calls"]:
+        target = followed.get(call, _UNSEEN)
+        if target is _UNSEEN:
+            target = followed[call] = _callable_target(resolve(call), functions, classes)
+        if target is not None:
+            found.append((target[0], target[1], ()))
+    for call, params in info.get("guarded_calls", ()):
+        target = followed.get(call, _UNSEEN)
+        if target is _UNSEEN:
+            target = followed[call] = _callable_target(resolve(call), functions, classes)
+        if target is not None:
+            found.append((target[0], target[1], tuple(params)))
+    return found
+
+
+def _chains(project: _Project, targets: dict[str, _Targets]) -> tuple[dict[str, list[str]], dict[str, tuple]]:
+    """`_blocking` from the functions' call targets."""
     functions, classes = project.functions, project.classes
     chains: dict[str, list[str]] = {}
     # Direct blockers first, then their sync callers, one layer of calls at a time: each
@@ -611,23 +764,16 @@ def _blocking(project: _Project) -> tuple[dict[str, list[str]], dict[str, tuple]
         if not info["async"] and not info["cached"] and info["blocking"]:
             first = next((entry for entry in info["blocking"] if len(entry) == 2), info["blocking"][0])
             chains[name] = [info["display"], first[1]]
-    targets: dict[str, list[tuple[str, list[str], tuple]]] = {}
     callers: dict[str, list[str]] = {}
-    for name, info in functions.items():
-        if info["async"] or info["cached"]:
-            continue
-        calls = [(call, ()) for call in info["calls"]]
-        calls += [(call, tuple(params)) for call, params in info.get("guarded_calls", ())]
-        found = []
-        for call, guard in calls:
-            target = _callable_target(project.resolve(call), functions, classes)
-            if target:
-                found.append((*target, guard))
-        targets[name] = found
+    for name, found in targets.items():
         if name in chains:
             continue
         for target, _, _ in found:
-            callers.setdefault(target, []).append(name)
+            called_by = callers.get(target)
+            if called_by is None:
+                callers[target] = [name]
+            else:
+                called_by.append(name)
     layer = set(chains)
     while layer:
         reached = {caller for done in layer for caller in callers.get(done, ()) if caller not in chains}
@@ -671,32 +817,40 @@ def _startup(project: _Project, all_facts: list[dict]) -> frozenset:
     to a fixed point, those that only they await (not decorated, handed on, spawned, or
     called from sync code: any of those may run them while the app serves)."""
     functions = project.functions
-    startup = set()
-    escapes = set()
-    for facts in all_facts:
-        if facts.get("version") == FACTS_VERSION:
-            startup.update(filter(None, map(project.function, facts.get("startup", ()))))
-            escapes.update(project.function(name) or project.resolve(name) for name in facts.get("escapes", ()))
+    current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
+    startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}
     if not startup:
         return frozenset()
+    escapes = {
+        project.function(name) or project.resolve(name) for facts in current for name in facts.get("escapes", ())
+    }
     awaited_by: dict[str, set[str]] = {}
+    function = project.function
     for name, info in functions.items():
-        calls = info.get("awaits", ()) if info["async"] else info["calls"]
-        for call in calls:
-            target = project.function(call)
+        # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
+        caller = name if info["async"] else ""
+        for call in info.get("awaits", ()) if info["async"] else info["calls"]:
+            target = function(call)
             if target is not None:
-                # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
-                awaited_by.setdefault(target, set()).add(name if info["async"] else "")
-    changed = True
-    while changed:
-        changed = False
-        for name, by in awaited_by.items():
-            info = functions[name]
-            if name in startup or not info["async"] or info.get("entry") or name in escapes:
-                continue
-            if by <= startup:
-                startup.add(name)
-                changed = True
+                by = awaited_by.get(target)
+                if by is None:
+                    awaited_by[target] = {caller}
+                else:
+                    by.add(caller)
+    # Only an async function with every caller at startup can join, and it joins for good (the
+    # set only grows): so to a fixed point, look again only at what a new member awaits.
+    awaits: dict[str, set[str]] = {}
+    for target, by in awaited_by.items():
+        info = functions[target]
+        if info["async"] and not info.get("entry") and target not in escapes:
+            for caller in by:
+                awaits.setdefault(caller, set()).add(target)
+    todo = [target for callees in (awaits.get(name, ()) for name in startup) for target in callees]
+    while todo:
+        name = todo.pop()
+        if name not in startup and awaited_by[name] <= startup:
+            startup.add(name)
+            todo.extend(awaits.get(name, ()))
     return frozenset(startup)
 
 
@@ -757,16 +911,19 @@ def _task_roots(project: _Project, all_facts: list[dict]) -> frozenset:
     # Spawn helpers: function -> positions of parameters it starts as tasks, to a fixed point
     # through helpers handing their parameter on to another helper.
     helpers: dict[str, set[int]] = {name: set(info["spawns"]) for name, info in functions.items() if info.get("spawns")}
-    changed = True
+    forwarding = [(name, info["forwards"]) for name, info in functions.items() if info.get("forwards")]
+    changed = bool(helpers)
     while changed:
         changed = False
-        for name, info in functions.items():
-            for outer, position, param in info.get("forwards", ()):
+        for name, forwards in forwarding:
+            for outer, position, param in forwards:
                 if position in helpers.get(project.function(outer) or "", ()) and param not in helpers.get(name, ()):
                     helpers.setdefault(name, set()).add(param)
                     changed = True
     spawned: set[str] = set()
     other: set[str] = set()
+    if not helpers and not any(facts.get("spawned") for facts in all_facts):
+        return frozenset()  # nothing is started as a task
     for facts in all_facts:
         spawned.update(facts.get("spawned", ()))
         other.update(facts.get("called", ()))
@@ -925,13 +1082,17 @@ def _with_prefixes(names) -> frozenset:
     return frozenset(found)
 
 
-def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, list[str]] | None:
+def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, tuple[str, ...]] | None:
     """A called name -> (function to follow, extra chain steps shown before it)."""
     if name in functions:
-        return name, []
+        return name, ()
     if name in classes:
-        return f"{name}.__init__", [f"{classes[name]['display']}()"]
+        return f"{name}.__init__", (f"{classes[name]['display']}()",)
     return None
+
+
+# "Not looked up yet", where None is an answer.
+_UNSEEN = object()
 
 
 def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, frozenset[str]]:

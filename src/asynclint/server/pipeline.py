@@ -97,28 +97,33 @@ def text_facts(text: str, path: str, settings: Settings) -> dict | None:
 
 
 def index_view(facts: dict | None):
-    """The part of a module's facts `ProjectIndex.build` reads: its five tables, minus what
+    """The part of a module's facts `ProjectIndex.build` reads: its functions, minus what
     it skips in async functions (their calls and blocking calls: chains run through sync
-    functions only). Typing in an async function's body changes the facts but not this, and
-    then the index need not be built again. (Tied to `ProjectIndex.build`: when that reads
-    more, this must keep it.)"""
+    functions only), and the rest it reads (`INDEXED_MODULE_KEYS`: its tables, and what it
+    starts as tasks, calls, registers at startup...). Typing in an async function's body
+    changes the facts but most often not this, and then the index need not be built again."""
+    from asynclint.project import INDEXED_MODULE_KEYS
+
     if not facts:
         return None
     functions = {
         name: ({k: v for k, v in info.items() if k not in ("calls", "blocking")} if info.get("async") else info)
         for name, info in facts.get("functions", {}).items()
     }
-    return (
-        facts.get("version"),
-        functions,
-        *(facts.get(key) for key in ("classes", "exports", "values", "aliases")),
-    )
+    return (facts.get("version"), functions, *(facts.get(key) for key in INDEXED_MODULE_KEYS))
 
 
 def build_index(all_facts):
-    from asynclint.project import ProjectIndex
+    """An `IndexBuild` of the facts: its `index`, and what updating it needs."""
+    from asynclint.project import IndexBuild
 
-    return ProjectIndex.build(list(all_facts))
+    return IndexBuild(list(all_facts))
+
+
+def update_index(build, changes) -> bool:
+    """Update an `IndexBuild` for modules' facts changed in place ([(before, after), ...],
+    before: the facts it was built from); False when it must be built again."""
+    return all(build.update(before, after) for before, after in changes)
 
 
 def first_pass(text: str, path: str, settings: Settings) -> FileResult:
@@ -195,6 +200,7 @@ __all__ = [
     "rule_url",
     "standalone",
     "text_facts",
+    "update_index",
     "wants_project",
     "with_index",
 ]

@@ -3,8 +3,9 @@
 A project is the folder of a pyproject.toml (the one `asynclint check` would use for a
 file), else the workspace folder holding the file. Its modules' facts are read from disk
 once; from then on, a module's facts are recomputed only when its text changes (in the
-editor or on disk), the index is rebuilt from the facts in memory, and the open files
-whose findings may depend on what changed in the index are named for re-checking.
+editor or on disk), the index is updated (its blocking chains, when only what functions
+call changed) or rebuilt from the facts in memory, and the open files whose findings may
+depend on what changed in the index are named for re-checking.
 
 Nothing here knows the protocol: `asynclint.server.lsp` turns these results into LSP
 messages. Calls into the linter go through `asynclint.server.pipeline`.
@@ -28,6 +29,10 @@ class Project:
     error: str | None = None  # why the config could not be used (defaults apply)
     facts: dict[str, dict] = field(default_factory=dict)  # path -> facts, editor text where open
     index: object = None  # ProjectIndex, once `index_project` ran
+    build: object = None  # the IndexBuild of `index`, to update it
+    # path -> its facts when `build` was made, for the modules changed since (None: added,
+    # removed, or moved in the order of the facts: build again)
+    since: dict[str, dict | None] = field(default_factory=dict)
     indexed: bool = False
     indexing: bool = False
     stale: bool = False  # facts changed since the index was built
@@ -78,7 +83,9 @@ class Workspace:
                     if state.first is not None and state.first.facts:
                         facts[path] = state.first.facts
             project.facts = facts
-            project.index = pipeline.build_index(facts.values())
+            project.build = pipeline.build_index(facts.values())
+            project.index = project.build.index
+            project.since = {}
         project.indexed = True
 
     def reload_config(self, config: str) -> list[str]:
@@ -163,7 +170,9 @@ class Workspace:
         if not pipeline.wants_project(project.settings) or project.facts.get(path) == facts:
             return []
         before = pipeline.index_view(project.facts.get(path))
+        project.since.setdefault(path, project.facts.get(path))
         if facts is None:
+            project.since[path] = None
             project.facts.pop(path, None)
         else:
             project.facts[path] = facts
@@ -172,7 +181,18 @@ class Workspace:
         return self._rebuild(project) if build and project.stale else []
 
     def _rebuild(self, project: Project) -> list[str]:
-        old, project.index = project.index, pipeline.build_index(project.facts.values())
+        old = project.index
+        changes = [(before, project.facts.get(path)) for path, before in project.since.items()]
+        # Most edits change only what some functions call: then only the blocking chains are
+        # derived again, from what the build keeps (exactly what building it again would give).
+        if (
+            project.build is None
+            or any(before is None or after is None for before, after in changes)
+            or not pipeline.update_index(project.build, changes)
+        ):
+            project.build = pipeline.build_index(project.facts.values())
+        project.index = project.build.index
+        project.since = {}
         project.stale = False
         names = changed_names(old, project.index)
         if not names:

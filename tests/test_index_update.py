@@ -1,0 +1,155 @@
+"""`IndexBuild.update` (the language server's index between keystrokes) gives exactly the
+index a full build of the changed facts gives, on every fixture project."""
+
+from __future__ import annotations
+
+import copy
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from asynclint.project import IndexBuild, ProjectIndex, index_to_json
+from asynclint.server import pipeline
+
+PROJECTS = Path(__file__).parent / "fixtures" / "projects"
+NAMES = sorted(path.name for path in PROJECTS.iterdir() if path.is_dir())
+
+
+def project_facts(name: str) -> list[dict]:
+    settings = pipeline.default_settings(str(PROJECTS / name))
+    found = []
+    for path in sorted(pipeline.project_files(settings)):
+        facts = pipeline.text_facts(Path(path).read_text(), path, settings)
+        if facts:
+            found.append(facts)
+    return found
+
+
+def call_edits(facts: dict, names: list[str], rng: random.Random):
+    """The module's facts changed only in what one of its functions calls: a blocking call
+    added or all taken away, project calls added or all taken away, a guarded call added."""
+    for function in facts.get("functions", {}):
+        for kind in range(5):
+            new = copy.deepcopy(facts)
+            info = new["functions"][function]
+            if kind == 0:
+                info["blocking"] = [["ASL201", "time.sleep"], *info["blocking"]]
+            elif kind == 1:
+                info["blocking"] = []
+                info.pop("guarded_calls", None)
+            elif kind == 2:
+                info["calls"] = [*info["calls"], *rng.sample(names, min(3, len(names)))]
+            elif kind == 3:
+                info["calls"] = []
+            else:
+                info["guarded_calls"] = [[rng.choice(names), ["p"]]]
+                info["blocking"] = [*info["blocking"], ["ASL201", "time.sleep", ["p"]]]
+            if new != facts:
+                yield new
+
+
+def same(one: ProjectIndex, other: ProjectIndex) -> bool:
+    # The order too: a chain's locations are looked up in it.
+    return index_to_json(one) == index_to_json(other) and list(one.blocking) == list(other.blocking)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_update_equals_a_full_build(name):
+    all_facts = project_facts(name)
+    names = sorted(
+        {n for facts in all_facts for key in ("functions", "classes", "exports") for n in facts.get(key, {})}
+    )
+    rng = random.Random(17)
+    updated = 0
+    for position, facts in enumerate(all_facts):
+        for new in call_edits(facts, names, rng):
+            build = IndexBuild(all_facts)
+            after = [*all_facts[:position], new, *all_facts[position + 1 :]]
+            if not build.update(facts, new):
+                continue
+            updated += 1
+            assert same(build.index, ProjectIndex.build(after)), (name, new["module"])
+            # Then back, and once more forward with equal facts of another object.
+            assert build.update(new, facts)
+            assert same(build.index, ProjectIndex.build(all_facts))
+            again = copy.deepcopy(new)
+            assert build.update(facts, again)
+            assert same(build.index, ProjectIndex.build(after))
+    if any(facts.get("functions") for facts in all_facts):
+        assert updated
+
+
+def test_update_refuses_what_it_cannot_follow():
+    all_facts = project_facts("helpers")
+    facts = next(f for f in all_facts if f.get("functions"))
+    build = IndexBuild(all_facts)
+    index = build.index
+    for change in (
+        lambda new: new["exports"].update({f"{new['module']}.time": "time"}),
+        lambda new: new["functions"].pop(next(iter(new["functions"]))),
+        lambda new: next(iter(new["functions"].values())).update({"cached": True}),
+    ):
+        new = copy.deepcopy(facts)
+        change(new)
+        assert not build.update(facts, new)
+        assert build.index is index
+
+
+def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
+    from asynclint.server.workspace import Workspace
+
+    root = tmp_path / "helpers"
+    shutil.copytree(PROJECTS / "helpers", root)
+    helper = root / "app" / "util" / "slow.py"
+    quiet = "import time\n\n\ndef fetch_rates():\n    return {}\n"
+    blocking = "import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n    return {}\n"
+    helper.write_text(quiet)
+    route = root / "app" / "route.py"
+    route.write_text("from app.util.slow import fetch_rates\n\n\nasync def rates():\n    return fetch_rates()\n")
+    workspace = Workspace([str(root)])
+    for path in (route, helper):
+        workspace.check(str(path), path.read_text())
+    project = workspace.open[str(route)].project
+    workspace.index_project(project)
+    workspace.update_index()
+    assert not [d for d in workspace.check(str(route), route.read_text()) if d.code == "ASL207"]
+    kept = project.build
+    for text, found in ((blocking, True), (quiet, False)):
+        workspace.check(str(helper), text)
+        assert str(route) in workspace.update_index()
+        assert project.build is kept  # updated, not built again
+        assert same(project.index, ProjectIndex.build(list(project.facts.values())))
+        codes = [d.code for d in workspace.check(str(route), route.read_text())]
+        assert ("ASL207" in codes) == found
+
+
+def test_the_server_builds_again_when_what_a_module_calls_changes(tmp_path):
+    # Running a coroutine function at the module's top level changes only the module's
+    # `called`: it is no longer only ever started as a task, and what ASL102 says changes.
+    from asynclint.server.workspace import Workspace
+
+    root = tmp_path / "tasks"
+    shutil.copytree(PROJECTS / "tasks", root)
+    workers, other = root / "app" / "workers.py", root / "app" / "other.py"
+    other.write_text(
+        "import asyncio\n" + other.read_text().replace("import also_awaited", "import also_awaited, poll_forever")
+    )
+    workspace = Workspace([str(root)])
+    for path in (workers, other):
+        workspace.check(str(path), path.read_text())
+    project = workspace.open[str(workers)].project
+    workspace.index_project(project)
+    workspace.update_index()
+
+    def findings() -> list[int]:
+        return [d.row for d in workspace.check(str(workers), workers.read_text()) if d.code == "ASL102"]
+
+    before = findings()
+    assert before
+    text = other.read_text() + "\n\nasyncio.run(poll_forever())\n"
+    workspace.check(str(other), text)
+    assert str(workers) in workspace.update_index()
+    assert same(project.index, ProjectIndex.build(list(project.facts.values())))
+    assert findings() != before
