@@ -87,7 +87,8 @@ def test_update_refuses_what_it_cannot_follow():
     build = IndexBuild(all_facts)
     index = build.index
     for change in (
-        lambda new: new["exports"].update({f"{new['module']}.time": "time"}),
+        # A name bound to a project function (a library's, `import time`, is followed: below).
+        lambda new: new["exports"].update({f"{new['module']}.alias": next(iter(new["functions"]))}),
         lambda new: new["functions"].pop(next(iter(new["functions"]))),
         lambda new: next(iter(new["functions"].values())).update({"cached": True}),
     ):
@@ -153,3 +154,42 @@ def test_the_server_builds_again_when_what_a_module_calls_changes(tmp_path):
     assert str(workers) in workspace.update_index()
     assert same(project.index, ProjectIndex.build(list(project.facts.values())))
     assert findings() != before
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_update_with_a_library_import_equals_a_full_build(name):
+    # The edit the issue names: a helper gains `import time` and a `time.sleep(...)`.
+    all_facts = project_facts(name)
+    updated = 0
+    for position, facts in enumerate(all_facts):
+        if not facts.get("functions") or f"{facts['module']}.time" in facts.get("exports", {}):
+            continue
+        new = copy.deepcopy(facts)
+        new.setdefault("exports", {})[f"{facts['module']}.time"] = "time"
+        first = next(iter(new["functions"].values()))
+        first["blocking"] = [["ASL201", "time.sleep"], *first["blocking"]]
+        after = [*all_facts[:position], new, *all_facts[position + 1 :]]
+        build = IndexBuild(all_facts)
+        assert build.update(facts, new), facts["module"]
+        updated += 1
+        assert same(build.index, ProjectIndex.build(after)), (name, facts["module"])
+        assert build.update(new, facts)  # and the import taken away again
+        assert same(build.index, ProjectIndex.build(all_facts))
+    assert updated or not any(facts.get("functions") for facts in all_facts)
+
+
+def test_an_import_of_a_project_name_or_one_resolved_before_builds_again():
+    all_facts = project_facts("helpers")
+    position, facts = next((i, f) for i, f in enumerate(all_facts) if f.get("functions"))
+    module = facts["module"]
+    project_target = copy.deepcopy(facts)
+    project_target.setdefault("exports", {})[f"{module}.other"] = next(iter(facts["functions"]))
+    assert not IndexBuild(all_facts).update(facts, project_target)
+    # A call spelled through the new name was resolved (to itself) by the first build.
+    through = copy.deepcopy(facts)
+    next(iter(through["functions"].values()))["calls"].append(f"{module}.zz.sleep")
+    before = [*all_facts[:position], through, *all_facts[position + 1 :]]
+    build = IndexBuild(before)
+    imported = copy.deepcopy(through)
+    imported.setdefault("exports", {})[f"{module}.zz"] = "time"
+    assert not build.update(through, imported)

@@ -440,8 +440,9 @@ class IndexBuild:
         """The module these facts describe changed from `old` to `new` (both in the facts
         the index was built from, in the same place): True when `index` is now the index of
         the facts with `new`, False (nothing changed here) when it must be built again."""
-        changed = self._changed_functions(old, new)
-        if changed is None:
+        imports = self._library_imports(old.get("exports", {}), new.get("exports", {}))
+        changed = self._changed_functions(old, new) if imports is not None else None
+        if imports is None or changed is None:
             return False
         project, index = self._project, self.index
         functions = project.functions
@@ -458,6 +459,12 @@ class IndexBuild:
                     after = {project.function(call) for call in new["functions"][name]["calls"]}
                     if any(target and functions[target]["async"] for target in before ^ after):
                         return False
+        for alias, target in imports.items():
+            project._resolved.pop(alias, None)
+            if target is None:
+                project.exports.pop(alias, None)
+            else:
+                project.exports[alias] = target
         for name in effective:
             # The next update names these facts as the ones it changes.
             functions[name] = new["functions"][name]
@@ -485,10 +492,11 @@ class IndexBuild:
         return True
 
     def _changed_functions(self, old: dict, new: dict) -> list[str] | None:
-        """The functions whose calls differ, or None when anything else the index reads does."""
+        """The functions whose calls differ, or None when anything else the index reads does
+        (exports aside: `_library_imports` judges them)."""
         if old.get("version") != FACTS_VERSION or new.get("version") != FACTS_VERSION:
             return None
-        if any(old.get(key) != new.get(key) for key in INDEXED_MODULE_KEYS):
+        if any(old.get(key) != new.get(key) for key in INDEXED_MODULE_KEYS if key != "exports"):
             return None
         before, after = old.get("functions", {}), new.get("functions", {})
         if before.keys() != after.keys():
@@ -503,6 +511,37 @@ class IndexBuild:
                 return None
             changed.append(name)
         return changed
+
+    def _library_imports(self, before: dict[str, str], after: dict[str, str]) -> dict[str, str | None] | None:
+        """The module-level names bound to a library that an edit adds or takes away
+        (`import time`: alias -> target, None for one taken away), or None when its exports
+        changed otherwise. Such a name changes nothing the index holds as long as no name
+        was ever resolved through it (facts record a call of `time.sleep` already resolved):
+        a project target, or a name looked up before, needs a build."""
+        if before == after:
+            return {}
+        project = self._project
+        changes: dict[str, str | None] = {}
+        for alias in before.keys() | after.keys():
+            was, now = before.get(alias), after.get(alias)
+            if was == now:
+                continue
+            if was is not None and now is not None:
+                return None  # rebound
+            target = was if was is not None else now
+            assert target is not None
+            if target.partition(".")[0] in project._tops or alias.partition(".")[0] not in project._tops:
+                return None
+            changes[alias] = now
+        # The alias's own resolution is asked by every build (for re-exports of what the index
+        # holds; a library's name is none), and is dropped when applied; what was looked up
+        # through it, or called or subclassed as it, needs a build.
+        prefixes = tuple(f"{alias}." for alias in changes)
+        if any(name.startswith(prefixes) for name in project._resolved):
+            return None
+        if any(name in changes or name.startswith(prefixes) for name in (*project._functions, *project._mros)):
+            return None
+        return changes
 
 
 def _session_dependency(project: _Project, index: ProjectIndex, all_facts: list[dict]) -> bool:
