@@ -7,7 +7,9 @@ handed to another call, or just used in place. Both rules start from that answer
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import libcst as cst
 
@@ -247,6 +249,27 @@ class ResourceRule(Rule):
         return knowledge.may_name(text, knowledge.RESOURCE_CONSTRUCTORS) or knowledge.may_name(
             text, settings.extra_resources
         )
+
+    @classmethod
+    def index_may_change(cls, index, text) -> bool:
+        # The index reaches these rules only at a call that resolves to a project function
+        # or class creating a resource (`analysis.project_resource`, `project_churn`): the
+        # call spells its last name (`make_client(`, `Database(`, `self.client.fetch(`), or
+        # calls a name bound to it (`import ... as`, `= make_client`). A module naming the
+        # class only in annotations (`server: SyncServer = Depends(...)`) gains nothing.
+        from asynclint.project import spelled_last, words
+
+        names = spelled_last((*index.resource_factories, *index.resource_classes, *index.resource_churn))
+        names &= words(text)
+        return bool(names) and _calls_or_binds(names).search(text) is not None
+
+
+@lru_cache(maxsize=64)
+def _calls_or_binds(names: frozenset[str]) -> re.Pattern[str]:
+    """Text that calls one of the names, imports it under another name or binds it to another."""
+    spelled = "|".join(sorted(map(re.escape, names)))
+    # (Not `def make_client(` nor `class Database(Base)`: defining is not calling.)
+    return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:\s*\(|\s+as\b)|=\s*(?:[\w.]+\.)?(?:{spelled})\b")
 
 
 # Methods that keep what they are given (in a registry, a list, a queue).
