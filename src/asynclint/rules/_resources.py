@@ -257,11 +257,33 @@ class ResourceRule(Rule):
         # call spells its last name (`make_client(`, `Database(`, `self.client.fetch(`), or
         # calls a name bound to it (`import ... as`, `= make_client`). A module naming the
         # class only in annotations (`server: SyncServer = Depends(...)`) gains nothing.
+        # A method resolves only on a receiver of its class (`Resolver.project_callee`),
+        # which the module must name: the class or a subclass (a constructor, an annotation,
+        # `class C` for `self`), or a module-level instance of it.
         from asynclint.project import spelled_last, words
 
-        names = spelled_last((*index.resource_factories, *index.resource_classes, *index.resource_churn))
-        names &= words(text)
-        return bool(names) and _calls_or_binds(names).search(text) is not None
+        spelled = words(text)
+        holders = _method_holders(index)
+        names = {
+            last
+            for key in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
+            if (last := next(iter(spelled_last((key,))))) in spelled
+            and (key not in holders or not holders[key].isdisjoint(spelled))
+        }
+        return bool(names) and _calls_or_binds(frozenset(names)).search(text) is not None
+
+
+def _method_holders(index) -> dict[str, set[str]]:
+    """Project method -> the last names of the classes that have it (`ProjectIndex.methods`,
+    inherited ones included) and of the module-level instances of those classes."""
+    holders: dict[str, set[str]] = {}
+    for owner, found in index.methods.items():
+        for function in found.values():
+            holders.setdefault(function, set()).add(owner.rpartition(".")[2])
+    for name, kind in index.values.items():
+        for function in index.methods.get(kind, {}).values():
+            holders[function].add(name.rpartition(".")[2])
+    return holders
 
 
 @lru_cache(maxsize=64)
