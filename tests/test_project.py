@@ -349,6 +349,7 @@ def test_resource_rules_run_again_only_where_a_call_reaches_the_index():
     assert rerun("async def route():\n    return Api(url)\n")
     assert rerun("from m import client as make\n")  # then `make()`
     assert rerun("make = m.client\n")
+    assert rerun("c = client \\\n    ()\n")
     assert not rerun("from m import Api, client\n")
     assert not rerun("async def route(api: Api = Depends(get_api)) -> Api:\n    return api\n")
     assert not rerun("def client():\n    return httpx.AsyncClient()\nclass Api(Base):\n    pass\n")

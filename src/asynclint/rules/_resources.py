@@ -290,8 +290,9 @@ def _method_holders(index) -> dict[str, set[str]]:
 def _calls_or_binds(names: frozenset[str]) -> re.Pattern[str]:
     """Text that calls one of the names, imports it under another name or binds it to another."""
     spelled = "|".join(sorted(map(re.escape, names)))
-    # (Not `def make_client(` nor `class Database(Base)`: defining is not calling.)
-    return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:\s*\(|\s+as\b)|=\s*(?:[\w.]+\.)?(?:{spelled})\b")
+    # (Not `def make_client(` nor `class Database(Base)`: defining is not calling. A
+    # backslash may continue the line before the parenthesis.)
+    return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:[\s\\]*\(|\s+as\b)|=[\s\\]*(?:[\w.]+\.)?(?:{spelled})\b")
 
 
 # Methods that keep what they are given (in a registry, a list, a queue).
