@@ -260,22 +260,33 @@ class ResourceRule(Rule):
         # A method resolves only on a receiver of its class (`Resolver.project_callee`),
         # which the module must name: the class or a subclass (a constructor, an annotation,
         # `class C` for `self`), or a module-level instance of it.
-        from asynclint.project import spelled_last, words
+        from asynclint.project import words
 
         spelled = words(text)
-        holders = _method_holders(index)
         names = {
             last
-            for key in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
-            if (last := next(iter(spelled_last((key,))))) in spelled
-            and (key not in holders or not holders[key].isdisjoint(spelled))
+            for last, holders in _creating_names(index)
+            if last in spelled and (holders is None or not holders.isdisjoint(spelled))
         }
         return bool(names) and _calls_or_binds(frozenset(names)).search(text) is not None
 
 
-def _method_holders(index) -> dict[str, set[str]]:
-    """Project method -> the last names of the classes that have it (`ProjectIndex.methods`,
-    inherited ones included) and of the module-level instances of those classes."""
+# The index `_creating_names` last answered for (with the sizes of what it read: an index is
+# built whole and not changed after, but a stale answer could skip a file), and the answer.
+_last_index: list = [None, (), frozenset()]
+
+
+def _creating_names(index) -> frozenset[tuple[str, frozenset[str] | None]]:
+    """(last name, None or the names a receiver's class is known by) for each project
+    function and class that creates a resource; for a method, the last names of the classes
+    that have it (`ProjectIndex.methods`, inherited ones included) and of the module-level
+    instances of those classes. Computed once per index (a run asks it for every file)."""
+    tables = (index.resource_factories, index.resource_classes, index.resource_churn, index.methods, index.values)
+    sizes = tuple(map(len, tables))
+    if _last_index[0] is index and _last_index[1] == sizes:
+        return _last_index[2]
+    from asynclint.project import spelled_last
+
     holders: dict[str, set[str]] = {}
     for owner, found in index.methods.items():
         for function in found.values():
@@ -283,7 +294,12 @@ def _method_holders(index) -> dict[str, set[str]]:
     for name, kind in index.values.items():
         for function in index.methods.get(kind, {}).values():
             holders[function].add(name.rpartition(".")[2])
-    return holders
+    answer = frozenset(
+        (next(iter(spelled_last((key,)))), frozenset(holders[key]) if key in holders else None)
+        for key in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
+    )
+    _last_index[:] = [index, sizes, answer]
+    return answer
 
 
 @lru_cache(maxsize=64)
