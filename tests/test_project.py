@@ -323,6 +323,47 @@ def test_index_sessions_to_a_fixed_point():
     assert index.rerun_codes({"module": "other", "imports": ["m.load"], "untyped_args": ["other"]}) == set()
 
 
+def test_resource_rules_run_again_only_where_a_call_reaches_the_index():
+    """ASL501/502 learn from the index only at a call of a project factory, class or churn:
+    a module that names them otherwise (an annotation, a plain import, the definition
+    itself) is not parsed again for them (issue 18: most of a second pass on letta)."""
+    from asynclint.rules._resources import ResourceRule
+
+    facts = {
+        "version": FACTS_VERSION,
+        "module": "m",
+        "functions": {
+            "m.client": _function(via="call", gives="httpx.AsyncClient"),
+            "m.Api.__init__": _function(creates="httpx.AsyncClient"),
+        },
+        "classes": {"m.Api": {"display": "Api"}},
+    }
+    index = ProjectIndex.build([facts])
+    assert index.resource_factories and index.resource_classes
+
+    def rerun(text: str) -> bool:
+        return ResourceRule.index_may_change(index, text)
+
+    assert rerun("async def route():\n    c = client()\n")
+    assert rerun("async def route():\n    c = m.client (\n        1)\n")
+    assert rerun("async def route():\n    return Api(url)\n")
+    assert rerun("from m import client as make\n")  # then `make()`
+    assert rerun("make = m.client\n")
+    assert rerun("c = client \\\n    ()\n")
+    assert not rerun("from m import Api, client\n")
+    assert not rerun("async def route(api: Api = Depends(get_api)) -> Api:\n    return api\n")
+    assert not rerun("def client():\n    return httpx.AsyncClient()\nclass Api(Base):\n    pass\n")
+    assert not rerun("async def route():\n    c = other_client()\n")
+
+    # A method, only on a receiver the module can know to be of its class.
+    facts["functions"]["m.Api.fetch"] = _function(via="call", gives="httpx.AsyncClient")
+    facts["classes"]["m.Sub"] = {"display": "Sub", "bases": ["m.Api"]}
+    index = ProjectIndex.build([facts])
+    assert rerun("async def route(api: Sub):\n    await api.fetch()\n")
+    assert rerun("class Api:\n    async def get(self):\n        return self.fetch()\n")
+    assert not rerun("async def route(response):\n    data = await response.fetch()\n")
+
+
 def test_index_guards_and_startup():
     facts = {
         "version": FACTS_VERSION,

@@ -88,6 +88,11 @@ def _spelled(name: str) -> str:
     return holder if last.startswith("__") and last.endswith("__") and holder else name
 
 
+def spelled_last(names) -> frozenset[str]:
+    """The last name code spells to use each of these (`_spelled`)."""
+    return frozenset(_spelled(name).rpartition(".")[2] for name in names)
+
+
 def is_deferred(facts) -> bool:
     return bool(facts) and facts.get("deferred") is True
 
@@ -1134,11 +1139,12 @@ def _callable_target(name: str, functions: dict, classes: dict) -> tuple[str, tu
 _UNSEEN = object()
 
 
-def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, frozenset[str]]:
+def rerun_plan(index: ProjectIndex, results, settings, text) -> dict[str, frozenset[str]]:
     """path -> the project-wide rules to run again on that file with the index (the ones
-    enabled for it that may find more there). `words(path)`: the words the file spells.
-    Importing a module that holds a session factory is not using it: a module that never
-    spells one of the factories' (or resources') own names cannot reach them."""
+    enabled for it that may find more there). `text(path)`: the file's text. Importing a
+    module that holds a session factory is not using it: a module that never spells one of
+    the factories' own names cannot reach them; and each rule may know more exactly where
+    the index can reach its findings (`Rule.index_may_change`)."""
     plan: dict[str, frozenset[str]] = {}
     sessions = {
         _spelled(name).rpartition(".")[2]
@@ -1150,10 +1156,6 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
         )
         for name in table
     }
-    resources = {
-        _spelled(name).rpartition(".")[2]
-        for name in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
-    }
     types = {
         _spelled(name).rpartition(".")[2]
         for table in (index.returns, index.attributes, index.type_aliases, index.values)
@@ -1162,14 +1164,15 @@ def rerun_plan(index: ProjectIndex, results, settings, words) -> dict[str, froze
     for result in results:
         if result.facts and not is_deferred(result.facts):
             codes = index.rerun_codes(result.facts) & settings.codes_for(result.path)
-            if codes & (SESSION_CODES | RESOURCE_CODES | TYPE_CODES):
-                spelled = words(result.path)  # read once, for every check
-                if sessions.isdisjoint(spelled):
-                    codes -= SESSION_CODES
-                if resources.isdisjoint(spelled):
-                    codes -= RESOURCE_CODES
-                if types.isdisjoint(spelled):
-                    codes -= TYPE_CODES
+            if codes:
+                source = text(result.path)  # read once, for every check
+                if codes & (SESSION_CODES | TYPE_CODES):
+                    spelled = words(source)
+                    if sessions.isdisjoint(spelled):
+                        codes -= SESSION_CODES
+                    if types.isdisjoint(spelled):
+                        codes -= TYPE_CODES
+                codes = frozenset(code for code in codes if registry.load_rule(code).index_may_change(index, source))
             if (
                 not index.session_dependency
                 and "ASL401" in settings.codes_for(result.path)

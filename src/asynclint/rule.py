@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 if TYPE_CHECKING:
     from asynclint.config import Settings
     from asynclint.context import Context
+    from asynclint.project import ProjectIndex
 
 
 class Rule:
@@ -51,6 +52,14 @@ class Rule:
         """`wants`, when the project index is at hand: a name from another module can make
         a match without the rule's own tokens in the text (`make_client()`, `get_db()`)."""
         return cls.wants(text, settings)
+
+    @classmethod
+    def index_may_change(cls, index: ProjectIndex, text: str) -> bool:
+        """May the index change this rule's findings in `text`, whose facts say the index
+        concerns it (`ProjectIndex.rerun_codes`)? A rule that knows exactly how the index
+        reaches its findings says no where that cannot happen, and the file is not parsed
+        again for it (`project.rerun_plan`); the answer must never be no where it could."""
+        return True
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:

@@ -298,7 +298,7 @@ def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
     they were. Only the changed files are linted, both passes, as `_project_pass` would.
     None where that does not hold: the whole run is needed."""
     from asynclint.cache import _diagnostic_from, facts_hash
-    from asynclint.project import merge_rerun, rerun_plan, words
+    from asynclint.project import merge_rerun, rerun_plan
 
     record = run_cache.previous()
     if record is None:
@@ -327,7 +327,7 @@ def _rerun_changed(files: list[str], job: Job, run_cache) -> RunResult | None:
             cache.put(r)
         return None
     if not index.is_empty():
-        plan = rerun_plan(index, fresh, job.settings, lambda path: words(_text(path, job)))
+        plan = rerun_plan(index, fresh, job.settings, lambda path: _text(path, job))
         for r in fresh:
             codes = plan.get(r.path)
             if codes:
@@ -419,7 +419,7 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     (ASL207, sessions, resources) again where they may find more; their findings replace the
     first pass's in `results`. Returns the index; `names`, if given, gets the names deferred
     modules were checked for (see `_index_on_demand`)."""
-    from asynclint.project import merge_rerun, rerun_plan, words
+    from asynclint.project import merge_rerun, rerun_plan
 
     settings = job.settings
 
@@ -448,7 +448,7 @@ def _project_pass(files, project_files, results, job: Job, jobs: int, use_cache:
     if index.is_empty():
         return index
     # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings, lambda path: words(_text(path, job)))
+    plan = rerun_plan(index, results, settings, lambda path: _text(path, job))
     if not plan:
         return index
     codes = frozenset().union(*plan.values())

@@ -7,8 +7,10 @@ handed to another call, or just used in place. Both rules start from that answer
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, TypeAlias, cast
 
 import libcst as cst
@@ -21,6 +23,7 @@ from asynclint.walk import EXPRESSIONS, children
 if TYPE_CHECKING:
     from asynclint.config import Settings
     from asynclint.context import Context
+    from asynclint.project import ProjectIndex
 
 FUNCTION_NODES = (cst.FunctionDef, cst.Lambda)
 Function: TypeAlias = "cst.FunctionDef | cst.Lambda"  # one of FUNCTION_NODES
@@ -256,6 +259,66 @@ class ResourceRule(Rule):
         return knowledge.may_name(text, knowledge.RESOURCE_CONSTRUCTORS) or knowledge.may_name(
             text, settings.extra_resources
         )
+
+    @classmethod
+    def index_may_change(cls, index: ProjectIndex, text: str) -> bool:
+        # The index reaches these rules only at a call that resolves to a project function
+        # or class creating a resource (`analysis.project_resource`, `project_churn`): the
+        # call spells its last name (`make_client(`, `Database(`, `self.client.fetch(`), or
+        # calls a name bound to it (`import ... as`, `= make_client`). A module naming the
+        # class only in annotations (`server: SyncServer = Depends(...)`) gains nothing.
+        # A method resolves only on a receiver of its class (`Resolver.project_callee`),
+        # which the module must name: the class or a subclass (a constructor, an annotation,
+        # `class C` for `self`), or a module-level instance of it.
+        from asynclint.project import words
+
+        spelled = words(text)
+        names = {
+            last
+            for last, holders in _creating_names(index)
+            if last in spelled and (holders is None or not holders.isdisjoint(spelled))
+        }
+        return bool(names) and _calls_or_binds(frozenset(names)).search(text) is not None
+
+
+# The index `_creating_names` last answered for (with the sizes of what it read: an index is
+# built whole and not changed after, but a stale answer could skip a file), and the answer.
+_last_index: list[object] = [None, (), frozenset()]
+
+
+def _creating_names(index: ProjectIndex) -> frozenset[tuple[str, frozenset[str] | None]]:
+    """(last name, None or the names a receiver's class is known by) for each project
+    function and class that creates a resource; for a method, the last names of the classes
+    that have it (`ProjectIndex.methods`, inherited ones included) and of the module-level
+    instances of those classes. Computed once per index (a run asks it for every file)."""
+    tables = (index.resource_factories, index.resource_classes, index.resource_churn, index.methods, index.values)
+    sizes = tuple(len(table) for table in tables)
+    if _last_index[0] is index and _last_index[1] == sizes:
+        return cast(frozenset[tuple[str, frozenset[str] | None]], _last_index[2])
+    from asynclint.project import spelled_last
+
+    holders: dict[str, set[str]] = {}
+    for owner, found in index.methods.items():
+        for function in found.values():
+            holders.setdefault(function, set()).add(owner.rpartition(".")[2])
+    for name, kind in index.values.items():
+        for function in index.methods.get(kind, {}).values():
+            holders[function].add(name.rpartition(".")[2])
+    answer = frozenset(
+        (next(iter(spelled_last((key,)))), frozenset(holders[key]) if key in holders else None)
+        for key in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
+    )
+    _last_index[:] = [index, sizes, answer]
+    return answer
+
+
+@lru_cache(maxsize=64)
+def _calls_or_binds(names: frozenset[str]) -> re.Pattern[str]:
+    """Text that calls one of the names, imports it under another name or binds it to another."""
+    spelled = "|".join(sorted(map(re.escape, names)))
+    # (Not `def make_client(` nor `class Database(Base)`: defining is not calling. A
+    # backslash may continue the line before the parenthesis.)
+    return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:[\s\\]*\(|\s+as\b)|=[\s\\]*(?:[\w.]+\.)?(?:{spelled})\b")
 
 
 # Methods that keep what they are given (in a registry, a list, a queue).

@@ -142,12 +142,12 @@ def with_index(first: FileResult, text: str, path: str, settings: Settings, inde
     """The findings of the text with the project-wide rules run again with the index, as
     `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
     from asynclint.engine import lint_text
-    from asynclint.project import merge_rerun, rerun_plan, words
+    from asynclint.project import merge_rerun, rerun_plan
 
     merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors))
     if index is None or first.facts is None:
         return merged.diagnostics
-    codes = rerun_plan(index, [first], settings, lambda _path: words(text)).get(path)
+    codes = rerun_plan(index, [first], settings, lambda _path: text).get(path)
     if codes:
         only = replace(settings, select=tuple(sorted(codes)), extend_select=())
         merge_rerun(merged, lint_text(text, path, only, project=index), codes)
