@@ -109,6 +109,13 @@ def dotted_name(node: cst.CSTNode) -> str | None:
     return ".".join(reversed(parts))
 
 
+def root_name(node: cst.CSTNode) -> cst.Name | None:
+    """The `a` of `a.b.c` (a Name is its own root); None when the chain starts elsewhere (a call, a subscript)."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node if isinstance(node, cst.Name) else None
+
+
 def last_name(func: cst.BaseExpression) -> str | None:
     """The name a callee ends with: `f` of `f(...)` and of `a.b.f(...)`; None otherwise. A
     cheap test before resolving the call."""

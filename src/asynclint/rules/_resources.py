@@ -17,7 +17,7 @@ import libcst as cst
 
 from asynclint import knowledge
 from asynclint.rule import Rule
-from asynclint.scope import BUILTIN_NAMES, Scope, dotted_name
+from asynclint.scope import BUILTIN_NAMES, Scope, dotted_name, root_name
 from asynclint.walk import EXPRESSIONS, children
 
 if TYPE_CHECKING:
@@ -221,10 +221,8 @@ def _constant(value: cst.BaseExpression, scope: Scope) -> bool:
 
 def _module_rooted(value: cst.Attribute, scope: Scope) -> bool:
     """`settings.SOCKET` on a module-level name (configuration), not `self.x` or a local."""
-    head: cst.BaseExpression = value
-    while isinstance(head, cst.Attribute):
-        head = head.value
-    if not isinstance(head, cst.Name):
+    head = root_name(value)
+    if head is None:
         return False
     found = scope.lookup(head.value)
     return found is not None and found[0].kind == "module"

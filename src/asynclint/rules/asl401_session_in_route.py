@@ -30,6 +30,7 @@ import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rule import Rule
+from asynclint.scope import root_name
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -99,15 +100,14 @@ class SessionInRoute(Rule):
     def _injected(self, factory: cst.BaseExpression) -> bool:
         """Is the factory (or the object it is a method of) a parameter of the handler:
         `factory()` with a `factory` parameter, `db.session()` with a `db` parameter?"""
-        while isinstance(factory, cst.Attribute):
-            factory = factory.value
-        if not isinstance(factory, cst.Name):
+        root = root_name(factory)
+        if root is None:
             return False
-        found = self.ctx.scope.lookup(factory.value)
+        found = self.ctx.scope.lookup(root.value)
         if found is None or found[0] is not self.ctx.function_scope:
             return False
         owner, bindings = found
-        return owner.self_name != factory.value and all(b.kind == "param" for b in bindings)
+        return owner.self_name != root.value and all(b.kind == "param" for b in bindings)
 
 
 RULE = SessionInRoute

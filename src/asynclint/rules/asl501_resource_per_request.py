@@ -56,7 +56,7 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
-from asynclint.scope import Scope, dotted_name
+from asynclint.scope import Scope, dotted_name, root_name
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -361,10 +361,8 @@ def _constant(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
         return True
     if isinstance(expr, (cst.Name, cst.Attribute)):
         # `Kind.MCP`, `settings.DEFAULT`, `wanted`: not something the loop variable has.
-        root: cst.BaseExpression = expr
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        return isinstance(root, cst.Name) and root.value not in loop_names
+        root = root_name(expr)
+        return root is not None and root.value not in loop_names
     return False
 
 

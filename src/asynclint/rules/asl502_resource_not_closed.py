@@ -56,7 +56,7 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
-from asynclint.scope import Binding, Scope, dotted_name, last_name
+from asynclint.scope import Binding, Scope, dotted_name, last_name, root_name
 from asynclint.walk import children
 
 if TYPE_CHECKING:
@@ -376,10 +376,8 @@ def _of_imported_module(target: cst.BaseExpression, scope: Scope) -> bool:
     target = container(target)
     if not isinstance(target, cst.Attribute):
         return False
-    root: cst.BaseExpression = target
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    if not isinstance(root, cst.Name):
+    root = root_name(target)
+    if root is None:
         return False
     found = scope.lookup(root.value)
     return found is not None and bool(found[1]) and all(b.kind == "import" for b in found[1])
