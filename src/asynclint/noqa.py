@@ -90,21 +90,20 @@ def unused(
             group = match.group("codes")
             if group is None:
                 continue  # a blanket noqa: others' business too
-            spelled = [code for code in re.split(r"[,\s]+", group) if code]
-            codes = spelled
+            codes = [code for code in re.split(r"[,\s]+", group) if code]
             if any("ASL003".startswith(code) for code in codes):
                 continue
             here = by_row.get(row, [])
             stale, unknown = [], []
-            for original, code in zip(spelled, codes, strict=True):
+            for code in codes:
                 if not code.startswith("ASL") or any(d.startswith(code) for d in here):
                     continue
                 if not any(k.startswith(code) for k in known):
-                    unknown.append(original)
+                    unknown.append(code)
                 elif any(e.startswith(code) and e not in unsure for e in enabled) and not any(
                     u.startswith(code) for u in unsure
                 ):
-                    stale.append(original)
+                    stale.append(code)
             if not stale and not unknown:
                 continue
             message = "; ".join(
