@@ -279,41 +279,22 @@ def test_stdin_filename_lints_as_that_file(project: Path):
         "return fetch_rates()\n\n\nasync def two():\n    time.sleep(1)\n",
     )
     text = "import time\n" + text
-    run = subprocess.run(
-        [
-            *SERVER[:-1],
-            "check",
-            "--no-cache",
-            "--output-format",
-            "concise",
-            "--stdin-filename",
-            "app/route.py",
-            "-",
-        ],
-        input=text,
-        text=True,
-        capture_output=True,
-        cwd=project,
-    )
+
+    def check_stdin() -> subprocess.CompletedProcess[str]:
+        command = [*SERVER[:-1], "check", "--no-cache", "--output-format", "concise"]
+        return subprocess.run(
+            [*command, "--stdin-filename", "app/route.py", "-"],
+            input=text,
+            text=True,
+            capture_output=True,
+            cwd=project,
+        )
+
+    run = check_stdin()
     assert run.returncode == 1, run.stderr
     assert "app/route.py:10:5: ASL201" in run.stdout
     (project / "app" / "util" / "slow.py").write_text("import time\n\n\ndef fetch_rates():\n    time.sleep(1)\n")
-    run = subprocess.run(
-        [
-            *SERVER[:-1],
-            "check",
-            "--no-cache",
-            "--output-format",
-            "concise",
-            "--stdin-filename",
-            "app/route.py",
-            "-",
-        ],
-        input=text,
-        text=True,
-        capture_output=True,
-        cwd=project,
-    )
+    run = check_stdin()
     assert "app/route.py:6:12: ASL207" in run.stdout, run.stdout
 
 
