@@ -98,9 +98,20 @@ def test_update_refuses_what_it_cannot_follow():
         assert build.index is index
 
 
-def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
+def indexed_workspace(root: Path, *opened: Path):
+    """A server workspace at `root` with these files open (the first one's project indexed)."""
     from asynclint.server.workspace import Workspace
 
+    workspace = Workspace([str(root)])
+    for path in opened:
+        workspace.check(str(path), path.read_text())
+    project = workspace.open[str(opened[0])].project
+    workspace.index_project(project)
+    workspace.update_index()
+    return workspace, project
+
+
+def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
     root = tmp_path / "helpers"
     shutil.copytree(PROJECTS / "helpers", root)
     helper = root / "app" / "util" / "slow.py"
@@ -109,12 +120,7 @@ def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
     helper.write_text(quiet)
     route = root / "app" / "route.py"
     route.write_text("from app.util.slow import fetch_rates\n\n\nasync def rates():\n    return fetch_rates()\n")
-    workspace = Workspace([str(root)])
-    for path in (route, helper):
-        workspace.check(str(path), path.read_text())
-    project = workspace.open[str(route)].project
-    workspace.index_project(project)
-    workspace.update_index()
+    workspace, project = indexed_workspace(root, route, helper)
     assert not [d for d in workspace.check(str(route), route.read_text()) if d.code == "ASL207"]
     kept = project.build
     for text, found in ((blocking, True), (quiet, False)):
@@ -129,20 +135,13 @@ def test_the_server_updates_its_index_on_a_call_edit(tmp_path):
 def test_the_server_builds_again_when_what_a_module_calls_changes(tmp_path):
     # Running a coroutine function at the module's top level changes only the module's
     # `called`: it is no longer only ever started as a task, and what ASL102 says changes.
-    from asynclint.server.workspace import Workspace
-
     root = tmp_path / "tasks"
     shutil.copytree(PROJECTS / "tasks", root)
     workers, other = root / "app" / "workers.py", root / "app" / "other.py"
     other.write_text(
         "import asyncio\n" + other.read_text().replace("import also_awaited", "import also_awaited, poll_forever")
     )
-    workspace = Workspace([str(root)])
-    for path in (workers, other):
-        workspace.check(str(path), path.read_text())
-    project = workspace.open[str(workers)].project
-    workspace.index_project(project)
-    workspace.update_index()
+    workspace, project = indexed_workspace(root, workers, other)
 
     def findings() -> list[int]:
         return [d.row for d in workspace.check(str(workers), workers.read_text()) if d.code == "ASL102"]
