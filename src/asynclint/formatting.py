@@ -12,6 +12,13 @@ class FormatterMissing(Exception):
     pass
 
 
+def format_fixed(text: str, path: str, settings: Settings) -> str:
+    """A fixed file's text as it is written: formatted where the settings ask for it."""
+    if settings.fix_format != "ruff":
+        return text
+    return format_with_ruff(text, path, settings)
+
+
 def format_with_ruff(text: str, path: str, settings: Settings) -> str:
     try:
         import ruff_api

@@ -93,6 +93,7 @@ def _fix_file(path: str, job: Job) -> FileResult:
     from asynclint.atomic import WriteRefused, write_atomic
     from asynclint.engine import lint_file
     from asynclint.fixer import fix_text, unified_diff
+    from asynclint.formatting import format_fixed
     from asynclint.source import UnreadableSource, read_source
 
     text = job.source(path)
@@ -105,7 +106,7 @@ def _fix_file(path: str, job: Job) -> FileResult:
         text = source.text
     outcome = fix_text(text, path, job.settings, unsafe=job.unsafe)
     result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
-    new_text = text if outcome.text == text else _format(outcome.text, path, job.settings)
+    new_text = text if outcome.text == text else format_fixed(outcome.text, path, job.settings)
     if job.fix == "diff":
         if new_text != text:
             result.diff = unified_diff(text, new_text, path)
@@ -141,14 +142,6 @@ def _round_trips(source) -> bool:
         return source.text.encode(source.encoding) == source.raw
     except (UnicodeError, LookupError):
         return False
-
-
-def _format(text: str, path: str, settings: Settings) -> str:
-    if settings.fix_format != "ruff":
-        return text
-    from asynclint.formatting import format_with_ruff
-
-    return format_with_ruff(text, path, settings)
 
 
 def _chunk(paths: list[str], job: Job) -> list[FileResult]:
@@ -584,13 +577,7 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
     chunks = [ordered[i : i + chunk] for i in range(0, len(ordered), chunk)]
     global _pool
     if _pool is None:
-        # Imported here: a one-file run never starts a pool.
-        import gc
-        from concurrent.futures import ProcessPoolExecutor
-
-        _pool = ProcessPoolExecutor(
-            max_workers=jobs, initializer=_worker_start, initargs=(gc.get_threshold(), os.getpid())
-        )
+        _pool = _start_pool(jobs)
     from concurrent.futures import as_completed
 
     results: list[FileResult] = []
@@ -601,6 +588,36 @@ def _parallel(files: list[str], job: Job, jobs: int) -> list[FileResult]:
         if PROGRESS is not None:
             PROGRESS.advance(len(batch))
     return results
+
+
+def _start_pool(jobs: int, start_method: str | None = None):
+    # Imported here: a one-file run never starts a pool.
+    import gc
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context(start_method),
+        initializer=_worker_start,
+        initargs=(gc.get_threshold(), os.getpid()),
+    )
+
+
+def read_all(files: list[str], job: Job, jobs: int, use_cache: bool = True) -> list[FileResult]:
+    """`job` on each file, through the cache, on every core, for a caller that runs threads
+    (the language server): the workers are not forked, since a child forked while another
+    thread holds a lock could hang on it. The workers stop when it returns."""
+    global _pool
+    if jobs > 1 and len(files) >= PARALLEL_THRESHOLD and _pool is None:
+        _pool = _start_pool(jobs, "forkserver")
+    try:
+        return _run_cached(files, job, jobs, use_cache)
+    finally:
+        _caches.clear()
+        pool, _pool = _pool, None
+        if pool is not None:
+            pool.shutdown()
 
 
 def _worker_start(thresholds: tuple[int, ...], parent: int) -> None:

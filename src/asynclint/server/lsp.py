@@ -19,7 +19,9 @@ import asyncio
 import logging
 import os
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -28,7 +30,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from asynclint import __version__
 from asynclint.diagnostics import Diagnostic, Edit
 from asynclint.server import pipeline
-from asynclint.server.workspace import Workspace
+from asynclint.server.workspace import Project, Workspace
 from asynclint.source import split_lines
 
 FIX_ALL = "source.fixAll.asynclint"
@@ -42,20 +44,22 @@ ERROR_CODES = frozenset({"ASL001", "ASL002"})
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class AsynclintServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("asynclint", __version__)
         self.state = Workspace()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asynclint")
-        self.pending: dict[str, asyncio.Task] = {}
-        self.index_task: asyncio.Task | None = None
+        self.pending: dict[str, asyncio.Task[None]] = {}
+        self.index_task: asyncio.Task[None] | None = None
         # The event loop keeps only weak references to tasks: a project's first indexing is held here.
-        self.indexing: set[asyncio.Task] = set()
+        self.indexing: set[asyncio.Task[None]] = set()
         # uri -> (text, findings) last published: what code actions work from.
         self.published: dict[str, tuple[str, list[Diagnostic]]] = {}
 
-    async def run(self, function, *args):
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.worker, function, *args)
 
     # -- checking ---------------------------------------------------------------------
@@ -102,7 +106,7 @@ class AsynclintServer(LanguageServer):
         for other in await self.run(self.state.update_index):
             self.schedule(from_fs_path(other))
 
-    async def _index(self, project) -> None:
+    async def _index(self, project: Project) -> None:
         self.window_log_message(types.LogMessageParams(types.MessageType.Info, f"asynclint: indexing {project.key}"))
         if project.error:
             self.window_show_message(
@@ -315,11 +319,12 @@ class AsynclintServer(LanguageServer):
         )
 
 
-def _position(text: str, offset: int, codec, lines: list[str]) -> types.Position:
+def _position(text: str, offset: int, codec: Any, lines: list[str]) -> types.Position:
     """An offset of `text` -> the client's position (rows end as the parser ends them)."""
     breaks = list(_BREAK.finditer(text, 0, offset))
     row_start = breaks[-1].end() if breaks else 0
-    return codec.position_to_client_units(lines, types.Position(len(breaks), offset - row_start))
+    position: types.Position = codec.position_to_client_units(lines, types.Position(len(breaks), offset - row_start))
+    return position
 
 
 _BREAK = re.compile(r"\r\n|\r|\n")
@@ -368,8 +373,8 @@ def create_server() -> AsynclintServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
     def folders_changed(ls: AsynclintServer, params: types.DidChangeWorkspaceFoldersParams) -> None:
-        removed = {os.path.abspath(to_fs_path(f.uri)) for f in params.event.removed}
-        added = [os.path.abspath(to_fs_path(f.uri)) for f in params.event.added]
+        removed = {_path(f.uri) for f in params.event.removed}
+        added = [_path(f.uri) for f in params.event.added]
         ls.state.folders = [f for f in ls.state.folders if f not in removed] + added
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -417,7 +422,7 @@ def create_server() -> AsynclintServer:
             resolve_provider=True,
         ),
     )
-    async def code_action(ls: AsynclintServer, params: types.CodeActionParams):
+    async def code_action(ls: AsynclintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
         actions = await ls.run(ls.code_actions, params)
         # A client that cannot resolve actions gets the fix-all edit at once.
         resolve = ls.client_capabilities.text_document and ls.client_capabilities.text_document.code_action
@@ -433,7 +438,7 @@ def create_server() -> AsynclintServer:
         return action
 
     @server.feature(types.SHUTDOWN)
-    def shutdown(ls: AsynclintServer, params) -> None:
+    def shutdown(ls: AsynclintServer, params: None) -> None:
         for task in [*ls.pending.values(), ls.index_task]:
             if task is not None:
                 task.cancel()

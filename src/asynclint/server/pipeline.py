@@ -9,11 +9,19 @@ Nothing here imports pygls.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from asynclint.config import ConfigError, Settings, find_pyproject, settings_from_data
 from asynclint.diagnostics import Diagnostic, Facts, FileResult
+
+if TYPE_CHECKING:
+    from asynclint.project import IndexBuild, ProjectIndex
+
+# A module's facts, as the facts collector writes them (JSON-like).
+ModuleFacts = dict[str, Any]
 
 
 def config_for(path: str) -> tuple[str | None, Settings | None]:
@@ -55,39 +63,19 @@ def project_facts(
     settings: Settings,
     jobs: int | None = None,
     use_cache: bool = True,
-) -> dict[str, dict]:
+) -> dict[str, ModuleFacts]:
     """path -> facts of every module of the project (read from disk, through the cache,
     on every core). All of them, not only those a CLI run would read on demand: any module
     may be edited next, and the index must then be right without reading the rest again."""
-    import gc
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     from asynclint import runner
     from asynclint.project import is_deferred
 
-    jobs = jobs or os.cpu_count() or 1
     job = runner.Job(_facts_only(settings), facts=Facts.ALL)
-    if jobs > 1 and len(files) >= runner.PARALLEL_THRESHOLD and runner._pool is None:
-        # Not forked: this process runs threads (the server's reader, its worker), and a
-        # child forked while one of them holds a lock could hang on it.
-        runner._pool = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("forkserver"),
-            initializer=gc.set_threshold,
-            initargs=gc.get_threshold(),
-        )
-    try:
-        results = runner._run_cached(files, job, jobs, use_cache)
-    finally:
-        runner._caches.clear()
-        if runner._pool is not None:
-            runner._pool.shutdown()
-            runner._pool = None
+    results = runner.read_all(files, job, jobs or os.cpu_count() or 1, use_cache)
     return {os.path.abspath(r.path): r.facts for r in results if r.facts and not is_deferred(r.facts)}
 
 
-def text_facts(text: str, path: str, settings: Settings) -> dict | None:
+def text_facts(text: str, path: str, settings: Settings) -> ModuleFacts | None:
     """The facts of one module's text (a file changed on disk, or the editor's buffer)."""
     from asynclint.engine import lint_text
     from asynclint.project import is_deferred
@@ -96,7 +84,7 @@ def text_facts(text: str, path: str, settings: Settings) -> dict | None:
     return facts if facts and not is_deferred(facts) else None
 
 
-def index_view(facts: dict | None):
+def index_view(facts: ModuleFacts | None) -> tuple[Any, ...] | None:
     """The part of a module's facts `ProjectIndex.build` reads: its functions, minus what
     it skips in async functions (their calls and blocking calls: chains run through sync
     functions only), and the rest it reads (`INDEXED_MODULE_KEYS`: its tables, and what it
@@ -113,17 +101,18 @@ def index_view(facts: dict | None):
     return (facts.get("version"), functions, *(facts.get(key) for key in INDEXED_MODULE_KEYS))
 
 
-def build_index(all_facts):
+def build_index(all_facts: Iterable[ModuleFacts]) -> IndexBuild:
     """An `IndexBuild` of the facts: its `index`, and what updating it needs."""
     from asynclint.project import IndexBuild
 
     return IndexBuild(list(all_facts))
 
 
-def update_index(build, changes) -> bool:
+def update_index(build: IndexBuild, changes: list[tuple[ModuleFacts | None, ModuleFacts | None]]) -> bool:
     """Update an `IndexBuild` for modules' facts changed in place ([(before, after), ...],
-    before: the facts it was built from); False when it must be built again."""
-    return all(build.update(before, after) for before, after in changes)
+    before: the facts it was built from); False when it must be built again (a module was
+    added or removed, or the change is not one it updates exactly)."""
+    return all(before is not None and after is not None and build.update(before, after) for before, after in changes)
 
 
 def first_pass(text: str, path: str, settings: Settings) -> FileResult:
@@ -138,7 +127,9 @@ def first_pass(text: str, path: str, settings: Settings) -> FileResult:
     return result
 
 
-def with_index(first: FileResult, text: str, path: str, settings: Settings, index) -> list[Diagnostic]:
+def with_index(
+    first: FileResult, text: str, path: str, settings: Settings, index: ProjectIndex | None
+) -> list[Diagnostic]:
     """The findings of the text with the project-wide rules run again with the index, as
     `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
     from asynclint.engine import lint_text
@@ -167,14 +158,14 @@ def fix_all(
     """(fixed text, findings fixed, notes): exactly what `asynclint check --fix` writes for
     this text (fixes file by file, then the configured formatter)."""
     from asynclint.fixer import fix_text
-    from asynclint.runner import _format
+    from asynclint.formatting import format_fixed
 
     outcome = fix_text(text, path, settings, unsafe=unsafe)
-    fixed = outcome.text if outcome.text == text else _format(outcome.text, path, settings)
+    fixed = outcome.text if outcome.text == text else format_fixed(outcome.text, path, settings)
     return fixed, outcome.fixed, outcome.failures
 
 
-def add_noqa(text: str, row: int, codes) -> str:
+def add_noqa(text: str, row: int, codes: Iterable[str]) -> str:
     """The text with `# noqa: <codes>` added to (or merged into the comment of) a row."""
     from asynclint.add_noqa import add_noqa_to_text
 

@@ -16,10 +16,19 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from asynclint.config import ConfigError, Settings
 from asynclint.diagnostics import Diagnostic, FileResult
 from asynclint.server import pipeline
+
+if TYPE_CHECKING:
+    from asynclint.project import IndexBuild, ProjectIndex
+
+# A module's facts, as the facts collector writes them (JSON-like).
+Facts = dict[str, Any]
+# (path, row, first column, end column): where a definition or a call is, 1-based.
+Place = tuple[str, int, int, int]
 
 
 @dataclass
@@ -27,16 +36,16 @@ class Project:
     key: str  # its pyproject.toml, or the folder standing in for one
     settings: Settings
     error: str | None = None  # why the config could not be used (defaults apply)
-    facts: dict[str, dict] = field(default_factory=dict)  # path -> facts, editor text where open
-    index: object = None  # ProjectIndex, once `index_project` ran
-    build: object = None  # the IndexBuild of `index`, to update it
+    facts: dict[str, Facts] = field(default_factory=dict)  # path -> facts, editor text where open
+    index: ProjectIndex | None = None  # once `index_project` ran
+    build: IndexBuild | None = None  # what made `index`, to update it
     # path -> its facts when `build` was made, for the modules changed since (None: added,
     # removed, or moved in the order of the facts: build again)
-    since: dict[str, dict | None] = field(default_factory=dict)
+    since: dict[str, Facts | None] = field(default_factory=dict)
     indexed: bool = False
     indexing: bool = False
     stale: bool = False  # facts changed since the index was built
-    lookup: tuple | None = None  # (index, functions, modules) for chain locations
+    lookup: tuple[ProjectIndex | None, set[str], dict[str, str]] | None = None  # for chain locations
 
 
 @dataclass
@@ -166,7 +175,7 @@ class Workspace:
                 facts = None
         return self._set_facts(project, path, facts)
 
-    def _set_facts(self, project: Project, path: str, facts: dict | None, build: bool = True) -> list[str]:
+    def _set_facts(self, project: Project, path: str, facts: Facts | None, build: bool = True) -> list[str]:
         if not pipeline.wants_project(project.settings) or project.facts.get(path) == facts:
             return []
         before = pipeline.index_view(project.facts.get(path))
@@ -185,11 +194,7 @@ class Workspace:
         changes = [(before, project.facts.get(path)) for path, before in project.since.items()]
         # Most edits change only what some functions call: then only the blocking chains are
         # derived again, from what the build keeps (exactly what building it again would give).
-        if (
-            project.build is None
-            or any(before is None or after is None for before, after in changes)
-            or not pipeline.update_index(project.build, changes)
-        ):
+        if project.build is None or not pipeline.update_index(project.build, changes):
             project.build = pipeline.build_index(project.facts.values())
         project.index = project.build.index
         project.since = {}
@@ -261,7 +266,7 @@ class Workspace:
             project.lookup = (project.index, functions, modules)
         return project.lookup[1], project.lookup[2]
 
-    def _definition(self, name: str, modules: dict[str, str]):
+    def _definition(self, name: str, modules: dict[str, str]) -> Place | None:
         module = max(
             (m for m in modules if m and (name == m or name.startswith(m + "."))),
             key=len,
@@ -287,7 +292,7 @@ class Workspace:
         col = lines[row].find(parts[-1]) + 1
         return path, row + 1, col, col + len(parts[-1])
 
-    def _call_after(self, where, call: str):
+    def _call_after(self, where: Place, call: str) -> Place | None:
         """The first call of `call` (`time.sleep`: `sleep(`) after a definition's line."""
         path, row = where[0], where[1]
         text = self.source_of(path)
@@ -312,7 +317,7 @@ class Workspace:
         return None
 
 
-def changed_names(old, new) -> set[str]:
+def changed_names(old: ProjectIndex | None, new: ProjectIndex | None) -> set[str]:
     """The last parts of the names whose entry in the project index differs (every table)."""
     if old is None or new is None:
         return {"*"} if old is not new else set()
