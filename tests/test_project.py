@@ -183,6 +183,7 @@ NOT_FILE_CHAINS = {
     ("launch.py", 34, "ASL207"),
     ("launch.py", 64, "ASL207"),
     ("launch.py", 69, "ASL207"),
+    ("launch.py", 90, "ASL207"),
 }
 
 
