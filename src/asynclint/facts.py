@@ -19,6 +19,7 @@ from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
 from asynclint.rules._resources import Function, Lifetimes, function_path
+from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name
 
 if TYPE_CHECKING:
@@ -391,8 +392,16 @@ class FactsCollector:
                 and (func.value.attr.value in knowledge.LIFECYCLE_SIGNALS)
             ):
                 registered.append(node.args[0].value)
+        if isinstance(func, cst.Attribute) and func.attr.value in knowledge.RUN_TO_COMPLETION:
+            setup = self._run_before_serving(node, func.value)
+            if setup is not None:
+                registered.append(setup)
         for value in registered:
             target = ctx.qualname(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
+            if target is None and isinstance(value, cst.Attribute):
+                # `hub.launch()` on an instance of a known class: that class's method
+                owner = ctx.resolver.receiver_class(value.value, ctx.scope)
+                target = f"{owner}.{value.attr.value}" if owner is not None else None
             if target:
                 self.startup.add(target)
         for arg in node.args:
@@ -400,6 +409,35 @@ class FactsCollector:
                 target = ctx.qualname(arg.value)
                 if self._is_project(target):
                     self.escapes.add(target)
+
+    def _run_before_serving(self, node: cst.Call, loop: cst.BaseExpression) -> cst.BaseExpression | None:
+        """`loop.run_until_complete(setup())` / `loop.run_sync(setup)` (also
+        `functools.partial(setup, ...)`) in code that also hands `loop` over to serve for good
+        (`loop.run_forever()`, tornado's `loop.start()`): the coroutine function `setup`, which
+        runs once per process, before serving or after it stops. None otherwise."""
+        ctx = self.ctx
+        value = node.args[0].value
+        if isinstance(value, cst.Call):
+            if ctx.call_name(value) == "functools.partial" and value.args:
+                value = value.args[0].value
+            elif node.func.attr.value == "run_until_complete":  # type: ignore[attr-defined]
+                value = value.func
+            else:
+                return None
+        if not isinstance(value, (cst.Name, cst.Attribute)):
+            return None
+        scope = ctx.function_scope
+        body = scope.node if scope is not None else ctx.module
+        for child in descendants(body):
+            if (
+                isinstance(child, cst.Call)
+                and isinstance(child.func, cst.Attribute)
+                and child.func.attr.value in knowledge.RUN_FOREVER
+                and not child.args
+                and child.func.value.deep_equals(loop)
+            ):
+                return value
+        return None
 
     # -- tasks: which coroutines are started as tasks, and through which helpers (ASL102) ----
 

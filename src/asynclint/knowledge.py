@@ -370,12 +370,28 @@ LIFECYCLE_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 LIFECYCLE_EVENTS = frozenset({"startup", "shutdown"})
 LIFECYCLE_EVENT_METHODS = frozenset({"on_event", "add_event_handler"})
 LIFECYCLE_SIGNALS = frozenset({"on_startup", "on_shutdown", "on_cleanup", "cleanup_ctx"})
+# A loop's methods that run one coroutine to completion, and those that then serve for the
+# rest of the process: asyncio's `loop.run_until_complete(setup()); loop.run_forever()` and
+# tornado's `io_loop.run_sync(setup); io_loop.start()`. A coroutine the same code runs to
+# completion on the loop it also serves forever runs once, before serving or after it stops.
+RUN_TO_COMPLETION = frozenset({"run_until_complete", "run_sync"})
+RUN_FOREVER = frozenset({"run_forever", "start"})
 
 
 def may_register_lifecycle(text: str) -> bool:
     """Can a module with this text register a function to run at startup or shutdown?"""
     return any(
-        word in text for word in ("lifespan", "on_startup", "on_shutdown", "_event", "cleanup_ctx", "on_cleanup")
+        word in text
+        for word in (
+            "lifespan",
+            "on_startup",
+            "on_shutdown",
+            "_event",
+            "cleanup_ctx",
+            "on_cleanup",
+            "run_forever",
+            "run_sync",
+        )
     )
 
 

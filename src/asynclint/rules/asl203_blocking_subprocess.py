@@ -8,7 +8,9 @@ constructor that bound the name, attribute or module global). `os.popen` and the
 starts the process and lets the coroutine `await` it.
 
 Not flagged: creating a `Popen` itself, which returns at once (a detached daemon, a
-child polled with `poll()`).
+child polled with `poll()`); `p.wait()` in the statement right after `p.terminate()` or
+`p.kill()` on the same process, the teardown idiom: it reaps a child already told to exit
+(after `kill()` at once; after `terminate()` as long as the child takes to shut down).
 
 No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+
+import libcst as cst
 
 from asynclint import knowledge
 from asynclint.rules._blocking import BlockingCallRule
@@ -33,6 +37,9 @@ _OS_PROCESS_WORDS = re.compile(
     )
 )
 
+# What makes the child exit, so that a `wait()` right after only reaps it.
+_STOPS = frozenset({"terminate", "kill"})
+
 
 class BlockingSubprocess(BlockingCallRule):
     code = "ASL203"
@@ -48,6 +55,41 @@ class BlockingSubprocess(BlockingCallRule):
         if super().mentioned(text, settings):
             return True
         return knowledge.has_word(_OS, text) and knowledge.has_word(_OS_PROCESS_WORDS, text)
+
+    def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
+        subject = super().blocking_method(node, func)
+        if subject is not None and func.attr.value == "wait" and self._reaps_stopped(node, func.value):
+            return None
+        return subject
+
+    def _reaps_stopped(self, node: cst.Call, process: cst.BaseExpression) -> bool:
+        """Is this `wait()` the statement right after `process.terminate()`/`kill()`?"""
+        ctx = self.ctx
+        statement: cst.CSTNode | None = node
+        while statement is not None and not isinstance(statement, cst.BaseSmallStatement):
+            statement = ctx.parent(statement)
+        line = ctx.parent(statement) if statement is not None else None
+        if not isinstance(line, cst.SimpleStatementLine):
+            return False
+        index = line.body.index(statement)
+        if index:
+            previous: cst.CSTNode = line.body[index - 1]
+        else:
+            block = ctx.parent(line)
+            body = getattr(block, "body", None)
+            if not isinstance(body, (list, tuple)) or line not in body:
+                return False
+            at = body.index(line)
+            if not at or not isinstance(body[at - 1], cst.SimpleStatementLine):
+                return False
+            previous = body[at - 1].body[-1]
+        call = previous.value if isinstance(previous, cst.Expr) else None
+        return (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in _STOPS
+            and call.func.value.deep_equals(process)
+        )
 
 
 RULE = BlockingSubprocess
