@@ -31,9 +31,8 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._resources import FUNCTION_NODES, function_path, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
 _MAX_DEPTH = 4
@@ -53,7 +52,7 @@ class EnginePoolPrePing(Rule):
             return
         if analysis.keyword(node, "pool_pre_ping") is not None:
             return  # set on purpose, to True, False or a configured value
-        if self._unpooled(node) or self._sqlite(node) or self._throwaway(node) or self._one_shot(node):
+        if self._unpooled(node) or self._sqlite(node) or self._throwaway(node) or one_shot_local(ctx):
             return
         ctx.report(
             node,
@@ -90,40 +89,6 @@ class EnginePoolPrePing(Rule):
             and isinstance(node.value, cst.Name)
             and node.value.value in names
             for node in walk(path[0].body, into_functions=True)
-        )
-
-    def _one_shot(self, call: cst.Call) -> bool:
-        """`eng = create_engine(url)` in a function, a local name that is only ever used as
-        `eng.attr` (`eng.connect()`, `eng.begin()`, `eng.dialect`), outside any loop and any
-        nested function: not stored, returned, yielded or handed to a call that could keep
-        it, and not used again and again over time. Its pool lives as long as one call of
-        the function (a test reaper, a one-off check), so no connection sits idle in it."""
-        ctx = self.ctx
-        path = function_path(ctx)
-        use = use_of(path)
-        function = path[0]
-        if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
-            return False
-        target = use.targets[0]
-        if not isinstance(target, cst.Name):
-            return False
-        found = ctx.scope.lookup(target.value)
-        if found is None or found[0] is not ctx.function_scope or found[0].node is not function:
-            return False  # a global, nonlocal or comprehension name
-        name = target.value
-        receivers = set()
-        for node in walk(function.body, into_functions=True):
-            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == name:
-                receivers.add(node.value)
-            elif isinstance(node, (cst.For, cst.While, *FUNCTION_NODES, cst.ClassDef, *_COMPREHENSIONS)):
-                if any(
-                    isinstance(inner, cst.Name) and inner.value == name for inner in walk(node, into_functions=True)
-                ):
-                    return False  # used in a loop (over time), or by code that may outlive the call
-        return all(
-            node is target or node in receivers
-            for node in walk(function.body, into_functions=True)
-            if isinstance(node, cst.Name) and node.value == name
         )
 
     def _sqlite(self, call: cst.Call) -> bool:
