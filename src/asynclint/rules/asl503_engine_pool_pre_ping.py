@@ -13,7 +13,8 @@ a prebuilt `pool=` (`create_engine` raises TypeError for `pool_pre_ping` next to
 pool's own `pre_ping=` is the place);
 SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
 name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
-`connect_args={"check_same_thread": ...}`, which only SQLite takes); a one-off engine bound to
+`connect_args={"check_same_thread": ...}`, which only SQLite takes, or a connect listener on
+the engine that runs `PRAGMA ...` outside any `if`); a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`), or that the function only
 uses as `engine.attr` outside loops and nested functions (never stored, returned, yielded or
 handed on: its pool lives for one call); and calls with a `**kwargs` splat (any option may be
@@ -32,6 +33,8 @@ from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
 from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
+from asynclint.scope import dotted_name
+from asynclint.walk import children
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -52,7 +55,13 @@ class EnginePoolPrePing(Rule):
             return
         if analysis.keyword(node, "pool_pre_ping") is not None:
             return  # set on purpose, to True, False or a configured value
-        if self._unpooled(node) or self._sqlite(node) or self._throwaway(node) or one_shot_local(ctx):
+        if (
+            self._unpooled(node)
+            or self._sqlite(node)
+            or self._sqlite_pragmas(node)
+            or self._throwaway(node)
+            or one_shot_local(ctx)
+        ):
             return
         ctx.report(
             node,
@@ -90,6 +99,52 @@ class EnginePoolPrePing(Rule):
             and node.value.value in names
             for node in walk(path[0].body, into_functions=True)
         )
+
+    def _sqlite_pragmas(self, call: cst.Call) -> bool:
+        """`engine = create_engine(url)` with a connect listener on `engine` (or on
+        `engine.sync_engine`) that runs `PRAGMA ...` on every new connection, not under an
+        `if`: a statement only SQLite accepts, so the engine is SQLite whatever its URL says.
+        A local engine's listener is looked for in the creating function, any other in the
+        module."""
+        path = function_path(self.ctx)
+        use = use_of(path)
+        if use.kind != "target":
+            return False
+        names = {dotted_name(t) for t in use.targets} - {None}
+        if not names:
+            return False
+        local = isinstance(path[0], FUNCTION_NODES) and all(isinstance(t, cst.Name) for t in use.targets)
+        where = path[0] if local else self.ctx.module
+        functions = {n.name.value: n for n in walk(where, into_functions=True) if isinstance(n, cst.FunctionDef)}
+        for node in walk(where, into_functions=True):
+            if isinstance(node, cst.FunctionDef):
+                for decorator in node.decorators:
+                    target = self._connect_listener(decorator.decorator, 2)
+                    if target in names and _runs_pragma(node):
+                        return True
+            elif isinstance(node, cst.Call) and len(node.args) >= 3 and isinstance(node.args[2].value, cst.Name):
+                # `event.listen(engine, "connect", set_pragmas)`.
+                handler = functions.get(node.args[2].value.value)
+                if handler is not None and self._connect_listener(node, 3) in names and _runs_pragma(handler):
+                    return True
+        return False
+
+    def _connect_listener(self, expr: cst.BaseExpression, arity: int) -> str | None:
+        """The engine named by `event.listens_for(X, "connect")` (arity 2) or
+        `event.listen(X, "connect", fn)` (arity 3), with `.sync_engine` dropped from X."""
+        if not isinstance(expr, cst.Call) or len(expr.args) != arity:
+            return None
+        name = self.ctx.call_name(expr) or ""
+        wanted = "listens_for" if arity == 2 else "listen"
+        if not (name.startswith("sqlalchemy.") and name.rsplit(".", 1)[-1] == wanted):
+            return None
+        kind = expr.args[1].value
+        if not (isinstance(kind, cst.SimpleString) and kind.evaluated_value in ("connect", "first_connect")):
+            return None
+        target = expr.args[0].value
+        if isinstance(target, cst.Attribute) and target.attr.value == "sync_engine":
+            target = target.value
+        return dotted_name(target)
 
     def _sqlite(self, call: cst.Call) -> bool:
         # Anything in the call that says sqlite: `_sqlite_url(path)`, `sqlite_connection_factory()`.
@@ -132,6 +187,22 @@ class EnginePoolPrePing(Rule):
             ):
                 return all(b.value is not None and self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
         return False
+
+
+def _runs_pragma(function: cst.FunctionDef) -> bool:
+    """A `"PRAGMA ..."` string in the function, outside any `if` (a guarded one may be for
+    the SQLite case of an engine that is not always SQLite)."""
+    todo: list[cst.CSTNode] = [function.body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (cst.If, cst.IfExp, cst.Match)):
+            continue
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            if isinstance(value, str) and value.lstrip().upper().startswith("PRAGMA "):
+                return True
+        todo.extend(children(node))
+    return False
 
 
 def _short(name: str) -> str:
