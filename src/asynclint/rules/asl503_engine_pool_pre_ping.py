@@ -14,7 +14,8 @@ pool's own `pre_ping=` is the place);
 SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
 name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
 `connect_args={"check_same_thread": ...}`, which only SQLite takes, or a connect listener on
-the engine that runs `PRAGMA ...` outside any `if`); a one-off engine bound to
+the engine, registered where it is created, that runs `PRAGMA ...`, neither under an `if`);
+a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`), or that the function only
 uses as `engine.attr` outside loops and nested functions (never stored, returned, yielded or
 handed on: its pool lives for one call); and calls with a `**kwargs` splat (any option may be
@@ -26,6 +27,8 @@ change; the pool only checks connections before handing them out.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -101,11 +104,12 @@ class EnginePoolPrePing(Rule):
         )
 
     def _sqlite_pragmas(self, call: cst.Call) -> bool:
-        """`engine = create_engine(url)` with a connect listener on `engine` (or on
-        `engine.sync_engine`) that runs `PRAGMA ...` on every new connection, not under an
-        `if`: a statement only SQLite accepts, so the engine is SQLite whatever its URL says.
-        A local engine's listener is looked for in the creating function, any other in the
-        module."""
+        """`engine = create_engine(url)` and, in the same function (or at module level for a
+        module-level engine), a connect listener on `engine` (or on `engine.sync_engine`)
+        that runs `PRAGMA ...` on every new connection: a statement only SQLite accepts, so
+        the engine is SQLite whatever its URL says. The listener must be registered outside
+        any `if`, and the PRAGMA run outside any `if` (`if engine.dialect.name == "sqlite":`
+        says the engine may be something else)."""
         path = function_path(self.ctx)
         use = use_of(path)
         if use.kind != "target":
@@ -113,20 +117,21 @@ class EnginePoolPrePing(Rule):
         names = {dotted_name(t) for t in use.targets} - {None}
         if not names:
             return False
-        local = isinstance(path[0], FUNCTION_NODES) and all(isinstance(t, cst.Name) for t in use.targets)
-        where = path[0] if local else self.ctx.module
-        functions = {n.name.value: n for n in walk(where, into_functions=True) if isinstance(n, cst.FunctionDef)}
-        for node in walk(where, into_functions=True):
+        body = path[0].body if isinstance(path[0], cst.FunctionDef) else path[0]
+        functions: dict[str, cst.FunctionDef] = {}
+        listens: list[cst.Call] = []
+        for node in _unconditional(body):
             if isinstance(node, cst.FunctionDef):
+                functions[node.name.value] = node
                 for decorator in node.decorators:
-                    target = self._connect_listener(decorator.decorator, 2)
-                    if target in names and _runs_pragma(node):
+                    if self._connect_listener(decorator.decorator, 2) in names and _runs_pragma(node):
                         return True
-            elif isinstance(node, cst.Call) and len(node.args) >= 3 and isinstance(node.args[2].value, cst.Name):
-                # `event.listen(engine, "connect", set_pragmas)`.
-                handler = functions.get(node.args[2].value.value)
-                if handler is not None and self._connect_listener(node, 3) in names and _runs_pragma(handler):
-                    return True
+            elif isinstance(node, cst.Call) and len(node.args) == 3 and isinstance(node.args[2].value, cst.Name):
+                listens.append(node)  # `event.listen(engine, "connect", set_pragmas)`
+        for node in listens:
+            handler = functions.get(node.args[2].value.value)  # type: ignore[attr-defined]
+            if handler is not None and self._connect_listener(node, 3) in names and _runs_pragma(handler):
+                return True
         return False
 
     def _connect_listener(self, expr: cst.BaseExpression, arity: int) -> str | None:
@@ -189,19 +194,30 @@ class EnginePoolPrePing(Rule):
         return False
 
 
-def _runs_pragma(function: cst.FunctionDef) -> bool:
-    """A `"PRAGMA ..."` string in the function, outside any `if` (a guarded one may be for
-    the SQLite case of an engine that is not always SQLite)."""
-    todo: list[cst.CSTNode] = [function.body]
+_CONDITIONAL = (cst.If, cst.IfExp, cst.Match)
+
+
+def _unconditional(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes of `body` that run whenever it runs: not under an `if` or `match`, not in
+    nested functions or classes (a nested def itself is yielded, not its body)."""
+    todo: list[cst.CSTNode] = [body]
     while todo:
         node = todo.pop()
-        if isinstance(node, (cst.If, cst.IfExp, cst.Match)):
+        if isinstance(node, _CONDITIONAL):
             continue
+        yield node
+        if node is not body and isinstance(node, (*FUNCTION_NODES, cst.ClassDef)):
+            continue
+        todo.extend(children(node))
+
+
+def _runs_pragma(function: cst.FunctionDef) -> bool:
+    """A `"PRAGMA ..."` string in the function, outside any `if`."""
+    for node in _unconditional(function.body):
         if isinstance(node, cst.SimpleString):
             value = node.evaluated_value
             if isinstance(value, str) and value.lstrip().upper().startswith("PRAGMA "):
                 return True
-        todo.extend(children(node))
     return False
 
 
