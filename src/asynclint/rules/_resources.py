@@ -319,6 +319,39 @@ def _calls_or_binds(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:[\s\\]*\(|\s+as\b)|=[\s\\]*(?:[\w.]+\.)?(?:{spelled})\b")
 
 
+def one_shot_local(ctx: Context) -> bool:
+    """`eng = create_engine(url)` in a function, at the call being visited: a local name that
+    is only ever used as `eng.attr` (`eng.connect()`, `eng.begin()`, `eng.dialect`), outside
+    any loop and any nested function: not stored, returned, yielded or handed to a call that
+    could keep it, and not used again and again over time. Its pool lives as long as one
+    call of the function (a test reaper, a one-off check): no connection sits idle in it,
+    and dropping the name at return drops the pool with it. ASL502 and ASL503 share it."""
+    path = function_path(ctx)
+    use = use_of(path)
+    function = path[0]
+    if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+        return False
+    target = use.targets[0]
+    if not isinstance(target, cst.Name):
+        return False
+    found = ctx.scope.lookup(target.value)
+    if found is None or found[0] is not ctx.function_scope or found[0].node is not function:
+        return False  # a global, nonlocal or comprehension name
+    name = target.value
+    receivers = set()
+    for node in walk(function.body, into_functions=True):
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == name:
+            receivers.add(node.value)
+        elif isinstance(node, (cst.For, cst.While, *FUNCTION_NODES, cst.ClassDef, *_COMPREHENSIONS)):
+            if any(isinstance(inner, cst.Name) and inner.value == name for inner in walk(node, into_functions=True)):
+                return False  # used in a loop (over time), or by code that may outlive the call
+    return all(
+        node is target or node in receivers
+        for node in walk(function.body, into_functions=True)
+        if isinstance(node, cst.Name) and node.value == name
+    )
+
+
 # Methods that keep what they are given (in a registry, a list, a queue).
 KEEPING_METHODS = frozenset(
     {"append", "appendleft", "add", "insert", "extend", "setdefault", "put", "put_nowait", "update", "register"}

@@ -80,10 +80,11 @@ class RelationshipLazy(Rule):
         fix = FixSpec("unsafe", 'Add `lazy="raise"`', [(node, add_keyword(node, "lazy", cst.SimpleString(_RAISE)))])
         self.ctx.report(
             node,
-            "`relationship()` without `lazy=`: the default lazy load fails under asyncio (MissingGreenlet) "
-            "and hides N+1 queries",
+            "`relationship()` without `lazy=`: any read of it that a query did not eager-load is an implicit "
+            "lazy load, which raises MissingGreenlet under asyncio (an N+1 query in sync code)",
             fix=fix,
-            help='Choose a loading strategy, e.g. `lazy="raise"` or `lazy="selectin"`',
+            help='Choose the strategy here: `lazy="raise"` (queries load it with `selectinload`/`joinedload`, and a '
+            'missed one fails at this attribute) or `lazy="selectin"`',
         )
 
     def _check_sqlmodel(self, node: cst.Call) -> None:
@@ -105,8 +106,9 @@ class RelationshipLazy(Rule):
             fix = FixSpec("unsafe", 'Add `"lazy": "raise"` to `sa_relationship_kwargs`', [(kwargs.value, replacement)])
         self.ctx.report(
             node,
-            '`Relationship()` without `"lazy"` in `sa_relationship_kwargs`: the default lazy load fails under '
-            "asyncio (MissingGreenlet) and hides N+1 queries",
+            '`Relationship()` without `"lazy"` in `sa_relationship_kwargs`: any read of it that a query did not '
+            "eager-load is an implicit lazy load, which raises MissingGreenlet under asyncio (an N+1 query in "
+            "sync code)",
             fix=fix,
             help='Choose a loading strategy, e.g. `sa_relationship_kwargs={"lazy": "selectin"}`',
         )

@@ -31,7 +31,10 @@ attribute or global handed to a constructor or as a keyword argument
 transport or connector it does not own (`owns_no_pool`): closing it would close the shared
 transport, and the pool is not its own; an engine bound to a local name that the function
 only reads as `engine.dialect`/`.url`/`.name`/`.driver` (it never connects: no pool to
-close). `engine.sync_engine.dispose()` closes `engine`.
+close); a sync `create_engine(...)` bound to a local name that the function only uses as
+`engine.attr` (`with engine.connect()`, `engine.begin()`) outside loops and nested functions,
+never stored, returned or handed on (`one_shot_local`, shared with ASL503): its pool lives for
+one call and goes with the name. `engine.sync_engine.dispose()` closes `engine`.
 
 No fix: where the resource's owner shuts down is the author's design.
 """
@@ -52,6 +55,7 @@ from asynclint.rules._resources import (
     call_label,
     container,
     function_path,
+    one_shot_local,
     owns_no_pool,
     use_of,
     walk,
@@ -137,6 +141,11 @@ class ResourceNotClosed(ResourceRule):
         scope = ctx.scopes[func]
         if resource in knowledge.ENGINE_CONSTRUCTORS and _never_connects(func, use.targets, scope):
             return  # an engine built only to read its dialect or URL holds no connection
+        if knowledge.CALL_RESULT_TYPES.get(resource) == knowledge.SYNC_ENGINE and one_shot_local(ctx):
+            # A sync engine used by one call and dropped with its local name: refcounting
+            # closes its pool's connections on return. (An async engine's connections need
+            # an awaited close, so dropping one is still a leak.)
+            return
         for target in use.targets:
             if isinstance(target, cst.Name) and target.value not in scope.global_names | scope.nonlocal_names:
                 created.keys.add(("local", id(scope), target.value))

@@ -13,7 +13,9 @@ a prebuilt `pool=` (`create_engine` raises TypeError for `pool_pre_ping` next to
 pool's own `pre_ping=` is the place);
 SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
 name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
-`connect_args={"check_same_thread": ...}`, which only SQLite takes); a one-off engine bound to
+`connect_args={"check_same_thread": ...}`, which only SQLite takes, or a connect listener on
+the engine, registered where it is created, that runs `PRAGMA ...`, neither under an `if`);
+a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`), or that the function only
 uses as `engine.attr` outside loops and nested functions (never stored, returned, yielded or
 handed on: its pool lives for one call); and calls with a `**kwargs` splat (any option may be
@@ -26,14 +28,17 @@ change; the pool only checks connections before handing them out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._resources import FUNCTION_NODES, function_path, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
+from asynclint.scope import dotted_name
+from asynclint.walk import children
 
-_COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
 _MAX_DEPTH = 4
@@ -53,7 +58,13 @@ class EnginePoolPrePing(Rule):
             return
         if analysis.keyword(node, "pool_pre_ping") is not None:
             return  # set on purpose, to True, False or a configured value
-        if self._unpooled(node) or self._sqlite(node) or self._throwaway(node) or self._one_shot(node):
+        if (
+            self._unpooled(node)
+            or self._sqlite(node)
+            or self._sqlite_pragmas(node)
+            or self._throwaway(node)
+            or one_shot_local(ctx)
+        ):
             return
         ctx.report(
             node,
@@ -92,39 +103,53 @@ class EnginePoolPrePing(Rule):
             for node in walk(path[0].body, into_functions=True)
         )
 
-    def _one_shot(self, call: cst.Call) -> bool:
-        """`eng = create_engine(url)` in a function, a local name that is only ever used as
-        `eng.attr` (`eng.connect()`, `eng.begin()`, `eng.dialect`), outside any loop and any
-        nested function: not stored, returned, yielded or handed to a call that could keep
-        it, and not used again and again over time. Its pool lives as long as one call of
-        the function (a test reaper, a one-off check), so no connection sits idle in it."""
-        ctx = self.ctx
-        path = function_path(ctx)
+    def _sqlite_pragmas(self, call: cst.Call) -> bool:
+        """`engine = create_engine(url)` and, in the same function (or at module level for a
+        module-level engine), a connect listener on `engine` (or on `engine.sync_engine`)
+        that runs `PRAGMA ...` on every new connection: a statement only SQLite accepts, so
+        the engine is SQLite whatever its URL says. The listener must be registered outside
+        any `if`, and the PRAGMA run outside any `if` (`if engine.dialect.name == "sqlite":`
+        says the engine may be something else)."""
+        path = function_path(self.ctx)
         use = use_of(path)
-        function = path[0]
-        if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+        if use.kind != "target":
             return False
-        target = use.targets[0]
-        if not isinstance(target, cst.Name):
+        names = {dotted_name(t) for t in use.targets} - {None}
+        if not names:
             return False
-        found = ctx.scope.lookup(target.value)
-        if found is None or found[0] is not ctx.function_scope or found[0].node is not function:
-            return False  # a global, nonlocal or comprehension name
-        name = target.value
-        receivers = set()
-        for node in walk(function.body, into_functions=True):
-            if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == name:
-                receivers.add(node.value)
-            elif isinstance(node, (cst.For, cst.While, *FUNCTION_NODES, cst.ClassDef, *_COMPREHENSIONS)):
-                if any(
-                    isinstance(inner, cst.Name) and inner.value == name for inner in walk(node, into_functions=True)
-                ):
-                    return False  # used in a loop (over time), or by code that may outlive the call
-        return all(
-            node is target or node in receivers
-            for node in walk(function.body, into_functions=True)
-            if isinstance(node, cst.Name) and node.value == name
-        )
+        body = path[0].body if isinstance(path[0], cst.FunctionDef) else path[0]
+        functions: dict[str, cst.FunctionDef] = {}
+        listens: list[cst.Call] = []
+        for node in _unconditional(body):
+            if isinstance(node, cst.FunctionDef):
+                functions[node.name.value] = node
+                for decorator in node.decorators:
+                    if self._connect_listener(decorator.decorator, 2) in names and _runs_pragma(node):
+                        return True
+            elif isinstance(node, cst.Call) and len(node.args) == 3 and isinstance(node.args[2].value, cst.Name):
+                listens.append(node)  # `event.listen(engine, "connect", set_pragmas)`
+        for node in listens:
+            handler = functions.get(node.args[2].value.value)  # type: ignore[attr-defined]
+            if handler is not None and self._connect_listener(node, 3) in names and _runs_pragma(handler):
+                return True
+        return False
+
+    def _connect_listener(self, expr: cst.BaseExpression, arity: int) -> str | None:
+        """The engine named by `event.listens_for(X, "connect")` (arity 2) or
+        `event.listen(X, "connect", fn)` (arity 3), with `.sync_engine` dropped from X."""
+        if not isinstance(expr, cst.Call) or len(expr.args) != arity:
+            return None
+        name = self.ctx.call_name(expr) or ""
+        wanted = "listens_for" if arity == 2 else "listen"
+        if not (name.startswith("sqlalchemy.") and name.rsplit(".", 1)[-1] == wanted):
+            return None
+        kind = expr.args[1].value
+        if not (isinstance(kind, cst.SimpleString) and kind.evaluated_value in ("connect", "first_connect")):
+            return None
+        target = expr.args[0].value
+        if isinstance(target, cst.Attribute) and target.attr.value == "sync_engine":
+            target = target.value
+        return dotted_name(target)
 
     def _sqlite(self, call: cst.Call) -> bool:
         # Anything in the call that says sqlite: `_sqlite_url(path)`, `sqlite_connection_factory()`.
@@ -167,6 +192,33 @@ class EnginePoolPrePing(Rule):
             ):
                 return all(b.value is not None and self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
         return False
+
+
+_CONDITIONAL = (cst.If, cst.IfExp, cst.Match)
+
+
+def _unconditional(body: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """The nodes of `body` that run whenever it runs: not under an `if` or `match`, not in
+    nested functions or classes (a nested def itself is yielded, not its body)."""
+    todo: list[cst.CSTNode] = [body]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, _CONDITIONAL):
+            continue
+        yield node
+        if node is not body and isinstance(node, (*FUNCTION_NODES, cst.ClassDef)):
+            continue
+        todo.extend(children(node))
+
+
+def _runs_pragma(function: cst.FunctionDef) -> bool:
+    """A `"PRAGMA ..."` string in the function, outside any `if`."""
+    for node in _unconditional(function.body):
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            if isinstance(value, str) and value.lstrip().upper().startswith("PRAGMA "):
+                return True
+    return False
 
 
 def _short(name: str) -> str:
