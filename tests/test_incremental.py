@@ -250,6 +250,8 @@ def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blockin
         HELPERS.replace("    return 1\n", "    return app.other.pause()\n").replace("asyncio", "app.other"),
         # A session factory appears: sessions, not only chains, change.
         HELPERS + "\n\ndef make_session():\n    return AsyncSession()\n",
+        # Its facts are gone.
+        "",
         # A resource factory appears.
         HELPERS.replace("import asyncio", "import httpx") + "\n\ndef client():\n    return httpx.AsyncClient()\n",
     ],

@@ -406,7 +406,11 @@ def _rerun_new_facts(files: list[str], job: Job, run_cache, record, fresh: list[
         if path in new:
             # The facts the last run read: the cache's entry before this run replaces it.
             facts = first.facts(path, stored=True)
-            if digest in (None, "deferred") or facts_hash(facts) != digest or is_deferred(new[path]):
+            if (
+                digest in (None, "deferred")
+                or facts_hash(facts) != digest
+                or facts_hash(new[path]) in (None, "deferred")
+            ):
                 return None
             assert facts is not None
             old[path] = facts
