@@ -223,24 +223,31 @@ def write_app(root: Path, helpers: str) -> Path:
 HELPERS = "import asyncio\n\n\ndef inner():\n    return 1\n\n\ndef stamp():\n    return inner()\n"
 
 
-def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blocking(tmp_path, whole_runs):
-    helpers = write_app(tmp_path, HELPERS)
+@pytest.mark.parametrize("imports", ["import asyncio", "import asyncio, time"])
+def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blocking(
+    tmp_path, imports, monkeypatch, whole_runs
+):
+    before = HELPERS.replace("import asyncio", imports)
+    helpers = write_app(tmp_path, before)
     assert report(tmp_path) == report(tmp_path, "--no-cache") == []
-    runs = len(whole_runs)
-    edit(
-        helpers,
-        HELPERS.replace("    return 1\n", "    time.sleep(1)\n    return 1\n").replace("asyncio", "asyncio, time"),
-    )
-    found = report(tmp_path)
-    assert len(whole_runs) == runs  # the index updated, routes.py linted again: no whole run
-    assert found == report(tmp_path, "--no-cache")
-    assert [(Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in found] == [("routes.py", "ASL207", 5)]
-    assert "stamp -> inner -> time.sleep" in found[0]["message"]
-    runs = len(whole_runs)
-    edit(helpers, HELPERS)
-    assert report(tmp_path) == []
-    assert len(whole_runs) == runs
-    assert report(tmp_path, "--no-cache") == []
+    builds = []
+    build = ProjectIndex._build.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(ProjectIndex, "_build", classmethod(lambda cls, *args: builds.append(1) or build(cls, *args)))
+    for blocks in (True, False):  # the chain appears, and goes again
+        runs = len(whole_runs)
+        blocking = before.replace("    return 1\n", "    time.sleep(1)\n    return 1\n")
+        if "time" not in imports:
+            blocking = blocking.replace("import asyncio", "import asyncio, time")
+        edit(helpers, blocking if blocks else before)
+        del builds[:]
+        found = report(tmp_path)
+        assert len(whole_runs) == runs  # the index updated, routes.py linted again: no whole run
+        # Where the imports stay the same, the record's index is updated, not built again.
+        assert len(builds) == ("time" not in imports), blocks
+        assert found == report(tmp_path, "--no-cache")
+        shown = [(Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in found]
+        assert shown == ([("routes.py", "ASL207", 5)] if blocks else [])
+        assert not blocks or "stamp -> inner -> time.sleep" in found[0]["message"]
 
 
 @pytest.mark.parametrize(

@@ -425,9 +425,18 @@ def _rerun_new_facts(files: list[str], job: Job, run_cache, record, fresh: list[
         loaded[path] = facts
     if len(old) != len(new):
         return None
-    build = IndexBuild(list(loaded.values()))
-    if hashlib.sha256(index_to_json(build.index).encode()).hexdigest() != record["index"]:
-        return None  # not the facts that run read
+    if all(facts.get("exports") == new[path].get("exports") for path, facts in old.items()):
+        # The index that run built (the record's), its chains derived again from the facts.
+        stored = run_cache.index(record)
+        if stored is None:
+            return None
+        build = IndexBuild(list(loaded.values()), stored)
+    else:
+        # An import added or taken away: `IndexBuild.update` must know what the build
+        # resolved through it.
+        build = IndexBuild(list(loaded.values()))
+        if hashlib.sha256(index_to_json(build.index).encode()).hexdigest() != record["index"]:
+            return None  # not the facts that run read
     before = build.index
     is_ours = _project_names(build, list(record["facts"]), job.settings.root)
     for path, facts in old.items():
