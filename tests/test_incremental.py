@@ -3,6 +3,7 @@ facts are what they were, else the whole run; either way the findings of `--no-c
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -163,3 +164,111 @@ def test_one_file_asked_for_by_a_relative_name_is_redone_alone(tmp_path, monkeyp
     cached = report(routes)
     assert len(whole_runs) == runs
     assert cached == report(routes, "--no-cache") == first
+
+
+def sync_functions(project: Path, most: int = 3) -> list[tuple[Path, int, int]]:
+    """(file, row, indent) of the first statement of sync functions where a blocking call
+    can be added: first in modules whose facts are read first (they have async code), then
+    in the others."""
+    found = []
+    for path in sorted(project.rglob("*.py"), key=lambda path: ("async" not in path.read_text(), path)):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.body[0].lineno > node.lineno:
+                found.append((path, node.body[0].lineno, node.body[0].col_offset))
+    return found[:most]
+
+
+def with_sleep(text: str, row: int, indent: int) -> str:
+    lines = text.splitlines(keepends=True)
+    lines.insert(row - 1, " " * indent + "time.sleep(1)\n")
+    return "import time\n" + "".join(lines)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_helper_that_starts_or_stops_blocking_gives_the_findings_of_a_fresh_run(tmp_path, name, whole_runs):
+    project = tmp_path / name
+    shutil.copytree(PROJECTS / name, project)
+    if not sync_functions(project):
+        # Models only: a helper to change, and a route calling it.
+        (project / "app" / "helper.py").write_text(
+            "def helper():\n    return 1\n\n\nasync def route():\n    helper()\n"
+        )
+    assert report(project) == report(project, "--no-cache")
+    cases = sync_functions(project)
+    assert cases
+    for path, row, indent in cases:
+        text = path.read_text()
+        for new in (with_sleep(text, row, indent), text):  # a chain may appear, and go again
+            edit(path, new)
+            runs = len(whole_runs)
+            cached = report(project)
+            if "async" in text:
+                # Only what it calls of libraries changed: the index is updated, and only
+                # the files its chains reach are linted again.
+                assert len(whole_runs) == runs, (path, row)
+            assert cached == report(project, "--no-cache"), (path, row)
+
+
+def write_app(root: Path, helpers: str) -> Path:
+    package = root / "app"
+    package.mkdir(exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "helpers.py").write_text(helpers)
+    (package / "routes.py").write_text(
+        "from app.helpers import stamp\n\n\nasync def view():\n    return stamp()\n\n\nasync def other():\n    return 1\n"
+    )
+    return package / "helpers.py"
+
+
+HELPERS = "import asyncio\n\n\ndef inner():\n    return 1\n\n\ndef stamp():\n    return inner()\n"
+
+
+@pytest.mark.parametrize("imports", ["import asyncio", "import asyncio, time"])
+def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blocking(
+    tmp_path, imports, monkeypatch, whole_runs
+):
+    before = HELPERS.replace("import asyncio", imports)
+    helpers = write_app(tmp_path, before)
+    assert report(tmp_path) == report(tmp_path, "--no-cache") == []
+    builds = []
+    build = ProjectIndex._build.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(ProjectIndex, "_build", classmethod(lambda cls, *args: builds.append(1) or build(cls, *args)))
+    for blocks in (True, False):  # the chain appears, and goes again
+        runs = len(whole_runs)
+        blocking = before.replace("    return 1\n", "    time.sleep(1)\n    return 1\n")
+        if "time" not in imports:
+            blocking = blocking.replace("import asyncio", "import asyncio, time")
+        edit(helpers, blocking if blocks else before)
+        del builds[:]
+        found = report(tmp_path)
+        assert len(whole_runs) == runs  # the index updated, routes.py linted again: no whole run
+        # Where the imports stay the same, the record's index is updated, not built again.
+        assert len(builds) == ("time" not in imports), blocks
+        assert found == report(tmp_path, "--no-cache")
+        shown = [(Path(d["filename"]).name, d["code"], d["location"]["row"]) for d in found]
+        assert shown == ([("routes.py", "ASL207", 5)] if blocks else [])
+        assert not blocks or "stamp -> inner -> time.sleep" in found[0]["message"]
+
+
+@pytest.mark.parametrize(
+    "helpers",
+    [
+        # A project call added: the index may read other modules, or name more.
+        HELPERS.replace("    return 1\n", "    return app.other.pause()\n").replace("asyncio", "app.other"),
+        # A session factory appears: sessions, not only chains, change.
+        HELPERS + "\n\ndef make_session():\n    return AsyncSession()\n",
+        # Its facts are gone.
+        "",
+        # A resource factory appears.
+        HELPERS.replace("import asyncio", "import httpx") + "\n\ndef client():\n    return httpx.AsyncClient()\n",
+    ],
+)
+def test_facts_changed_otherwise_take_the_whole_run(tmp_path, helpers, whole_runs):
+    write_app(tmp_path, HELPERS)
+    (tmp_path / "app" / "other.py").write_text("import time\n\n\ndef pause():\n    time.sleep(1)\n")
+    report(tmp_path)
+    runs = len(whole_runs)
+    edit(tmp_path / "app" / "helpers.py", helpers)
+    found = report(tmp_path)
+    assert len(whole_runs) == runs + 1
+    assert found == report(tmp_path, "--no-cache")

@@ -158,6 +158,18 @@ class Cache:
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # a malformed entry is a miss
 
+    def facts(self, path: str, stored: bool = False) -> dict[str, Any] | None:
+        """The facts cached for `path`, trusted by its size and modification time (None when
+        they differ, or none are cached); `stored`: whatever facts the entry holds, of the
+        file as it was when cached (`runner._rerun_new_facts` checks them by their hash)."""
+        entry = self.entries.get(_relative(path, self.root))
+        if not isinstance(entry, list) or len(entry) != 6:
+            return None
+        if not stored and entry[:2] != list(self._stat(path) or ()):
+            return None
+        facts = entry[4]
+        return facts if isinstance(facts, dict) else None
+
     def put(self, result: FileResult) -> None:
         if result.errors:
             return  # an internal error must show up again next time

@@ -435,11 +435,14 @@ class IndexBuild:
     # function's calls, which functions run only at startup: checked in `update`).
     _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
 
-    def __init__(self, all_facts: list[dict]) -> None:
+    def __init__(self, all_facts: list[dict], index: ProjectIndex | None = None) -> None:
+        """`index`: the index of these facts, known already (a run's record): not built
+        again. (Then `update` cannot tell whether a name was resolved through an import its
+        edit adds or takes away: an update of module-level imports needs a build.)"""
         self._project = _join(all_facts)
         self._followed: dict = {}
         self._targets = _call_targets(self._project, self._followed)
-        self.index = ProjectIndex._build(self._project, self._targets, all_facts)
+        self.index = index if index is not None else ProjectIndex._build(self._project, self._targets, all_facts)
         self._reexports: list[tuple[str, str]] | None = None
 
     def update(self, old: dict, new: dict) -> bool:
