@@ -192,3 +192,16 @@ def test_an_import_of_a_project_name_or_one_resolved_before_builds_again():
     imported = copy.deepcopy(through)
     imported.setdefault("exports", {})[f"{module}.zz"] = "time"
     assert not build.update(through, imported)
+
+
+def test_changed_names_of_a_project_wide_flag_is_every_file():
+    """`asyncio_orm` (or `session_dependency`) turning on changes what every open file's
+    relationships or routes mean: the server re-checks them all, and does not fail on it."""
+    from dataclasses import replace
+
+    from asynclint.server.workspace import changed_names
+
+    before = ProjectIndex()
+    assert changed_names(before, replace(before, asyncio_orm=True)) == {"*"}
+    assert changed_names(before, replace(before, session_dependency=True)) == {"*"}
+    assert changed_names(before, replace(before, blocking={"app.util.stamp": ["time.sleep"]})) == {"stamp"}

@@ -326,6 +326,8 @@ def changed_names(old: ProjectIndex | None, new: ProjectIndex | None) -> set[str
         before, after = getattr(old, item.name), getattr(new, item.name)
         if before == after:
             continue
+        if isinstance(after, bool):
+            return {"*"}  # `asyncio_orm`, `session_dependency`: every open file may differ
         if isinstance(after, dict):
             keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         else:
