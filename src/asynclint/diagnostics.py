@@ -11,7 +11,7 @@ from enum import Enum
 from typing import Any, Literal
 
 Applicability = Literal["safe", "unsafe"]
-# A module's facts for project analysis (facts.py writes them, project.py reads them): JSON-like.
+# A module's facts for project analysis (`asynclint.facts` writes them, `asynclint.project` reads them): JSON-like.
 ModuleFacts = dict[str, Any]
 
 

@@ -1,0 +1,29 @@
+"""How code spells the names the index holds: what a module must spell to use one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+
+def spelled(name: str) -> str:
+    """How code using it spells a name: `Tx.__init__` (and other dunder methods) is reached
+    through the class, `Tx(...)`; anything else by its last part."""
+    holder, _, last = name.rpartition(".")
+    return holder if last.startswith("__") and last.endswith("__") and holder else name
+
+
+def spelled_last(names: Iterable[str]) -> frozenset[str]:
+    """The last name code spells to use each of these (`spelled`)."""
+    return frozenset(spelled(name).rpartition(".")[2] for name in names)
+
+
+def words(text: str) -> frozenset[str]:
+    """The words a module spells: its names, keywords and the words in its strings."""
+    return frozenset(re.findall(r"\w+", text))
+
+
+def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative: bool) -> bool:
+    """Does a module spelling these words (importing relatively or not) name anything of
+    `ProjectIndex.names()`?"""
+    return any(last in names and (relative or not names[last].isdisjoint(words)) for last in words)
