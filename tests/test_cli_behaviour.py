@@ -173,12 +173,12 @@ def test_progress_goes_to_stderr_as_one_bar_that_advances_per_file(tmp_path, mon
 
 def test_progress_stays_off_when_stderr_is_not_a_terminal(tmp_path, monkeypatch):
     from asynclint import cli as cli_module
-    from asynclint import runner
+    from asynclint import passes
 
     monkeypatch.setattr(cli_module, "PROGRESS_THRESHOLD", 0)
     monkeypatch.setattr(cli_module.sys, "stderr", open(os.devnull, "w"))  # noqa: SIM115
     with cli_module._progress(5):
-        assert runner.PROGRESS is None
+        assert passes.PROGRESS is None
 
 
 def test_a_slow_one_file_check_says_project_analysis_reads_the_project(tmp_path, monkeypatch):

@@ -290,13 +290,13 @@ def test_cached_finding_with_wrong_types_is_a_miss(tmp_path, monkeypatch):
 
 def test_no_all_checks_passed_after_an_internal_error(tmp_path, monkeypatch):
     # F31
-    from asynclint import runner
+    from asynclint import workers
     from asynclint.diagnostics import FileResult, InternalError
 
     def broken(path, job):
         return FileResult(path=path, errors=[InternalError(path, "engine", "boom")])
 
-    monkeypatch.setattr(runner, "_process", broken)
+    monkeypatch.setattr(workers, "process", broken)
     (tmp_path / "x.py").write_text("x = 1\n")
     result = _check("--no-cache", tmp_path / "x.py")
     assert result.exit_code == 2

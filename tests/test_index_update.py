@@ -199,7 +199,7 @@ def test_changed_names_of_a_project_wide_flag_is_every_file():
     relationships or routes mean: the server re-checks them all, and does not fail on it."""
     from dataclasses import replace
 
-    from asynclint.server.workspace import changed_names
+    from asynclint.project import changed_names
 
     before = ProjectIndex()
     assert changed_names(before, replace(before, asyncio_orm=True)) == {"*"}

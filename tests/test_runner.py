@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from asynclint import runner
+from asynclint import passes, runner, workers
 from asynclint.config import Settings
 from asynclint.runner import Job
 
@@ -70,13 +70,13 @@ def _project(tmp_path):
 
 def _counting(monkeypatch) -> Counter[str]:
     calls: Counter[str] = Counter()
-    process = runner._process
+    process = workers.process
 
     def counting(path, job):
         calls[os.path.basename(path)] += 1
         return process(path, job)
 
-    monkeypatch.setattr(runner, "_process", counting)
+    monkeypatch.setattr(workers, "process", counting)
     return calls
 
 
@@ -119,7 +119,7 @@ def test_an_unchanged_project_is_answered_from_the_run_record(tmp_path, monkeypa
     settings = Settings(root=str(tmp_path))
     files = sorted(str(p) for p in package.glob("*.py"))
     first = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
-    monkeypatch.setattr(runner, "_run_cached", lambda *args: pytest.fail("the per-file caches were read"))
+    monkeypatch.setattr(passes, "run_cached", lambda *args: pytest.fail("the per-file caches were read"))
     second = runner.run(files, Job(settings), jobs=1, use_cache=True, project_files=files)
     assert second.diagnostics == first.diagnostics and [d.code for d in second.diagnostics] == ["ASL207"]
 
@@ -256,17 +256,17 @@ def test_a_worker_gives_memory_back_after_a_large_file_only_when_it_holds_much(t
 
     small, large = tmp_path / "small.py", tmp_path / "large.py"
     small.write_text("x = 1\n")
-    large.write_text("x = 1\n" + "#" * runner.LARGE_FILE + "\n")
+    large.write_text("x = 1\n" + "#" * workers.LARGE_FILE + "\n")
     trims = []
     monkeypatch.setattr(memory, "_malloc_trim", lambda pad: trims.append(pad))
     job = Job(Settings(root=str(tmp_path)))
 
     monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT + 1)
-    runner._chunk([str(small), str(large), str(small)], job)
+    workers.chunk([str(small), str(large), str(small)], job)
     assert trims == [0]
 
     monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT)
-    runner._chunk([str(large)], job)
+    workers.chunk([str(large)], job)
     assert trims == [0]
 
 
@@ -297,7 +297,7 @@ def test_progress_is_told_each_pass_and_its_size(tmp_path, monkeypatch):
     requested = sorted(str(p) for p in tmp_path.glob("requested_*.py"))
     project = sorted(str(p) for p in tmp_path.glob("*.py"))
     recorder = _Recorder()
-    monkeypatch.setattr(runner, "PROGRESS", recorder)
+    monkeypatch.setattr(passes, "PROGRESS", recorder)
     result = runner.run(requested, Job(Settings(root=str(tmp_path))), jobs=2, project_files=project)
 
     assert len(result.diagnostics) == 30

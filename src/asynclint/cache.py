@@ -161,7 +161,7 @@ class Cache:
     def facts(self, path: str, stored: bool = False) -> dict[str, Any] | None:
         """The facts cached for `path`, trusted by its size and modification time (None when
         they differ, or none are cached); `stored`: whatever facts the entry holds, of the
-        file as it was when cached (`runner._rerun_new_facts` checks them by their hash)."""
+        file as it was when cached (`incremental._rerun_new_facts` checks them by their hash)."""
         entry = self.entries.get(_relative(path, self.root))
         if not isinstance(entry, list) or len(entry) != 6:
             return None
@@ -203,7 +203,7 @@ class RunCache:
     results and facts, and the index need not be built again.
 
     The record also keeps what a run after a few files changed needs to redo only those
-    (`runner._rerun_changed`): each file's findings and notes, a hash of each file's facts,
+    (`incremental.rerun_changed`): each file's findings and notes, a hash of each file's facts,
     and (in a file of its own, read only then) the project index the run built."""
 
     def __init__(

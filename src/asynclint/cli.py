@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from asynclint.diagnostics import Diagnostic, InternalError
+    from asynclint.job import FixMode, RunResult
     from asynclint.pipeline import Project, Request
-    from asynclint.runner import FixMode, RunResult
 
 ISSUES_URL = "https://github.com/asynclint/asynclint/issues"
 
@@ -369,17 +369,15 @@ def _progress(total: int, enabled: bool = True) -> Iterator[None]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from asynclint import runner
+    from asynclint import passes
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[stage]}"))
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        # runner (not annotated yet, issue 15) infers PROGRESS as None; it takes any object
-        # with _Bar's start and advance.
-        runner.PROGRESS = _Bar(bar, bar.add_task("linting", total=total, stage=""))  # type: ignore[assignment]
+        passes.PROGRESS = _Bar(bar, bar.add_task("linting", total=total, stage=""))
         try:
             yield
         finally:
-            runner.PROGRESS = None
+            passes.PROGRESS = None
 
 
 def _stderr_is_a_terminal() -> bool:

@@ -32,7 +32,7 @@ from asynclint.config import (
     with_overrides,
 )
 from asynclint.discovery import Skipped, nearest_project
-from asynclint.runner import FixMode, Job, RunResult
+from asynclint.job import FixMode, Job, RunResult
 
 
 @dataclass(frozen=True)

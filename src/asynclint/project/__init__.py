@@ -34,7 +34,14 @@ from asynclint.project.families import (
     TYPE_CODES,
     uses_index,
 )
-from asynclint.project.index import INDEXED_MODULE_KEYS, IndexBuild, ProjectIndex, index_from_json, index_to_json
+from asynclint.project.index import (
+    INDEXED_MODULE_KEYS,
+    IndexBuild,
+    ProjectIndex,
+    changed_names,
+    index_from_json,
+    index_to_json,
+)
 from asynclint.project.rerun import merge_rerun, rerun_plan
 from asynclint.project.spelling import names_any, spelled, spelled_last, words
 
@@ -51,6 +58,7 @@ __all__ = [
     "TYPE_CODES",
     "IndexBuild",
     "ProjectIndex",
+    "changed_names",
     "index_from_json",
     "index_to_json",
     "is_deferred",

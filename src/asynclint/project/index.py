@@ -490,3 +490,26 @@ def index_from_json(text: str) -> ProjectIndex:
     }
     data["resource_classes"] = {name: (made, bool(closes)) for name, (made, closes) in data["resource_classes"].items()}
     return ProjectIndex(**data)
+
+
+def changed_names(old: ProjectIndex | None, new: ProjectIndex | None) -> set[str]:
+    """The last parts of the names whose entry in the project index differs (every table)."""
+    if old is None or new is None:
+        return {"*"} if old is not new else set()
+    names: set[str] = set()
+    for item in fields(new):
+        before, after = getattr(old, item.name), getattr(new, item.name)
+        if before == after:
+            continue
+        if isinstance(after, bool):
+            return {"*"}  # `asyncio_orm`, `session_dependency`: every open file may differ
+        if isinstance(after, dict):
+            keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
+        else:
+            keys = set(before) ^ set(after)
+        for key in keys:
+            holder, _, last = key.rpartition(".")
+            names.add(last)
+            if last.startswith("__") and holder:
+                names.add(holder.rpartition(".")[2])  # `Tx.__init__` is spelled `Tx(...)`
+    return names

@@ -68,9 +68,10 @@ def project_facts(
     on every core). All of them, not only those a CLI run would read on demand: any module
     may be edited next, and the index must then be right without reading the rest again."""
     from asynclint import runner
+    from asynclint.job import Job
     from asynclint.project import is_deferred
 
-    job = runner.Job(_facts_only(settings), facts=Facts.ALL)
+    job = Job(_facts_only(settings), facts=Facts.ALL)
     results = runner.read_all(files, job, jobs or os.cpu_count() or 1, use_cache)
     return {os.path.abspath(r.path): r.facts for r in results if r.facts and not is_deferred(r.facts)}
 

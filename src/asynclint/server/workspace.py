@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asynclint.config import ConfigError, Settings
 from asynclint.diagnostics import Diagnostic, FileResult
+from asynclint.project import changed_names
 from asynclint.server import pipeline
 
 if TYPE_CHECKING:
@@ -315,29 +316,6 @@ class Workspace:
                     match.start() + 1 + len(last),
                 )
         return None
-
-
-def changed_names(old: ProjectIndex | None, new: ProjectIndex | None) -> set[str]:
-    """The last parts of the names whose entry in the project index differs (every table)."""
-    if old is None or new is None:
-        return {"*"} if old is not new else set()
-    names: set[str] = set()
-    for item in fields(new):
-        before, after = getattr(old, item.name), getattr(new, item.name)
-        if before == after:
-            continue
-        if isinstance(after, bool):
-            return {"*"}  # `asyncio_orm`, `session_dependency`: every open file may differ
-        if isinstance(after, dict):
-            keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
-        else:
-            keys = set(before) ^ set(after)
-        for key in keys:
-            holder, _, last = key.rpartition(".")
-            names.add(last)
-            if last.startswith("__") and holder:
-                names.add(holder.rpartition(".")[2])  # `Tx.__init__` is spelled `Tx(...)`
-    return names
 
 
 def _spells_any(text: str, names: set[str]) -> bool:

@@ -1,0 +1,179 @@
+"""One pass over files: each file's result from the cache where it has it, the rest done in
+this process or on the workers; with the run's caches and progress reporting."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol
+
+from asynclint import workers
+from asynclint.config import Settings
+from asynclint.diagnostics import Facts, FileResult
+from asynclint.job import Job
+
+if TYPE_CHECKING:
+    from asynclint.cache import Cache
+
+
+def run_cached(
+    files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None
+) -> list[FileResult]:
+    """`job` on each file, from the cache where it has the file's result. `facts_from`: a job
+    whose cached facts may stand in for this one's (which wants only facts)."""
+    cache = None
+    results: list[FileResult] = []
+    todo = files
+    if use_cache:
+        # --fix and --diff read the lint results too: a file whose findings have no fix to
+        # apply needs no fixing pass (and no parse).
+        cache = cache_of(job if job.fix is None else replace(job, fix=None, unsafe=False))
+        todo = []
+        for path in files:
+            hit = None if job.source(path) is not None else cache.get(path)
+            if hit is None or (job.fix is not None and _has_fixes(hit, job.unsafe)):
+                todo.append(path)
+            else:
+                results.append(hit)
+        if todo and facts_from is not None:
+            todo = _facts_from_cache(todo, cache_of(facts_from), cache, results)
+    if PROGRESS is not None and files:
+        PROGRESS.start(_pass_name(job), len(files))
+        PROGRESS.advance(len(files) - len(todo))  # answered by the cache
+    if jobs == 1 or not todo or (len(todo) < workers.PARALLEL_THRESHOLD and not workers.pool_running()):
+        # (Once the workers run, a few files go to them too: parsed here, their trees would
+        # stay in this process's memory beside everything it holds for the whole run.)
+        fresh = workers.chunk(todo, job)
+        if PROGRESS is not None and todo:
+            PROGRESS.advance(len(todo))
+    else:
+        fresh = workers.parallel(todo, job, jobs, _advance)
+    results.extend(fresh)
+    if cache is not None:
+        for file_result in fresh:
+            if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
+                cache.put(file_result)
+    return results
+
+
+def _lint_of_disk(result: FileResult, job: Job) -> bool:
+    """Are `result`'s findings those of the file now on disk? After --fix, of the text
+    written, unless it was formatted after them (fix-format) or not written (a note says
+    why); after --diff, of the fixed text, which is not on disk."""
+    if job.fix is None:
+        return True  # its notes are lint warnings (a noqa directive read as blanket), cached with it
+    if not result.fixed:
+        return not result.notes
+    return job.fix == "fix" and job.settings.fix_format is None and not result.notes
+
+
+def _has_fixes(result: FileResult, unsafe: bool) -> bool:
+    return any(d.fix is not None and (unsafe or d.fix.applicability == "safe") for d in result.diagnostics)
+
+
+def facts_only(settings: Settings) -> Settings:
+    """The settings of a pass that only reads facts."""
+    return replace(settings, select=(), extend_select=(), per_file_ignores=())
+
+
+def cache_of(job: Job) -> Cache:
+    """The run's one `Cache` of `job`'s results. A run's passes use the same cache files
+    several times (facts on demand go round until nothing new is wanted), and the facts of a
+    large project are megabytes of JSON: each is read once a run."""
+    from asynclint.cache import Cache
+
+    key = (job.settings.root, *job.cache_key(), job.cache_dir)
+    cache = _caches.get(key)
+    if cache is None:
+        cache = _caches[key] = Cache(*key)
+    return cache
+
+
+# The caches the current run has opened (see `cache_of`); forgotten when it ends.
+_caches: dict[tuple[str, str, str, str | None], Cache] = {}
+
+
+def save_caches() -> None:
+    for cache in _caches.values():
+        cache.save()
+
+
+def forget_caches() -> None:
+    """The end of a run: the next one reads the cache files again."""
+    _caches.clear()
+
+
+def _advance(files: int) -> None:
+    if PROGRESS is not None:
+        PROGRESS.advance(files)
+
+
+def _facts_from_cache(todo: list[str], other: Cache, cache: Cache, results: list[FileResult]) -> list[str]:
+    """The files of `todo` whose facts `other` cache has (a whole-project run's facts answer
+    for a run of a few files, whose other modules only need facts); the rest still to do."""
+    left = []
+    for path in todo:
+        hit = other.get(path)
+        if hit is None or hit.facts is None:
+            left.append(path)
+        else:
+            found = FileResult(path=path, facts=hit.facts)
+            results.append(found)
+            cache.put(found)
+    return left
+
+
+def module_prefixes(name: str) -> list[str]:
+    """`a.b.f` -> `a.b.f`, `a.b`, `a`: the modules that may define (or re-export) it."""
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+
+
+def spells(path: str, names: dict[str, frozenset[str]], job: Job) -> bool:
+    """Does the file spell a name of `ProjectIndex.names()` (see `project.names_any`)? Read
+    anew each round: the words of thousands of files would cost more memory than reading
+    them costs time. (Its words, not a substring scan per name: the index names hundreds.)"""
+    from asynclint.knowledge import has_relative_import
+    from asynclint.project import names_any, words
+
+    text = text_of(path, job)
+    spelled = words(text)
+    if names.keys().isdisjoint(spelled):
+        return False
+    return names_any(names, spelled, has_relative_import(text))
+
+
+def text_of(path: str, job: Job) -> str:
+    text = job.source(path)
+    if text is not None:
+        return text
+    from asynclint.source import UnreadableSource, read_source
+
+    try:
+        return read_source(path).text
+    except UnreadableSource:
+        return ""
+
+
+def _pass_name(job: Job) -> str:
+    if job.project is not None:
+        return "project-wide rules"
+    if job.facts in (Facts.SEEDS, Facts.ALL):  # only facts of the rest of the project
+        return "reading the project"
+    if job.after_fix:
+        return "checking the fixed files"
+    return "fixing" if job.fix else "linting"
+
+
+class Progress(Protocol):
+    """What the CLI's progress bar is told: `start(name, files)` as each pass begins
+    ("linting" or "fixing" the files asked for; then "reading the project", "project-wide
+    rules", "checking the fixed files"), then `advance(files)` as files are done (cache hits
+    at once)."""
+
+    def start(self, name: str, files: int) -> None: ...
+
+    def advance(self, files: int) -> None: ...
+
+
+# Set by the CLI on a terminal for large runs.
+PROGRESS: Progress | None = None
