@@ -143,7 +143,7 @@ def src_of(raw: list[dict], names: list[str]) -> Path | None:
     return None
 
 
-def run_asynclint(cmd: str, trees: list[Path]) -> list[dict]:
+def run_asynclint(cmd: str, trees: list[Path], extend_select: str | None = None) -> list[dict]:
     """Each package on its own, as its maintainer runs it: one project per package, so one
     package's facts (its asyncio ORM, its helpers) never speak for another's."""
     words = shlex.split(cmd)
@@ -152,6 +152,8 @@ def run_asynclint(cmd: str, trees: list[Path]) -> list[dict]:
     found: list[dict] = []
     for tree in trees:
         argv = [*words, "check", "--no-cache", "--exit-zero", "--output-format", "json", str(tree)]
+        if extend_select:
+            argv[-1:-1] = ["--extend-select", extend_select]
         # From the corpus folder, so no configuration of the caller's checkout applies.
         proc = subprocess.run(argv, capture_output=True, text=True, cwd=tree.parent)
         if proc.returncode != 0:
@@ -347,6 +349,10 @@ def main() -> None:
     )
     p.add_argument("--save-json", type=Path, help="write the raw JSON of the asynclint run here")
     p.add_argument(
+        "--extend-select",
+        help="also run these rules (the opt-in ones, e.g. ASL301), comma-separated, to sample them too",
+    )
+    p.add_argument(
         "--asynclint",
         default="asynclint",
         help="command to run (default: asynclint on PATH)",
@@ -388,7 +394,7 @@ def main() -> None:
         raw = json.loads(args.json_in.read_text())
         src = src_of(raw, names) or src  # the folder that run linted, wherever it was
     else:
-        raw = run_asynclint(args.asynclint, [src / n for n in names])
+        raw = run_asynclint(args.asynclint, [src / n for n in names], args.extend_select)
     if args.save_json:
         args.save_json.write_text(json.dumps(raw, indent=1) + "\n")
     findings = load_findings(raw, names)
