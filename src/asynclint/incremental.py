@@ -138,7 +138,7 @@ def _rerun_new_facts(
     the project, and the index's names do not change), and `IndexBuild.update` gives its
     index exactly: its blocking chains change, nothing else. The files to lint again are
     those that call into what may block, before or after, and spell a name whose chain
-    changed (as the language server decides: `workspace.changed_names`). Each one's first
+    changed (as the language server decides: `project.changed_names`). Each one's first
     pass comes from the cache, its second is run with the new index."""
     import hashlib
 
