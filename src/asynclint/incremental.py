@@ -51,7 +51,7 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     whose findings it may change are linted again too. None where neither holds: the whole
     run is needed."""
     from asynclint.cache import _diagnostic_from, facts_hash
-    from asynclint.project import index_to_json, merge_rerun, rerun_plan
+    from asynclint.project import index_to_json
 
     record = run_cache.previous()
     if record is None:
@@ -89,17 +89,7 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
         index = stored
     redo = [*fresh, *again]
     if not index.is_empty():
-        plan = rerun_plan(index, redo, job.settings, lambda path: passes.text_of(path, job))
-        if plan:
-            codes = frozenset().union(*plan.values())
-            second = replace(job, settings=replace(job.settings, select=tuple(sorted(codes)), extend_select=()))
-            done = {
-                r.path: r
-                for r in passes.run_cached(list(plan), replace(second, facts=Facts.NONE, project=index), jobs, False)
-            }
-            for r in redo:
-                if r.path in plan:
-                    merge_rerun(r, done[r.path], plan[r.path])
+        passes.project_wide_again(redo, index, job, jobs, use_cache=False)
         if any(r.errors for r in redo):
             return None
     redone = {r.path for r in redo}

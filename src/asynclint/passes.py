@@ -13,6 +13,7 @@ from asynclint.job import Job
 
 if TYPE_CHECKING:
     from asynclint.cache import Cache
+    from asynclint.project import ProjectIndex
 
 
 def run_cached(
@@ -53,6 +54,27 @@ def run_cached(
             if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
                 cache.put(file_result)
     return results
+
+
+def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job, jobs: int, use_cache: bool) -> None:
+    """The project-wide rules again, with the index, on the files of `results` where they may
+    find more (`project.rerun_plan`); their findings replace the first pass's in `results`
+    (`project.merge_rerun`). The second pass of a whole run, of an incremental re-check and
+    of the language server's check of one text."""
+    from asynclint.project import merge_rerun, rerun_plan
+
+    plan = rerun_plan(index, results, job.settings, lambda path: text_of(path, job))
+    if not plan:
+        return
+    codes = frozenset().union(*plan.values())
+    second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
+    again = {
+        r.path: r
+        for r in run_cached(list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache)
+    }
+    for r in results:
+        if r.path in again:
+            merge_rerun(r, again[r.path], plan[r.path])
 
 
 def _lint_of_disk(result: FileResult, job: Job) -> bool:

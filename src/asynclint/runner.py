@@ -122,7 +122,6 @@ def _project_pass(
     (ASL207, sessions, resources) again where they may find more; their findings replace the
     first pass's in `results`. Returns the index; `names`, if given, gets the names deferred
     modules were checked for (see `_index_on_demand`)."""
-    from asynclint.project import merge_rerun, rerun_plan
 
     settings = job.settings
 
@@ -148,23 +147,8 @@ def _project_pass(
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
     index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache, names)
-    if index.is_empty():
-        return index
-    # The project-wide rules again, with the index, where they may find more.
-    plan = rerun_plan(index, results, settings, lambda path: passes.text_of(path, job))
-    if not plan:
-        return index
-    codes = frozenset().union(*plan.values())
-    second = replace(settings, select=tuple(sorted(codes)), extend_select=())
-    again = {
-        r.path: r
-        for r in passes.run_cached(
-            list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache
-        )
-    }
-    for r in results:
-        if r.path in again:
-            merge_rerun(r, again[r.path], plan[r.path])
+    if not index.is_empty():
+        passes.project_wide_again(results, index, job, jobs, use_cache)
     return index
 
 

@@ -133,16 +133,13 @@ def with_index(
 ) -> list[Diagnostic]:
     """The findings of the text with the project-wide rules run again with the index, as
     `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
-    from asynclint.engine import lint_text
-    from asynclint.project import merge_rerun, rerun_plan
+    from asynclint import passes
+    from asynclint.job import Job
 
-    merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors))
+    merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors), facts=first.facts)
     if index is None or first.facts is None:
         return merged.diagnostics
-    codes = rerun_plan(index, [first], settings, lambda _path: text).get(path)
-    if codes:
-        only = replace(settings, select=tuple(sorted(codes)), extend_select=())
-        merge_rerun(merged, lint_text(text, path, only, project=index), codes)
+    passes.project_wide_again([merged], index, Job(settings, sources={os.path.abspath(path): text}), 1, use_cache=False)
     return merged.diagnostics
 
 
