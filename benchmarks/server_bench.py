@@ -142,6 +142,9 @@ async def bench(corpus: Path, edits: int) -> dict:
         first = time.perf_counter() - started
         await _wait(client, lambda: any(m.startswith("asynclint: indexed") for m in client.logs))
         indexed = time.perf_counter() - started
+        if any("indexing failed" in m for m in client.logs):
+            raise SystemExit("server_bench: the server failed to index the corpus: " + " | ".join(client.logs))
+        modules = next(int(m.split()[2]) for m in client.logs if m.startswith("asynclint: indexed"))
         await asyncio.sleep(1.0)  # the open file is checked again with the index
 
         lines = text.splitlines(keepends=True)
@@ -204,6 +207,7 @@ async def bench(corpus: Path, edits: int) -> dict:
             "files": files,
             "first diagnostics (s)": round(first, 3),
             "first index (s)": round(indexed, 1),
+            "modules indexed": modules,
             "edit in async body: median ms": round(statistics.median(same_facts) * 1000),
             "edit in async body: max ms": round(max(same_facts) * 1000),
             "edit adding a sync def: median ms": round(statistics.median(new_facts) * 1000),
