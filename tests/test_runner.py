@@ -9,6 +9,7 @@ import pytest
 
 from asynclint import passes, runner, workers
 from asynclint.config import Settings
+from asynclint.diagnostics import Facts
 from asynclint.runner import Job
 
 
@@ -345,3 +346,17 @@ def test_a_run_reads_each_cache_file_once(tmp_path, monkeypatch):
     result = runner.run(requested, Job(settings), jobs=1, use_cache=True, project_files=project)
     assert [d.code for d in result.diagnostics] == ["ASL207"]
     assert len(reads) >= 3 and set(reads.values()) == {1}
+
+
+def test_the_language_servers_workers_read_a_project_on_every_core(tmp_path):
+    # `read_all` starts its workers by "forkserver": their parent is the fork server, which
+    # they must not take for a sign that the main process is gone.
+    files = []
+    for number in range(workers.PARALLEL_THRESHOLD + 6):
+        path = tmp_path / f"m{number}.py"
+        path.write_text(f"def f{number}():\n    return {number}\n")
+        files.append(str(path))
+    job = Job(passes.facts_only(Settings(root=str(tmp_path))), facts=Facts.ALL)
+    results = runner.read_all(files, job, 2, use_cache=False)
+    assert sorted(r.path for r in results) == sorted(files)
+    assert all(r.facts and r.facts.get("functions") for r in results)

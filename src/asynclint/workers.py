@@ -163,16 +163,18 @@ def _new_pool(jobs: int, start_method: str | None) -> ProcessPoolExecutor:
         max_workers=jobs,
         mp_context=multiprocessing.get_context(start_method),
         initializer=_worker_start,
-        initargs=(gc.get_threshold(), os.getpid()),
+        initargs=(gc.get_threshold(), os.getpid(), start_method),
     )
 
 
-def _worker_start(thresholds: tuple[int, ...], parent: int) -> None:
+def _worker_start(thresholds: tuple[int, ...], parent: int, start_method: str | None) -> None:
     import gc
     import signal
 
     global _parent
-    _parent = parent
+    # Under "forkserver" (the language server) a worker's parent is the fork server, not the
+    # main process; the fork server exits when the main process does.
+    _parent = os.getppid() if start_method == "forkserver" else parent
     # The workers collect garbage as this process does, whatever the start method.
     gc.set_threshold(*thresholds)
     # Ctrl-C reaches the whole process group: the main process alone decides, and stops the
@@ -189,7 +191,8 @@ def _worker_stop(signum: int, frame: FrameType | None) -> None:
     os._exit(128 + signum)
 
 
-# In a worker: the main process's id. Its parent changes when the main process is gone.
+# In a worker: its parent's id (the main process, or its fork server). Its parent changes
+# when the main process is gone.
 _parent: int | None = None
 
 
