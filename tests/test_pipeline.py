@@ -192,3 +192,36 @@ def test_text_in_memory_is_linted_as_if_it_were_at_its_path(monorepo):
     assert pipeline.run(request).diagnostics == []
     request = pipeline.Request(paths=(path,), use_cache=False, sources={path: textwrap.dedent(BLOCKING_APP)})
     assert [d.code for d in pipeline.run(request).diagnostics] == ["ASL207"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PROJECTS.iterdir() if p.is_dir()))
+def test_a_file_checked_with_an_index_the_caller_holds_is_reported_as_in_a_whole_run(name):
+    """The language server's check of one text: its project index held in memory (built from
+    every module's facts), the file's facts given back for it, its findings those of a run
+    over the whole project."""
+    from asynclint.passes import FirstPasses
+    from asynclint.server import pipeline as server
+
+    root = str(PROJECTS / name)
+    settings = server.default_settings(root)
+    files = sorted(server.project_files(settings))
+    every = {path: server.text_facts(Path(path).read_text(), path, settings) for path in files}
+    index = server.build_index(facts for facts in every.values() if facts).index
+    whole = pipeline.run(pipeline.Request(paths=(root,), settings=settings, use_cache=False, jobs=1))
+    kept = FirstPasses()
+    for path in files:
+        request = pipeline.Request(
+            paths=(path,),
+            settings=settings,
+            use_cache=False,
+            jobs=1,
+            sources={path: Path(path).read_text()},
+            index=index,
+            facts=True,
+            first_passes=kept,
+        )
+        expected = [d for d in whole.diagnostics if os.path.abspath(d.path) == path]
+        for _ in range(2):  # the second time from the first pass kept
+            result = pipeline.run(request)
+            assert result.diagnostics == expected
+            assert result.facts.get(path) == every[path]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from asynclint.config import Settings
 from asynclint.diagnostics import Diagnostic, Facts, InternalError
@@ -64,3 +64,6 @@ class RunResult:
     files: int = 0
     # --fix of in-memory sources: path -> fixed text (see `Job.sources`).
     outputs: dict[str, str] = field(default_factory=dict)
+    # Absolute path -> the module facts of each file asked for, where they are wanted back
+    # (`Job.facts`; a file without any, or whose facts were not read, has none).
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)

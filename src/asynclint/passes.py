@@ -3,6 +3,7 @@ this process or on the workers; with the run's caches and progress reporting."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -54,6 +55,40 @@ def run_cached(
             if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
                 cache.put(file_result)
     return results
+
+
+class FirstPasses:
+    """The first pass of in-memory texts (`Job.sources`), kept by a caller from run to run:
+    the language server checks an open file again, its text unchanged, when the project's
+    index changed, and then only the project-wide rules need to run again. (The disk cache
+    never holds such texts.)"""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[str, Job, FileResult]] = {}  # absolute path -> (text, job, result)
+
+    def run(self, files: list[str], job: Job, jobs: int, use_cache: bool) -> list[FileResult]:
+        """`run_cached`, but a text done before with the same job is not done again."""
+        reused, todo = [], []
+        for path in files:
+            kept = self._kept.get(os.path.abspath(path))
+            if kept is not None and kept[0] == job.source(path) and kept[1] == job:
+                reused.append(_copy(kept[2]))
+            else:
+                todo.append(path)
+        fresh = run_cached(todo, job, jobs, use_cache)
+        for result in fresh:
+            text = job.source(result.path)
+            if text is not None and job.fix is None:
+                self._kept[os.path.abspath(result.path)] = (text, job, _copy(result))
+        return reused + fresh
+
+    def forget(self, path: str) -> None:
+        self._kept.pop(os.path.abspath(path), None)
+
+
+def _copy(result: FileResult) -> FileResult:
+    """A copy a later pass may change (`project.merge_rerun`) without changing the kept one."""
+    return replace(result, diagnostics=list(result.diagnostics), errors=list(result.errors), notes=list(result.notes))
 
 
 def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job, jobs: int, use_cache: bool) -> None:

@@ -12,7 +12,9 @@ in order:
    Files with no such folder above them form one project of just the files asked for;
 3. per project, the runner: **lint** the files and **collect facts**, **build the index** from the
    facts of the project's modules (read on demand), **run the project-wide rules** again where
-   they may find more, **apply noqa**, and **fix** (`--fix` / `--diff`);
+   they may find more, **apply noqa**, and **fix** (`--fix` / `--diff`). The language server
+   holds its projects' indexes in memory: it gives its index (`Request.index`), and no index
+   is built; before it has one, the project is the file it asks for (`requested_only`);
 4. **merge** the projects' results in path order, whatever order the paths were given in.
 
 Reporting (and `--add-noqa`'s writing) is the caller's.
@@ -25,14 +27,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asynclint.config import (
     Settings,
     load_settings,
     with_overrides,
 )
+from asynclint.diagnostics import Facts
 from asynclint.discovery import Skipped, nearest_project
 from asynclint.job import FixMode, Job, RunResult
+
+if TYPE_CHECKING:
+    from asynclint.passes import FirstPasses
+    from asynclint.project import ProjectIndex
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,9 @@ class Request:
     overrides: Overrides = Overrides()
     # One configuration for every file (`--config`), instead of each file's nearest.
     config_file: str | None = None
+    # Every file's settings, as the caller found them (the language server's project's,
+    # kept until its configuration changes), instead of each file's nearest configuration.
+    settings: Settings | None = None
     force_exclude: bool = False
     fix: FixMode = None
     unsafe: bool = False
@@ -74,6 +85,20 @@ class Request:
     # Text to lint instead of what is on disk, by path (stdin, an editor's unsaved buffer).
     # The path need not exist: it only places the text in a project.
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Project analysis as an editor needs it (the language server):
+    # - `index`: the project's index, held by the caller and kept up to date as files change.
+    #   The project is not read and no index is built: the project-wide rules run again
+    #   with this one where they may find more.
+    # - `requested_only`: the project is the files asked for, nothing else (a file on its own,
+    #   its own helpers seen; before the caller has an index).
+    # - `facts`: each file's module facts (all of them) come back in `RunResult.facts`, for
+    #   the caller's own index.
+    index: ProjectIndex | None = None
+    requested_only: bool = False
+    facts: bool = False
+    # The first pass of `sources`, kept from run to run by a caller that checks the same
+    # texts again (see `passes.FirstPasses`).
+    first_passes: FirstPasses | None = None
 
 
 @dataclass
@@ -86,9 +111,9 @@ class Project:
 
     def every_file(self, request: Request, discovered: dict[str, list[str]]) -> list[str] | None:
         """Every Python file of the project, for project analysis (None: analysis is off)."""
-        if not self.settings.project_analysis or request.fix == "diff":
+        if not self.settings.project_analysis or request.fix == "diff" or request.index is not None:
             return None
-        if self.root is None:
+        if self.root is None or request.requested_only:
             return list(self.files)
         from asynclint.discovery import DiscoveryError, discover
 
@@ -124,12 +149,16 @@ def run(request: Request, planned: Plan | None = None) -> RunResult:
             project.settings,
             fix=request.fix,
             unsafe=request.unsafe,
+            facts=Facts.ALL if request.facts else Facts.NONE,
             noqa=request.apply_noqa,
             sources=sources,
             cache_dir=request.cache_dir,
         )
         every_file = project.every_file(request, planned.discovered)
-        _merge(total, runner.run(project.files, job, request.jobs, request.use_cache, every_file))
+        result = runner.run(
+            project.files, job, request.jobs, request.use_cache, every_file, request.index, request.first_passes
+        )
+        _merge(total, result)
     total.diagnostics.sort(key=lambda d: d.sort_key)
     return total
 
@@ -248,7 +277,9 @@ def _settings_in(stamps: Stamps) -> Settings:
 
 
 def _fixed_settings(request: Request) -> Settings | None:
-    """`--config FILE`: one configuration for every file."""
+    """`--config FILE` (or the caller's settings): one configuration for every file."""
+    if request.settings is not None:
+        return request.overrides.apply(request.settings)
     if request.config_file is None:
         return None
     return request.overrides.apply(load_settings((), request.config_file))
@@ -276,13 +307,19 @@ def _merge(total: RunResult, result: RunResult) -> None:
     total.diffs.extend(result.diffs)
     total.notes.extend(result.notes)
     total.outputs.update(result.outputs)
+    total.facts.update(result.facts)
 
 
 def lint_source(text: str, path: str, settings: Settings, *, apply_noqa: bool = True) -> RunResult:
     """One file's text on its own, with these settings: project analysis sees only the file
     (so ASL207 still finds helpers defined in it). Fixture tests use it."""
-    from asynclint import runner
-
-    job = Job(settings, noqa=apply_noqa, sources={os.path.abspath(path): text})
-    project_files = [path] if settings.project_analysis else None
-    return runner.run([path], job, jobs=1, use_cache=False, project_files=project_files)
+    request = Request(
+        paths=(path,),
+        settings=settings,
+        apply_noqa=apply_noqa,
+        use_cache=False,
+        jobs=1,
+        sources={path: text},
+        requested_only=True,
+    )
+    return run(request)

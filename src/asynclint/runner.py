@@ -22,12 +22,17 @@ def run(
     jobs: int | None = None,
     use_cache: bool = False,
     project_files: list[str] | None = None,
+    index: ProjectIndex | None = None,
+    first_passes: passes.FirstPasses | None = None,
 ) -> RunResult:
     """Lint `files`. With `project_files` (and ASL207 enabled, project analysis on, not
-    fixing), facts of the whole project feed the project-wide rules."""
+    fixing), facts of the whole project feed the project-wide rules; with `index` instead,
+    the caller's index of the project does (no facts of other files are read). A job
+    collecting `Facts.ALL` gets the files' facts back (`RunResult.facts`). `first_passes`: the
+    first pass of in-memory texts, kept from one run to the next."""
     owner = not workers.pool_running()
     try:
-        result = _run(files, job, jobs, use_cache, project_files)
+        result = _run(files, job, jobs, use_cache, project_files, index, first_passes)
         if owner:
             # Once, at the end: a project-wide run reads facts in rounds (one module further
             # each along a long chain), and saving each round rewrote megabytes each time.
@@ -45,15 +50,29 @@ def run(
             workers.shutdown_pool()
 
 
-def _run(files: list[str], job: Job, jobs: int | None, use_cache: bool, project_files: list[str] | None) -> RunResult:
+def _run(
+    files: list[str],
+    job: Job,
+    jobs: int | None,
+    use_cache: bool,
+    project_files: list[str] | None,
+    given: ProjectIndex | None = None,
+    first_passes: passes.FirstPasses | None = None,
+) -> RunResult:
     result = RunResult(files=len(files))
     jobs = jobs or os.cpu_count() or 1
     settings = job.settings
+    facts_back = job.facts is Facts.ALL
+    analysis = job.fix is None and uses_index(settings)
     # The whole project's files, where its index feeds the project-wide rules.
-    project = project_files if project_files is not None and job.fix is None and uses_index(settings) else None
+    project = project_files if project_files is not None and given is None and analysis else None
+    given = given if analysis else None
     run_cache = None
+    if project is not None or given is not None:
+        job = replace(job, facts=Facts.ALL if facts_back or given is not None else Facts.FIRST)
+    elif facts_back:
+        job = replace(job, facts=Facts.NONE)  # no project analysis: no facts to give back
     if project is not None:
-        job = replace(job, facts=Facts.FIRST)
         if use_cache and not job.sources:
             from asynclint.cache import RunCache
 
@@ -65,7 +84,10 @@ def _run(files: list[str], job: Job, jobs: int | None, use_cache: bool, project_
             changed = incremental.rerun_changed(files, job, run_cache, jobs)
             if changed is not None:
                 return changed
-    results = passes.run_cached(files, job, jobs, use_cache)
+    if first_passes is not None:
+        results = first_passes.run(files, job, jobs, use_cache)
+    else:
+        results = passes.run_cached(files, job, jobs, use_cache)
     index = None
     if project is not None:
         from asynclint.cache import facts_hash
@@ -74,6 +96,8 @@ def _run(files: list[str], job: Job, jobs: int | None, use_cache: bool, project_
         facts = {r.path: facts_hash(r.facts) for r in results} if run_cache is not None else {}
         names: dict[str, set[str]] = {}
         index = _project_pass(files, project, results, job, jobs, use_cache, names)
+    elif given is not None:
+        passes.project_wide_again(results, given, job, jobs, use_cache)
     elif job.fix == "fix" and project_files is not None:
         # What remains after fixing, project-wide rules included: lint the written files.
         fixed_sources = {os.path.abspath(r.path): r.output for r in results if r.output is not None}
@@ -95,6 +119,12 @@ def _run(files: list[str], job: Job, jobs: int | None, use_cache: bool, project_
         if file_result.output is not None:
             result.outputs[file_result.path] = file_result.output
     result.diagnostics.sort(key=lambda d: d.sort_key)
+    if job.facts is Facts.ALL and facts_back:
+        from asynclint.project import is_deferred
+
+        result.facts = {
+            os.path.abspath(r.path): r.facts for r in results if r.facts is not None and not is_deferred(r.facts)
+        }
     if run_cache is not None and not result.errors:
         from asynclint.project import index_to_json, is_deferred
 

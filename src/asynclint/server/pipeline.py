@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from asynclint.config import ConfigError, Settings, find_pyproject, settings_from_data
-from asynclint.diagnostics import Diagnostic, Facts, FileResult
+from asynclint.config import ConfigError, Settings
+from asynclint.diagnostics import Diagnostic, Facts
 
 if TYPE_CHECKING:
+    from asynclint.passes import FirstPasses
     from asynclint.project import IndexBuild, ProjectIndex
 
 # A module's facts, as the facts collector writes them (JSON-like).
@@ -25,12 +24,15 @@ ModuleFacts = dict[str, Any]
 
 
 def config_for(path: str) -> tuple[str | None, Settings | None]:
-    """(pyproject.toml that configures `path`, its settings), as `asynclint check PATH`
-    finds them; (None, None) where there is none. A bad config raises ConfigError."""
-    source, data = find_pyproject(Path(path))
-    if source is None:
+    """(pyproject.toml that configures `path`, its settings): what `asynclint check PATH`
+    finds (`pipeline.settings_for`, read again once the file changes); (None, None) where
+    there is none. A bad config raises ConfigError."""
+    from asynclint.pipeline import settings_for
+
+    settings = settings_for(path)
+    if settings.config_file is None:
         return None, None
-    return str(source), settings_from_data(data, source)
+    return settings.config_file, settings
 
 
 def default_settings(root: str) -> Settings:
@@ -46,10 +48,6 @@ def project_files(settings: Settings, root: str | None = None) -> list[str]:
         return [os.path.abspath(path) for path in discover([root or settings.root], settings)]
     except DiscoveryError:
         return []
-
-
-def _facts_only(settings: Settings) -> Settings:
-    return replace(settings, select=(), extend_select=(), per_file_ignores=())
 
 
 def wants_project(settings: Settings) -> bool:
@@ -69,9 +67,10 @@ def project_facts(
     may be edited next, and the index must then be right without reading the rest again."""
     from asynclint import runner
     from asynclint.job import Job
+    from asynclint.passes import facts_only
     from asynclint.project import is_deferred
 
-    job = Job(_facts_only(settings), facts=Facts.ALL)
+    job = Job(facts_only(settings), facts=Facts.ALL)
     results = runner.read_all(files, job, jobs or os.cpu_count() or 1, use_cache)
     return {os.path.abspath(r.path): r.facts for r in results if r.facts and not is_deferred(r.facts)}
 
@@ -79,9 +78,10 @@ def project_facts(
 def text_facts(text: str, path: str, settings: Settings) -> ModuleFacts | None:
     """The facts of one module's text (a file changed on disk, or the editor's buffer)."""
     from asynclint.engine import lint_text
+    from asynclint.passes import facts_only
     from asynclint.project import is_deferred
 
-    facts = lint_text(text, path, _facts_only(settings), collect_facts=Facts.ALL).facts
+    facts = lint_text(text, path, facts_only(settings), collect_facts=Facts.ALL).facts
     return facts if facts and not is_deferred(facts) else None
 
 
@@ -102,6 +102,13 @@ def index_view(facts: ModuleFacts | None) -> tuple[Any, ...] | None:
     return (facts.get("version"), functions, *(facts.get(key) for key in INDEXED_MODULE_KEYS))
 
 
+def first_passes() -> FirstPasses:
+    """What `check` keeps of the open files' texts between checks."""
+    from asynclint.passes import FirstPasses
+
+    return FirstPasses()
+
+
 def build_index(all_facts: Iterable[ModuleFacts]) -> IndexBuild:
     """An `IndexBuild` of the facts: its `index`, and what updating it needs."""
     from asynclint.project import IndexBuild
@@ -116,38 +123,29 @@ def update_index(build: IndexBuild, changes: list[tuple[ModuleFacts | None, Modu
     return all(before is not None and after is not None and build.update(before, after) for before, after in changes)
 
 
-def first_pass(text: str, path: str, settings: Settings) -> FileResult:
-    """Findings without the project index, and (where project analysis is on) the facts of
-    the text. What `with_index` completes; its result may be kept while the text is the same."""
-    from asynclint.engine import lint_text
-    from asynclint.project import is_deferred
+def check(
+    text: str, path: str, settings: Settings, index: ProjectIndex | None, first_passes: FirstPasses
+) -> tuple[list[Diagnostic], ModuleFacts | None]:
+    """(findings, module facts) of the editor's text of `path`, by `asynclint.pipeline.run`
+    as `asynclint check` finds them: with the project's index held in memory, else (before
+    the project is indexed) the file on its own. The facts (where project analysis is on)
+    are what the index is updated with. `first_passes`: the open files' first passes, kept
+    (a file checked again for a changed index, its text the same, is not linted again)."""
+    from asynclint.pipeline import Request, run
 
-    result = lint_text(text, path, settings, collect_facts=Facts.ALL if wants_project(settings) else Facts.NONE)
-    if result.facts is not None and is_deferred(result.facts):
-        result.facts = None
-    return result
-
-
-def with_index(
-    first: FileResult, text: str, path: str, settings: Settings, index: ProjectIndex | None
-) -> list[Diagnostic]:
-    """The findings of the text with the project-wide rules run again with the index, as
-    `asynclint check` merges its second pass (a finding only the index shows has no fix)."""
-    from asynclint import passes
-    from asynclint.job import Job
-
-    merged = FileResult(path=path, diagnostics=list(first.diagnostics), errors=list(first.errors), facts=first.facts)
-    if index is None or first.facts is None:
-        return merged.diagnostics
-    passes.project_wide_again([merged], index, Job(settings, sources={os.path.abspath(path): text}), 1, use_cache=False)
-    return merged.diagnostics
-
-
-def standalone(text: str, path: str, settings: Settings) -> list[Diagnostic]:
-    """The file on its own, before its project is indexed."""
-    from asynclint.pipeline import lint_source
-
-    return lint_source(text, path, settings).diagnostics
+    request = Request(
+        paths=(path,),
+        settings=settings,
+        use_cache=False,
+        jobs=1,
+        sources={path: text},
+        index=index,
+        requested_only=index is None,
+        facts=True,
+        first_passes=first_passes,
+    )
+    result = run(request)
+    return result.diagnostics, result.facts.get(os.path.abspath(path))
 
 
 def fix_all(
@@ -180,16 +178,15 @@ __all__ = [
     "ConfigError",
     "add_noqa",
     "build_index",
+    "check",
     "config_for",
     "default_settings",
-    "first_pass",
+    "first_passes",
     "fix_all",
     "project_facts",
     "project_files",
     "rule_url",
-    "standalone",
     "text_facts",
     "update_index",
     "wants_project",
-    "with_index",
 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asynclint.config import ConfigError, Settings
-from asynclint.diagnostics import Diagnostic, FileResult
+from asynclint.diagnostics import Diagnostic
 from asynclint.project import changed_names
 from asynclint.server import pipeline
 
@@ -53,7 +53,8 @@ class Project:
 class _Open:
     text: str
     project: Project
-    first: FileResult | None = None  # first pass of `text` (kept: it depends on nothing else)
+    checked: bool = False  # `facts` are those of `text`
+    facts: Facts | None = None  # of the last text checked, for the project's index
 
 
 class Workspace:
@@ -61,6 +62,7 @@ class Workspace:
         self.folders = [os.path.abspath(folder) for folder in folders or ()]
         self.projects: dict[str, Project] = {}
         self.open: dict[str, _Open] = {}
+        self.first_passes = pipeline.first_passes()
 
     # -- projects -----------------------------------------------------------------------
 
@@ -90,8 +92,8 @@ class Workspace:
             for path, state in self.open.items():
                 if state.project is project:
                     facts.pop(path, None)
-                    if state.first is not None and state.first.facts:
-                        facts[path] = state.first.facts
+                    if state.checked and state.facts:
+                        facts[path] = state.facts
             project.facts = facts
             project.build = pipeline.build_index(facts.values())
             project.index = project.build.index
@@ -113,7 +115,7 @@ class Workspace:
         for path, state in self.open.items():
             if state.project.key in stale or _under(path, folder):
                 state.project = self.project_for(path)
-                state.first = None
+                state.checked = False
                 again.append(path)
         return again
 
@@ -126,14 +128,10 @@ class Workspace:
         if state is None:
             state = self.open[path] = _Open(text, self.project_for(path))
         project = state.project
-        if state.first is None or state.text != text:
-            state.text, state.first = (
-                text,
-                pipeline.first_pass(text, path, project.settings),
-            )
-        if not project.indexed:
-            return pipeline.standalone(text, path, project.settings)
-        return pipeline.with_index(state.first, text, path, project.settings, project.index)
+        index = project.index if project.indexed else None
+        findings, facts = pipeline.check(text, path, project.settings, index, self.first_passes)
+        state.text, state.facts, state.checked = text, facts, True
+        return findings
 
     def update_index(self) -> list[str]:
         """After `check`s: the open files' facts go into their projects' indexes (each index
@@ -141,10 +139,10 @@ class Workspace:
         again because what an index says changed with them."""
         again: list[str] = []
         for path, state in list(self.open.items()):
-            if state.first is not None and state.project.indexed:
+            if state.checked and state.project.indexed:
                 again += [
                     other
-                    for other in self._set_facts(state.project, path, state.first.facts, build=False)
+                    for other in self._set_facts(state.project, path, state.facts, build=False)
                     if other not in again
                 ]
         for project in self.projects.values():
@@ -155,6 +153,7 @@ class Workspace:
     def close(self, path: str) -> list[str]:
         """The editor closed the file: its facts are the file's on disk again."""
         state = self.open.pop(path, None)
+        self.first_passes.forget(path)
         if state is None or not state.project.indexed:
             return []
         return self.file_changed(path, project=state.project)
