@@ -12,11 +12,12 @@ class FormatterMissing(Exception):
     pass
 
 
-def format_fixed(text: str, path: str, settings: Settings) -> str:
-    """A fixed file's text as it is written: formatted where the settings ask for it."""
-    if settings.fix_format != "ruff":
-        return text
-    return format_with_ruff(text, path, settings)
+def format_fixed(original: str, fixed: str, path: str, settings: Settings) -> str:
+    """The text `--fix` writes for `original`, fixed as `fixed`: formatted where the settings
+    ask for it, and only where a fix changed something."""
+    if fixed == original or settings.fix_format != "ruff":
+        return fixed
+    return format_with_ruff(fixed, path, settings)
 
 
 def format_with_ruff(text: str, path: str, settings: Settings) -> str:

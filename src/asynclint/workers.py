@@ -59,7 +59,7 @@ def _fix_file(path: str, job: Job) -> FileResult:
         text = source.text
     outcome = fix_text(text, path, job.settings, unsafe=job.unsafe)
     result = FileResult(path=path, diagnostics=outcome.remaining, fixed=outcome.fixed, notes=outcome.failures)
-    new_text = text if outcome.text == text else format_fixed(outcome.text, path, job.settings)
+    new_text = format_fixed(text, outcome.text, path, job.settings)
     if job.fix == "diff":
         if new_text != text:
             result.diff = unified_diff(text, new_text, path)

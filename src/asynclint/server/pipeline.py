@@ -13,14 +13,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from asynclint.config import ConfigError, Settings
-from asynclint.diagnostics import Diagnostic, Facts
+from asynclint.diagnostics import Diagnostic, Facts, ModuleFacts
 
 if TYPE_CHECKING:
     from asynclint.passes import FirstPasses
     from asynclint.project import IndexBuild, ProjectIndex
-
-# A module's facts, as the facts collector writes them (JSON-like).
-ModuleFacts = dict[str, Any]
 
 
 def config_for(path: str) -> tuple[str | None, Settings | None]:
@@ -157,7 +154,7 @@ def fix_all(
     from asynclint.formatting import format_fixed
 
     outcome = fix_text(text, path, settings, unsafe=unsafe)
-    fixed = outcome.text if outcome.text == text else format_fixed(outcome.text, path, settings)
+    fixed = format_fixed(text, outcome.text, path, settings)
     return fixed, outcome.fixed, outcome.failures
 
 

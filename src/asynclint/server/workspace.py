@@ -16,18 +16,16 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from asynclint.config import ConfigError, Settings
-from asynclint.diagnostics import Diagnostic
+from asynclint.diagnostics import Diagnostic, ModuleFacts
 from asynclint.project import changed_names
 from asynclint.server import pipeline
 
 if TYPE_CHECKING:
     from asynclint.project import IndexBuild, ProjectIndex
 
-# A module's facts, as the facts collector writes them (JSON-like).
-Facts = dict[str, Any]
 # (path, row, first column, end column): where a definition or a call is, 1-based.
 Place = tuple[str, int, int, int]
 
@@ -37,12 +35,12 @@ class Project:
     key: str  # its pyproject.toml, or the folder standing in for one
     settings: Settings
     error: str | None = None  # why the config could not be used (defaults apply)
-    facts: dict[str, Facts] = field(default_factory=dict)  # path -> facts, editor text where open
+    facts: dict[str, ModuleFacts] = field(default_factory=dict)  # path -> facts, editor text where open
     index: ProjectIndex | None = None  # once `index_project` ran
     build: IndexBuild | None = None  # what made `index`, to update it
     # path -> its facts when `build` was made, for the modules changed since (None: added,
     # removed, or moved in the order of the facts: build again)
-    since: dict[str, Facts | None] = field(default_factory=dict)
+    since: dict[str, ModuleFacts | None] = field(default_factory=dict)
     indexed: bool = False
     indexing: bool = False
     stale: bool = False  # facts changed since the index was built
@@ -54,7 +52,7 @@ class _Open:
     text: str
     project: Project
     checked: bool = False  # `facts` are those of `text`
-    facts: Facts | None = None  # of the last text checked, for the project's index
+    facts: ModuleFacts | None = None  # of the last text checked, for the project's index
 
 
 class Workspace:
@@ -175,7 +173,7 @@ class Workspace:
                 facts = None
         return self._set_facts(project, path, facts)
 
-    def _set_facts(self, project: Project, path: str, facts: Facts | None, build: bool = True) -> list[str]:
+    def _set_facts(self, project: Project, path: str, facts: ModuleFacts | None, build: bool = True) -> list[str]:
         if not pipeline.wants_project(project.settings) or project.facts.get(path) == facts:
             return []
         before = pipeline.index_view(project.facts.get(path))
