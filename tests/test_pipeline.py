@@ -225,3 +225,20 @@ def test_a_file_checked_with_an_index_the_caller_holds_is_reported_as_in_a_whole
             result = pipeline.run(request)
             assert result.diagnostics == expected
             assert result.facts.get(path) == every[path]
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_findings_judged_from_recorded_places_are_those_of_parsing_again(name, monkeypatch):
+    """ASL207 records its places in the first pass and the index judges them
+    (`Rule.records_sites`): the findings must be what running the rule again with the index
+    on each file's tree gives, message and range included."""
+    from asynclint.rules.asl207_blocking_call_in_helper import BlockingCallInHelper
+
+    root = str(REPO / "examples" if name == "examples" else PROJECTS / name)
+    request = pipeline.Request(paths=(root,), use_cache=False, jobs=1)
+    recorded = pipeline.run(request).diagnostics
+    monkeypatch.setattr(BlockingCallInHelper, "records_sites", False)
+    parsed_again = pipeline.run(request).diagnostics
+    assert recorded == parsed_again
+    if name in ("helpers", "examples"):
+        assert any(d.code == "ASL207" for d in recorded), "the sample should hold an ASL207 finding"

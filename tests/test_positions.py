@@ -201,3 +201,38 @@ def test_fixes_rendered_from_the_innermost_statement_equal_those_from_the_whole_
     monkeypatch.setattr(LocatorClass, "enclosing", lambda self, nodes, hint: None)
     assert local == fixes()
     assert len(local) > 50
+
+
+CALLS = """\
+@decorator(arg)
+async def handler(é="ü"):
+    f()()
+    a.b[0].c(x(), y=z(
+        1,
+    ))
+    [g(i) for i in h()]
+    k = lambda: m()
+    s = f"{n()} and {o(p())}"
+    (q())
+    (r)()
+    t = "é" + u(v())
+"""
+
+
+@pytest.mark.parametrize(
+    "text", [CALLS, SOURCE, SHAPES, TABS, CRLF, NO_FINAL_NEWLINE, SEMICOLON_SUITE], ids=lambda t: t[:12]
+)
+def test_call_ranges_from_cpython_agree_with_libcst(text):
+    # ASL207's recorded places are located from CPython's positions (no rendering): each
+    # must be LibCST's, parenthesized calls and calls in f-strings included.
+    module = cst.parse_module(text)
+    whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    locator = Locator(module, ast.parse(text), text)
+    calls: list = []
+    walk(module, lambda node: calls.append(node) if isinstance(node, cst.Call) else None)
+    for number, call in enumerate(calls):
+        where = whole[call]
+        expected = (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
+        assert locator.call_range(call, number, len(calls)) == expected, module.code_for_node(call)
+    # Numbers that do not match the module's calls give nothing rather than a wrong place.
+    assert Locator(module, ast.parse(text), text).call_range(calls[0], 0, len(calls) + 1) is None

@@ -26,11 +26,12 @@ def test_project_pass_lints_each_requested_file_once_however_it_is_named(tmp_pat
     result = runner.run(requested, Job(settings), jobs=1, project_files=project)
 
     assert [d.code for d in result.diagnostics] == ["ASL207"]
-    # views.py once for its facts (async code: its calls lead to the helpers) and once for
-    # ASL207 with the index; helpers.py once, for its facts, when views is seen to call it;
+    # views.py once, for its facts (async code: its calls lead to the helpers) and ASL207's
+    # places, which the index then judges without parsing it again; helpers.py once, for
+    # its facts, when views is seen to call it;
     # other.py (async, but not requested: what it calls is nobody's finding) and the empty
     # __init__.py, which async code never calls into, never.
-    assert parses == {"views.py": 2, "helpers.py": 1}
+    assert parses == {"views.py": 1, "helpers.py": 1}
 
 
 def test_facts_of_a_module_between_are_fetched_when_the_index_reaches_it(tmp_path, monkeypatch):
@@ -43,7 +44,7 @@ def test_facts_of_a_module_between_are_fetched_when_the_index_reaches_it(tmp_pat
     files = sorted(str(p) for p in package.glob("*.py"))
     [finding] = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
     assert finding.code == "ASL207" and "wrapper -> pause -> time.sleep" in finding.message, finding.message
-    assert parses == {"helpers.py": 1, "middle.py": 1, "views.py": 2}
+    assert parses == {"helpers.py": 1, "middle.py": 1, "views.py": 1}  # ASL207 from its recorded places
 
 
 def _counting_parses(monkeypatch) -> Counter[str]:
@@ -208,7 +209,7 @@ def test_a_call_through_a_re_export_fetches_the_package_then_the_module(tmp_path
     files = sorted(str(p) for p in package.rglob("*.py"))
     [finding] = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
     assert finding.code == "ASL207" and "pause -> time.sleep" in finding.message, finding.message
-    assert parses == {"views.py": 2, "__init__.py": 1, "impl.py": 1}  # not unrelated.py
+    assert parses == {"views.py": 1, "__init__.py": 1, "impl.py": 1}  # not unrelated.py
 
 
 def test_checking_a_few_files_after_the_whole_project_reads_no_file_again(tmp_path, monkeypatch):
@@ -360,3 +361,45 @@ def test_the_language_servers_workers_read_a_project_on_every_core(tmp_path):
     results = runner.read_all(files, job, 2, use_cache=False)
     assert sorted(r.path for r in results) == sorted(files)
     assert all(r.facts and r.facts.get("functions") for r in results)
+
+
+def test_a_recorded_place_is_silenced_as_its_finding_would_be(tmp_path):
+    # ASL207's places are recorded in the first pass, noqa applied there: a line's noqa for
+    # ASL207 (or for every code) and a file's exemption silence the finding to be; a noqa
+    # for another code does not.
+    package = _project(tmp_path)
+    (package / "views.py").write_text(
+        "from app.helpers import pause\n\n"
+        "async def view():\n"
+        "    pause()  # noqa: ASL207\n"
+        "    pause()  # noqa\n"
+        "    pause()  # noqa: ASL201\n"
+        "    pause()\n"
+    )
+    (package / "quiet.py").write_text(
+        "# asynclint: noqa: ASL207\nfrom app.helpers import pause\n\nasync def view():\n    pause()\n"
+    )
+    files = sorted(str(p) for p in package.glob("*.py"))
+    found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    assert [(os.path.basename(d.path), d.row, d.code) for d in found] == [
+        ("views.py", 6, "ASL207"),
+        ("views.py", 7, "ASL207"),
+    ]
+
+
+def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch):
+    # A recorded place CPython's positions could not locate (`Locator.call_range` gave
+    # None): that it is a finding is known from its record, where it is takes a second lint.
+    from asynclint import positions
+
+    package = _project(tmp_path)
+    (package / "views.py").write_text(
+        "from app.helpers import pause\n\nasync def view():\n    (pause())\n    pause()\n"
+    )
+    files = sorted(str(p) for p in package.glob("*.py"))
+    located = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    monkeypatch.setattr(positions.Locator, "call_range", lambda *args: None)
+    parses = _counting_parses(monkeypatch)
+    found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    assert found == located and [(d.row, d.col, d.end_col) for d in found] == [(4, 6, 13), (5, 5, 12)]
+    assert parses["views.py"] == 2

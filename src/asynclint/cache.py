@@ -141,7 +141,7 @@ class Cache:
         if entry is None or stat is None:
             return None
         try:
-            size, mtime, digest, diagnostics, facts, notes = entry
+            size, mtime, digest, diagnostics, facts, notes, sites = entry
             if (size, mtime) != stat:
                 with open(path, "rb") as handle:
                     if hashlib.sha256(handle.read()).hexdigest() != digest:
@@ -154,6 +154,7 @@ class Cache:
                 diagnostics=[_diagnostic_from({**d, "path": path}) for d in diagnostics],
                 facts=facts,
                 notes=[path + note if note.startswith(":") else note for note in notes],
+                sites=sites if isinstance(sites, list) else None,
             )
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return None  # a malformed entry is a miss
@@ -163,7 +164,7 @@ class Cache:
         they differ, or none are cached); `stored`: whatever facts the entry holds, of the
         file as it was when cached (`incremental._rerun_new_facts` checks them by their hash)."""
         entry = self.entries.get(_relative(path, self.root))
-        if not isinstance(entry, list) or len(entry) != 6:
+        if not isinstance(entry, list) or len(entry) != 7:
             return None
         if not stored and entry[:2] != list(self._stat(path) or ()):
             return None
@@ -188,6 +189,7 @@ class Cache:
             result.facts,
             # Lint warnings (`path:row: ...`), kept without the name the file was asked by.
             [note.removeprefix(result.path) if note.startswith(result.path + ":") else note for note in result.notes],
+            result.sites,
         ]
         self.dirty = True
 

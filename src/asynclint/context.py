@@ -28,6 +28,10 @@ class Report:
     # The module-level statement the finding is in (None if reported after the traversal):
     # a fix is rendered from it alone, not from the whole module.
     statement: cst.CSTNode | None = None
+    # A place recorded for the index to judge (`Rule.records_sites`): the rule's data, and
+    # the number of its call in the module (`Context.calls`), if it is one.
+    site: object = None
+    call: int | None = None
 
 
 class Context:
@@ -54,6 +58,9 @@ class Context:
         self.stack: list[cst.CSTNode] = []  # the nodes from the module down to the current one
         self.reports: list[Report] = []
         self.current_code = ""  # set by the engine before each hook call
+        # Calls entered so far, in source order (the engine counts them): a recorded place's
+        # call is located by its number (`positions.Locator.call_range`).
+        self.calls = 0
         # Per-module answers that several rules share, computed once on first use (see analysis).
         self.cache: dict[str, object] = {}
 
@@ -148,6 +155,8 @@ class Context:
         fix: FixSpec | None = None,
         code: str | None = None,
         help: str | None = None,
+        site: object = None,
     ) -> None:
         statement = self.stack[1] if len(self.stack) > 1 else None
-        self.reports.append(Report(code or self.current_code, node, message, fix, help, statement))
+        call = self.calls - 1 if site is not None and isinstance(node, cst.Call) and node is self.stack[-1] else None
+        self.reports.append(Report(code or self.current_code, node, message, fix, help, statement, site, call))

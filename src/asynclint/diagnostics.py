@@ -13,6 +13,9 @@ from typing import Any, Literal
 Applicability = Literal["safe", "unsafe"]
 # A module's facts for project analysis (`asynclint.facts` writes them, `asynclint.project` reads them): JSON-like.
 ModuleFacts = dict[str, Any]
+# A place a rule found before the project index existed (`Rule.records_sites`): JSON-like,
+# `{"code": ..., "at": [row, col, end_row, end_col], "data": <the rule's own>}`.
+Site = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class FileResult:
     errors: list[InternalError] = field(default_factory=list)
     # Facts about the module for project-wide analysis (filled in by a later pass).
     facts: ModuleFacts | None = None
+    # The places of the rules that record them in the first pass (`Rule.records_sites`),
+    # those a comment silences left out: their findings once the index exists. None where
+    # none were recorded.
+    sites: list[Site] | None = None
     # --fix / --diff: what was fixed, the diff, and fixes or writes that were refused.
     fixed: list[Diagnostic] = field(default_factory=list)
     diff: str = ""

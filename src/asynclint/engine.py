@@ -21,7 +21,7 @@ import libcst as cst
 from asynclint import __version__, noqa, registry
 from asynclint.config import Settings
 from asynclint.context import Context
-from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError
+from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError, Site
 from asynclint.modules import module_name
 from asynclint.parse import TOO_DEEP, on_big_stack, parse_or_report, precheck, unencodable
 from asynclint.positions import WholeModulePositions
@@ -121,15 +121,27 @@ def _lint_text(
         ctx = Context(path, module, scopes, settings, module_name=module_name(path, settings.root), project=project)
         instances: list[_Hooked] = [rule(ctx) for rule in rules]
         collector = None
+        recording: list[type[Rule]] = []
         if collect_facts:
             from asynclint.facts import FactsCollector
 
             collector = FactsCollector(ctx, text)
             instances.append(collector)
+            if project is None:
+                # The places the index will judge, read where the facts it is built from are.
+                recording = [
+                    rule
+                    for rule in rules_for(settings, path)
+                    if rule.records_sites and rule not in rules and rule.wants_with_index(text, settings)
+                ]
+                instances += [rule(ctx) for rule in recording]
         _Traversal(ctx, instances, result).run(module)
         if collector is not None:
             result.facts = collector.facts()
-        result.diagnostics.extend(_diagnostics(ctx, module, path, tree, text))
+        found, sites = _diagnostics(ctx, module, path, tree, text)
+        result.diagnostics.extend(found)
+        if recording and not any(e.rule in {rule.code for rule in recording} for e in result.errors):
+            result.sites = sites
     except RecursionError:
         linted = False
         result.errors.clear()
@@ -144,9 +156,12 @@ def _engine_finding(path: str, code: str, message: str, row: int, col: int, sett
     return result
 
 
-def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module | None, text: str) -> list[Diagnostic]:
+def _diagnostics(
+    ctx: Context, module: cst.Module, path: str, tree: ast.Module | None, text: str
+) -> tuple[list[Diagnostic], list[Site]]:
+    """The findings reported, and the places recorded (`Rule.records_sites`)."""
     if not ctx.reports:
-        return []
+        return [], []
     from asynclint.fixes import build_fix
     from asynclint.positions import Locator
 
@@ -155,7 +170,19 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
     positions = WholeModulePositions(module, text)
     locator = Locator(module, tree, text, fallback=positions)
     found = []
+    sites: list[Site] = []
     for report in ctx.reports:
+        if report.site is not None:
+            # Most places are no finding once the index judges them: each is located only
+            # where that costs little (`call_range`); one that is not, and is a finding, is
+            # linted again (`passes.project_wide_again`).
+            where = (
+                locator.call_range(report.node, report.call, ctx.calls)
+                if isinstance(report.node, cst.Call) and report.call is not None
+                else None
+            )
+            sites.append({"code": report.code, "at": [*where[0], *where[1]] if where else None, "data": report.site})
+            continue
         start, end = locator.range(report.node, report.statement)
         fix = None
         # Fixes are edits of LibCST's rendering: where that is not the text, there are none.
@@ -163,7 +190,7 @@ def _diagnostics(ctx: Context, module: cst.Module, path: str, tree: ast.Module |
             first_row = locator.first_row(report.statement) if report.statement is not None else None
             fix = build_fix(report.fix, module, report.statement, first_row, locator)
         found.append(Diagnostic(report.code, report.message, path, *start, *end, fix, report.help))
-    return found
+    return found, sites
 
 
 def _filter(
@@ -178,21 +205,33 @@ def _filter(
     line comments that suppress nothing reported."""
     if apply_noqa and settings is not None and "noqa" in text.lower():
         _noqa_hygiene(result, text, exempt, settings, linted)
+    if apply_noqa and result.sites and "noqa" in text.lower():
+        # A recorded place is a finding to be: silenced as that finding would be.
+        lines = split_lines(text)
+        result.sites = [site for site in result.sites if not _suppressed_site(site, lines, exempt)]
     if not apply_noqa or not result.diagnostics:
         result.diagnostics.sort(key=lambda d: d.sort_key)
         return result
     lines = split_lines(text)
-    kept = []
-    for diagnostic in result.diagnostics:
-        if noqa.is_file_exempt(exempt, diagnostic.code):
-            continue
-        line = lines[diagnostic.row - 1] if 0 < diagnostic.row <= len(lines) else ""
-        if noqa.line_suppresses(line, diagnostic.code):
-            continue
-        kept.append(diagnostic)
+    kept = [d for d in result.diagnostics if not _suppressed(d.code, d.row, lines, exempt)]
     kept.sort(key=lambda d: d.sort_key)
     result.diagnostics = kept
     return result
+
+
+def _suppressed_site(site: Site, lines: list[str], exempt: frozenset[str] | None) -> bool:
+    """Is a recorded place silenced? One not located is judged by its finding, if any."""
+    if site["at"] is None:
+        return noqa.is_file_exempt(exempt, site["code"])
+    return _suppressed(site["code"], site["at"][0], lines, exempt)
+
+
+def _suppressed(code: str, row: int, lines: list[str], exempt: frozenset[str] | None) -> bool:
+    """Does a file or line `# noqa` silence `code` reported on `row`?"""
+    if noqa.is_file_exempt(exempt, code):
+        return True
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return noqa.line_suppresses(line, code)
 
 
 def _noqa_hygiene(
@@ -269,6 +308,8 @@ class _Traversal:
         ctx = self.ctx
         ctx.stack.append(node)
         cls = type(node)
+        if cls is cst.Call:
+            ctx.calls += 1
         if cls in COMPREHENSIONS:
             ctx.scope = ctx.scopes[node]
         hooks = self.visits.get(cls.__name__)

@@ -9,8 +9,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from asynclint import passes, workers
-from asynclint.diagnostics import Facts, FileResult, ModuleFacts
+from asynclint.diagnostics import Diagnostic, Facts, FileResult, ModuleFacts
 from asynclint.job import Job, RunResult
+from asynclint.project.families import BLOCKING_CODES
 
 if TYPE_CHECKING:
     from asynclint.cache import RunCache
@@ -71,6 +72,7 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     except (TypeError, AttributeError):
         return None
     again: list[FileResult] = []  # unchanged files whose findings the new index may change
+    chains: dict[str, list[Diagnostic]] = {}  # unchanged files -> their blocking findings now
     new_index = None
     if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), unread, names) for r in fresh):
         updated = None if any(r.errors for r in fresh) else _rerun_new_facts(files, job, run_cache, record, fresh)
@@ -82,6 +84,16 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
             return None  # the rest of the run is the whole one
         new_index, again = updated
         index = new_index
+        # In a file that did not change, only the blocking chains' findings can (the index
+        # changed in nothing else): judged at the places its first pass recorded, where it can.
+        still = []
+        for r in again:
+            found = passes.judged_at_sites(r, BLOCKING_CODES & job.settings.codes_for(r.path), index)
+            if found is None:
+                still.append(r)
+            else:
+                chains[r.path] = found
+        again = still
     else:
         stored = run_cache.index(record)
         if stored is None:
@@ -96,12 +108,18 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     linted = set(changed)  # their notes are new; the others' (of the first pass) stand
     result = RunResult(files=len(files))
     try:
-        result.diagnostics = [_diagnostic_from(d) for d in record["diagnostics"] if d["path"] not in redone]
+        result.diagnostics = [
+            _diagnostic_from(d)
+            for d in record["diagnostics"]
+            if d["path"] not in redone and (d["path"] not in chains or d["code"] not in BLOCKING_CODES)
+        ]
         notes = [(path, note) for path, note in record["notes"] if path not in linted]
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     for r in redo:
         result.diagnostics.extend(r.diagnostics)
+    for found in chains.values():
+        result.diagnostics.extend(found)
     for r in fresh:
         notes += [(r.path, note) for note in r.notes]
     result.diagnostics.sort(key=lambda d: d.sort_key)

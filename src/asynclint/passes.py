@@ -7,12 +7,14 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from asynclint import workers
+from asynclint import registry, workers
 from asynclint.config import Settings
-from asynclint.diagnostics import Facts, FileResult
+from asynclint.diagnostics import Diagnostic, Facts, FileResult
 from asynclint.job import Job
 
 if TYPE_CHECKING:
+    from collections.abc import Set as AbstractSet
+
     from asynclint.cache import Cache
     from asynclint.project import ProjectIndex
 
@@ -99,6 +101,17 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
     from asynclint.project import merge_rerun, rerun_plan
 
     plan = rerun_plan(index, results, job.settings, lambda path: text_of(path, job))
+    for r in results:
+        codes = plan.get(r.path, frozenset())
+        # The rules that recorded their places in the first pass: judged here, by the index,
+        # without parsing the file again.
+        recorded = frozenset(code for code in codes if registry.load_rule(code).records_sites)
+        found = judged_at_sites(r, recorded, index) if recorded else None
+        if found is not None:
+            merge_rerun(r, FileResult(r.path, diagnostics=found), recorded)
+            plan[r.path] = codes - recorded
+            if not plan[r.path]:
+                del plan[r.path]
     if not plan:
         return
     codes = frozenset().union(*plan.values())
@@ -110,6 +123,26 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
+
+
+def judged_at_sites(result: FileResult, codes: AbstractSet[str], index: ProjectIndex) -> list[Diagnostic] | None:
+    """The findings of the rules of `codes` (which record their places) at the places
+    `result`'s first pass recorded, judged by the index; None where it recorded none, or a
+    finding's place could not be located: the file must be linted again for them."""
+    if result.sites is None or not all(registry.load_rule(code).records_sites for code in codes):
+        return None
+    found = []
+    for site in result.sites:
+        if site["code"] in codes:
+            judged = registry.load_rule(site["code"]).from_site(site["data"], index)
+            if judged is None:
+                continue
+            if site["at"] is None:
+                return None
+            message, help = judged
+            row, col, end_row, end_col = site["at"]
+            found.append(Diagnostic(site["code"], message, result.path, row, col, end_row, end_col, None, help))
+    return found
 
 
 def _lint_of_disk(result: FileResult, job: Job) -> bool:

@@ -80,6 +80,8 @@ class Locator:
         # searched tree -> {node: parent}
         self._parents: dict[cst.CSTNode, dict[cst.CSTNode, cst.CSTNode | None]] = {}
         self._whole: Ranges | None = None
+        self._calls: list[ast.Call] | None = None  # see `call_range`
+        self._text_lines: list[str] | None = None
 
     # -- public ----------------------------------------------------------------------
 
@@ -91,6 +93,45 @@ class Locator:
             return self.fallback.range(node, hint)
         where = ranges[node] if ranges is not None else self._whole_module()[node]
         return (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
+
+    def call_range(self, call: cst.Call, number: int, total: int) -> Range | None:
+        """`range(call)` from CPython's positions, without rendering anything: `call` is
+        call `number` (from 0) of the module's `total`, in source order, and so is CPython's
+        call of the same number (both leave out parentheses around a call). None where that
+        cannot be sure: the counts differ, or the text at CPython's position does not read
+        as the call."""
+        if self._calls is None:
+            self._calls = self._sorted_calls(total)
+        if not self._calls or not 0 <= number < len(self._calls):
+            return None
+        theirs = self._calls[number]
+        if theirs.end_lineno is None or theirs.end_col_offset is None:
+            return None
+        lines = self._lines()
+        start = (theirs.lineno, _column(lines, theirs.lineno, theirs.col_offset))
+        end = (theirs.end_lineno, _column(lines, theirs.end_lineno, theirs.end_col_offset))
+        # The check that the two are one call: it ends with `)` and starts with its name.
+        name = _leftmost_name(call.func)
+        if _char(lines, end[0], end[1] - 1) != ")" or (
+            name is not None and _text(lines, start[0], start[1], len(name)) != name
+        ):
+            return None
+        return start, end
+
+    def _sorted_calls(self, total: int) -> list[ast.Call]:
+        if self.tree is None:
+            return []
+        calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
+        if len(calls) != total:
+            return []
+        # Source order: by start, the outer of two calls starting together first (`f()()`).
+        calls.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
+        return calls
+
+    def _lines(self) -> list[str]:
+        if self._text_lines is None:
+            self._text_lines = split_lines(self.text)
+        return self._text_lines
 
     def first_row(self, statement: cst.CSTNode) -> int:
         """The row of a module-level statement's first leading line (comment or blank)."""
@@ -318,6 +359,35 @@ def _next_newline(text: str, index: int) -> int:
 
 def _index(nodes: Sequence[object], node: object) -> int:
     return next(i for i, item in enumerate(nodes) if item is node)
+
+
+def _leftmost_name(func: cst.BaseExpression) -> str | None:
+    """The name a callee's text starts with (`a` of `a.b[0].c`), unless parenthesized."""
+    while not func.lpar:
+        if isinstance(func, cst.Name):
+            return func.value
+        if isinstance(func, (cst.Attribute, cst.Subscript)):
+            func = func.value
+        elif isinstance(func, cst.Call):
+            func = func.func
+        else:
+            return None
+    return None
+
+
+def _text(lines: list[str], row: int, col: int, size: int) -> str:
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return line[col - 1 : col - 1 + size]
+
+
+def _char(lines: list[str], row: int, col: int) -> str:
+    return _text(lines, row, col, 1)
+
+
+def _column(lines: list[str], row: int, offset: int) -> int:
+    """The 1-based column of CPython's `offset` (UTF-8 bytes into line `row`)."""
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return len(line.encode("utf-8")[:offset].decode("utf-8", errors="replace")) + 1
 
 
 def _is_elif(statement: cst.CSTNode, parent: cst.CSTNode) -> bool:

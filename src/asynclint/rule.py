@@ -9,7 +9,7 @@ code is async, and call `self.ctx.report(...)`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -33,6 +33,12 @@ class Rule:
     # "sessions", "resources", "orm", "tasks" or "types"; None for a rule of one file.
     # (registry.INDEX_FAMILIES spells the same without importing the rules.)
     index_family: ClassVar[str | None] = None
+    # A rule whose findings need the index but whose places do not (ASL207: a call in async
+    # code; whether the callee blocks is the index's to say). In a pass that collects facts
+    # it runs without the index and records each place (`ctx.report(..., site=...)`);
+    # `from_site` turns them into findings once the index exists, and the file need not be
+    # parsed again for the rule (`passes.project_wide_again`).
+    records_sites: ClassVar[bool] = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -60,6 +66,11 @@ class Rule:
         reaches its findings says no where that cannot happen, and the file is not parsed
         again for it (`project.rerun_plan`); the answer must never be no where it could."""
         return True
+
+    @classmethod
+    def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
+        """(message, help) of the finding at a recorded place, by the index; None for none."""
+        raise NotImplementedError(f"{cls.code} records no sites")
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:

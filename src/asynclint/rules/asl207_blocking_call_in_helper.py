@@ -20,8 +20,7 @@ Not flagged, because the maintainer would not act on it:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from collections.abc import Set as AbstractSet
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
@@ -33,11 +32,17 @@ from asynclint.scope import Scope
 if TYPE_CHECKING:
     from asynclint.config import Settings
     from asynclint.context import Context
+    from asynclint.project import ProjectIndex
 
 # `ProjectIndex.guards[callee]`: (the callee's (positional, keyword-only) parameter names,
 # its blocking paths, each (the parameters whose passing skips it, the chain)).
 _Signature: TypeAlias = "tuple[Sequence[str], Iterable[str]]"
 _Guarded: TypeAlias = "tuple[Iterable[str], list[str]]"
+# What a call gives, argument by argument: "*" or "**" for a splat, else [its keyword or
+# None, whether its value is empty (`None`, `0`, `""`, ...)].
+_Arguments: TypeAlias = "list[str | list[str | bool | None]]"
+
+HELP = "Run it with `asyncio.to_thread`, or make it async"
 
 
 class BlockingCallInHelper(Rule):
@@ -46,6 +51,8 @@ class BlockingCallInHelper(Rule):
     name = "blocking-call-in-helper"
     summary = "Async code calls a project function that blocks the event loop"
     needs_async = True
+    # Each call in async code is a place; whether its callee blocks is the index's to say.
+    records_sites = True
 
     @classmethod
     def wants(cls, text: str, settings: Settings) -> bool:
@@ -57,34 +64,42 @@ class BlockingCallInHelper(Rule):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self._startup: dict[cst.CSTNode, bool] = {}
+        self._names: dict[cst.CSTNode, str | None] = {}
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         project = ctx.project
         function = ctx.function_scope  # in async code: that function's scope
-        if project is None or not ctx.in_async or function is None:
+        if not ctx.in_async or function is None:
             return
         callee = ctx.call_name(node)
-        if not callee:
+        if not callee or (project is not None and callee not in project.blocking):
             return
-        chain = project.blocking.get(callee)
+        # Without the index (the first pass), every call of a name the project may define.
+        if project is None and callee.startswith("builtins."):
+            return
+        site = [callee, _arguments(node), self._function_name(function), self._fills_once(function)]
+        if project is None:
+            ctx.report(node, "", site=site)
+            return
+        found = self.from_site(site, project)
+        if found is not None:
+            ctx.report(node, found[0], help=found[1])
+
+    @classmethod
+    def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
+        callee, arguments, function, fills_once = data
+        chain = index.blocking.get(callee)
         if not chain:
-            return
-        guarded = project.guards.get(callee)
+            return None
+        guarded = index.guards.get(callee)
         if guarded is not None:
-            chain = _chain_when_called(node, *guarded)
+            chain = _chain_when_called(arguments, *guarded)
             if chain is None:
-                return
-        if project.startup and self._at_startup(function, project.startup):
-            return
-        if self._fills_once(function):
-            return
-        ctx.report(
-            node,
-            f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}",
-            help="Run it with `asyncio.to_thread`, or make it async",
-        )
+                return None
+        if function in index.startup or fills_once:
+            return None
+        return f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}", HELP
 
     def _fills_once(self, function: Scope) -> bool:
         """Does the call fill a lazy singleton or a memo right here in the async function
@@ -93,46 +108,53 @@ class BlockingCallInHelper(Rule):
         ctx = self.ctx
         return guard_of(function_path(ctx), ctx.scopes[function.node]) == LAZY
 
-    def _at_startup(self, function: Scope, startup: AbstractSet[str]) -> bool:
-        """Is the async function we are in (`function`) one that runs only at startup or
-        shutdown (`startup`: the project's)?"""
+    def _function_name(self, function: Scope) -> str | None:
+        """The project-wide name of the async function we are in (`function`), by which
+        `ProjectIndex.startup` knows one that runs only at startup or shutdown."""
         ctx = self.ctx
         func = function.node
-        if func not in self._startup:
+        if func not in self._names:
             scope = ctx.scopes[func].parent
-            name = (
+            self._names[func] = (
                 ctx.resolver.qualname(func.name, scope)
                 if isinstance(func, cst.FunctionDef) and scope is not None
                 else None
             )
-            self._startup[func] = name in startup
-        return self._startup[func]
+        return self._names[func]
 
 
-def _chain_when_called(call: cst.Call, signature: _Signature, items: Iterable[_Guarded]) -> list[str] | None:
-    """The first blocking path this call runs (one whose guarding parameters it all leaves
+def _arguments(call: cst.Call) -> _Arguments:
+    return [
+        arg.star if arg.star else [arg.keyword.value if arg.keyword else None, _empty(arg.value)] for arg in call.args
+    ]
+
+
+def _chain_when_called(arguments: _Arguments, signature: _Signature, items: Iterable[_Guarded]) -> list[str] | None:
+    """The first blocking path a call runs (one whose guarding parameters it all leaves
     out), or None."""
-    passed = _passed(call, signature)
+    passed = _passed(arguments, signature)
     return next((chain for guard, chain in items if passed.isdisjoint(guard)), None)
 
 
-def _passed(call: cst.Call, signature: _Signature) -> set[str]:
+def _passed(arguments: _Arguments, signature: _Signature) -> set[str]:
     """The parameters a call gives a value other than None (or another empty constant);
     a `*args`/`**kwargs` splat may give any of those it can reach."""
     positional, keyword_only = signature
     passed: set[str] = set()
     index = 0
-    for arg in call.args:
-        if arg.star == "*":
+    for arg in arguments:
+        if arg == "*":
             passed.update(positional[index:])
-        elif arg.star == "**":
+        elif arg == "**":
             passed.update(positional[index:], keyword_only)
-        elif arg.keyword is None:
-            if index < len(positional) and not _empty(arg.value):
-                passed.add(positional[index])
-            index += 1
-        elif not _empty(arg.value):
-            passed.add(arg.keyword.value)
+        elif isinstance(arg, list):
+            keyword, empty = arg
+            if keyword is None:
+                if index < len(positional) and not empty:
+                    passed.add(positional[index])
+                index += 1
+            elif not empty:
+                passed.add(str(keyword))
     return passed
 
 
