@@ -229,15 +229,19 @@ def test_a_file_checked_with_an_index_the_caller_holds_is_reported_as_in_a_whole
 
 @pytest.mark.parametrize("name", SAMPLES)
 def test_findings_judged_from_recorded_places_are_those_of_parsing_again(name, monkeypatch):
-    """ASL207 records its places in the first pass and the index judges them
-    (`Rule.records_sites`): the findings must be what running the rule again with the index
-    on each file's tree gives, message and range included."""
-    from asynclint.rules.asl207_blocking_call_in_helper import BlockingCallInHelper
+    """ASL207 and ASL304 record their places in the first pass (`Rule.records_sites`): the
+    index judges ASL207's, and a file without ASL304 places is not linted again for it. The
+    findings must be what running the rules again with the index on each file's tree gives,
+    message and range included."""
+    from asynclint import registry
 
     root = str(REPO / "examples" if name == "examples" else PROJECTS / name)
     request = pipeline.Request(paths=(root,), use_cache=False, jobs=1)
     recorded = pipeline.run(request).diagnostics
-    monkeypatch.setattr(BlockingCallInHelper, "records_sites", False)
+    recording = [registry.load_rule(code) for code in ("ASL207", "ASL304")]
+    assert all(rule.records_sites for rule in recording)
+    for rule in recording:
+        monkeypatch.setattr(rule, "records_sites", False)
     parsed_again = pipeline.run(request).diagnostics
     assert recorded == parsed_again
     if name in ("helpers", "examples"):

@@ -61,6 +61,8 @@ class Context:
         # Calls entered so far, in source order (the engine counts them): a recorded place's
         # call is located by its number (`positions.Locator.call_range`).
         self.calls = 0
+        # A pass collecting facts without the index: rules that record their places do.
+        self.recording = False
         # Per-module answers that several rules share, computed once on first use (see analysis).
         self.cache: dict[str, object] = {}
 

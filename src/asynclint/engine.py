@@ -121,7 +121,7 @@ def _lint_text(
         ctx = Context(path, module, scopes, settings, module_name=module_name(path, settings.root), project=project)
         instances: list[_Hooked] = [rule(ctx) for rule in rules]
         collector = None
-        recording: list[type[Rule]] = []
+        recording: set[str] = set()
         if collect_facts:
             from asynclint.facts import FactsCollector
 
@@ -129,18 +129,20 @@ def _lint_text(
             instances.append(collector)
             if project is None:
                 # The places the index will judge, read where the facts it is built from are.
-                recording = [
+                ctx.recording = True
+                recorders = [
                     rule
                     for rule in rules_for(settings, path)
-                    if rule.records_sites and rule not in rules and rule.wants_with_index(text, settings)
+                    if rule.records_sites and (rule in rules or rule.wants_with_index(text, settings))
                 ]
-                instances += [rule(ctx) for rule in recording]
+                recording = {rule.code for rule in recorders}
+                instances += [rule(ctx) for rule in recorders if rule not in rules]
         _Traversal(ctx, instances, result).run(module)
         if collector is not None:
             result.facts = collector.facts()
         found, sites = _diagnostics(ctx, module, path, tree, text)
         result.diagnostics.extend(found)
-        if recording and not any(e.rule in {rule.code for rule in recording} for e in result.errors):
+        if recording and not any(e.rule in recording for e in result.errors):
             result.sites = sites
     except RecursionError:
         linted = False
@@ -178,7 +180,9 @@ def _diagnostics(
             # linted again (`passes.project_wide_again`).
             where = (
                 locator.call_range(report.node, report.call, ctx.calls)
-                if isinstance(report.node, cst.Call) and report.call is not None
+                if isinstance(report.node, cst.Call)
+                and report.call is not None
+                and registry.load_rule(report.code).judges_sites
                 else None
             )
             sites.append({"code": report.code, "at": [*where[0], *where[1]] if where else None, "data": report.site})

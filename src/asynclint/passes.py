@@ -102,34 +102,43 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
 
     plan = rerun_plan(index, results, job.settings, lambda path: text_of(path, job))
     for r in results:
-        codes = plan.get(r.path, frozenset())
-        # The rules that recorded their places in the first pass: judged here, by the index,
-        # without parsing the file again.
-        recorded = frozenset(code for code in codes if registry.load_rule(code).records_sites)
-        found = judged_at_sites(r, recorded, index) if recorded else None
+        codes = plan.get(r.path)
+        if not codes or r.sites is None:
+            continue
+        # The rules that recorded their places in the first pass: judged here by the index,
+        # or known to find nothing more, without parsing the file again.
+        rules = [registry.load_rule(code) for code in codes if registry.load_rule(code).records_sites]
+        marked = {site["code"] for site in r.sites}
+        done = {rule.code for rule in rules if not rule.judges_sites and rule.code not in marked}
+        judging = frozenset(rule.code for rule in rules if rule.judges_sites)
+        found = judged_at_sites(r, judging, index) if judging else None
         if found is not None:
-            merge_rerun(r, FileResult(r.path, diagnostics=found), recorded)
-            plan[r.path] = codes - recorded
+            merge_rerun(r, FileResult(r.path, diagnostics=found), judging)
+            done |= judging
+        if done:
+            plan[r.path] = codes - done
             if not plan[r.path]:
                 del plan[r.path]
-    if not plan:
-        return
-    codes = frozenset().union(*plan.values())
-    second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
-    again = {
-        r.path: r
-        for r in run_cached(list(plan), replace(job, settings=second, facts=Facts.NONE, project=index), jobs, use_cache)
-    }
+    # Each file with its own rules, not all of them: one that none of its own wants is not
+    # parsed again.
+    groups: dict[frozenset[str], list[str]] = {}
+    for path, codes in plan.items():
+        groups.setdefault(codes, []).append(path)
+    again: dict[str, FileResult] = {}
+    for codes, paths in sorted(groups.items(), key=lambda group: sorted(group[0])):
+        second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
+        lint = replace(job, settings=second, facts=Facts.NONE, project=index)
+        again.update((r.path, r) for r in run_cached(paths, lint, jobs, use_cache))
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
 
 
 def judged_at_sites(result: FileResult, codes: AbstractSet[str], index: ProjectIndex) -> list[Diagnostic] | None:
-    """The findings of the rules of `codes` (which record their places) at the places
+    """The findings of the rules of `codes` (which judge their places) at the places
     `result`'s first pass recorded, judged by the index; None where it recorded none, or a
     finding's place could not be located: the file must be linted again for them."""
-    if result.sites is None or not all(registry.load_rule(code).records_sites for code in codes):
+    if result.sites is None or not all(registry.load_rule(code).judges_sites for code in codes):
         return None
     found = []
     for site in result.sites:

@@ -35,10 +35,16 @@ class Rule:
     index_family: ClassVar[str | None] = None
     # A rule whose findings need the index but whose places do not (ASL207: a call in async
     # code; whether the callee blocks is the index's to say). In a pass that collects facts
-    # it runs without the index and records each place (`ctx.report(..., site=...)`);
+    # without the index (`ctx.recording`), it records each place (`ctx.report(..., site=...)`);
     # `from_site` turns them into findings once the index exists, and the file need not be
     # parsed again for the rule (`passes.project_wide_again`).
     records_sites: ClassVar[bool] = False
+    # Whether `from_site` can tell a finding from a recorded place alone (ASL207, by the
+    # chain of its callee). Else a place says only that the index may make a finding
+    # there (ASL304: a session method called so that its coroutine is lost, on a receiver
+    # the index may know as a session): a file with places is linted again for the rule,
+    # a file without is not.
+    judges_sites: ClassVar[bool] = True
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

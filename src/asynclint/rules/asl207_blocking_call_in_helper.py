@@ -80,7 +80,8 @@ class BlockingCallInHelper(Rule):
             return
         site = [callee, _arguments(node), self._function_name(function), self._fills_once(function)]
         if project is None:
-            ctx.report(node, "", site=site)
+            if ctx.recording:
+                ctx.report(node, "", site=site)
             return
         found = self.from_site(site, project)
         if found is not None:

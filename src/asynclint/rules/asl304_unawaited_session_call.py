@@ -46,6 +46,10 @@ class UnawaitedSessionCall(Rule):
     summary = "AsyncSession coroutine method called without `await`"
     tokens = tuple(sorted(knowledge.ASYNC_SESSION_COROUTINES))
     fix_applicability = "safe"
+    # Where a session method's coroutine is lost whatever the receiver: only there can the
+    # index, knowing more sessions, add a finding.
+    records_sites = True
+    judges_sites = False
 
     @classmethod
     def wants(cls, text: str, settings: Settings) -> bool:
@@ -61,7 +65,8 @@ class UnawaitedSessionCall(Rule):
         if not isinstance(func, cst.Attribute) or func.attr.value not in knowledge.ASYNC_SESSION_COROUTINES:
             return
         ctx = self.ctx
-        if not ctx.is_session(func.value):
+        session = ctx.is_session(func.value)
+        if not session and not ctx.recording:
             return
         parent = ctx.parent(node)
         in_async = ctx.in_async
@@ -75,6 +80,11 @@ class UnawaitedSessionCall(Rule):
             if not self._assigned_and_lost(parent):
                 return
         else:
+            return
+        if ctx.recording:
+            # A coroutine lost here, were the receiver a session: the index may know it is.
+            ctx.report(node, "", site=True)
+        if not session:
             return
         method = f"{dotted_name(func.value) or 'session'}.{func.attr.value}"
         fix = None
