@@ -15,6 +15,10 @@ Not flagged, because the maintainer would not act on it:
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
 - anything when project analysis is off.
+
+The first pass has no index yet: there the rule records each call in async code (its
+callee, what it passes, the async function it is in), and `from_site` judges those places
+once the index exists, so the file is not parsed again for this rule.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class BlockingCallInHelper(Rule):
         ctx = self.ctx
         project = ctx.project
         function = ctx.function_scope  # in async code: that function's scope
-        if not ctx.in_async or function is None:
+        if not ctx.in_async or function is None or (project is None and not ctx.recording):
             return
         callee = ctx.call_name(node)
         if not callee or (project is not None and callee not in project.blocking):
@@ -80,8 +84,7 @@ class BlockingCallInHelper(Rule):
             return
         site = [callee, _arguments(node), self._function_name(function), self._fills_once(function)]
         if project is None:
-            if ctx.recording:
-                ctx.report(node, "", site=site)
+            ctx.report(node, "", site=site)
             return
         found = self.from_site(site, project)
         if found is not None:
