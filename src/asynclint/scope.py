@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import libcst as cst
 
-from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.walk import COMPREHENSIONS, SCOPE_BODY_OWNERS, children
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -356,5 +356,37 @@ class ScopeBuilder:
 
 def build_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
     builder = ScopeBuilder()
-    walk(module, builder.enter, builder.leave, builder.enter_body, builder.leave_body)
+    hooks_for = builder._hooks_for
+    stack = builder.stack
+
+    # `walk.walk` with `builder.enter`, `leave`, `enter_body` and `leave_body` in place: a
+    # walk of every node of every file linted, where those calls cost as much as the walk.
+    def visit(node: cst.CSTNode) -> None:
+        cls = type(node)
+        if cls in COMPREHENSIONS:
+            builder._push("comprehension", node)
+        enter, leave = hooks_for(cls)
+        if enter is not None:
+            enter(builder, node)
+        if cls in SCOPE_BODY_OWNERS:
+            body = cast("cst.FunctionDef | cst.ClassDef | cst.Lambda", node).body
+            for child in children(node):
+                if child is body:
+                    builder.enter_body(node)
+                    visit(child)
+                    stack.pop()
+                else:
+                    visit(child)
+        else:
+            for child in children(node):
+                visit(child)
+        if leave is not None:
+            leave(builder, node)
+        if cls in COMPREHENSIONS:
+            stack.pop()
+
+    try:
+        visit(module)
+    finally:
+        visit = None  # type: ignore[assignment]  # the closure's cycle, as in `walk.walk`
     return builder.scopes
