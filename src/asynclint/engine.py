@@ -28,7 +28,7 @@ from asynclint.positions import WholeModulePositions
 from asynclint.rule import Rule
 from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
-from asynclint.walk import COMPREHENSIONS, SCOPE_BODY_OWNERS, children
+from asynclint.walk import COMPREHENSIONS, LEAVES, SCOPE_BODY_OWNERS, children
 
 if TYPE_CHECKING:
     from asynclint.project import ProjectIndex
@@ -277,7 +277,7 @@ class _Traversal:
                         ctx.scope = cast("Scope", scopes[node].parent)
                     else:
                         visit(child)
-            else:
+            elif cls not in LEAVES:
                 for child in children(node):
                     visit(child)
             hooks = leaves.get(name)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import libcst as cst
 
-from asynclint.walk import COMPREHENSIONS, SCOPE_BODY_OWNERS, children
+from asynclint.walk import COMPREHENSIONS, LEAVES, SCOPE_BODY_OWNERS, children
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -377,7 +377,7 @@ def build_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
                     stack.pop()
                 else:
                     visit(child)
-        else:
+        elif cls not in LEAVES:
             for child in children(node):
                 visit(child)
         if leave is not None:
