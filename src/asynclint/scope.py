@@ -61,6 +61,8 @@ class Scope:
     instance_attrs: dict[str, list[Binding]] = field(default_factory=dict)
     # Function scopes: the name of the first parameter of a method (self/cls).
     self_name: str | None = None
+    # Function scopes: what each region of the body assigns, as `guards` works it out once.
+    stored: dict[cst.CSTNode, frozenset[str]] | None = field(default=None, repr=False)
 
     def bind(self, name: str, binding: Binding) -> None:
         # `global x` then `x = ...` binds the module's x, not a local.
