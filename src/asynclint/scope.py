@@ -151,22 +151,7 @@ class ScopeBuilder:
             hooks = cls._HOOKS[node_type] = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None))
         return hooks
 
-    def enter(self, node: cst.CSTNode) -> None:
-        cls = type(node)
-        if cls in COMPREHENSIONS:
-            self._push("comprehension", node)
-        visit = self._hooks_for(cls)[0]
-        if visit is not None:
-            visit(self, node)
-
-    def leave(self, node: cst.CSTNode) -> None:
-        cls = type(node)
-        leave = self._hooks_for(cls)[1]
-        if leave is not None:
-            leave(self, node)
-        if cls in COMPREHENSIONS:
-            self.stack.pop()
-
+    # (`build_scopes` walks the tree and calls these.)
     def enter_body(self, node: cst.CSTNode) -> None:
         cls = type(node)
         if cls is cst.FunctionDef:
@@ -175,9 +160,6 @@ class ScopeBuilder:
             self._push("class", node)
         else:
             self.visit_Lambda_body(cast(cst.Lambda, node))
-
-    def leave_body(self, node: cst.CSTNode) -> None:
-        self.stack.pop()
 
     @property
     def current(self) -> Scope:
@@ -361,8 +343,9 @@ def build_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
     hooks_for = builder._hooks_for
     stack = builder.stack
 
-    # `walk.walk` with `builder.enter`, `leave`, `enter_body` and `leave_body` in place: a
-    # walk of every node of every file linted, where those calls cost as much as the walk.
+    # `walk.walk`'s order, with the builder's hooks called in place: this walks every node of
+    # every file linted, and calling walk's enter and leave callbacks cost as much as the walk
+    # (tests/test_walk.py checks the scopes are those a walk with callbacks builds).
     def visit(node: cst.CSTNode) -> None:
         cls = type(node)
         if cls in COMPREHENSIONS:
