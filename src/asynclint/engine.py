@@ -28,7 +28,7 @@ from asynclint.positions import WholeModulePositions
 from asynclint.rule import Rule
 from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
-from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.walk import COMPREHENSIONS, LEAVES, SCOPE_BODY_OWNERS, children
 
 if TYPE_CHECKING:
     from asynclint.project import ProjectIndex
@@ -292,9 +292,68 @@ class _Traversal:
         self.broken: set[str] = set()
 
     def run(self, module: cst.Module) -> None:
-        walk(module, self.enter, self.leave, self.enter_body, self.leave_body)
+        # `walk.walk`'s order, with the hooks called in place: this visits every node of
+        # every file linted, and the calls of `walk`'s enter and leave callbacks were a
+        # good part of the traversal's own cost (tests/test_walk.py checks the order).
+        ctx = self.ctx
+        stack = ctx.stack
+        scopes = ctx.scopes
+        visits, leaves = self.visits, self.leaves
+        call = self._call_all
+
+        def visit(node: cst.CSTNode) -> None:
+            stack.append(node)
+            cls = type(node)
+            name = cls.__name__
+            if cls is cst.Call:
+                ctx.calls += 1
+            if cls in COMPREHENSIONS:
+                ctx.scope = scopes[node]
+            hooks = visits.get(name)
+            if hooks:
+                call(hooks, node)
+            if cls in SCOPE_BODY_OWNERS:
+                # Function, lambda and class scopes begin at their body.
+                body = cast("cst.FunctionDef | cst.ClassDef | cst.Lambda", node).body
+                for child in children(node):
+                    if child is body:
+                        ctx.scope = scopes[node]
+                        visit(child)
+                        ctx.scope = cast("Scope", scopes[node].parent)
+                    else:
+                        visit(child)
+            elif cls not in LEAVES:
+                for child in children(node):
+                    visit(child)
+            hooks = leaves.get(name)
+            if hooks:
+                call(hooks, node)
+            if cls in COMPREHENSIONS:
+                # Only the module's scope has no parent (scope.ScopeBuilder._push).
+                ctx.scope = cast("Scope", scopes[node].parent)
+            stack.pop()
+
+        try:
+            visit(module)
+        finally:
+            # `visit` refers to itself through its closure: unless the cell lets go, that cycle
+            # holds the hooks (and through them the file's tree) until the garbage collector runs.
+            visit = None  # type: ignore[assignment]  # clears the closure cell; never called after
         for rule in self.rules:
             self._call(rule, lambda hooked: hooked.finish(), rule)
+
+    def _call_all(self, hooks: list[tuple[_Hooked, _Hook]], node: cst.CSTNode) -> None:
+        broken = self.broken
+        ctx = self.ctx
+        for rule, hook in hooks:
+            code = rule.code
+            if code in broken:
+                continue
+            ctx.current_code = code
+            try:
+                hook(node)
+            except Exception:  # a bug in one rule must not stop the others
+                self._broke(rule)
 
     def _call(self, rule: _Hooked, hook: Callable[[_N], object], node: _N) -> None:
         if rule.code in self.broken:
@@ -303,39 +362,10 @@ class _Traversal:
         try:
             hook(node)
         except Exception:  # a bug in one rule must not stop the others
-            self.broken.add(rule.code)
-            self.result.errors.append(
-                InternalError(self.ctx.path, rule.code, f"asynclint {__version__}: {traceback.format_exc(limit=-3)}")
-            )
+            self._broke(rule)
 
-    def enter(self, node: cst.CSTNode) -> None:
-        ctx = self.ctx
-        ctx.stack.append(node)
-        cls = type(node)
-        if cls is cst.Call:
-            ctx.calls += 1
-        if cls in COMPREHENSIONS:
-            ctx.scope = ctx.scopes[node]
-        hooks = self.visits.get(cls.__name__)
-        if hooks:
-            for rule, hook in hooks:
-                self._call(rule, hook, node)
-
-    def leave(self, node: cst.CSTNode) -> None:
-        ctx = self.ctx
-        cls = type(node)
-        hooks = self.leaves.get(cls.__name__)
-        if hooks:
-            for rule, hook in hooks:
-                self._call(rule, hook, node)
-        if cls in COMPREHENSIONS:
-            # Only the module's scope has no parent (scope.ScopeBuilder._push).
-            ctx.scope = cast("Scope", ctx.scopes[node].parent)
-        ctx.stack.pop()
-
-    # Function, lambda and class scopes begin at their body.
-    def enter_body(self, node: cst.CSTNode) -> None:
-        self.ctx.scope = self.ctx.scopes[node]
-
-    def leave_body(self, node: cst.CSTNode) -> None:
-        self.ctx.scope = cast("Scope", self.ctx.scopes[node].parent)
+    def _broke(self, rule: _Hooked) -> None:
+        self.broken.add(rule.code)
+        self.result.errors.append(
+            InternalError(self.ctx.path, rule.code, f"asynclint {__version__}: {traceback.format_exc(limit=-3)}")
+        )

@@ -17,6 +17,8 @@ say it does not:
 
 from __future__ import annotations
 
+from typing import cast
+
 import libcst as cst
 
 from asynclint.rules._resources import walk
@@ -142,23 +144,39 @@ def _persistent(scope: Scope, target: str) -> bool:
 
 def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
     """Does `region` assign `target` (`_X = ...`, `self._x = ...`, `setattr(self, "_x", ...)`)?"""
+    # Every guarded call of a function asks about the same few regions: each is walked once.
+    if scope.stored is None:
+        scope.stored = {}
+    stored = scope.stored.get(region)
+    if stored is None:
+        stored = scope.stored[region] = _assigned(region)
+    return target in stored
+
+
+def _assigned(region: cst.CSTNode) -> frozenset[str]:
+    """The names and dotted chains `region` assigns (`X` for `X[key] = ...`, which fills the memo X)."""
+    found: set[str] = set()
     for node in walk(region.body if isinstance(region, cst.FunctionDef) else region):
         targets: list[cst.BaseExpression | str | None]
-        if isinstance(node, cst.Assign):
-            targets = [t.target for t in node.targets]
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)):
-            targets = [node.target]
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "setattr":
-            targets = [] if len(node.args) < 2 else [_setattr_target(node)]
+        kind = type(node)  # exact types, as in `walk`: isinstance against LibCST's ABCs costs more
+        if kind is cst.Assign:
+            targets = [t.target for t in cast(cst.Assign, node).targets]
+        elif kind is cst.AnnAssign or kind is cst.AugAssign:
+            targets = [cast("cst.AnnAssign | cst.AugAssign", node).target]
+        elif kind is cst.Call:
+            call = cast(cst.Call, node)
+            if not (isinstance(call.func, cst.Name) and call.func.value == "setattr"):
+                continue
+            targets = [] if len(call.args) < 2 else [_setattr_target(call)]
         else:
             continue
         for assigned in targets:
             if isinstance(assigned, cst.Subscript):
                 assigned = assigned.value  # `X[key] = ...` fills the memo X
             name = assigned if isinstance(assigned, str) else dotted_name(assigned) if assigned is not None else None
-            if name == target:
-                return True
-    return False
+            if name is not None:
+                found.add(name)
+    return frozenset(found)
 
 
 def _setattr_target(call: cst.Call) -> str | None:

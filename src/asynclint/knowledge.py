@@ -386,7 +386,9 @@ def may_register_lifecycle(text: str) -> bool:
             "lifespan",
             "on_startup",
             "on_shutdown",
-            "_event",
+            # The methods themselves (`LIFECYCLE_EVENT_METHODS`): `_event` alone also let in
+            # every module with a `track_event` or `send_event`, read for nothing.
+            *LIFECYCLE_EVENT_METHODS,
             "cleanup_ctx",
             "on_cleanup",
             "run_forever",

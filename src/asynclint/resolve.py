@@ -61,6 +61,10 @@ class Resolver:
         self.project: ProjectIndex | None = None
         self.scopes: dict[cst.CSTNode, Scope] | None = None
         self._passed: set[tuple[int, str]] | None = None
+        # Answers of `qualname`, by id of the expression: rules ask the same names again and
+        # again (every blocking-call rule the callee of every call). The entry holds the
+        # expression, so no other node can take its id while the entry lives.
+        self._names: dict[int, tuple[cst.CSTNode, Scope, str | None]] = {}
 
     def attach(self, project: ProjectIndex, scopes: dict[cst.CSTNode, Scope]) -> None:
         self.project = project
@@ -70,6 +74,17 @@ class Resolver:
 
     def qualname(self, expr: cst.CSTNode, scope: Scope, depth: int = 0) -> str | None:
         """`t.sleep` -> "time.sleep" after `import time as t`; None if unknown or shadowed."""
+        if depth:
+            return self._qualname(expr, scope, depth)
+        # (The scopes are complete before any rule asks, so an answer never changes.)
+        known = self._names.get(id(expr))
+        if known is not None and known[0] is expr and known[1] is scope:
+            return known[2]
+        name = self._qualname(expr, scope, 0)
+        self._names[id(expr)] = (expr, scope, name)
+        return name
+
+    def _qualname(self, expr: cst.CSTNode, scope: Scope, depth: int) -> str | None:
         if isinstance(expr, cst.Attribute):
             base = self.qualname(expr.value, scope, depth)
             if base is None and isinstance(expr.value, cst.Name):

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import libcst as cst
 
-from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.walk import COMPREHENSIONS, LEAVES, SCOPE_BODY_OWNERS, children
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,6 +61,8 @@ class Scope:
     instance_attrs: dict[str, list[Binding]] = field(default_factory=dict)
     # Function scopes: the name of the first parameter of a method (self/cls).
     self_name: str | None = None
+    # Function scopes: what each region of the body assigns, as `guards` works it out once.
+    stored: dict[cst.CSTNode, frozenset[str]] | None = field(default=None, repr=False)
 
     def bind(self, name: str, binding: Binding) -> None:
         # `global x` then `x = ...` binds the module's x, not a local.
@@ -149,22 +151,7 @@ class ScopeBuilder:
             hooks = cls._HOOKS[node_type] = (getattr(cls, f"visit_{name}", None), getattr(cls, f"leave_{name}", None))
         return hooks
 
-    def enter(self, node: cst.CSTNode) -> None:
-        cls = type(node)
-        if cls in COMPREHENSIONS:
-            self._push("comprehension", node)
-        visit = self._hooks_for(cls)[0]
-        if visit is not None:
-            visit(self, node)
-
-    def leave(self, node: cst.CSTNode) -> None:
-        cls = type(node)
-        leave = self._hooks_for(cls)[1]
-        if leave is not None:
-            leave(self, node)
-        if cls in COMPREHENSIONS:
-            self.stack.pop()
-
+    # (`build_scopes` walks the tree and calls these.)
     def enter_body(self, node: cst.CSTNode) -> None:
         cls = type(node)
         if cls is cst.FunctionDef:
@@ -173,9 +160,6 @@ class ScopeBuilder:
             self._push("class", node)
         else:
             self.visit_Lambda_body(cast(cst.Lambda, node))
-
-    def leave_body(self, node: cst.CSTNode) -> None:
-        self.stack.pop()
 
     @property
     def current(self) -> Scope:
@@ -356,5 +340,38 @@ class ScopeBuilder:
 
 def build_scopes(module: cst.Module) -> dict[cst.CSTNode, Scope]:
     builder = ScopeBuilder()
-    walk(module, builder.enter, builder.leave, builder.enter_body, builder.leave_body)
+    hooks_for = builder._hooks_for
+    stack = builder.stack
+
+    # `walk.walk`'s order, with the builder's hooks called in place: this walks every node of
+    # every file linted, and calling walk's enter and leave callbacks cost as much as the walk
+    # (tests/test_walk.py checks the scopes are those a walk with callbacks builds).
+    def visit(node: cst.CSTNode) -> None:
+        cls = type(node)
+        if cls in COMPREHENSIONS:
+            builder._push("comprehension", node)
+        enter, leave = hooks_for(cls)
+        if enter is not None:
+            enter(builder, node)
+        if cls in SCOPE_BODY_OWNERS:
+            body = cast("cst.FunctionDef | cst.ClassDef | cst.Lambda", node).body
+            for child in children(node):
+                if child is body:
+                    builder.enter_body(node)
+                    visit(child)
+                    stack.pop()
+                else:
+                    visit(child)
+        elif cls not in LEAVES:
+            for child in children(node):
+                visit(child)
+        if leave is not None:
+            leave(builder, node)
+        if cls in COMPREHENSIONS:
+            stack.pop()
+
+    try:
+        visit(module)
+    finally:
+        visit = None  # type: ignore[assignment]  # the closure's cycle, as in `walk.walk`
     return builder.scopes

@@ -80,6 +80,8 @@ def _fields(cls: type) -> tuple[str, ...]:
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """The structural children of `node`, in source order."""
     cls = type(node)
+    if cls in LEAVES:
+        return []
     names = _fields_cache.get(cls) or _fields(cls)
     found: list[cst.CSTNode] = []
     # Exact-type set lookups: isinstance against LibCST's abstract node classes goes
@@ -140,6 +142,13 @@ def _all_node_types() -> frozenset[type]:
 
 _TOKENS = _token_types()
 _STRUCTURAL = _all_node_types() - _TOKENS
+# Nodes that never have structural children (a name, a number, a string, `pass`): a third of
+# all nodes. Their walked fields are all text (LibCST's annotations say so).
+LEAVES = frozenset(
+    cls
+    for cls in _STRUCTURAL
+    if all(field.type in (str, "str", bool, "bool") for field in dataclasses.fields(cls) if field.name in _fields(cls))
+)
 # Expression nodes: no statement is ever below one.
 EXPRESSIONS = frozenset(cls for cls in _STRUCTURAL if cst.BaseExpression in cls.__mro__)
 # Scopes of these begin at their `body` (decorators, defaults, bases are outside).
@@ -170,7 +179,7 @@ def walk(
                     leave_body(node)
                 else:
                     visit(child)
-        else:
+        elif cls not in LEAVES:
             for child in children(node):
                 visit(child)
         if leave is not None:
