@@ -71,7 +71,7 @@ from pathlib import Path
 
 import pytest
 
-from asynclint.positions import Locator
+from asynclint.positions import Locator, call_ranges, leftmost_name
 from asynclint.walk import walk
 
 SHAPES = (
@@ -223,16 +223,19 @@ async def handler(é="ü"):
     "text", [CALLS, SOURCE, SHAPES, TABS, CRLF, NO_FINAL_NEWLINE, SEMICOLON_SUITE], ids=lambda t: t[:12]
 )
 def test_call_ranges_from_cpython_agree_with_libcst(text):
-    # ASL207's recorded places are located from CPython's positions (no rendering): each
-    # must be LibCST's, parenthesized calls and calls in f-strings included.
+    # ASL207's recorded places are located from CPython's positions (no rendering) by the
+    # number of their call: each must be LibCST's, parenthesized calls and calls in
+    # f-strings included.
     module = cst.parse_module(text)
     whole = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    locator = Locator(module, ast.parse(text), text)
     calls: list = []
     walk(module, lambda node: calls.append(node) if isinstance(node, cst.Call) else None)
-    for number, call in enumerate(calls):
-        where = whole[call]
-        expected = (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
-        assert locator.call_range(call, number, len(calls)) == expected, module.code_for_node(call)
-    # Numbers that do not match the module's calls give nothing rather than a wrong place.
-    assert Locator(module, ast.parse(text), text).call_range(calls[0], 0, len(calls) + 1) is None
+    asked = [(number, len(calls), leftmost_name(call.func)) for number, call in enumerate(calls)]
+    expected = [
+        ((whole[call].start.line, whole[call].start.column + 1), (whole[call].end.line, whole[call].end.column + 1))
+        for call in calls
+    ]
+    assert call_ranges(text, asked) == expected
+    # A count or a name that does not match the module's calls gives nothing, not a wrong place.
+    assert call_ranges(text, [(0, len(calls) + 1, None)]) == [None]
+    assert call_ranges(text, [(0, len(calls), "not_the_name")]) == [None]

@@ -388,7 +388,7 @@ def test_a_recorded_place_is_silenced_as_its_finding_would_be(tmp_path):
 
 
 def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch):
-    # A recorded place CPython's positions could not locate (`Locator.call_range` gave
+    # A recorded place CPython's positions could not locate (`positions.call_ranges` gave
     # None): that it is a finding is known from its record, where it is takes a second lint.
     from asynclint import positions
 
@@ -398,7 +398,7 @@ def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch)
     )
     files = sorted(str(p) for p in package.glob("*.py"))
     located = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
-    monkeypatch.setattr(positions.Locator, "call_range", lambda *args: None)
+    monkeypatch.setattr(positions, "call_ranges", lambda text, calls: [None] * len(calls))
     parses = _counting_parses(monkeypatch)
     found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
     assert found == located and [(d.row, d.col, d.end_col) for d in found] == [(4, 6, 13), (5, 5, 12)]

@@ -24,7 +24,7 @@ from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError, Site
 from asynclint.modules import module_name
 from asynclint.parse import TOO_DEEP, on_big_stack, parse_or_report, precheck, unencodable
-from asynclint.positions import WholeModulePositions
+from asynclint.positions import WholeModulePositions, leftmost_name
 from asynclint.rule import Rule
 from asynclint.scope import build_scopes
 from asynclint.source import UnreadableSource, read_source, split_lines
@@ -162,8 +162,23 @@ def _diagnostics(
     ctx: Context, module: cst.Module, path: str, tree: ast.Module | None, text: str
 ) -> tuple[list[Diagnostic], list[Site]]:
     """The findings reported, and the places recorded (`Rule.records_sites`)."""
-    if not ctx.reports:
-        return [], []
+    sites: list[Site] = []
+    reports = []
+    for report in ctx.reports:
+        if report.site is None:
+            reports.append(report)
+            continue
+        # Located only once the index judges it a finding, which few places are: by the
+        # number of its call (`positions.call_ranges`); None for a place that is no call.
+        node = report.node
+        call = (
+            [report.call, ctx.calls, leftmost_name(node.func)]
+            if isinstance(node, cst.Call) and report.call is not None
+            else None
+        )
+        sites.append({"code": report.code, "call": call, "data": report.site})
+    if not reports:
+        return [], sites
     from asynclint.fixes import build_fix
     from asynclint.positions import Locator
 
@@ -172,21 +187,7 @@ def _diagnostics(
     positions = WholeModulePositions(module, text)
     locator = Locator(module, tree, text, fallback=positions)
     found = []
-    sites: list[Site] = []
-    for report in ctx.reports:
-        if report.site is not None:
-            # Most places are no finding once the index judges them: each is located only
-            # where that costs little (`call_range`); one that is not, and is a finding, is
-            # linted again (`passes.project_wide_again`).
-            where = (
-                locator.call_range(report.node, report.call, ctx.calls)
-                if isinstance(report.node, cst.Call)
-                and report.call is not None
-                and registry.load_rule(report.code).judges_sites
-                else None
-            )
-            sites.append({"code": report.code, "at": [*where[0], *where[1]] if where else None, "data": report.site})
-            continue
+    for report in reports:
         start, end = locator.range(report.node, report.statement)
         fix = None
         # Fixes are edits of LibCST's rendering: where that is not the text, there are none.
@@ -209,33 +210,17 @@ def _filter(
     line comments that suppress nothing reported."""
     if apply_noqa and settings is not None and "noqa" in text.lower():
         _noqa_hygiene(result, text, exempt, settings, linted)
-    if apply_noqa and result.sites and "noqa" in text.lower():
-        # A recorded place is a finding to be: silenced as that finding would be.
-        lines = split_lines(text)
-        result.sites = [site for site in result.sites if not _suppressed_site(site, lines, exempt)]
+    if apply_noqa and result.sites and exempt is not None:
+        # (A recorded place's line `# noqa` is read where it is judged a finding.)
+        result.sites = [site for site in result.sites if not noqa.is_file_exempt(exempt, site["code"])]
     if not apply_noqa or not result.diagnostics:
         result.diagnostics.sort(key=lambda d: d.sort_key)
         return result
     lines = split_lines(text)
-    kept = [d for d in result.diagnostics if not _suppressed(d.code, d.row, lines, exempt)]
+    kept = [d for d in result.diagnostics if not noqa.suppressed(d.code, d.row, lines, exempt)]
     kept.sort(key=lambda d: d.sort_key)
     result.diagnostics = kept
     return result
-
-
-def _suppressed_site(site: Site, lines: list[str], exempt: frozenset[str] | None) -> bool:
-    """Is a recorded place silenced? One not located is judged by its finding, if any."""
-    if site["at"] is None:
-        return noqa.is_file_exempt(exempt, site["code"])
-    return _suppressed(site["code"], site["at"][0], lines, exempt)
-
-
-def _suppressed(code: str, row: int, lines: list[str], exempt: frozenset[str] | None) -> bool:
-    """Does a file or line `# noqa` silence `code` reported on `row`?"""
-    if noqa.is_file_exempt(exempt, code):
-        return True
-    line = lines[row - 1] if 0 < row <= len(lines) else ""
-    return noqa.line_suppresses(line, code)
 
 
 def _noqa_hygiene(

@@ -88,7 +88,7 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
         # changed in nothing else): judged at the places its first pass recorded, where it can.
         still = []
         for r in again:
-            found = passes.judged_at_sites(r, BLOCKING_CODES & job.settings.codes_for(r.path), index)
+            found = passes.judged_at_sites(r, BLOCKING_CODES & job.settings.codes_for(r.path), index, job)
             if found is None:
                 still.append(r)
             else:

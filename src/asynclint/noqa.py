@@ -43,6 +43,14 @@ def file_exemptions(text: str) -> frozenset[str] | None:
     return frozenset(exempt) if found else None
 
 
+def suppressed(code: str, row: int, lines: list[str], exempt: frozenset[str] | None) -> bool:
+    """Does a file (`exempt`: `file_exemptions`) or line `# noqa` silence `code` on `row`?"""
+    if is_file_exempt(exempt, code):
+        return True
+    line = lines[row - 1] if 0 < row <= len(lines) else ""
+    return line_suppresses(line, code)
+
+
 def line_suppresses(line: str, code: str) -> bool:
     if "#" not in line:
         return False

@@ -111,7 +111,7 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
         marked = {site["code"] for site in r.sites}
         done = {rule.code for rule in rules if not rule.judges_sites and rule.code not in marked}
         judging = frozenset(rule.code for rule in rules if rule.judges_sites)
-        found = judged_at_sites(r, judging, index) if judging else None
+        found = judged_at_sites(r, judging, index, job) if judging else None
         if found is not None:
             merge_rerun(r, FileResult(r.path, diagnostics=found), judging)
             done |= judging
@@ -134,22 +134,39 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
             merge_rerun(r, again[r.path], plan[r.path])
 
 
-def judged_at_sites(result: FileResult, codes: AbstractSet[str], index: ProjectIndex) -> list[Diagnostic] | None:
+def judged_at_sites(
+    result: FileResult, codes: AbstractSet[str], index: ProjectIndex, job: Job
+) -> list[Diagnostic] | None:
     """The findings of the rules of `codes` (which judge their places) at the places
-    `result`'s first pass recorded, judged by the index; None where it recorded none, or a
-    finding's place could not be located: the file must be linted again for them."""
+    `result`'s first pass recorded, judged by the index, located and silenced by `# noqa`
+    as the rules would have; None where it recorded none, or a finding's place could not be
+    located: the file must be linted again for them."""
     if result.sites is None or not all(registry.load_rule(code).judges_sites for code in codes):
         return None
-    found = []
+    judged = []
     for site in result.sites:
         if site["code"] in codes:
-            judged = registry.load_rule(site["code"]).from_site(site["data"], index)
-            if judged is None:
-                continue
-            if site["at"] is None:
-                return None
-            message, help = judged
-            row, col, end_row, end_col = site["at"]
+            finding = registry.load_rule(site["code"]).from_site(site["data"], index)
+            if finding is not None:
+                if site["call"] is None:
+                    return None
+                judged.append((site, finding))
+    if not judged:
+        return []
+    from asynclint import noqa
+    from asynclint.positions import call_ranges
+    from asynclint.source import split_lines
+
+    text = text_of(result.path, job)  # the text the first pass read: the cache checked it
+    ranges = call_ranges(text, [tuple(site["call"]) for site, _ in judged])
+    lines = split_lines(text)
+    exempt = noqa.file_exemptions(text) if job.noqa else None
+    found = []
+    for (site, (message, help)), where in zip(judged, ranges, strict=True):
+        if where is None:
+            return None
+        (row, col), (end_row, end_col) = where
+        if not job.noqa or not noqa.suppressed(site["code"], row, lines, exempt):
             found.append(Diagnostic(site["code"], message, result.path, row, col, end_row, end_col, None, help))
     return found
 

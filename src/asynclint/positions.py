@@ -80,8 +80,6 @@ class Locator:
         # searched tree -> {node: parent}
         self._parents: dict[cst.CSTNode, dict[cst.CSTNode, cst.CSTNode | None]] = {}
         self._whole: Ranges | None = None
-        self._calls: list[ast.Call] | None = None  # see `call_range`
-        self._text_lines: list[str] | None = None
 
     # -- public ----------------------------------------------------------------------
 
@@ -93,45 +91,6 @@ class Locator:
             return self.fallback.range(node, hint)
         where = ranges[node] if ranges is not None else self._whole_module()[node]
         return (where.start.line, where.start.column + 1), (where.end.line, where.end.column + 1)
-
-    def call_range(self, call: cst.Call, number: int, total: int) -> Range | None:
-        """`range(call)` from CPython's positions, without rendering anything: `call` is
-        call `number` (from 0) of the module's `total`, in source order, and so is CPython's
-        call of the same number (both leave out parentheses around a call). None where that
-        cannot be sure: the counts differ, or the text at CPython's position does not read
-        as the call."""
-        if self._calls is None:
-            self._calls = self._sorted_calls(total)
-        if not self._calls or not 0 <= number < len(self._calls):
-            return None
-        theirs = self._calls[number]
-        if theirs.end_lineno is None or theirs.end_col_offset is None:
-            return None
-        lines = self._lines()
-        start = (theirs.lineno, _column(lines, theirs.lineno, theirs.col_offset))
-        end = (theirs.end_lineno, _column(lines, theirs.end_lineno, theirs.end_col_offset))
-        # The check that the two are one call: it ends with `)` and starts with its name.
-        name = _leftmost_name(call.func)
-        if _char(lines, end[0], end[1] - 1) != ")" or (
-            name is not None and _text(lines, start[0], start[1], len(name)) != name
-        ):
-            return None
-        return start, end
-
-    def _sorted_calls(self, total: int) -> list[ast.Call]:
-        if self.tree is None:
-            return []
-        calls = [node for node in ast.walk(self.tree) if isinstance(node, ast.Call)]
-        if len(calls) != total:
-            return []
-        # Source order: by start, the outer of two calls starting together first (`f()()`).
-        calls.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
-        return calls
-
-    def _lines(self) -> list[str]:
-        if self._text_lines is None:
-            self._text_lines = split_lines(self.text)
-        return self._text_lines
 
     def first_row(self, statement: cst.CSTNode) -> int:
         """The row of a module-level statement's first leading line (comment or blank)."""
@@ -361,7 +320,37 @@ def _index(nodes: Sequence[object], node: object) -> int:
     return next(i for i, item in enumerate(nodes) if item is node)
 
 
-def _leftmost_name(func: cst.BaseExpression) -> str | None:
+def call_ranges(text: str, calls: list[tuple[int, int, str | None]]) -> list[Range | None]:
+    """The ranges of calls known by number, from CPython's positions: each of `calls` is
+    (its number from 0 among the module's calls in source order, how many the module has,
+    the name its callee's text starts with or None), as LibCST's traversal counts them; its
+    range is that of CPython's call of the same number (both leave out parentheses around a
+    call), what `Locator.range` would give. None where that cannot be sure: the counts
+    differ, or the text there does not read as the call (`)` at its end, its name first)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return [None] * len(calls)
+    theirs = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    # Source order: by start, the outer of two calls starting together first (`f()()`).
+    theirs.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
+    lines = split_lines(text)
+    found: list[Range | None] = []
+    for number, total, name in calls:
+        call = theirs[number] if total == len(theirs) and 0 <= number < total else None
+        if call is None or call.end_lineno is None or call.end_col_offset is None:
+            found.append(None)
+            continue
+        start = (call.lineno, _column(lines, call.lineno, call.col_offset))
+        end = (call.end_lineno, _column(lines, call.end_lineno, call.end_col_offset))
+        reads = _text(lines, end[0], end[1] - 1, 1) == ")" and (
+            name is None or _text(lines, start[0], start[1], len(name)) == name
+        )
+        found.append((start, end) if reads else None)
+    return found
+
+
+def leftmost_name(func: cst.BaseExpression) -> str | None:
     """The name a callee's text starts with (`a` of `a.b[0].c`), unless parenthesized."""
     while not func.lpar:
         if isinstance(func, cst.Name):
@@ -378,10 +367,6 @@ def _leftmost_name(func: cst.BaseExpression) -> str | None:
 def _text(lines: list[str], row: int, col: int, size: int) -> str:
     line = lines[row - 1] if 0 < row <= len(lines) else ""
     return line[col - 1 : col - 1 + size]
-
-
-def _char(lines: list[str], row: int, col: int) -> str:
-    return _text(lines, row, col, 1)
 
 
 def _column(lines: list[str], row: int, offset: int) -> int:

@@ -77,7 +77,9 @@ class UnawaitedSessionCall(Rule):
         elif (isinstance(parent, cst.Attribute) and parent.value is node) or isinstance(parent, cst.Return):
             pass
         elif isinstance(parent, (cst.Assign, cst.AnnAssign)) and parent.value is node:
-            if not self._assigned_and_lost(parent):
+            # (Whether the name is lost takes a walk of the function: for a receiver not
+            # known as a session, the place is recorded without asking.)
+            if session and not self._assigned_and_lost(parent):
                 return
         else:
             return
