@@ -331,7 +331,7 @@ def call_ranges(text: str, calls: list[tuple[int, int, str | None]]) -> list[Ran
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return [None] * len(calls)
-    theirs = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+    theirs = _ast_calls(tree)
     # Source order: by start, the outer of two calls starting together first (`f()()`).
     theirs.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))
     lines = split_lines(text)
@@ -347,6 +347,23 @@ def call_ranges(text: str, calls: list[tuple[int, int, str | None]]) -> list[Ran
             name is None or _text(lines, start[0], start[1], len(name)) == name
         )
         found.append((start, end) if reads else None)
+    return found
+
+
+def _ast_calls(tree: ast.AST) -> list[ast.Call]:
+    """Every call in `tree`, in no order (`ast.walk`'s work, in two thirds of its time)."""
+    found = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if type(node) is ast.Call:
+            found.append(node)
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if type(value) is list:
+                stack.extend(item for item in value if isinstance(item, ast.AST))
+            elif isinstance(value, ast.AST):
+                stack.append(value)
     return found
 
 
