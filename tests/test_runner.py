@@ -403,3 +403,23 @@ def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch)
     found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
     assert found == located and [(d.row, d.col, d.end_col) for d in found] == [(4, 6, 13), (5, 5, 12)]
     assert parses["views.py"] == 2
+
+
+def test_the_second_pass_is_one_progress_stage_whatever_its_groups_of_rules(tmp_path, monkeypatch):
+    # Files are linted again in groups of the same rules; the bar shows one stage for all.
+    import asynclint.project
+    from asynclint.diagnostics import FileResult
+    from asynclint.project import ProjectIndex
+
+    paths = []
+    for name in "abc":
+        path = tmp_path / f"{name}.py"
+        path.write_text("async def f(session):\n    session.commit()\n")
+        paths.append(str(path))
+    plan = {paths[0]: frozenset({"ASL302"}), paths[1]: frozenset({"ASL304"}), paths[2]: frozenset({"ASL304"})}
+    monkeypatch.setattr(asynclint.project, "rerun_plan", lambda *args: dict(plan))
+    recorder = _Recorder()
+    monkeypatch.setattr(passes, "PROGRESS", recorder)
+    results = [FileResult(path) for path in paths]
+    passes.project_wide_again(results, ProjectIndex.build([]), Job(Settings(root=str(tmp_path))), 1, False)
+    assert recorder.passes == [["project-wide rules", 3, 3]]

@@ -20,10 +20,12 @@ if TYPE_CHECKING:
 
 
 def run_cached(
-    files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None
+    files: list[str], job: Job, jobs: int, use_cache: bool, facts_from: Job | None = None, stage: bool = True
 ) -> list[FileResult]:
     """`job` on each file, from the cache where it has the file's result. `facts_from`: a job
-    whose cached facts may stand in for this one's (which wants only facts)."""
+    whose cached facts may stand in for this one's (which wants only facts). `stage`: start
+    a stage of the progress display for these files (else the caller started one for them
+    and more)."""
     cache = None
     results: list[FileResult] = []
     todo = files
@@ -41,7 +43,8 @@ def run_cached(
         if todo and facts_from is not None:
             todo = _facts_from_cache(todo, cache_of(facts_from), cache, results)
     if PROGRESS is not None and files:
-        PROGRESS.start(_pass_name(job), len(files))
+        if stage:
+            PROGRESS.start(_pass_name(job), len(files))
         PROGRESS.advance(len(files) - len(todo))  # answered by the cache
     if jobs == 1 or not todo or (len(todo) < workers.PARALLEL_THRESHOLD and not workers.pool_running()):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
@@ -103,35 +106,45 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
     plan = rerun_plan(index, results, job.settings, lambda path: text_of(path, job))
     for r in results:
         codes = plan.get(r.path)
-        if not codes or r.sites is None:
-            continue
-        # The rules that recorded their places in the first pass: judged here by the index,
-        # or known to find nothing more, without parsing the file again.
-        rules = [registry.load_rule(code) for code in codes if registry.load_rule(code).records_sites]
-        marked = {site["code"] for site in r.sites}
-        done = {rule.code for rule in rules if not rule.judges_sites and rule.code not in marked}
-        judging = frozenset(rule.code for rule in rules if rule.judges_sites)
-        found = judged_at_sites(r, judging, index, job) if judging else None
-        if found is not None:
-            merge_rerun(r, FileResult(r.path, diagnostics=found), judging)
-            done |= judging
-        if done:
-            plan[r.path] = codes - done
-            if not plan[r.path]:
+        if codes and r.sites is not None:
+            left = codes - _answered_by_places(r, codes, index, job)
+            if left:
+                plan[r.path] = left
+            else:
                 del plan[r.path]
     # Each file with its own rules, not all of them: one that none of its own wants is not
     # parsed again.
     groups: dict[frozenset[str], list[str]] = {}
     for path, codes in plan.items():
         groups.setdefault(codes, []).append(path)
+    if PROGRESS is not None and plan:
+        PROGRESS.start("project-wide rules", len(plan))
     again: dict[str, FileResult] = {}
     for codes, paths in sorted(groups.items(), key=lambda group: sorted(group[0])):
         second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
         lint = replace(job, settings=second, facts=Facts.NONE, project=index)
-        again.update((r.path, r) for r in run_cached(paths, lint, jobs, use_cache))
+        again.update((r.path, r) for r in run_cached(paths, lint, jobs, use_cache, stage=False))
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])
+
+
+def _answered_by_places(result: FileResult, codes: frozenset[str], index: ProjectIndex, job: Job) -> frozenset[str]:
+    """The rules of `codes` that the places `result`'s first pass recorded answer for, so
+    that the file is not parsed again for them: those that judge their places (their
+    findings merged into `result` here), and those that mark where the index may add a
+    finding and marked nothing."""
+    from asynclint.project import merge_rerun
+
+    rules = [registry.load_rule(code) for code in codes]
+    marked = {site["code"] for site in result.sites or ()}
+    answered = {rule.code for rule in rules if rule.records_sites and not rule.judges_sites and rule.code not in marked}
+    judging = frozenset(rule.code for rule in rules if rule.records_sites and rule.judges_sites)
+    found = judged_at_sites(result, judging, index, job) if judging else None
+    if found is not None:
+        merge_rerun(result, FileResult(result.path, diagnostics=found), judging)
+        answered |= judging
+    return frozenset(answered)
 
 
 def judged_at_sites(
@@ -272,7 +285,7 @@ def text_of(path: str, job: Job) -> str:
 
 def _pass_name(job: Job) -> str:
     if job.project is not None:
-        return "project-wide rules"
+        return "project-wide rules"  # (also `project_wide_again`'s)
     if job.facts in (Facts.SEEDS, Facts.ALL):  # only facts of the rest of the project
         return "reading the project"
     if job.after_fix:
