@@ -59,7 +59,7 @@ class Context:
         self.reports: list[Report] = []
         self.current_code = ""  # set by the engine before each hook call
         # Calls entered so far, in source order (the engine counts them): a recorded place's
-        # call is located by its number (`positions.Locator.call_range`).
+        # call is located by its number (`positions.call_ranges`).
         self.calls = 0
         # A pass collecting facts without the index: rules that record their places do.
         self.recording = False

@@ -14,7 +14,8 @@ Applicability = Literal["safe", "unsafe"]
 # A module's facts for project analysis (`asynclint.facts` writes them, `asynclint.project` reads them): JSON-like.
 ModuleFacts = dict[str, Any]
 # A place a rule found before the project index existed (`Rule.records_sites`): JSON-like,
-# `{"code": ..., "at": [row, col, end_row, end_col], "data": <the rule's own>}`.
+# `{"code": ..., "call": [its number, the module's calls, the callee's first name] or None
+# (no call), "data": <the rule's own>}`; `positions.call_ranges` locates it.
 Site = dict[str, Any]
 
 

@@ -81,7 +81,8 @@ def _lint_text(
         return result  # `# asynclint: noqa` opts the whole file out
     # With the project index, names from other modules can match: its own prefilter.
     wants = project.wants if project is not None else (lambda rule, text, settings: rule.wants(text, settings))
-    rules = [rule for rule in rules_for(settings, path) if wants(rule, text, settings)]
+    enabled = rules_for(settings, path)
+    rules = [rule for rule in enabled if wants(rule, text, settings)]
     check_syntax = "ASL001" in settings.codes_for(path)
     # Facts matter only where something is defined or re-exported; and, unless the file is
     # parsed anyway, only where they are wanted before the index exists (`wanted_first`):
@@ -132,7 +133,7 @@ def _lint_text(
                 ctx.recording = True
                 recorders = [
                     rule
-                    for rule in rules_for(settings, path)
+                    for rule in enabled
                     if rule.records_sites and (rule in rules or rule.wants_with_index(text, settings))
                 ]
                 recording = {rule.code for rule in recorders}

@@ -118,7 +118,7 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
     for path, codes in plan.items():
         groups.setdefault(codes, []).append(path)
     if PROGRESS is not None and plan:
-        PROGRESS.start("project-wide rules", len(plan))
+        PROGRESS.start(PROJECT_WIDE, len(plan))
     again: dict[str, FileResult] = {}
     for codes, paths in sorted(groups.items(), key=lambda group: sorted(group[0])):
         second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
@@ -283,9 +283,12 @@ def text_of(path: str, job: Job) -> str:
         return ""
 
 
+PROJECT_WIDE = "project-wide rules"  # the progress stage of `project_wide_again`
+
+
 def _pass_name(job: Job) -> str:
     if job.project is not None:
-        return "project-wide rules"  # (also `project_wide_again`'s)
+        return PROJECT_WIDE
     if job.facts in (Facts.SEEDS, Facts.ALL):  # only facts of the rest of the project
         return "reading the project"
     if job.after_fix:

@@ -382,14 +382,16 @@ def leftmost_name(func: cst.BaseExpression) -> str | None:
 
 
 def _text(lines: list[str], row: int, col: int, size: int) -> str:
-    line = lines[row - 1] if 0 < row <= len(lines) else ""
-    return line[col - 1 : col - 1 + size]
+    return _line(lines, row)[col - 1 : col - 1 + size]
 
 
 def _column(lines: list[str], row: int, offset: int) -> int:
     """The 1-based column of CPython's `offset` (UTF-8 bytes into line `row`)."""
-    line = lines[row - 1] if 0 < row <= len(lines) else ""
-    return len(line.encode("utf-8")[:offset].decode("utf-8", errors="replace")) + 1
+    return len(_line(lines, row).encode("utf-8")[:offset].decode("utf-8", errors="replace")) + 1
+
+
+def _line(lines: list[str], row: int) -> str:
+    return lines[row - 1] if 0 < row <= len(lines) else ""
 
 
 def _is_elif(statement: cst.CSTNode, parent: cst.CSTNode) -> bool:

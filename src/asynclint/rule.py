@@ -76,7 +76,7 @@ class Rule:
     @classmethod
     def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
         """(message, help) of the finding at a recorded place, by the index; None for none."""
-        raise NotImplementedError(f"{cls.code} records no sites")
+        raise NotImplementedError(f"{cls.code} does not judge recorded places (`judges_sites`)")
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:
