@@ -116,3 +116,23 @@ def test_fix_and_diff_parse_only_files_with_fixes(project, monkeypatch, count_li
     result = check("--diff", "--unsafe-fixes", str(project))
     assert result.exit_code == 1 and fixed == ["unsafe.py"]
     assert "expire_on_commit=False" in result.output
+
+
+def test_a_recheck_after_one_edit_rewrites_only_that_files_shard(project):
+    # A large project's cache is megabytes: spread over shards by path, a re-check after an
+    # edit writes back only the shard that holds the edited file.
+    for number in range(40):
+        (project / "app" / f"m{number}.py").write_text(f"def f{number}():\n    return {number}\n")
+    assert check(str(project)).exit_code == 1
+    shards = [p for p in (project / ".asynclint_cache").rglob("*.json") if p.parent.name != cache.__version__]
+    assert len({p.parent for p in shards}) >= 1 and len(shards) > 1
+    before = {p: p.stat().st_mtime_ns for p in shards}
+    views = project / "app" / "views.py"
+    stamp = views.stat().st_mtime_ns + 1_000_000_000
+    views.write_text(views.read_text() + "# edited\n")
+    os.utime(views, ns=(stamp, stamp))
+    result = check("--output-format", "concise", str(project))
+    assert "views.py:4:5: ASL207" in result.output
+    rewritten = [p for p in shards if p.stat().st_mtime_ns != before[p]]
+    key = os.path.relpath(views, project).replace(os.sep, "/")
+    assert [p.name for p in rewritten] == [f"{cache.zlib.crc32(key.encode()) % cache.SHARDS:02d}.json"]

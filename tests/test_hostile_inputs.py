@@ -201,7 +201,7 @@ def test_deeply_nested_cache_file_is_ignored(tmp_path, monkeypatch):
     (tmp_path / "x.py").write_text(BAD)
     monkeypatch.chdir(tmp_path)
     assert _check(".").exit_code == 1
-    caches = glob.glob(".asynclint_cache/*/*.json")
+    caches = glob.glob(".asynclint_cache/**/*.json", recursive=True)
     assert caches
     for path in caches:
         with open(path, "w") as handle:
@@ -279,7 +279,7 @@ def test_cached_finding_with_wrong_types_is_a_miss(tmp_path, monkeypatch):
     (tmp_path / "x.py").write_text(BAD)
     monkeypatch.chdir(tmp_path)
     assert _check("--output-format", "concise", ".").exit_code == 1
-    for path in glob.glob(".asynclint_cache/*/*.json"):
+    for path in glob.glob(".asynclint_cache/**/*.json", recursive=True):
         with open(path) as handle:
             text = handle.read()
         with open(path, "w") as handle:

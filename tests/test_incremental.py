@@ -257,6 +257,24 @@ def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blockin
         assert not blocks or "stamp -> inner -> time.sleep" in found[0]["message"]
 
 
+def test_a_helper_changed_after_another_file_was_edited_is_still_answered_without_the_whole_run(tmp_path, whole_runs):
+    # The re-check after the route's edit (its facts the same) keeps the route's first pass
+    # in the cache: the next re-check, a helper's, reads every file's facts from there.
+    helpers = write_app(tmp_path, HELPERS)
+    routes = tmp_path / "app" / "routes.py"
+    assert report(tmp_path) == []
+    runs = len(whole_runs)
+    edit(routes, routes.read_text() + "\n# a comment\n")
+    assert report(tmp_path) == []
+    edit(
+        helpers,
+        HELPERS.replace("    return 1\n", "    time.sleep(1)\n    return 1\n").replace("asyncio", "asyncio, time"),
+    )
+    found = report(tmp_path)
+    assert len(whole_runs) == runs
+    assert [d["code"] for d in found] == ["ASL207"] and found == report(tmp_path, "--no-cache")
+
+
 @pytest.mark.parametrize(
     "helpers",
     [

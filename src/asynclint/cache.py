@@ -1,7 +1,10 @@
 """Per-file results cached in `.asynclint_cache/` (or `--cache-dir`, `ASYNCLINT_CACHE_DIR`).
 
-One JSON file per (asynclint version and code, effective settings) maps each file's path,
-relative to the project root, to its size, mtime, content hash and result. Nothing in the key
+One folder per (asynclint version and code, effective settings) maps each file's path,
+relative to the project root, to its size, mtime, content hash and result, in `SHARDS` JSON
+files chosen by the path's hash: a run reads only the shards of the files it asks about, and
+writes only those it changed (a re-check after one edit rewrites one shard of a project's
+megabytes). Nothing in the key
 names the installation or the checkout's place: every installation of the same asynclint
 shares the cache, and a checkout moved elsewhere (or a CI cache restored into another path)
 keeps its results. A file whose size and mtime are unchanged is trusted without reading it,
@@ -20,6 +23,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -100,31 +104,51 @@ def _relative(path: str, root: str) -> str:
         return absolute
 
 
+# How many files a cache's entries are spread over: enough that one shard of a large
+# project's cache (14 MB for 4,400 files) reads and writes in a few milliseconds, few enough
+# that a run reading all of them opens few files.
+SHARDS = 32
+
+
 class Cache:
     """`salt` names what else the results depend on (the project index, for the rules that
-    consult it): a cache file written under another salt is ignored and replaced, so a
-    stage keeps one file however often its salt changes."""
+    consult it): a shard written under another salt is ignored and replaced, so a stage
+    keeps one folder however often its salt changes."""
 
     def __init__(self, root: str, fingerprint: str, salt: str = "", cache_dir: str | None = None) -> None:
         self.root = os.path.abspath(root)
         self.folder = cache_folder(root, cache_dir)
-        self.file = self.folder / __version__ / f"{fingerprint}-{_code_stamp()}.json"
+        self.file = self.folder / __version__ / f"{fingerprint}-{_code_stamp()}"  # a folder of shards
         self.salt = salt
-        self.entries: dict[str, list[Any]] = {}
-        self.dirty = False
+        self._shards: dict[int, dict[str, list[Any]]] = {}
+        self._dirty: set[int] = set()
+
+    def _entries(self, key: str) -> tuple[int, dict[str, list[Any]]]:
+        """The shard `key` (a path relative to the root) is kept in, read on first use."""
+        number = zlib.crc32(key.encode("utf-8", "surrogateescape")) % SHARDS
+        entries = self._shards.get(number)
+        if entries is None:
+            entries = self._shards[number] = self._read(number)
+        return number, entries
+
+    def _read(self, number: int) -> dict[str, list[Any]]:
         try:
-            with open(self.file, encoding="utf-8") as handle:
+            with open(self.file / f"{number:02d}.json", encoding="utf-8") as handle:
                 loaded = json.load(handle)
-            if isinstance(loaded, dict) and loaded.get("salt") == salt and isinstance(loaded.get("entries"), dict):
-                self.entries = loaded["entries"]
-                if loaded.get("root") != self.root:
-                    # Written for a checkout elsewhere: sizes and mtimes say nothing here,
-                    # every entry is checked by its content hash before it is used.
-                    for entry in self.entries.values():
-                        if isinstance(entry, list) and len(entry) > 1:
-                            entry[0] = entry[1] = -1
         except (OSError, ValueError, RecursionError):
-            pass  # no cache yet, or a damaged one (nested too deeply for json, too): start empty
+            return {}  # no cache yet, or a damaged one (nested too deeply for json, too): start empty
+        if not (
+            isinstance(loaded, dict) and loaded.get("salt") == self.salt and isinstance(loaded.get("entries"), dict)
+        ):
+            return {}
+        entries: dict[str, list[Any]] = loaded["entries"]
+        if loaded.get("root") != self.root:
+            # Written for a checkout elsewhere: sizes and mtimes say nothing here, every
+            # entry is checked by its content hash before it is used.
+            for entry in entries.values():
+                if isinstance(entry, list) and len(entry) > 1:
+                    entry[0] = entry[1] = -1
+        return entries
 
     @staticmethod
     def _stat(path: str) -> tuple[int, int] | None:
@@ -136,7 +160,9 @@ class Cache:
 
     def get(self, path: str) -> FileResult | None:
         # By path from the root: `check src` names files relatively, the project walk absolutely.
-        entry = self.entries.get(_relative(path, self.root))
+        key = _relative(path, self.root)
+        number, entries = self._entries(key)
+        entry = entries.get(key)
         stat = self._stat(path)
         if entry is None or stat is None:
             return None
@@ -147,7 +173,7 @@ class Cache:
                     if hashlib.sha256(handle.read()).hexdigest() != digest:
                         return None
                 entry[0], entry[1] = stat
-                self.dirty = True
+                self._dirty.add(number)
             # Reported under the name asked for now, whichever named the file when it was cached.
             return FileResult(
                 path=path,
@@ -163,7 +189,8 @@ class Cache:
         """The facts cached for `path`, trusted by its size and modification time (None when
         they differ, or none are cached); `stored`: whatever facts the entry holds, of the
         file as it was when cached (`incremental._rerun_new_facts` checks them by their hash)."""
-        entry = self.entries.get(_relative(path, self.root))
+        key = _relative(path, self.root)
+        entry = self._entries(key)[1].get(key)
         if not isinstance(entry, list) or len(entry) != 7:
             return None
         if not stored and entry[:2] != list(self._stat(path) or ()):
@@ -182,7 +209,9 @@ class Cache:
             return
         if stat is None or self._stat(result.path) != stat:
             return  # changed while we looked: do not cache
-        self.entries[_relative(result.path, self.root)] = [
+        key = _relative(result.path, self.root)
+        number, entries = self._entries(key)
+        entries[key] = [
             *stat,
             digest,
             [asdict(d) for d in result.diagnostics],
@@ -191,12 +220,13 @@ class Cache:
             [note.removeprefix(result.path) if note.startswith(result.path + ":") else note for note in result.notes],
             result.sites,
         ]
-        self.dirty = True
+        self._dirty.add(number)
 
     def save(self) -> None:
-        if self.dirty:
-            _write(self.folder, self.file, {"salt": self.salt, "root": self.root, "entries": self.entries})
-            self.dirty = False  # written (or not writable): a later save has only news to add
+        for number in sorted(self._dirty):
+            shard = {"salt": self.salt, "root": self.root, "entries": self._shards[number]}
+            _write(self.folder, self.file / f"{number:02d}.json", shard)
+        self._dirty.clear()  # written (or not writable): a later save has only news to add
 
 
 class RunCache:

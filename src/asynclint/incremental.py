@@ -66,6 +66,12 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     if not changed or len(changed) > FEW_CHANGED:
         return None
     fresh = [workers.process(path, job) for path in changed]
+    # Their first pass is cached whatever comes next: a later re-check (a helper changed)
+    # reads every file's facts from the cache, and one missing sends it the whole way.
+    cache = passes.cache_of(job)
+    cached_facts = {r.path: cache.facts(r.path, stored=True) for r in fresh}  # as the last run read them
+    for r in fresh:
+        cache.put(r)
     try:
         unread = set(record["unread"])
         names = {last: frozenset(holders) for last, holders in record["names"].items()}
@@ -75,11 +81,11 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     chains: dict[str, list[Diagnostic]] = {}  # unchanged files -> their blocking findings now
     new_index = None
     if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), unread, names) for r in fresh):
-        updated = None if any(r.errors for r in fresh) else _rerun_new_facts(files, job, run_cache, record, fresh)
-        # Their first pass stands either way (read above for the facts they had).
-        cache = passes.cache_of(job)
-        for r in fresh:
-            cache.put(r)
+        updated = (
+            None
+            if any(r.errors for r in fresh)
+            else _rerun_new_facts(files, job, run_cache, record, fresh, cached_facts)
+        )
         if updated is None:
             return None  # the rest of the run is the whole one
         new_index, again = updated
@@ -138,7 +144,12 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
 
 
 def _rerun_new_facts(
-    files: list[str], job: Job, run_cache: RunCache, record: dict[str, Any], fresh: list[FileResult]
+    files: list[str],
+    job: Job,
+    run_cache: RunCache,
+    record: dict[str, Any],
+    fresh: list[FileResult],
+    cached_facts: dict[str, ModuleFacts | None],
 ) -> tuple[ProjectIndex, list[FileResult]] | None:
     """(the index, the unchanged files to lint again) when the changed files' facts changed
     only in what they call of libraries; else None. Then a run without the cache would read
@@ -147,7 +158,8 @@ def _rerun_new_facts(
     index exactly: its blocking chains change, nothing else. The files to lint again are
     those that call into what may block, before or after, and spell a name whose chain
     changed (as the language server decides: `project.changed_names`). Each one's first
-    pass comes from the cache, its second is run with the new index."""
+    pass comes from the cache, its second is run with the new index. `cached_facts`: the
+    changed files' facts as the cache held them before this run (those the last run read)."""
     import hashlib
 
     from asynclint.cache import facts_hash
@@ -168,8 +180,8 @@ def _rerun_new_facts(
     old: dict[str, ModuleFacts] = {}
     for path, digest in sorted(record["facts"].items()):
         if path in new:
-            # The facts the last run read: the cache's entry before this run replaces it.
-            facts = first.facts(path, stored=True)
+            # The facts the last run read: the cache's entry before this run replaced it.
+            facts = cached_facts.get(path)
             if (
                 digest in (None, "deferred")
                 or facts_hash(facts) != digest
