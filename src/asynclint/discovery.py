@@ -244,14 +244,16 @@ def _walk(
             continue
         subfolders = []
         for entry in entries:
-            entry_resolved = resolved / entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
             except OSError:
                 continue
             if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
                 continue  # before the pattern matching, which costs more than this
-            if entry.name in DEFAULT_EXCLUDES or (excludes is not None and excludes.matches(entry_resolved, is_dir)):
+            if entry.name in DEFAULT_EXCLUDES:
+                continue
+            entry_resolved = resolved / entry.name
+            if excludes is not None and excludes.matches(entry_resolved, is_dir):
                 continue
             if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
                 continue

@@ -180,22 +180,31 @@ def plan(request: Request) -> Plan:
     cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
 
     stamps: dict[str, Stamps] = {}
+    reals: dict[str, str] = {}
+    config_folders: dict[str, str] = {}
 
     def absolute_of(path: str) -> str:
         return os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path))
 
-    def settings_of(path: str, folder: str) -> Settings:
-        """The settings of a path in `folder` (the path itself if it is a folder)."""
+    def settings_of(folder: str) -> Settings:
+        """The settings of the files in `folder` (absolute and normalized)."""
         if fixed is not None:
             return fixed
         if folder not in by_folder:
-            by_folder[folder] = settings_for(path, request.overrides, stamps)
+            start = _real_folder(folder if os.path.exists(folder) else cwd, reals)
+            by_folder[folder] = request.overrides.apply(_settings_in(_config_stamps(Path(start), stamps)))
         return by_folder[folder]
 
-    def root_of(path: str, own: Settings, folder: str) -> str | None:
+    def root_of(own: Settings, folder: str) -> str | None:
+        """`project_root` of the files in `folder`, its paths resolved once per folder."""
         key = (own.config_file, folder)
         if key not in roots:
-            roots[key] = project_root(path, own, projects_above)
+            if own.config_file:
+                if own.config_file not in config_folders:
+                    config_folders[own.config_file] = str(Path(own.config_file).resolve().parent)
+                roots[key] = config_folders[own.config_file]
+            else:
+                roots[key] = nearest_project(_real_folder(folder, reals), projects_above)
         return roots[key]
 
     def add(found: list[str], settings: Settings, named: bool) -> None:
@@ -205,10 +214,10 @@ def plan(request: Request) -> Plan:
                 continue  # named twice (`a.py` and `$PWD/a.py`): linted and reported once
             seen.add(absolute)
             folder = os.path.dirname(absolute)
-            own = settings_of(path, folder)
+            own = settings_of(folder)
             if own.config_file != settings.config_file and not named and _excluded_by(path, own):
                 continue  # a sub-project's own excludes
-            root = root_of(path, own, folder)
+            root = root_of(own, folder)
             key = (own.config_file, root)
             if key not in projects:
                 projects[key] = Project(own, root)
@@ -220,7 +229,7 @@ def plan(request: Request) -> Plan:
     for raw in request.paths:
         absolute = absolute_of(raw)
         is_folder = os.path.isdir(absolute)
-        settings = settings_of(raw, absolute if is_folder else os.path.dirname(absolute))
+        settings = settings_of(absolute if is_folder else os.path.dirname(absolute))
         if absolute in sources and not os.path.isfile(absolute):
             add([os.path.normpath(raw)], settings, named=True)
         elif is_folder:
@@ -283,6 +292,21 @@ def _fixed_settings(request: Request) -> Settings | None:
     if request.config_file is None:
         return None
     return request.overrides.apply(load_settings((), request.config_file))
+
+
+def _real_folder(folder: str, memo: dict[str, str]) -> str:
+    """`os.path.realpath` of an absolute, normalized folder, from its parent's: one `lstat`
+    per folder, where realpath takes one per part of the path (a run names hundreds of
+    folders, deep in a tree)."""
+    found = memo.get(folder)
+    if found is None:
+        parent = os.path.dirname(folder)
+        if parent == folder or os.path.islink(folder):
+            found = os.path.realpath(folder)
+        else:
+            found = os.path.join(_real_folder(parent, memo), os.path.basename(folder))
+        memo[folder] = found
+    return found
 
 
 def project_root(path: str, settings: Settings, memo: dict[str, str | None] | None = None) -> str | None:
