@@ -198,12 +198,25 @@ def discover(
 
 
 def _realpath(path: str, folders: dict[str, str]) -> str:
-    """`os.path.realpath` of a path that is not a link itself, resolving each folder once: a
-    run names thousands of files in a few hundred folders, and realpath stats every part."""
+    """`os.path.realpath` of a path that is not a link itself: a run names thousands of
+    files in a few hundred folders."""
     folder, name = os.path.split(os.path.abspath(path))
-    if folder not in folders:
-        folders[folder] = os.path.realpath(folder)
-    return os.path.join(folders[folder], name)
+    return os.path.join(real_folder(folder, folders), name)
+
+
+def real_folder(folder: str, memo: dict[str, str]) -> str:
+    """`os.path.realpath` of an absolute, normalized folder, from its parent's: one `lstat`
+    per folder, where realpath takes one per part of the path (a run names hundreds of
+    folders, deep in a tree)."""
+    found = memo.get(folder)
+    if found is None:
+        parent = os.path.dirname(folder)
+        if parent == folder or os.path.islink(folder):
+            found = os.path.realpath(folder)
+        else:
+            found = os.path.join(real_folder(parent, memo), os.path.basename(folder))
+        memo[folder] = found
+    return found
 
 
 def _special(path: str) -> bool:

@@ -35,7 +35,7 @@ from asynclint.config import (
     with_overrides,
 )
 from asynclint.diagnostics import Facts
-from asynclint.discovery import Skipped, nearest_project
+from asynclint.discovery import Skipped, nearest_project, real_folder
 from asynclint.job import FixMode, Job, RunResult
 
 if TYPE_CHECKING:
@@ -191,7 +191,7 @@ def plan(request: Request) -> Plan:
         if fixed is not None:
             return fixed
         if folder not in by_folder:
-            start = _real_folder(folder if os.path.exists(folder) else cwd, reals)
+            start = real_folder(folder if os.path.exists(folder) else cwd, reals)
             by_folder[folder] = request.overrides.apply(_settings_in(_config_stamps(Path(start), stamps)))
         return by_folder[folder]
 
@@ -204,7 +204,7 @@ def plan(request: Request) -> Plan:
                     config_folders[own.config_file] = str(Path(own.config_file).resolve().parent)
                 roots[key] = config_folders[own.config_file]
             else:
-                roots[key] = nearest_project(_real_folder(folder, reals), projects_above)
+                roots[key] = nearest_project(real_folder(folder, reals), projects_above)
         return roots[key]
 
     def add(found: list[str], settings: Settings, named: bool) -> None:
@@ -292,21 +292,6 @@ def _fixed_settings(request: Request) -> Settings | None:
     if request.config_file is None:
         return None
     return request.overrides.apply(load_settings((), request.config_file))
-
-
-def _real_folder(folder: str, memo: dict[str, str]) -> str:
-    """`os.path.realpath` of an absolute, normalized folder, from its parent's: one `lstat`
-    per folder, where realpath takes one per part of the path (a run names hundreds of
-    folders, deep in a tree)."""
-    found = memo.get(folder)
-    if found is None:
-        parent = os.path.dirname(folder)
-        if parent == folder or os.path.islink(folder):
-            found = os.path.realpath(folder)
-        else:
-            found = os.path.join(_real_folder(parent, memo), os.path.basename(folder))
-        memo[folder] = found
-    return found
 
 
 def project_root(path: str, settings: Settings, memo: dict[str, str | None] | None = None) -> str | None:
