@@ -136,3 +136,35 @@ def test_a_recheck_after_one_edit_rewrites_only_that_files_shard(project):
     rewritten = [p for p in shards if p.stat().st_mtime_ns != before[p]]
     key = os.path.relpath(views, project).replace(os.sep, "/")
     assert [p.name for p in rewritten] == [f"{cache.zlib.crc32(key.encode()) % cache.SHARDS:02d}.json"]
+
+
+def test_clean_removes_the_caches_below_and_the_chosen_one(project, tmp_path, monkeypatch):
+    nested = project / "tools" / "sub"
+    nested.mkdir(parents=True)
+    (nested / "pyproject.toml").write_text('[project]\nname = "sub"\n')
+    (nested / "x.py").write_text(SLEEPY)
+    elsewhere = tmp_path / "ci-cache"
+    assert check(str(project)).exit_code == 1
+    assert check(str(nested)).exit_code == 1
+    assert check("--cache-dir", str(elsewhere), str(project)).exit_code == 1
+    caches = [project / ".asynclint_cache", nested / ".asynclint_cache", elsewhere]
+    assert all(folder.is_dir() for folder in caches)
+    monkeypatch.chdir(project)
+    result = CliRunner().invoke(cli, ["clean", "--cache-dir", str(elsewhere)])
+    assert result.exit_code == 0, result.output
+    assert not any(folder.exists() for folder in caches)
+    assert sorted(line for line in result.output.splitlines()) == sorted(
+        [
+            "Removing cache at: .asynclint_cache",
+            f"Removing cache at: {os.path.join('tools', 'sub', '.asynclint_cache')}",
+            f"Removing cache at: {elsewhere}",
+        ]
+    )
+    assert (nested / "x.py").read_text() == SLEEPY and len(list(project.rglob("*.py"))) == 6
+    again = CliRunner().invoke(cli, ["clean"])
+    assert again.exit_code == 0 and again.output == ""
+
+
+def test_clean_of_a_missing_path_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli, ["clean", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "no such file or directory" in result.output

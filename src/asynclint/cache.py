@@ -24,7 +24,7 @@ import json
 import os
 import tempfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -75,6 +75,30 @@ def cache_folder(root: str, cache_dir: str | None = None) -> Path:
     """`--cache-dir`, else `ASYNCLINT_CACHE_DIR`, else `.asynclint_cache` in the project root."""
     chosen = cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
     return Path(chosen) if chosen else Path(root) / CACHE_DIR
+
+
+# Where no project keeps its cache, and whose thousands of files would make `clean` slow.
+_NOT_SEARCHED = frozenset(
+    {CACHE_DIR, ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox"}
+)
+
+
+def cache_folders(paths: Iterable[str], cache_dir: str | None = None) -> list[Path]:
+    """The cache folders `asynclint clean` removes: every `.asynclint_cache` at or below
+    `paths`, and `cache_dir` or `ASYNCLINT_CACHE_DIR` where it exists. FileNotFoundError
+    for a path that does not exist."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        if not os.path.exists(path):
+            raise FileNotFoundError(2, "no such file or directory", path)
+        for folder, subfolders, _ in os.walk(path):
+            if CACHE_DIR in subfolders:
+                found.setdefault(os.path.realpath(os.path.join(folder, CACHE_DIR)), Path(folder) / CACHE_DIR)
+            subfolders[:] = [name for name in subfolders if name not in _NOT_SEARCHED]
+    chosen = cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
+    if chosen and os.path.isdir(chosen):
+        found.setdefault(os.path.realpath(chosen), Path(chosen))
+    return list(found.values())
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import gc
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -573,6 +574,25 @@ def show_rule(code: str) -> None:
         Console().print(Markdown(text))
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+@cli.command("clean")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--cache-dir", help="Also remove this cache folder (default: `ASYNCLINT_CACHE_DIR`, if set).")
+def clean(paths: tuple[str, ...], cache_dir: str | None) -> None:
+    """Remove the caches in PATHS (default: the current folder) and the folders below."""
+    from asynclint.cache import cache_folders
+
+    try:
+        found = cache_folders(paths or (".",), cache_dir)
+    except FileNotFoundError as missing:
+        _fail(f"{missing.filename}: no such file or directory")
+    for folder in found:
+        click.echo(f"Removing cache at: {folder}", err=True)
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            _fail(f"{folder}: cannot remove: {exc.strerror or exc}")
 
 
 @cli.command("server")
