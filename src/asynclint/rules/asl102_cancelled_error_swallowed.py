@@ -386,7 +386,8 @@ class CancelledErrorSwallowed(Rule):
             keyword = {cst.Return: "return", cst.Break: "break", cst.Continue: "continue"}[type(jump)]
             self.ctx.report(
                 jump,
-                f"`{keyword}` in `finally:` discards the exception in flight, `asyncio.CancelledError` included",
+                f"`{keyword}` in `finally:` discards the exception in flight, `asyncio.CancelledError` included"
+                " (and is a SyntaxWarning from Python 3.14, PEP 765)",
                 help="Move it out of the `finally:` block",
             )
 
