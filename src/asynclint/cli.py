@@ -13,7 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 import click
 
@@ -47,8 +47,18 @@ def cli() -> None:
     """asynclint: catch the mistakes that quietly break async Python backends."""
 
 
+class _PathName(click.Path):
+    """A path as given, not looked at (`click.Path` stats each one: pre-commit and CI name
+    thousands); discovery says which do not exist. Shells still complete it as a path."""
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str | bytes | os.PathLike[str]:
+        return cast("str | bytes | os.PathLike[str]", value)
+
+
 @cli.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=_PathName())
 @click.option("--select", help="Rule codes or prefixes to enable (comma-separated), e.g. ASL2,ASL101.")
 @click.option("--extend-select", help="Codes or prefixes to enable in addition to the selected ones.")
 @click.option("--ignore", help="Codes or prefixes to disable.")
@@ -242,8 +252,12 @@ def _slow_project_note(projects: Sequence[Project], paths: Sequence[str], enable
     analysis (seconds in a large one): when that takes long, say why on stderr, and how to
     skip it. Said while it runs, or at the end of a run that took long."""
     reading = sorted({p.root for p in projects if p.root and p.settings.project_analysis})
-    named = all(os.path.isfile(path) for path in paths)  # files, not a folder: the rest is read
-    if not enabled or not named or not reading or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES:
+    if (
+        not enabled
+        or not reading
+        or sum(len(p.files) for p in projects) > SLOW_NOTE_FILES
+        or not all(os.path.isfile(path) for path in paths)  # files, not a folder: the rest is read
+    ):
         yield
         return
     import threading
