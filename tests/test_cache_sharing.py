@@ -168,3 +168,14 @@ def test_clean_removes_the_caches_below_and_the_chosen_one(project, tmp_path, mo
 def test_clean_of_a_missing_path_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli, ["clean", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and "no such file or directory" in result.output
+
+
+def test_clean_leaves_a_chosen_folder_asynclint_did_not_make(tmp_path, monkeypatch):
+    # `ASYNCLINT_CACHE_DIR=~/.cache` by mistake: the user's other caches must survive.
+    other = tmp_path / "dot-cache"
+    (other / "pip").mkdir(parents=True)
+    (other / "pip" / "wheel").write_text("keep me")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["clean"], env={"ASYNCLINT_CACHE_DIR": str(other)})
+    assert result.exit_code == 2 and "not a cache asynclint made" in result.output
+    assert (other / "pip" / "wheel").read_text() == "keep me"

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from asynclint.project import ProjectIndex
 
 CACHE_DIR = ".asynclint_cache"
+# The first line of the `.gitignore` asynclint writes in every cache folder it makes.
+_IGNORE_MARK = "# Created by asynclint"
 _T = TypeVar("_T")
 
 
@@ -99,6 +101,18 @@ def cache_folders(paths: Iterable[str], cache_dir: str | None = None) -> list[Pa
     if chosen and os.path.isdir(chosen):
         found.setdefault(os.path.realpath(chosen), Path(chosen))
     return list(found.values())
+
+
+def is_ours(folder: Path) -> bool:
+    """Is this folder asynclint's cache: named so, or holding the `.gitignore` asynclint
+    writes? `clean` removes a chosen folder only then: `--cache-dir ~/.cache` must not take
+    the user's other caches."""
+    if folder.name == CACHE_DIR:
+        return True
+    try:
+        return (folder / ".gitignore").read_text(encoding="utf-8").startswith(_IGNORE_MARK)
+    except (OSError, UnicodeDecodeError):
+        return False
 
 
 @functools.lru_cache(maxsize=1)
@@ -380,7 +394,7 @@ def _write_text(folder: Path, file: Path, text: str) -> None:
         file.parent.mkdir(parents=True, exist_ok=True)
         ignore = folder / ".gitignore"
         if not ignore.exists():
-            ignore.write_text("# Created by asynclint\n*\n", encoding="utf-8")
+            ignore.write_text(f"{_IGNORE_MARK}\n*\n", encoding="utf-8")
         fd, temp = tempfile.mkstemp(dir=file.parent, suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

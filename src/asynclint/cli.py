@@ -595,18 +595,27 @@ def show_rule(code: str) -> None:
 @click.option("--cache-dir", help="Also remove this cache folder (default: `ASYNCLINT_CACHE_DIR`, if set).")
 def clean(paths: tuple[str, ...], cache_dir: str | None) -> None:
     """Remove the caches in PATHS (default: the current folder) and the folders below."""
-    from asynclint.cache import cache_folders
+    from asynclint.cache import cache_folders, is_ours
 
     try:
         found = cache_folders(paths or (".",), cache_dir)
     except FileNotFoundError as missing:
         _fail(f"{missing.filename}: no such file or directory")
+    refused = False
     for folder in found:
+        if not is_ours(folder):
+            click.echo(
+                f"asynclint: {folder}: not a cache asynclint made (no .gitignore of its own); left as it is", err=True
+            )
+            refused = True
+            continue
         click.echo(f"Removing cache at: {folder}", err=True)
         try:
             shutil.rmtree(folder)
         except OSError as exc:
             _fail(f"{folder}: cannot remove: {exc.strerror or exc}")
+    if refused:
+        sys.exit(2)
 
 
 @cli.command("server")
