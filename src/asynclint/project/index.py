@@ -19,7 +19,7 @@ from asynclint.project.families import (
     TYPE_CODES,
 )
 from asynclint.project.joined import Joined, join
-from asynclint.project.spelling import spelled
+from asynclint.project.spelling import holding, spelled
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -143,11 +143,14 @@ class ProjectIndex:
         return bool(rule.wants_with_index(text, settings))
 
     def names(self) -> dict[str, frozenset[str]]:
-        """The last part of every session and resource name the index knows -> the parts
-        before it (the module or class holding it). A module can neither use these nor add
-        to them without spelling such a name and, since names resolve through imports, its
-        module or class (`from shop.db import get_db`, `db.get_db()`, `class D(Base)`), or
-        importing relatively (`from . import get_db`). (Blocking chains are followed from
+        """The last part of every session and resource name the index knows -> where it is
+        held, each as `holding`: the top-level package, a dot, and the module or class
+        holding it (`shop.db` for `shop.api.db.get_db`). A module can neither use these nor
+        add to them without spelling such a name and, since names resolve through imports,
+        its module or class and its top-level package (`from shop.api.db import get_db`,
+        `from shop.api import db` ... `db.get_db()`), or importing relatively (`from . import
+        get_db`): `spelling.names_any`. (A model `Run` of one application does not send
+        every module of another that says `run` and `Run` to be read.) (Blocking chains are followed from
         the calls instead: `wanted_calls`.) A function deemed to run only at startup is in
         too: a module awaiting it from elsewhere would say otherwise."""
         # (A task root: a module calling it otherwise would make it no root. `-> Path`
@@ -172,7 +175,7 @@ class ProjectIndex:
         for table in tables:
             for name in table:
                 holder, _, last = spelled(name).rpartition(".")
-                found.setdefault(last, set()).add(holder.rpartition(".")[2])
+                found.setdefault(last, set()).add(holding(holder))
         return {last: frozenset(holders) for last, holders in found.items()}
 
     def session_classes(self) -> list[str]:

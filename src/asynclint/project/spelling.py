@@ -23,7 +23,22 @@ def words(text: str) -> frozenset[str]:
     return frozenset(re.findall(r"\w+", text))
 
 
+def holding(holder: str) -> str:
+    """Where a name is held, as `ProjectIndex.names()` keeps it: the top-level package and
+    the innermost module or class, `shop.db` for `shop.api.db` (`shop.shop` for `shop`)."""
+    return f"{holder.partition('.')[0]}.{holder.rpartition('.')[2]}"
+
+
 def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative: bool) -> bool:
     """Does a module spelling these words (importing relatively or not) name anything of
-    `ProjectIndex.names()`?"""
-    return any(last in names and (relative or not names[last].isdisjoint(words)) for last in words)
+    `ProjectIndex.names()`: a name's last part, and its holder and top-level package?"""
+    for last in words:
+        held = names.get(last)
+        if held is not None and (relative or any(_spells_holding(where, words) for where in held)):
+            return True
+    return False
+
+
+def _spells_holding(where: str, words: frozenset[str]) -> bool:
+    top, _, holder = where.partition(".")
+    return holder in words and top in words
