@@ -282,11 +282,11 @@ def test_a_worker_gives_memory_back_after_a_large_file_only_when_it_holds_much(t
     job = Job(Settings(root=str(tmp_path)))
 
     monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT + 1)
-    workers.chunk([str(small), str(large), str(small)], job)
+    workers.chunk([(str(small), job), (str(large), job), (str(small), job)])
     assert trims == [0]
 
     monkeypatch.setattr(memory, "resident", lambda: memory.HELD_LIMIT)
-    workers.chunk([str(large)], job)
+    workers.chunk([(str(large), job)])
     assert trims == [0]
 
 
@@ -441,3 +441,26 @@ def test_the_second_pass_is_one_progress_stage_whatever_its_groups_of_rules(tmp_
     results = [FileResult(path) for path in paths]
     passes.project_wide_again(results, ProjectIndex.build([]), Job(Settings(root=str(tmp_path))), 1, False)
     assert recorder.passes == [["project-wide rules", 3, 3]]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_batches_of_different_rules_run_together_and_each_gets_its_own_results(tmp_path, jobs):
+    # The second pass runs each file with its own rules: its groups go to the workers at
+    # once, and each group's results come back to it, its own rules' findings only.
+    text = "import time, subprocess\n\nasync def f():\n    time.sleep(1)\n    subprocess.run(['x'])\n"
+    files = []
+    for number in range(workers.PARALLEL_THRESHOLD + 6):
+        path = tmp_path / f"m{number}.py"
+        path.write_text(text)
+        files.append(str(path))
+    settings = Settings(root=str(tmp_path))
+    sleep = Job(Settings(root=str(tmp_path), select=("ASL201",)))
+    run = Job(Settings(root=str(tmp_path), select=("ASL203",)))
+    try:
+        found = passes.run_batches([(files[:20], sleep), (files[10:], run), ([], Job(settings))], jobs, False)
+    finally:
+        workers.shutdown_pool()
+    assert [sorted(r.path for r in done) for done in found] == [sorted(files[:20]), sorted(files[10:]), []]
+    assert {d.code for r in found[0] for d in r.diagnostics} == {"ASL201"}
+    assert {d.code for r in found[1] for d in r.diagnostics} == {"ASL203"}
+    assert all(len(r.diagnostics) == 1 for done in found for r in done)

@@ -26,40 +26,56 @@ def run_cached(
     whose cached facts may stand in for this one's (which wants only facts). `stage`: start
     a stage of the progress display for these files (else the caller started one for them
     and more)."""
-    cache = None
-    results: list[FileResult] = []
-    todo = files
-    if use_cache:
-        # --fix and --diff read the lint results too: a file whose findings have no fix to
-        # apply needs no fixing pass (and no parse).
-        cache = cache_of(job if job.fix is None else replace(job, fix=None, unsafe=False))
-        todo = []
-        for path in files:
-            hit = None if job.source(path) is not None else cache.get(path)
-            if hit is None or (job.fix is not None and _has_fixes(hit, job.unsafe)):
-                todo.append(path)
-            else:
-                results.append(hit)
-        if todo and facts_from is not None:
-            todo = _facts_from_cache(todo, cache_of(facts_from), cache, results)
-    if PROGRESS is not None and files:
-        if stage:
-            PROGRESS.start(_pass_name(job), len(files))
-        PROGRESS.advance(len(files) - len(todo))  # answered by the cache
+    if PROGRESS is not None and files and stage:
+        PROGRESS.start(_pass_name(job), len(files))
+    return run_batches([(files, job)], jobs, use_cache, facts_from)[0]
+
+
+def run_batches(
+    batches: list[tuple[list[str], Job]], jobs: int, use_cache: bool, facts_from: Job | None = None
+) -> list[list[FileResult]]:
+    """`run_cached` of several (files, job) at once, without a stage of their own: the
+    workers take the files of all of them together (a second pass runs each file with its
+    own rules: many small groups, which one by one would leave a core idle at each's end)."""
+    found: list[list[FileResult]] = []
+    todo: list[tuple[str, int]] = []  # (file, its batch's number)
+    caches: list[Cache | None] = []
+    for number, (files, job) in enumerate(batches):
+        cache = None
+        results: list[FileResult] = []
+        left = files
+        if use_cache:
+            # --fix and --diff read the lint results too: a file whose findings have no fix
+            # to apply needs no fixing pass (and no parse).
+            cache = cache_of(job if job.fix is None else replace(job, fix=None, unsafe=False))
+            left = []
+            for path in files:
+                hit = None if job.source(path) is not None else cache.get(path)
+                if hit is None or (job.fix is not None and _has_fixes(hit, job.unsafe)):
+                    left.append(path)
+                else:
+                    results.append(hit)
+            if left and facts_from is not None:
+                left = _facts_from_cache(left, cache_of(facts_from), cache, results)
+        if PROGRESS is not None:
+            PROGRESS.advance(len(files) - len(left))  # answered by the cache
+        found.append(results)
+        caches.append(cache)
+        todo += [(path, number) for path in left]
     if jobs == 1 or not todo or (len(todo) < workers.PARALLEL_THRESHOLD and not workers.pool_running()):
         # (Once the workers run, a few files go to them too: parsed here, their trees would
         # stay in this process's memory beside everything it holds for the whole run.)
-        fresh = workers.chunk(todo, job)
+        fresh = workers.chunk([(path, batches[number][1]) for path, number in todo])
         if PROGRESS is not None and todo:
             PROGRESS.advance(len(todo))
     else:
-        fresh = workers.parallel(todo, job, jobs, _advance)
-    results.extend(fresh)
-    if cache is not None:
-        for file_result in fresh:
-            if job.source(file_result.path) is None and _lint_of_disk(file_result, job):
-                cache.put(file_result)
-    return results
+        fresh = workers.parallel([(path, batches[number][1]) for path, number in todo], jobs, _advance)
+    for (_, number), file_result in zip(todo, fresh, strict=True):
+        found[number].append(file_result)
+        cache, job = caches[number], batches[number][1]
+        if cache is not None and job.source(file_result.path) is None and _lint_of_disk(file_result, job):
+            cache.put(file_result)
+    return found
 
 
 class FirstPasses:
@@ -113,17 +129,17 @@ def project_wide_again(results: list[FileResult], index: ProjectIndex, job: Job,
             else:
                 del plan[r.path]
     # Each file with its own rules, not all of them: one that none of its own wants is not
-    # parsed again.
+    # parsed again. The groups go to the workers together.
     groups: dict[frozenset[str], list[str]] = {}
     for path, codes in plan.items():
         groups.setdefault(codes, []).append(path)
     if PROGRESS is not None and plan:
         PROGRESS.start(PROJECT_WIDE, len(plan))
-    again: dict[str, FileResult] = {}
+    batches = []
     for codes, paths in sorted(groups.items(), key=lambda group: sorted(group[0])):
         second = replace(job.settings, select=tuple(sorted(codes)), extend_select=())
-        lint = replace(job, settings=second, facts=Facts.NONE, project=index)
-        again.update((r.path, r) for r in run_cached(paths, lint, jobs, use_cache, stage=False))
+        batches.append((paths, replace(job, settings=second, facts=Facts.NONE, project=index)))
+    again = {r.path: r for done in run_batches(batches, jobs, use_cache) for r in done}
     for r in results:
         if r.path in again:
             merge_rerun(r, again[r.path], plan[r.path])

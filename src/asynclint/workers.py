@@ -97,9 +97,10 @@ def _round_trips(source: SourceText) -> bool:
         return False
 
 
-def chunk(paths: list[str], job: Job) -> list[FileResult]:
+def chunk(work: list[tuple[str, Job]]) -> list[FileResult]:
+    """Each (file, job) of `work`, in order."""
     results = []
-    for path in paths:
+    for path, job in work:
         if _orphaned():
             os._exit(1)
         results.append(process(path, job))
@@ -119,24 +120,27 @@ def _size(path: str) -> int:
         return 0
 
 
-def parallel(files: list[str], job: Job, jobs: int, done: Callable[[int], None]) -> list[FileResult]:
-    """`job` on each file on `jobs` worker processes (started on first need); `done(n)` as
-    each batch of n files is done."""
+def parallel(work: list[tuple[str, Job]], jobs: int, done: Callable[[int], None]) -> list[FileResult]:
+    """Each (file, job) of `work` on `jobs` worker processes (started on first need), the
+    results in the order of `work`; `done(n)` as each batch of n files is done."""
     # Large files first so no worker is left with a big one at the end; small chunks
-    # keep the pickling overhead low without starving a core.
-    ordered = sorted(files, key=_size, reverse=True)
+    # keep the pickling overhead low without starving a core. (A chunk's items that share
+    # a job pickle it once.)
+    ordered = sorted(range(len(work)), key=lambda item: _size(work[item][0]), reverse=True)
     size = max(1, min(32, len(ordered) // (jobs * 8) or 1))
     chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
     pool = start_pool(jobs)
     from concurrent.futures import as_completed
 
-    results: list[FileResult] = []
+    results: list[FileResult | None] = [None] * len(work)
+    futures = {pool.submit(chunk, [work[item] for item in items]): items for items in chunks}
     # As each chunk is done, not in the order given: the first chunks hold the largest files.
-    for future in as_completed([pool.submit(chunk, paths, job) for paths in chunks]):
+    for future in as_completed(futures):
         batch = future.result()
-        results.extend(batch)
+        for item, result in zip(futures[future], batch, strict=True):
+            results[item] = result
         done(len(batch))
-    return results
+    return [result for result in results if result is not None]
 
 
 def pool_running() -> bool:
