@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from fixture_format import FIXTURES, expectations
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asynclint.cli import cli
 from asynclint.modules import absolute_import, module_name
@@ -474,3 +477,14 @@ def test_session_in_route_without_project_analysis_asks_the_module():
     assert lint(quiet, "ASL401", project_analysis=False) == []
     firing = (FIXTURES / "ASL401" / "traps.py").read_text()
     assert [code for _, _, code in lint(firing, "ASL401", project_analysis=False)] == ["ASL401"] * 3
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2100)))
+@settings(max_examples=300, derandomize=True)
+def test_words_are_the_runs_of_word_characters(text):
+    # `words` splits ASCII text its own faster way: the same words as `\w+`, for any text.
+    from asynclint.project import words
+
+    assert words(text) == frozenset(re.findall(r"\w+", text))
+    every_ascii = "".join(map(chr, range(128)))
+    assert words(every_ascii + text) == frozenset(re.findall(r"\w+", every_ascii + text))
