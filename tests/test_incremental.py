@@ -257,6 +257,26 @@ def test_a_chain_appears_in_the_route_file_when_a_helper_it_calls_starts_blockin
         assert not blocks or "stamp -> inner -> time.sleep" in found[0]["message"]
 
 
+def test_a_helper_read_only_on_demand_keeps_the_fast_path_when_its_facts_stay(tmp_path, monkeypatch, whole_runs):
+    # helpers.py has no async code: its first pass defers its facts, and the run reads them
+    # because routes.py calls into it. Edited, it is read again the same way (a facts-only
+    # lint): the same facts, so nothing else is redone.
+    helpers = write_app(tmp_path, HELPERS)
+    assert report(tmp_path) == []
+    parsed: list[str] = []
+    parse = engine.parse_or_report
+    monkeypatch.setattr(
+        engine, "parse_or_report", lambda text, path, *a: parsed.append(Path(path).name) or parse(text, path, *a)
+    )
+    runs = len(whole_runs)
+    edit(helpers, HELPERS + "\n# a comment\n")
+    assert report(tmp_path) == [] and len(whole_runs) == runs
+    assert parsed == ["helpers.py"]
+    # Facts that changed otherwise (what `stamp` returns) take the whole run, as before.
+    edit(helpers, HELPERS.replace("return inner()", "return inner() + 1"))
+    assert report(tmp_path) == [] and len(whole_runs) == runs + 1
+
+
 def test_a_helper_changed_after_another_file_was_edited_is_still_answered_without_the_whole_run(tmp_path, whole_runs):
     # The re-check after the route's edit (its facts the same) keeps the route's first pass
     # in the cache: the next re-check, a helper's, reads every file's facts from there.

@@ -19,22 +19,62 @@ if TYPE_CHECKING:
 
 
 def _same_facts(
-    result: FileResult, job: Job, before: str | None, unread: set[str], names: dict[str, frozenset[str]]
+    result: FileResult,
+    job: Job,
+    before: str | None,
+    names: dict[str, frozenset[str]],
+    read: tuple[ModuleFacts | None, ModuleFacts | None] | None,
 ) -> bool:
-    """Does the project pass read the same of this changed file as the run before did? Its
-    facts are the same; or the index was built without them, and still would be: it has
-    none now, or its facts are still deferred and it spells none of the names the deferred
-    modules were checked for (then neither its calls nor its names lead there)."""
+    """Does the project pass read the same of this changed file as the run before did?
+    `read`: (then, now) where that run read its facts (`_facts_read`): they are the same.
+    Else the index was built without them, and still would be: it has none now, or its
+    facts are still deferred and it spells none of the names the deferred modules were
+    checked for (then neither its calls nor its names lead there)."""
     from asynclint.cache import facts_hash
 
+    if read is not None:
+        then, now = map(facts_hash, read)
+        return then not in (None, "deferred") and now == then
     now = facts_hash(result.facts)
-    if now not in (None, "deferred"):
-        return now == before
-    if result.path not in unread:
-        return False
     if now is None:
         return True
-    return before == "deferred" and not passes.spells(result.path, names, job)
+    return now == "deferred" and before == "deferred" and not passes.spells(result.path, names, job)
+
+
+def _facts_read(
+    fresh: list[FileResult], job: Job, record: dict[str, Any], unread: set[str]
+) -> dict[str, tuple[ModuleFacts | None, ModuleFacts | None]]:
+    """For each changed file whose facts the last run's project pass read, (those facts, as
+    the cache held them before this run; its facts now). Either may be its first pass's or,
+    where that defers them (a sync helper that async code calls), those read on demand:
+    now, a facts-only lint, as `runner._index_on_demand` would read it. Each one's results
+    are cached, so that a later re-check finds every file's facts there (one missing sends
+    it the whole way)."""
+    from asynclint.cache import facts_hash
+    from asynclint.project import is_deferred
+
+    first = passes.cache_of(job)
+    fetch = replace(job, settings=passes.facts_only(job.settings), facts=Facts.ALL)
+    on_demand = passes.cache_of(fetch)
+    read: dict[str, tuple[ModuleFacts | None, ModuleFacts | None]] = {}
+    for r in fresh:
+        digest = record["facts"].get(r.path)
+        if digest not in (None, "deferred"):
+            then = first.facts(r.path, stored=True)
+            read_then = then if facts_hash(then) == digest else None
+        elif digest == "deferred" and r.path not in unread:
+            read_then = on_demand.facts(r.path, stored=True)
+        else:
+            first.put(r)
+            continue  # the index was built without its facts
+        now = r.facts
+        if is_deferred(now) and not r.errors:
+            full = workers.process(r.path, fetch)
+            now = None if full.errors else full.facts
+            on_demand.put(full)
+        read[r.path] = (read_then, now)
+        first.put(r)
+    return read
 
 
 # At most this many changed files are linted again on their own (`rerun_changed`); more
@@ -65,27 +105,18 @@ def rerun_changed(files: list[str], job: Job, run_cache: RunCache, jobs: int) ->
     changed = sorted({requested[os.path.abspath(path)] for path in changed})
     if not changed or len(changed) > FEW_CHANGED:
         return None
-    fresh = [workers.process(path, job) for path in changed]
-    # Their first pass is cached whatever comes next: a later re-check (a helper changed)
-    # reads every file's facts from the cache, and one missing sends it the whole way.
-    cache = passes.cache_of(job)
-    cached_facts = {r.path: cache.facts(r.path, stored=True) for r in fresh}  # as the last run read them
-    for r in fresh:
-        cache.put(r)
     try:
         unread = set(record["unread"])
         names = {last: frozenset(holders) for last, holders in record["names"].items()}
     except (TypeError, AttributeError):
         return None
+    fresh = [workers.process(path, job) for path in changed]
+    read = _facts_read(fresh, job, record, unread)
     again: list[FileResult] = []  # unchanged files whose findings the new index may change
     chains: dict[str, list[Diagnostic]] = {}  # unchanged files -> their blocking findings now
     new_index = None
-    if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), unread, names) for r in fresh):
-        updated = (
-            None
-            if any(r.errors for r in fresh)
-            else _rerun_new_facts(files, job, run_cache, record, fresh, cached_facts)
-        )
+    if any(r.errors or not _same_facts(r, job, record["facts"].get(r.path), names, read.get(r.path)) for r in fresh):
+        updated = None if any(r.errors for r in fresh) else _rerun_new_facts(files, job, run_cache, record, fresh, read)
         if updated is None:
             return None  # the rest of the run is the whole one
         new_index, again = updated
@@ -149,7 +180,7 @@ def _rerun_new_facts(
     run_cache: RunCache,
     record: dict[str, Any],
     fresh: list[FileResult],
-    cached_facts: dict[str, ModuleFacts | None],
+    read: dict[str, tuple[ModuleFacts | None, ModuleFacts | None]],
 ) -> tuple[ProjectIndex, list[FileResult]] | None:
     """(the index, the unchanged files to lint again) when the changed files' facts changed
     only in what they call of libraries; else None. Then a run without the cache would read
@@ -158,8 +189,8 @@ def _rerun_new_facts(
     index exactly: its blocking chains change, nothing else. The files to lint again are
     those that call into what may block, before or after, and spell a name whose chain
     changed (as the language server decides: `project.changed_names`). Each one's first
-    pass comes from the cache, its second is run with the new index. `cached_facts`: the
-    changed files' facts as the cache held them before this run (those the last run read)."""
+    pass comes from the cache, its second is run with the new index. `read`: what the
+    project pass read of the changed files then, and reads now (`_facts_read`)."""
     import hashlib
 
     from asynclint.cache import facts_hash
@@ -173,20 +204,18 @@ def _rerun_new_facts(
     unread = set(record["unread"])
     new: dict[str, ModuleFacts] = {}
     for r in fresh:
-        if r.facts is None:
-            return None
-        new[r.path] = r.facts
+        now = read.get(r.path, (None, None))[1]
+        if now is None:
+            return None  # not read by the last run, or no facts now: the whole run decides
+        new[r.path] = now
     loaded: dict[str, ModuleFacts] = {}
     old: dict[str, ModuleFacts] = {}
     for path, digest in sorted(record["facts"].items()):
         if path in new:
-            # The facts the last run read: the cache's entry before this run replaced it.
-            facts = cached_facts.get(path)
-            if (
-                digest in (None, "deferred")
-                or facts_hash(facts) != digest
-                or facts_hash(new[path]) in (None, "deferred")
-            ):
+            # The facts the last run read: the cache's entry before this run replaced it
+            # (the first pass's, or those read on demand where the first pass deferred them).
+            facts = read[path][0]
+            if facts_hash(facts) in (None, "deferred") or facts_hash(new[path]) in (None, "deferred"):
                 return None
             assert facts is not None
             old[path] = facts
