@@ -63,3 +63,16 @@ def test_the_statements_on_their_own_do_find_things():
         settings = settings_for(text, default_code=path.parent.name)
         found += any(_findings(snippet, settings) for snippet in _snippets(text))
     assert found >= 0.8 * marked, (found, marked)
+
+
+def test_a_module_without_an_async_def_has_no_async_code_to_parse_for():
+    # `import asyncio` alone is no async code: the async-code rules skip the module unparsed.
+    # `async` and `def` may stand apart, across a line continuation too.
+    from asynclint.knowledge import has_async_def
+
+    assert not has_async_def("import asyncio, time\n\ndef f():\n    time.sleep(1)\n    asyncio.run(g())\n")
+    continued = "import time\n\nasync \\\n    def f():\n    time.sleep(1)\n"
+    ast.parse(continued)
+    assert has_async_def(continued) and has_async_def("async  def f(): pass")
+    settings = settings_for(continued, default_code="ASL201")
+    assert [(d.row, d.code) for d in lint_source(continued, "snippet.py", settings).diagnostics] == [(5, "ASL201")]

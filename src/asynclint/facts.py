@@ -35,8 +35,6 @@ _UNTYPED_KINDS = frozenset({"param", "assign", "with", "for", "walrus"})
 _STDLIB = frozenset(sys.stdlib_module_names) | {"__future__"}
 # How a module importing SQLAlchemy's or SQLModel's asyncio extension spells it.
 _ASYNCIO_ORM_WORDS = re.compile(r"ext\.asyncio|ext\s+import\s+asyncio")
-# Async code is the body of an `async def` (`async with`/`async for` are only found there).
-_ASYNC_DEF = re.compile(r"\basync\s+def\b")
 
 if TYPE_CHECKING:
     # The records `facts()` hands to `asynclint.project` (which reads them back as JSON).
@@ -108,7 +106,7 @@ def wanted_first(text: str, settings: Settings, async_code: bool = True) -> bool
     from asynclint.rules._resources import ResourceRule
 
     return (
-        (async_code and _ASYNC_DEF.search(text) is not None)
+        (async_code and knowledge.has_async_def(text))
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
         or ResourceRule.wants(text, settings)

@@ -407,7 +407,18 @@ def may_have_routes(text: str) -> bool:
 def may_serve_requests(text: str) -> bool:
     """Can code in this module run per request or per iteration (ASL501): a route handler,
     a dependency (`Depends(f)`), or a loop in async code?"""
-    return "async" in text or may_have_routes(text) or may_name(text, DEPENDS)
+    return has_async_def(text) or may_have_routes(text) or may_name(text, DEPENDS)
+
+
+# Async code is the body of an `async def` (`async with` and `async for` are only found
+# there): a module without one has none. (A backslash may continue the line between.)
+_ASYNC_DEF = re.compile(r"\basync[\s\\]+def\b")
+
+
+def has_async_def(text: str) -> bool:
+    """Can this module hold async code? The word "async" alone is in every module that
+    imports asyncio."""
+    return "async" in text and _ASYNC_DEF.search(text) is not None
 
 
 # --- Resources (ASL5xx) -----------------------------------------------------------

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from asynclint.knowledge import has_async_def
+
 if TYPE_CHECKING:
     from asynclint.config import Settings
     from asynclint.context import Context
@@ -23,7 +25,7 @@ class Rule:
     summary: ClassVar[str] = ""
     # The file must contain at least one of these strings, or the rule is skipped.
     tokens: ClassVar[tuple[str, ...]] = ()
-    # The rule only looks at async code, so a file without "async" cannot match.
+    # The rule only looks at async code, so a file without an `async def` cannot match.
     needs_async: ClassVar[bool] = False
     # Lowest target Python version the rule applies to.
     min_target: ClassVar[tuple[int, int]] = (3, 0)
@@ -55,7 +57,7 @@ class Rule:
     @classmethod
     def wants(cls, text: str, settings: Settings) -> bool:
         """Could this rule match anything in `text`? A cheap check before parsing."""
-        if cls.needs_async and "async" not in text:
+        if cls.needs_async and not has_async_def(text):
             return False
         return cls.mentioned(text, settings)
 

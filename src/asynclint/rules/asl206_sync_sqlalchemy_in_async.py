@@ -51,7 +51,7 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
     @classmethod
     def wants_with_index(cls, text: str, settings: Settings) -> bool:
         # A `SessionDep` from another module: the module need not spell sqlalchemy or sqlmodel.
-        return cls.wants(text, settings) or "async" in text
+        return cls.wants(text, settings) or knowledge.has_async_def(text)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import libcst as cst
 
 from asynclint.guards import LAZY, guard_of
+from asynclint.knowledge import has_async_def
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
 from asynclint.scope import Scope
@@ -64,7 +65,7 @@ class BlockingCallInHelper(Rule):
 
     @classmethod
     def wants_with_index(cls, text: str, settings: Settings) -> bool:
-        return "async" in text
+        return has_async_def(text)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
