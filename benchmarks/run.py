@@ -288,6 +288,7 @@ RUFF, RUFF_1 = "ruff --select ASYNC, cold", "ruff: 1 small file"
 FLAKE8 = "flake8 --select ASYNC (flake8-async), slice"
 COLD, PRIME = "asynclint cold (--no-cache)", "asynclint cold, writing cache"
 COLD_OFF = "asynclint cold, project analysis off (--no-cache --no-project-analysis)"
+COLD_EACH = "asynclint cold, each package its own project (--no-cache)"
 WARM, CHANGED = "asynclint warm, no change", "asynclint warm, 1 file changed"
 HELPER_CHANGED = "asynclint warm, 1 helper changed (facts change)"
 # A sync helper 32 of dstack's async modules call: a blocking call added to it (and taken away
@@ -416,7 +417,7 @@ class Bench:
         a, cmd = self.args, which(shlex.split(self.args.asynclint))
         if not cmd:
             return skipped(
-                (COLD, COLD_OFF, PRIME, WARM, CHANGED, HELPER_CHANGED, SINGLE, FIX_PRIME, FIX_WARM),
+                (COLD, COLD_OFF, COLD_EACH, PRIME, WARM, CHANGED, HELPER_CHANGED, SINGLE, FIX_PRIME, FIX_WARM),
                 f"`{a.asynclint}` not found",
             )
         self.versions["asynclint"] = first_line([*cmd, "--version"])
@@ -428,6 +429,7 @@ class Bench:
         # The same without project analysis: what reading the whole project for facts costs.
         off = [*base, "--no-cache", "--no-project-analysis", *self.fs.files]
         rows.append(self.timed(COLD_OFF, off, self.fs, a.repeats, env=env, before=self.clear_cache))
+        rows.append(self.each_package(fresh, env))
         self.clear_cache()
         rows.append(self.timed(PRIME, full, self.fs, 1, "primes the cache for the next rows", env=env))
         rows.append(self.timed(WARM, full, self.fs, a.fast_repeats, env=env))
@@ -459,6 +461,34 @@ class Bench:
         rows.append(self.timed(FIX_PRIME, fix, self.fs, 1, "edits the work tree; primes the next row", env=env))
         rows.append(self.timed(FIX_WARM, fix, self.fs, a.fast_repeats, env=env))
         return rows
+
+    def each_package(self, argv: list[str], env: dict) -> Row:
+        """The cold run once per top-level folder (a package of the corpus), each its own
+        project, as a user runs it on one application: wall and CPU summed, the worst peak.
+        The row above reads them all as one project, where one application's names can
+        send another's modules to be read."""
+        files = set(self.fs.files)
+        head = [arg for arg in argv if arg not in files]
+        packages: dict[str, list[str]] = {}
+        for f in self.fs.files:
+            packages.setdefault(f.split("/", 1)[0], []).append(f)
+        total = Run(0.0)
+        for names in packages.values():
+            self.clear_cache()
+            run = run_once([*head, *names], self.fs.root, env)
+            if run.error:
+                return row(COLD_EACH, argv, self.fs, run)
+            total.wall += run.wall
+            total.cpu += run.cpu
+            total.peak_mb = max(total.peak_mb, run.peak_mb)
+            total.out_lines += run.out_lines
+        return row(
+            COLD_EACH,
+            argv,
+            self.fs,
+            total,
+            f"{len(packages)} runs, one per package; times summed, each with its start-up",
+        )
 
     def helper_changed(self, argv: list[str], env: dict) -> Row:
         """`HELPER` starts blocking, then stops, and so on: each run sees its facts changed."""
