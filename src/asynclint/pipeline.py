@@ -174,14 +174,13 @@ def plan(request: Request) -> Plan:
     seen: set[str] = set()
     # Per folder, once: a run names thousands of files in a few hundred folders.
     by_folder: dict[str, Settings] = {}
-    roots: dict[tuple[str | None, str], str | None] = {}
+    roots: dict[tuple[str | None, str | None], str | None] = {}
     projects_above: dict[str, str | None] = {}  # nearest_project's answers, per folder
     sources = {os.path.abspath(p) for p in request.sources}
     cwd = os.getcwd()  # once: os.path.abspath asks for it on every call
 
     stamps: dict[str, Stamps] = {}
-    reals: dict[str, str] = {}
-    config_folders: dict[str, str] = {}
+    reals: dict[str, str] = {}  # each folder's real path (`real_folder`)
 
     def absolute_of(path: str) -> str:
         return os.path.normpath(path if os.path.isabs(path) else os.path.join(cwd, path))
@@ -192,19 +191,14 @@ def plan(request: Request) -> Plan:
             return fixed
         if folder not in by_folder:
             start = real_folder(folder if os.path.exists(folder) else cwd, reals)
-            by_folder[folder] = request.overrides.apply(_settings_in(_config_stamps(Path(start), stamps)))
+            by_folder[folder] = _settings_at(Path(start), request.overrides, stamps)
         return by_folder[folder]
 
     def root_of(own: Settings, folder: str) -> str | None:
-        """`project_root` of the files in `folder`, its paths resolved once per folder."""
-        key = (own.config_file, folder)
+        # A configuration file's folder is its files' root wherever they are: once for all.
+        key = (own.config_file, None if own.config_file else folder)
         if key not in roots:
-            if own.config_file:
-                if own.config_file not in config_folders:
-                    config_folders[own.config_file] = str(Path(own.config_file).resolve().parent)
-                roots[key] = config_folders[own.config_file]
-            else:
-                roots[key] = nearest_project(real_folder(folder, reals), projects_above)
+            roots[key] = project_root(real_folder(folder, reals), own, projects_above)
         return roots[key]
 
     def add(found: list[str], settings: Settings, named: bool) -> None:
@@ -251,8 +245,12 @@ def settings_for(path: str, overrides: Overrides = Overrides(), memo: dict[str, 
     files found above each folder so far (a run asks for hundreds of folders)."""
     target = Path(path)
     folder = target if target.is_dir() else target.parent
-    start = folder.resolve() if folder.exists() else Path.cwd().resolve()
-    return overrides.apply(_settings_in(_config_stamps(start, memo)))
+    return _settings_at(folder.resolve() if folder.exists() else Path.cwd().resolve(), overrides, memo)
+
+
+def _settings_at(folder: Path, overrides: Overrides, memo: dict[str, Stamps] | None) -> Settings:
+    """The settings of the files in `folder` (a real path)."""
+    return overrides.apply(_settings_in(_config_stamps(folder, memo)))
 
 
 # The pyproject.toml files at and above a folder, nearest first: (folder, mtime, size).
@@ -294,12 +292,13 @@ def _fixed_settings(request: Request) -> Settings | None:
     return request.overrides.apply(load_settings((), request.config_file))
 
 
-def project_root(path: str, settings: Settings, memo: dict[str, str | None] | None = None) -> str | None:
-    """The folder project analysis reads for `path`: its configuration's folder, else the
-    nearest folder above it with a project marker, else None (no folder is walked)."""
+def project_root(folder: str, settings: Settings, memo: dict[str, str | None] | None = None) -> str | None:
+    """The folder project analysis reads for the files in `folder` (a real path): their
+    configuration's folder, else the nearest folder at or above it with a project marker,
+    else None (no folder is walked). `memo`: `nearest_project`'s."""
     if settings.config_file:
         return str(Path(settings.config_file).resolve().parent)
-    return nearest_project(str(Path(path).resolve()), memo)
+    return nearest_project(folder, memo)
 
 
 def _excluded_by(path: str, settings: Settings) -> bool:
