@@ -59,21 +59,20 @@ def _facts_read(
     read: dict[str, tuple[ModuleFacts | None, ModuleFacts | None]] = {}
     for r in fresh:
         digest = record["facts"].get(r.path)
+        cached = first.facts(r.path, stored=True)  # before the first pass replaces it
+        first.put(r)
         if digest not in (None, "deferred"):
-            then = first.facts(r.path, stored=True)
-            read_then = then if facts_hash(then) == digest else None
+            then = cached if facts_hash(cached) == digest else None
         elif digest == "deferred" and r.path not in unread:
-            read_then = on_demand.facts(r.path, stored=True)
+            then = on_demand.facts(r.path, stored=True)
         else:
-            first.put(r)
             continue  # the index was built without its facts
         now = r.facts
         if is_deferred(now) and not r.errors:
             full = workers.process(r.path, fetch)
             now = None if full.errors else full.facts
             on_demand.put(full)
-        read[r.path] = (read_then, now)
-        first.put(r)
+        read[r.path] = (then, now)
     return read
 
 

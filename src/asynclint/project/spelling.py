@@ -24,8 +24,9 @@ _NOT_WORD = str.maketrans({chr(i): " " for i in range(128) if not (chr(i).isalnu
 
 def words(text: str) -> frozenset[str]:
     """The words a module spells: its names, keywords and the words in its strings (the
-    runs of word characters). Asked of thousands of modules a run: for ASCII text, its other characters
-    made spaces and split, three times as fast as the regular expression, and the same."""
+    runs of word characters). Asked of thousands of modules a run: for ASCII text, its
+    other characters made spaces and split, three times as fast as the regular expression,
+    and the same."""
     if text.isascii():
         return frozenset(text.translate(_NOT_WORD).split())
     return frozenset(re.findall(r"\w+", text))
