@@ -75,8 +75,13 @@ def _typed(kind: Callable[..., _T], data: dict[str, Any]) -> _T:
 
 def cache_folder(root: str, cache_dir: str | None = None) -> Path:
     """`--cache-dir`, else `ASYNCLINT_CACHE_DIR`, else `.asynclint_cache` in the project root."""
-    chosen = cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
+    chosen = _chosen_folder(cache_dir)
     return Path(chosen) if chosen else Path(root) / CACHE_DIR
+
+
+def _chosen_folder(cache_dir: str | None) -> str | None:
+    """The cache folder chosen for every project: `--cache-dir`, else `ASYNCLINT_CACHE_DIR`."""
+    return cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
 
 
 # Where no project keeps its cache, and whose thousands of files would make `clean` slow.
@@ -97,7 +102,7 @@ def cache_folders(paths: Iterable[str], cache_dir: str | None = None) -> list[Pa
             if CACHE_DIR in subfolders:
                 found.setdefault(os.path.realpath(os.path.join(folder, CACHE_DIR)), Path(folder) / CACHE_DIR)
             subfolders[:] = [name for name in subfolders if name not in _NOT_SEARCHED]
-    chosen = cache_dir or os.environ.get("ASYNCLINT_CACHE_DIR")
+    chosen = _chosen_folder(cache_dir)
     if chosen and os.path.isdir(chosen):
         found.setdefault(os.path.realpath(chosen), Path(chosen))
     return list(found.values())
