@@ -415,12 +415,44 @@ def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch)
         "from app.helpers import pause\n\nasync def view():\n    (pause())\n    pause()\n"
     )
     files = sorted(str(p) for p in package.glob("*.py"))
-    located = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
-    monkeypatch.setattr(positions, "call_ranges", lambda text, calls: [None] * len(calls))
+    located = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
+    monkeypatch.setattr(positions, "call_ranges", lambda text, calls, tree=None: [None] * len(calls))
     parses = _counting_parses(monkeypatch)
-    found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
-    assert found == located and [(d.row, d.col, d.end_col) for d in found] == [(4, 6, 13), (5, 5, 12)]
+    found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
+    assert found.diagnostics == located.diagnostics
+    assert [(d.row, d.col, d.end_col) for d in found.diagnostics] == [(4, 6, 13), (5, 5, 12)]
     assert parses["views.py"] == 2
+
+
+def test_recorded_places_are_located_by_the_first_pass(tmp_path, monkeypatch):
+    # Where CPython's tree is at hand: judging a place later (a re-check after a helper
+    # changed judges the places of every file calling it) then takes no parse of the file.
+    from asynclint import engine, positions
+    from asynclint.project import ProjectIndex
+
+    package = _project(tmp_path)
+    (package / "views.py").write_text(
+        "from app.helpers import pause\n\nasync def view():\n    (pause())\n    x = [pause() for _ in f()]\n"
+    )
+    settings = Settings(root=str(tmp_path))
+    first = engine.lint_file(str(package / "views.py"), settings, collect_facts=Facts.FIRST)
+    helper = engine.lint_file(str(package / "helpers.py"), settings, collect_facts=Facts.ALL)
+    assert [(site["code"], site["range"]) for site in first.sites] == [
+        ("ASL207", [4, 6, 4, 13]),
+        ("ASL207", [5, 10, 5, 17]),
+    ]
+
+    def no_parse(*args, **kwargs):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(positions, "call_ranges", no_parse)
+    monkeypatch.setattr(engine, "parse_or_report", no_parse)
+    index = ProjectIndex.build([first.facts, helper.facts])
+    found = passes.judged_at_sites(first, frozenset({"ASL207"}), index, Job(settings))
+    assert [(d.code, d.row, d.col, d.end_row, d.end_col) for d in found] == [
+        ("ASL207", 4, 6, 4, 13),
+        ("ASL207", 5, 10, 5, 17),
+    ]
 
 
 def test_the_second_pass_is_one_progress_stage_whatever_its_groups_of_rules(tmp_path, monkeypatch):

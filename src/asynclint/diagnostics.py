@@ -14,8 +14,8 @@ Applicability = Literal["safe", "unsafe"]
 # A module's facts for project analysis (`asynclint.facts` writes them, `asynclint.project` reads them): JSON-like.
 ModuleFacts = dict[str, Any]
 # A place a rule found before the project index existed (`Rule.records_sites`): JSON-like,
-# `{"code": ..., "call": [its number, the module's calls, the callee's first name] or None
-# (no call), "data": <the rule's own>}`; `positions.call_ranges` locates it.
+# `{"code": ..., "range": [row, column, end row, end column] or None (no call, or one CPython's
+# positions could not locate: `positions.call_ranges`), "data": <the rule's own>}`.
 Site = dict[str, Any]
 
 

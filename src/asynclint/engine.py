@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 import libcst as cst
 
-from asynclint import __version__, noqa, registry
+from asynclint import __version__, noqa, positions, registry
 from asynclint.config import Settings
 from asynclint.context import Context
 from asynclint.diagnostics import Diagnostic, Facts, FileResult, InternalError, Site
@@ -165,19 +165,26 @@ def _diagnostics(
     """The findings reported, and the places recorded (`Rule.records_sites`)."""
     sites: list[Site] = []
     reports = []
+    calls: list[tuple[int, int, str | None]] = []
     for report in ctx.reports:
         if report.site is None:
             reports.append(report)
             continue
-        # Located only once the index judges it a finding, which few places are: by the
-        # number of its call (`positions.call_ranges`); None for a place that is no call.
         node = report.node
-        call = (
-            [report.call, ctx.calls, leftmost_name(node.func)]
-            if isinstance(node, cst.Call) and report.call is not None
-            else None
-        )
-        sites.append({"code": report.code, "call": call, "data": report.site})
+        site: Site = {"code": report.code, "range": None, "data": report.site}
+        if isinstance(node, cst.Call) and report.call is not None and tree is not None:
+            site["range"] = len(calls)
+            calls.append((report.call, ctx.calls, leftmost_name(node.func)))
+        sites.append(site)
+    if calls:
+        # Located now, where CPython's tree is at hand, though only the few places the index
+        # judges findings need it: later it would take a parse of the file (a re-check after a
+        # helper changed locates them in every file that calls it). By the number of the call.
+        ranges = positions.call_ranges(text, calls, tree)
+        for site in sites:
+            if site["range"] is not None:
+                where = ranges[site["range"]]
+                site["range"] = [*where[0], *where[1]] if where is not None else None
     if not reports:
         return [], sites
     from asynclint.fixes import build_fix
@@ -185,14 +192,14 @@ def _diagnostics(
 
     # The innermost statement where it renders to the file's text; else the whole module,
     # mapped back to the text where LibCST leaves characters out.
-    positions = WholeModulePositions(module, text)
-    locator = Locator(module, tree, text, fallback=positions)
+    whole = WholeModulePositions(module, text)
+    locator = Locator(module, tree, text, fallback=whole)
     found = []
     for report in reports:
         start, end = locator.range(report.node, report.statement)
         fix = None
         # Fixes are edits of LibCST's rendering: where that is not the text, there are none.
-        if report.fix is not None and positions.faithful:
+        if report.fix is not None and whole.faithful:
             first_row = locator.first_row(report.statement) if report.statement is not None else None
             fix = build_fix(report.fix, module, report.statement, first_row, locator)
         found.append(Diagnostic(report.code, report.message, path, *start, *end, fix, report.help))

@@ -177,24 +177,20 @@ def judged_at_sites(
         if site["code"] in codes:
             finding = registry.load_rule(site["code"]).from_site(site["data"], index)
             if finding is not None:
-                if site["call"] is None:
+                if site["range"] is None:
                     return None
                 judged.append((site, finding))
     if not judged:
         return []
     from asynclint import noqa
-    from asynclint.positions import call_ranges
     from asynclint.source import split_lines
 
     text = text_of(result.path, job)  # the text the first pass read: the cache checked it
-    ranges = call_ranges(text, [tuple(site["call"]) for site, _ in judged])
     lines = split_lines(text)
     exempt = noqa.file_exemptions(text) if job.noqa else None
     found = []
-    for (site, (message, help)), where in zip(judged, ranges, strict=True):
-        if where is None:
-            return None
-        (row, col), (end_row, end_col) = where
+    for site, (message, help) in judged:
+        row, col, end_row, end_col = site["range"]
         if not job.noqa or not noqa.suppressed(site["code"], row, lines, exempt):
             found.append(Diagnostic(site["code"], message, result.path, row, col, end_row, end_col, None, help))
     return found
