@@ -703,9 +703,31 @@ def busy_warning() -> float:
     return load
 
 
+def libcst_versions(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(the floor's LibCST, asynclint's) where they differ, else None. A floor parsed with
+    another LibCST measures another parser (1.0 is slower than 1.9 and builds bigger trees):
+    every "x floor" ratio would compare asynclint with it, not with its own parse."""
+    cmd = which(shlex.split(args.asynclint))
+    if "floor" in args.skip or "asynclint" in args.skip or not cmd:
+        return None
+    python = Path(cmd[0]).with_name("python")  # the venv asynclint's console script runs in
+    probe = "import importlib.metadata as m; print('libcst', m.version('libcst'))"
+    floor, ours = (first_line([str(py), "-c", probe]) for py in (args.floor_python, python))
+    if floor.startswith("error") or ours.startswith("error") or floor == ours:
+        return None
+    return floor, ours
+
+
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("run: terminated"))  # so `finally` cleans up
     args = parse_args(argv)
+    differ = libcst_versions(args)
+    if differ is not None:
+        sys.exit(
+            f"run: the floor's python has {differ[0]}, asynclint's has {differ[1]}: the ratios would "
+            f"compare asynclint with another parser. Run run.py with asynclint's python, or pass "
+            f"--floor-python {Path(which(shlex.split(args.asynclint))[0]).with_name('python')}"
+        )
     if args.setup_peers:
         setup_peers(args.peers_venv)
     if args.paths:
