@@ -455,6 +455,31 @@ def test_recorded_places_are_located_by_the_first_pass(tmp_path, monkeypatch):
     ]
 
 
+def test_a_task_root_without_a_swallowed_cancellation_is_not_linted_again(tmp_path, monkeypatch):
+    # The index can only exempt ASL102 findings (a coroutine another module starts as a
+    # task); a module whose first pass found none has nothing for it to take away.
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    swallow = "    try:\n        await asyncio.sleep(1)\n    except asyncio.CancelledError:\n        return\n"
+    (package / "workers.py").write_text(f"import asyncio\n\nasync def poll():\n{swallow}")
+    reraise = swallow.replace("return", "raise")  # mentions CancelledError, swallows nothing
+    (package / "clean.py").write_text(f"import asyncio\n\nasync def tick():\n{reraise}")
+    (package / "other.py").write_text(f"import asyncio\n\nasync def awaited():\n{swallow}")
+    (package / "main.py").write_text(
+        "import asyncio\nfrom app.clean import tick\nfrom app.other import awaited\nfrom app.workers import poll\n\n"
+        "async def start():\n    asyncio.create_task(poll())\n    asyncio.create_task(tick())\n"
+        "    await awaited()\n"
+    )
+    files = sorted(str(p) for p in package.glob("*.py"))
+    parses = _counting_parses(monkeypatch)
+    found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files).diagnostics
+    # poll's handler is exempt (a task's root, started in main.py); awaited's is not.
+    assert [(os.path.basename(d.path), d.row) for d in found if d.code == "ASL102"] == [("other.py", 6)]
+    assert parses["workers.py"] == 2  # linted again: the index takes its finding away
+    assert parses["clean.py"] == 1  # a task's root too, with nothing to take away
+
+
 def test_the_second_pass_is_one_progress_stage_whatever_its_groups_of_rules(tmp_path, monkeypatch):
     # Files are linted again in groups of the same rules; the bar shows one stage for all.
     import asynclint.project

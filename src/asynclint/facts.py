@@ -460,6 +460,7 @@ class FactsCollector:
                 break
             arguments.append((position, arg.value))
         starter = None
+        outer, asked = None, False  # this call's `_callee`, asked at most once
         if arguments:
             starter = starts_task(ctx, node)
             for position, value in arguments:
@@ -468,17 +469,19 @@ class FactsCollector:
                     if inner is None:
                         continue
                     self.as_argument.add(value)
-                    outer = None if starter else self._callee(node)
                     if starter:
                         self.spawned.add(inner)
-                    elif outer is not None:
+                        continue
+                    if not asked:
+                        outer, asked = self._callee(node), True
+                    if outer is not None:
                         self.handed.add((outer, position, inner))
                     else:
                         self.called.add(inner)
                 elif isinstance(value, cst.Name):
                     self._spawn_helper(node, starter, position, value.value)
         if node not in self.as_argument:
-            callee = self._callee(node)
+            callee = outer if asked else self._callee(node)
             if callee is not None:
                 self.called.add(callee)
 

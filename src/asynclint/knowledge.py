@@ -7,6 +7,7 @@ which types are SQLAlchemy sessions, which decorators make a FastAPI route.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -204,15 +205,22 @@ ITEM_PRESERVING_BUILTINS = frozenset({"builtins.sorted", "builtins.list", "built
 SESSION_FACTORIES = frozenset({ASYNC_SESSIONMAKER, ASYNC_SESSIONMAKER_VIA_CLASS})
 
 
-def may_name(text: str, qualified_names: Iterable[str]) -> bool:
+def may_name(text: str, qualified_names: frozenset[str] | tuple[str, ...]) -> bool:
     """Can a module with this text refer to one of these qualified names? Names resolve
     through the module's imports, so it spells the last part (`AsyncClient`) of the name
     and the top-level package (`import httpx`, `from httpx import AsyncClient`), unless it
     imports relatively (the package's own modules: `from ... import create_engine`)."""
-    lasts = [name for name in qualified_names if name.rpartition(".")[2] in text]
-    if not lasts:
+    tops = [top for last, top in _spelled_parts(qualified_names) if last in text]
+    if not tops:
         return False
-    return any(name.partition(".")[0] in text for name in lasts) or has_relative_import(text)
+    return any(top in text for top in tops) or has_relative_import(text)
+
+
+@functools.lru_cache(maxsize=64)
+def _spelled_parts(qualified_names: frozenset[str] | tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(last part, top-level package) of each name: the prefilters ask it of every module,
+    for the same few sets of names."""
+    return tuple((name.rpartition(".")[2], name.partition(".")[0]) for name in qualified_names)
 
 
 # Prefilter patterns begin with a literal: Python's `re` then scans for it quickly, where a
@@ -417,8 +425,18 @@ _ASYNC_DEF = re.compile(r"\basync[\s\\]+def\b")
 
 def has_async_def(text: str) -> bool:
     """Can this module hold async code? The word "async" alone is in every module that
-    imports asyncio."""
-    return "async" in text and _ASYNC_DEF.search(text) is not None
+    imports asyncio. (Every rule's prefilter asks it of the same text in turn: the last
+    answer is kept, for that text object.)"""
+    global _last_async_def
+    last = _last_async_def
+    if last[0] is text:
+        return last[1]
+    found = "async" in text and _ASYNC_DEF.search(text) is not None
+    _last_async_def = (text, found)  # one rebinding: another thread sees the pair or the last
+    return found
+
+
+_last_async_def: tuple[str | None, bool] = (None, False)
 
 
 # --- Resources (ASL5xx) -----------------------------------------------------------

@@ -47,6 +47,10 @@ class Rule:
     # the index may know as a session): a file with places is linted again for the rule,
     # a file without is not.
     judges_sites: ClassVar[bool] = True
+    # Whether the index can only take this rule's findings away, never add one (ASL102: a
+    # coroutine started as a task in another module is a task's root, exempt): a file whose
+    # first pass found none is not linted again for it (`project.rerun_plan`).
+    index_removes_only: ClassVar[bool] = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

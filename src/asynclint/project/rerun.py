@@ -51,7 +51,13 @@ def rerun_plan(
                         codes -= SESSION_CODES
                     if types.isdisjoint(spelled_words):
                         codes -= TYPE_CODES
-                codes = frozenset(code for code in codes if registry.load_rule(code).index_may_change(index, source))
+                found = {d.code for d in result.diagnostics}
+                codes = frozenset(
+                    code
+                    for code in codes
+                    if (code in found or not registry.load_rule(code).index_removes_only)
+                    and registry.load_rule(code).index_may_change(index, source)
+                )
             if (
                 not index.session_dependency
                 and "ASL401" in settings.codes_for(result.path)

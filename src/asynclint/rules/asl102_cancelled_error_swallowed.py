@@ -82,6 +82,7 @@ _CAUGHT = {
 class CancelledErrorSwallowed(Rule):
     code = "ASL102"
     index_family = "tasks"
+    index_removes_only = True  # the index knows more task roots, each exempt
     name = "cancelled-error-swallowed"
     summary = "`asyncio.CancelledError` caught and not re-raised in async code"
     # A cancellation is caught by name (`CancelledError`, `BaseException`) or by a bare `except:`.
