@@ -372,6 +372,32 @@ def test_resource_rules_run_again_only_where_a_call_reaches_the_index():
     assert not rerun("async def route(response):\n    data = await response.fetch()\n")
 
 
+def test_a_call_that_creates_and_drops_a_resource_reaches_asl501_not_asl502():
+    """A project function that makes and closes a client on every call (`resource_churn`)
+    can make an ASL501 finding at a call per request; ASL502 has nothing to say at such a
+    call (the function closes what it makes), so a module calling only that is not parsed
+    again for ASL502."""
+    from asynclint.rules.asl501_resource_per_request import ResourcePerRequest
+    from asynclint.rules.asl502_resource_not_closed import ResourceNotClosed
+
+    facts = {
+        "version": FACTS_VERSION,
+        "module": "m",
+        "functions": {
+            "m.fetch": _function(**{"async": True}, drops="httpx.AsyncClient"),
+            "m.client": _function(via="call", gives="httpx.AsyncClient"),
+        },
+    }
+    index = ProjectIndex.build([facts])
+    assert "m.fetch" in index.resource_churn and "m.client" in index.resource_factories
+    churn = "async def route():\n    await fetch()\n"
+    assert ResourcePerRequest.index_may_change(index, churn)
+    assert not ResourceNotClosed.index_may_change(index, churn)
+    factory = "async def route():\n    c = client()\n"
+    assert ResourcePerRequest.index_may_change(index, factory)
+    assert ResourceNotClosed.index_may_change(index, factory)
+
+
 def test_index_guards_and_startup():
     facts = {
         "version": FACTS_VERSION,

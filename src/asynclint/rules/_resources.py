@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, TypeAlias, cast
+from typing import TYPE_CHECKING, ClassVar, TypeAlias, cast
 
 import libcst as cst
 
@@ -252,6 +252,11 @@ def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int
 class ResourceRule(Rule):
     """The prefilter shared by the resource rules (ASL501, ASL502)."""
 
+    # Whether a call of a project function that creates and drops a resource on every call
+    # (`ProjectIndex.resource_churn`) can make a finding: ASL501's (at a call per request),
+    # not ASL502's (a resource made there is closed there).
+    follows_churn: ClassVar[bool] = True
+
     @classmethod
     def wants(cls, text: str, settings: Settings) -> bool:
         return knowledge.may_name(text, knowledge.RESOURCE_CONSTRUCTORS) or knowledge.may_name(
@@ -273,26 +278,29 @@ class ResourceRule(Rule):
         spelled = words(text)
         names = {
             last
-            for last, holders in _creating_names(index)
+            for last, holders in _creating_names(index, cls.follows_churn)
             if last in spelled and (holders is None or not holders.isdisjoint(spelled))
         }
         return bool(names) and _calls_or_binds(frozenset(names)).search(text) is not None
 
 
-# The index `_creating_names` last answered for (with the sizes of what it read: an index is
-# built whole and not changed after, but a stale answer could skip a file), and the answer.
-_last_index: list[object] = [None, (), frozenset()]
+# The index `_creating_names` last answered for, with or without churn (with the sizes of
+# what it read: an index is built whole and not changed after, but a stale answer could skip
+# a file), and the answer.
+_last_index: dict[bool, list[object]] = {True: [None, (), frozenset()], False: [None, (), frozenset()]}
 
 
-def _creating_names(index: ProjectIndex) -> frozenset[tuple[str, frozenset[str] | None]]:
+def _creating_names(index: ProjectIndex, churn: bool = True) -> frozenset[tuple[str, frozenset[str] | None]]:
     """(last name, None or the names a receiver's class is known by) for each project
-    function and class that creates a resource; for a method, the last names of the classes
-    that have it (`ProjectIndex.methods`, inherited ones included) and of the module-level
-    instances of those classes. Computed once per index (a run asks it for every file)."""
+    function and class that creates a resource (`churn`: or creates and drops one on every
+    call); for a method, the last names of the classes that have it (`ProjectIndex.methods`,
+    inherited ones included) and of the module-level instances of those classes. Computed
+    once per index (a run asks it for every file)."""
     tables = (index.resource_factories, index.resource_classes, index.resource_churn, index.methods, index.values)
     sizes = tuple(len(table) for table in tables)
-    if _last_index[0] is index and _last_index[1] == sizes:
-        return cast(frozenset[tuple[str, frozenset[str] | None]], _last_index[2])
+    last = _last_index[churn]
+    if last[0] is index and last[1] == sizes:
+        return cast(frozenset[tuple[str, frozenset[str] | None]], last[2])
     from asynclint.project import spelled_last
 
     holders: dict[str, set[str]] = {}
@@ -302,11 +310,11 @@ def _creating_names(index: ProjectIndex) -> frozenset[tuple[str, frozenset[str] 
     for name, kind in index.values.items():
         for function in index.methods.get(kind, {}).values():
             holders[function].add(name.rpartition(".")[2])
+    creating = [*index.resource_factories, *index.resource_classes, *(index.resource_churn if churn else ())]
     answer = frozenset(
-        (next(iter(spelled_last((key,)))), frozenset(holders[key]) if key in holders else None)
-        for key in (*index.resource_factories, *index.resource_classes, *index.resource_churn)
+        (next(iter(spelled_last((key,)))), frozenset(holders[key]) if key in holders else None) for key in creating
     )
-    _last_index[:] = [index, sizes, answer]
+    last[:] = [index, sizes, answer]
     return answer
 
 

@@ -90,6 +90,7 @@ class _Created:
 class ResourceNotClosed(ResourceRule):
     code = "ASL502"
     index_family = "resources"
+    follows_churn = False  # what a project call creates and drops, it closes
     name = "resource-not-closed"
     summary = "An engine, pool or client created in a function is never closed"
 
