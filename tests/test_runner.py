@@ -196,7 +196,8 @@ def test_importing_the_module_of_a_session_factory_is_not_using_it(tmp_path, mon
 
 def test_a_name_of_one_package_does_not_send_another_packages_modules_to_be_read(tmp_path, monkeypatch):
     # `app.run.Run` takes a session: a module of `other` saying `run` and `Run` cannot use
-    # it without importing it, which spells `app`; a module of `app` saying them is read.
+    # it without importing it, which spells `app` (a relative import stays in `other`); a
+    # module of `app` saying them is read, through a relative import too.
     for name in ("app", "other"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "__init__.py").write_text("")
@@ -206,10 +207,12 @@ def test_a_name_of_one_package_does_not_send_another_packages_modules_to_be_read
     )
     (tmp_path / "app" / "jobs.py").write_text("from .run import Run\n\n\ndef make():\n    return Run()\n")
     (tmp_path / "other" / "steps.py").write_text("class Run:\n    pass\n\n\ndef run():\n    return Run()\n")
+    # A relative import reaches only its own package's names: not `app`'s.
+    (tmp_path / "other" / "relative.py").write_text("from .steps import Run\n\n\ndef run():\n    return Run()\n")
     parses = _counting_parses(monkeypatch)
     files = sorted(str(p) for p in tmp_path.rglob("*.py"))
     runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
-    assert parses["jobs.py"] == 1 and parses["steps.py"] == 0
+    assert parses["jobs.py"] == 1 and parses["steps.py"] == 0 and parses["relative.py"] == 0
 
 
 def test_a_call_through_a_re_export_fetches_the_package_then_the_module(tmp_path, monkeypatch):

@@ -280,7 +280,12 @@ def spells(path: str, names: dict[str, frozenset[str]], job: Job) -> bool:
     spelled = words(text)
     if names.keys().isdisjoint(spelled):
         return False
-    return names_any(names, spelled, has_relative_import(text))
+    package = None
+    if has_relative_import(text):
+        from asynclint.modules import module_name
+
+        package = module_name(path, job.settings.root).partition(".")[0]
+    return names_any(names, spelled, package)
 
 
 def text_of(path: str, job: Job) -> str:

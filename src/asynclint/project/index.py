@@ -149,8 +149,9 @@ class ProjectIndex:
         add to them without spelling such a name and, since names resolve through imports,
         its module or class and its top-level package (`from shop.api.db import get_db`,
         `from shop.api import db` ... `db.get_db()`), or importing relatively (`from . import
-        get_db`): `spelling.names_any`. (A model `Run` of one application does not send
-        every module of another that says `run` and `Run` to be read.) (Blocking chains are
+        get_db`) inside the same top-level package: `spelling.names_any`. (A model `Run` of
+        one application does not send every module of another that says `run` and `Run`, or
+        imports relatively, to be read.) (Blocking chains are
         followed from the calls instead: `wanted_calls`.) A function deemed to run only at
         startup is in too: a module awaiting it from elsewhere would say otherwise."""
         # (A task root: a module calling it otherwise would make it no root. `-> Path`

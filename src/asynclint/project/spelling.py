@@ -38,12 +38,16 @@ def holding(holder: str) -> str:
     return f"{holder.partition('.')[0]}.{holder.rpartition('.')[2]}"
 
 
-def names_any(names: dict[str, frozenset[str]], words: frozenset[str], relative: bool) -> bool:
-    """Does a module spelling these words (importing relatively or not) name anything of
-    `ProjectIndex.names()`: a name's last part, and its holder and top-level package?"""
+def names_any(names: dict[str, frozenset[str]], words: frozenset[str], package: str | None) -> bool:
+    """Does a module spelling these words name anything of `ProjectIndex.names()`: a name's
+    last part, and its holder and top-level package? `package`: the module's own top-level
+    package where it imports relatively (`from . import get_db`), else None; such an import
+    reaches any name of that package, and none of another."""
     for last in words:
         held = names.get(last)
-        if held is not None and (relative or any(_spells_holding(where, words) for where in held)):
+        if held is not None and any(
+            where.partition(".")[0] == package or _spells_holding(where, words) for where in held
+        ):
             return True
     return False
 
