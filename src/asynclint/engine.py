@@ -165,7 +165,7 @@ def _diagnostics(
     """The findings reported, and the places recorded (`Rule.records_sites`)."""
     sites: list[Site] = []
     reports = []
-    calls: list[tuple[int, int, str | None]] = []
+    calls: list[tuple[Site, tuple[int, int, str | None]]] = []  # each site's call, by number
     for report in ctx.reports:
         if report.site is None:
             reports.append(report)
@@ -173,18 +173,16 @@ def _diagnostics(
         node = report.node
         site: Site = {"code": report.code, "range": None, "data": report.site}
         if isinstance(node, cst.Call) and report.call is not None and tree is not None:
-            site["range"] = len(calls)
-            calls.append((report.call, ctx.calls, leftmost_name(node.func)))
+            calls.append((site, (report.call, ctx.calls, leftmost_name(node.func))))
         sites.append(site)
     if calls:
         # Located now, where CPython's tree is at hand, though only the few places the index
         # judges findings need it: later it would take a parse of the file (a re-check after a
-        # helper changed locates them in every file that calls it). By the number of the call.
-        ranges = positions.call_ranges(text, calls, tree)
-        for site in sites:
-            if site["range"] is not None:
-                where = ranges[site["range"]]
-                site["range"] = [*where[0], *where[1]] if where is not None else None
+        # helper changed locates them in every file that calls it).
+        ranges = positions.call_ranges(text, [call for _, call in calls], tree)
+        for (site, _), where in zip(calls, ranges, strict=True):
+            if where is not None:
+                site["range"] = [*where[0], *where[1]]
     if not reports:
         return [], sites
     from asynclint.fixes import build_fix
