@@ -235,7 +235,8 @@ def test_call_ranges_from_cpython_agree_with_libcst(text):
         ((whole[call].start.line, whole[call].start.column + 1), (whole[call].end.line, whole[call].end.column + 1))
         for call in calls
     ]
-    assert call_ranges(text, asked) == expected
+    tree = ast.parse(text)
+    assert call_ranges(text, tree, asked) == expected
     # A count or a name that does not match the module's calls gives nothing, not a wrong place.
-    assert call_ranges(text, [(0, len(calls) + 1, None)]) == [None]
-    assert call_ranges(text, [(0, len(calls), "not_the_name")]) == [None]
+    assert call_ranges(text, tree, [(0, len(calls) + 1, None)]) == [None]
+    assert call_ranges(text, tree, [(0, len(calls), "not_the_name")]) == [None]

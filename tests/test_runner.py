@@ -419,7 +419,7 @@ def test_a_finding_at_a_place_not_located_is_linted_again(tmp_path, monkeypatch)
     )
     files = sorted(str(p) for p in package.glob("*.py"))
     located = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
-    monkeypatch.setattr(positions, "call_ranges", lambda text, calls, tree=None: [None] * len(calls))
+    monkeypatch.setattr(positions, "call_ranges", lambda text, tree, calls: [None] * len(calls))
     parses = _counting_parses(monkeypatch)
     found = runner.run(files, Job(Settings(root=str(tmp_path))), jobs=1, project_files=files)
     assert found.diagnostics == located.diagnostics

@@ -175,11 +175,11 @@ def _diagnostics(
         if isinstance(node, cst.Call) and report.call is not None and tree is not None:
             calls.append((site, (report.call, ctx.calls, leftmost_name(node.func))))
         sites.append(site)
-    if calls:
+    if calls and tree is not None:  # (calls are taken only where the tree is)
         # Located now, where CPython's tree is at hand, though only the few places the index
         # judges findings need it: later it would take a parse of the file (a re-check after a
         # helper changed locates them in every file that calls it).
-        ranges = positions.call_ranges(text, [call for _, call in calls], tree)
+        ranges = positions.call_ranges(text, tree, [call for _, call in calls])
         for (site, _), where in zip(calls, ranges, strict=True):
             if where is not None:
                 site["range"] = [*where[0], *where[1]]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from asynclint import passes, workers
-from asynclint.diagnostics import Diagnostic, Facts, FileResult, ModuleFacts
+from asynclint.diagnostics import Diagnostic, FileResult, ModuleFacts
 from asynclint.job import Job, RunResult
 from asynclint.project.families import BLOCKING_CODES
 
@@ -54,7 +53,7 @@ def _facts_read(
     from asynclint.project import is_deferred
 
     first = passes.cache_of(job)
-    fetch = replace(job, settings=passes.facts_only(job.settings), facts=Facts.ALL)
+    fetch = passes.on_demand(job)
     on_demand = passes.cache_of(fetch)
     read: dict[str, tuple[ModuleFacts | None, ModuleFacts | None]] = {}
     for r in fresh:
@@ -199,7 +198,7 @@ def _rerun_new_facts(
     if any(os.path.abspath(path) not in requested for path in run_cache.project_files):
         return None  # the rest of the project was read another way (`runner._project_pass`)
     first = passes.cache_of(job)
-    on_demand = passes.cache_of(replace(job, settings=passes.facts_only(job.settings), facts=Facts.ALL))
+    on_demand = passes.cache_of(passes.on_demand(job))
     unread = set(record["unread"])
     new: dict[str, ModuleFacts] = {}
     for r in fresh:

@@ -216,6 +216,12 @@ def facts_only(settings: Settings) -> Settings:
     return replace(settings, select=(), extend_select=(), per_file_ignores=())
 
 
+def on_demand(job: Job) -> Job:
+    """The job that reads a deferred module's facts once they are wanted (`runner`'s rounds,
+    and a re-check comparing them: the same job, so the same cache)."""
+    return replace(job, settings=facts_only(job.settings), facts=Facts.ALL)
+
+
 def cache_of(job: Job) -> Cache:
     """The run's one `Cache` of `job`'s results. A run's passes use the same cache files
     several times (facts on demand go round until nothing new is wanted), and the facts of a

@@ -320,21 +320,14 @@ def _index(nodes: Sequence[object], node: object) -> int:
     return next(i for i, item in enumerate(nodes) if item is node)
 
 
-def call_ranges(
-    text: str, calls: list[tuple[int, int, str | None]], tree: ast.Module | None = None
-) -> list[Range | None]:
-    """The ranges of calls known by number, from CPython's positions: each of `calls` is
-    (its number from 0 among the module's calls in source order, how many the module has,
-    the name its callee's text starts with or None), as LibCST's traversal counts them; its
-    range is that of CPython's call of the same number (both leave out parentheses around a
-    call), what `Locator.range` would give. None where that cannot be sure: the counts
-    differ, or the text there does not read as the call (`)` at its end, its name first).
-    `tree`: CPython's tree of `text`, where the caller has it (else it is parsed here)."""
-    if tree is None:
-        try:
-            tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return [None] * len(calls)
+def call_ranges(text: str, tree: ast.Module, calls: list[tuple[int, int, str | None]]) -> list[Range | None]:
+    """The ranges of calls known by number, from CPython's positions (`tree`: its tree of
+    `text`): each of `calls` is (its number from 0 among the module's calls in source order,
+    how many the module has, the name its callee's text starts with or None), as LibCST's
+    traversal counts them; its range is that of CPython's call of the same number (both
+    leave out parentheses around a call), what `Locator.range` would give. None where that
+    cannot be sure: the counts differ, or the text there does not read as the call (`)` at
+    its end, its name first)."""
     theirs = _ast_calls(tree)
     # Source order: by start, the outer of two calls starting together first (`f()()`).
     theirs.sort(key=lambda c: (c.lineno, c.col_offset, -(c.end_lineno or 0), -(c.end_col_offset or 0)))

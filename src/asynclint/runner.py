@@ -176,7 +176,7 @@ def _project_pass(
     # In path order: results arrive in completion order, and the chain the index shows
     # must not depend on which worker finished first (nor on the cache, whose order differs).
     everything.sort(key=lambda r: r.path)
-    index = _index_on_demand(everything, replace(job, settings=facts_only, facts=Facts.ALL), jobs, use_cache, names)
+    index = _index_on_demand(everything, passes.on_demand(job), jobs, use_cache, names)
     if not index.is_empty():
         passes.project_wide_again(results, index, job, jobs, use_cache)
     return index

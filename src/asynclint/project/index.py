@@ -151,9 +151,9 @@ class ProjectIndex:
         `from shop.api import db` ... `db.get_db()`), or importing relatively (`from . import
         get_db`) inside the same top-level package: `spelling.names_any`. (A model `Run` of
         one application does not send every module of another that says `run` and `Run`, or
-        imports relatively, to be read.) (Blocking chains are
-        followed from the calls instead: `wanted_calls`.) A function deemed to run only at
-        startup is in too: a module awaiting it from elsewhere would say otherwise."""
+        imports relatively, to be read.) (Blocking chains are followed from the calls
+        instead: `wanted_calls`.) A function deemed to run only at startup is in too: a
+        module awaiting it from elsewhere would say otherwise."""
         # (A task root: a module calling it otherwise would make it no root. `-> Path`
         # functions and Path attributes are not among them: a module that spells none of
         # ASL204's calls cannot gain a finding from them; one that uses them is found through

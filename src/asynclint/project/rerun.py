@@ -52,11 +52,11 @@ def rerun_plan(
                     if types.isdisjoint(spelled_words):
                         codes -= TYPE_CODES
                 found = {d.code for d in result.diagnostics}
+                rules = [registry.load_rule(code) for code in codes]
                 codes = frozenset(
-                    code
-                    for code in codes
-                    if (code in found or not registry.load_rule(code).index_removes_only)
-                    and registry.load_rule(code).index_may_change(index, source)
+                    rule.code
+                    for rule in rules
+                    if (rule.code in found or not rule.index_removes_only) and rule.index_may_change(index, source)
                 )
             if (
                 not index.session_dependency
