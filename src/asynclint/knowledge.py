@@ -34,6 +34,10 @@ BLOCKING_SUBPROCESS = frozenset(
     | {f"os.spawn{suffix}" for suffix in ("l", "le", "lp", "lpe", "v", "ve", "vp", "vpe")}
     | {"os.posix_spawn", "os.posix_spawnp"}
 )
+# Flags with which those return at once (ASL203 leaves the call alone): `os.waitpid(pid,
+# os.WNOHANG)` (also `wait3`/`wait4`/`waitid`) polls, `os.spawnl(os.P_NOWAIT, ...)` starts
+# the child and returns its pid, as creating a `Popen` does.
+NON_BLOCKING_PROCESS_FLAGS = frozenset({"os.WNOHANG", "os.P_NOWAIT", "os.P_NOWAITO", "os.P_DETACH"})
 
 BLOCKING_FILE_IO = frozenset(
     {"builtins.open", "io.open"}

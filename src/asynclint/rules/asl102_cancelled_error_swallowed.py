@@ -5,7 +5,8 @@ sibling cancellation and shutdown all depend on it travelling out of the task.
 Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
 `BaseException`, or everything (bare `except:`) with no `raise` in it at all
 (outside nested defs); a handler naming `CancelledError` that leaves only by raising
-another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`); and
+another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`; a class
+of the module derived from CancelledError is still one); and
 `return`/`break`/`continue` leaving a `finally:` (located at that statement), which
 discards any exception in flight.
 
@@ -192,11 +193,29 @@ class CancelledErrorSwallowed(Rule):
             if raised is None or (isinstance(raised, cst.Name) and raised.value == caught):
                 return False
             name = self.ctx.qualname(raised)
-            if name is None or name in knowledge.CANCELLED_ERROR or name in knowledge.THREAD_CANCELLED_ERROR:
+            if name is None or _is_cancellation(name) or self._subclasses_cancellation(raised):
                 return False
             if not isinstance(node.exc, cst.Call) and self._is_variable(raised):
                 return False
         return True
+
+    def _subclasses_cancellation(self, raised: cst.BaseExpression, depth: int = 0) -> bool:
+        """Is `raised` a class of this module that derives from CancelledError (`class
+        WorkerCancelled(asyncio.CancelledError)`)? Raising it keeps the cancellation."""
+        if not isinstance(raised, cst.Name) or depth > 8:
+            return False
+        found = self.ctx.scope.lookup(raised.value)
+        if found is None or len(found[1]) != 1 or found[1][0].kind != "class":
+            return False
+        cls = cast(cst.ClassDef, found[1][0].node)
+        scope = found[0]
+        for base in cls.bases:
+            name = self.ctx.qualname(base.value, scope)
+            if name is not None and _is_cancellation(name):
+                return True
+            if self._subclasses_cancellation(base.value, depth + 1):
+                return True
+        return False
 
     def _is_variable(self, expr: cst.BaseExpression) -> bool:
         """A name bound by assignment in the function or module (it may hold an instance)."""
@@ -711,6 +730,11 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
     if len(bindings) != 1 or bindings[0].kind != "def":
         return None
     return cast(cst.FunctionDef, bindings[0].node)
+
+
+def _is_cancellation(name: str) -> bool:
+    """asyncio's CancelledError, or concurrent.futures' (told to a thread)."""
+    return name in knowledge.CANCELLED_ERROR or name in knowledge.THREAD_CANCELLED_ERROR
 
 
 RULE = CancelledErrorSwallowed

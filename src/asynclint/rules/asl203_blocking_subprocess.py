@@ -8,7 +8,8 @@ constructor that bound the name, attribute or module global). `os.popen` and the
 starts the process and lets the coroutine `await` it.
 
 Not flagged: creating a `Popen` itself, which returns at once (a detached daemon, a
-child polled with `poll()`); `p.wait()` in the statement right after `p.terminate()` or
+child polled with `poll()`); an `os.wait*`/`os.spawn*` call given a flag with which it
+returns at once (`os.WNOHANG`, `os.P_NOWAIT`: `knowledge.NON_BLOCKING_PROCESS_FLAGS`); `p.wait()` in the statement right after `p.terminate()` or
 `p.kill()` on the same process, the teardown idiom: it reaps a child already told to exit
 (after `kill()` at once; after `terminate()` as long as the child takes to shut down).
 
@@ -55,6 +56,28 @@ class BlockingSubprocess(BlockingCallRule):
         if super().mentioned(text, settings):
             return True
         return knowledge.has_word(_OS, text) and knowledge.has_word(_OS_PROCESS_WORDS, text)
+
+    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
+        found = super().match(node)
+        if found is not None and found[0] is not None and self._returns_at_once(node):
+            return None
+        return found
+
+    def _returns_at_once(self, node: cst.Call) -> bool:
+        """Is one of the call's arguments, or a part of one (`os.WNOHANG | os.WUNTRACED`), a
+        flag with which it does not wait?"""
+        ctx = self.ctx
+        todo: list[cst.CSTNode] = [arg.value for arg in node.args]
+        while todo:
+            expr = todo.pop()
+            if isinstance(expr, cst.BinaryOperation):
+                todo += (expr.left, expr.right)
+            elif (
+                isinstance(expr, (cst.Name, cst.Attribute))
+                and ctx.qualname(expr) in knowledge.NON_BLOCKING_PROCESS_FLAGS
+            ):
+                return True
+        return False
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         subject = super().blocking_method(node, func)
