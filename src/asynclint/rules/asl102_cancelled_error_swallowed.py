@@ -24,7 +24,8 @@ function, or for `self.x`/a global anywhere in the class/module, then `await t` 
 `try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
 deferred re-raise (the handler keeps the exception, or collects it in a list, and the
 function raises it later: `raise err`, `raise errors[0]`, `raise Group("...", errors)`); a
-handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
+flag the handler sets (`cancelled = True`) that the function returns, for its caller to
+raise; a handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
 `greenlet.throw(*sys.exc_info())`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
 function is only ever started as a task: in this module, or, with the project index,
@@ -292,21 +293,32 @@ class CancelledErrorSwallowed(Rule):
         """A deferred re-raise: the handler keeps the exception (`except CancelledError as
         err: cancelled = err`) or collects it (`errors.append(err)`), and the function raises
         it later (`raise cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`),
-        or the function raises a CancelledError of its own somewhere."""
+        or the function raises a CancelledError of its own somewhere. Or a deferred report:
+        the handler notes the cancellation in a flag (`cancelled = True`) and the function
+        returns the flag (`return cancelled`, `return result, cancelled`), so that its caller
+        raises it (a cleanup drained under `shield` first). Returning the exception itself
+        is not one: an exception handed back as a value is a result, not a raise."""
         function = self.ctx.function_scope
         # A handler is never in a lambda: its function is a `def`.
         if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
         kept: set[str] = set()
         collected: set[str] = set()
-        if handler.name is not None and isinstance(handler.name.name, cst.Name):
-            caught = handler.name.name.value
-            for node in descendants(handler.body):
-                if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == caught:
-                    kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
-                elif (container := _collected_into(node, caught)) is not None:
+        noted: set[str] = set()  # local names the handler sets to True
+        caught = (
+            handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        )
+        for node in descendants(handler.body):
+            if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Name):
+                if caught is not None and (container := _collected_into(node, caught)) is not None:
                     collected.add(container)
+            elif node.value.value == caught:
+                kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+            elif node.value.value == "True":
+                noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
         for node in descendants(function.node.body):
+            if isinstance(node, cst.Return) and noted and _returns_one_of(node, noted):
+                return True
             if isinstance(node, cst.Raise) and node.exc is not None:
                 exc = node.exc
                 raised = exc.func if isinstance(exc, cst.Call) else exc
@@ -730,6 +742,13 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
     if len(bindings) != 1 or bindings[0].kind != "def":
         return None
     return cast(cst.FunctionDef, bindings[0].node)
+
+
+def _returns_one_of(node: cst.Return, names: set[str]) -> bool:
+    """`return x`, or `return a, x`, for a name `x` of `names`."""
+    value = node.value
+    items = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+    return any(isinstance(item, cst.Name) and item.value in names for item in items)
 
 
 def _is_cancellation(name: str) -> bool:

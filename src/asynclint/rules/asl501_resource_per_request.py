@@ -23,7 +23,9 @@ Not flagged: a lazy singleton, i.e. a creation under a check of state that the s
 then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
 ... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
 reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
-a creation under an `if` comparing the loop variable with a constant (once per loop); a
+a creation under an `if` comparing the loop variable (or its `id`-like attribute) with a
+constant, or after a guard skipping the other items (`if r.id != wanted: continue`): once
+per loop; a
 client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool;
 a client on a Unix-socket transport made for it whose socket the function chooses
 (`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
@@ -34,7 +36,7 @@ No fix: where the resource should live (lifespan, module level) is a design deci
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -316,15 +318,20 @@ def _named_functions(scope: Scope, name: str, depth: int) -> list[cst.CSTNode]:
 
 def _in_loop(path: list[cst.CSTNode]) -> bool:
     """Does the last node of `path` run once per iteration of a loop inside path[0]?
-    Not under an `if` that compares the loop variable with a constant (`if name == "mcp":`):
-    that runs for one item, once per loop."""
-    picks: list[cst.BaseExpression] = []  # the tests of the `if`s it is in the body of
+    Not under an `if` that compares the loop variable with a constant (`if name == "mcp":`),
+    nor after a guard that skips every other item (`if repo.id != wanted: continue`): that
+    runs for one item, once per loop."""
+    # The tests of the `if`s it is in the body of, and of the skipping guards before it
+    # (negated: the item it runs for makes them false).
+    picks: list[tuple[cst.BaseExpression, bool]] = []
     for index in range(len(path) - 1, 0, -1):
         parent, child = path[index - 1], path[index]
         if isinstance(parent, cst.If) and child is parent.body:
-            picks.append(parent.test)
+            picks.append((parent.test, False))
+        if isinstance(parent, cst.IndentedBlock) and child in parent.body:
+            picks += ((guard, True) for guard in _skipping_guards(parent.body[: parent.body.index(child)]))
         if isinstance(parent, cst.For) and child is parent.body:
-            return not any(_picks_one(test, parent.target) for test in picks)
+            return not any(_picks_one(test, parent.target, negated) for test, negated in picks)
         if isinstance(parent, cst.While) and (child is parent.body or child is parent.test):
             return True
         if isinstance(parent, cst.CompFor):
@@ -339,21 +346,55 @@ def _in_loop(path: list[cst.CSTNode]) -> bool:
     return False
 
 
-def _picks_one(test: cst.BaseExpression, target: cst.BaseExpression) -> bool:
-    """`name == "mcp"`, `kind is Kind.A`, `"x" == key`, `item == wanted`: the loop variable
-    (or one of a tuple of them) compared for equality with a constant: a literal, or a name
-    or dotted name that is not the loop's own (`item.kind == ...` is true for many items)."""
+def _skipping_guards(before: Sequence[cst.BaseStatement]) -> list[cst.BaseExpression]:
+    """The tests of `if test: continue` statements (nothing else in the `if`) among the
+    statements before, in the same block."""
+    tests = []
+    for statement in before:
+        if (
+            isinstance(statement, cst.If)
+            and statement.orelse is None
+            and isinstance(statement.body, cst.IndentedBlock)
+            and len(statement.body.body) == 1
+        ):
+            only = statement.body.body[0]
+            if (
+                isinstance(only, cst.SimpleStatementLine)
+                and len(only.body) == 1
+                and isinstance(only.body[0], cst.Continue)
+            ):
+                tests.append(statement.test)
+    return tests
+
+
+# Attributes of an item that tell it apart from the others (`repo.id == wanted` picks one;
+# `item.kind == ...` is true for many items).
+_IDENTITY_ATTRIBUTES = frozenset({"id", "pk", "uuid", "key", "slug", "name"})
+
+
+def _picks_one(test: cst.BaseExpression, target: cst.BaseExpression, negated: bool = False) -> bool:
+    """`name == "mcp"`, `kind is Kind.A`, `"x" == key`, `item == wanted`, `repo.id ==
+    wanted`: the loop variable (or one of a tuple of them), or its identity attribute,
+    compared for equality with a constant: a literal, or a name or dotted name that is not
+    the loop's own (`item.kind == ...` is true for many items). `negated`: the test of a
+    guard that skips the others, `!=`/`is not`."""
     names = {n.value for n in walk(target) if isinstance(n, cst.Name)}
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return False
     comparison = test.comparisons[0]
-    if not isinstance(comparison.operator, (cst.Equal, cst.Is)):
+    if not isinstance(comparison.operator, (cst.NotEqual, cst.IsNot) if negated else (cst.Equal, cst.Is)):
         return False
     sides = [test.left, comparison.comparator]
-    for this, other in (sides, sides[::-1]):
-        if isinstance(this, cst.Name) and this.value in names and _constant(other, names):
-            return True
-    return False
+    return any(_names_item(this, names) and _constant(other, names) for this, other in (sides, sides[::-1]))
+
+
+def _names_item(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
+    """The loop variable, or an attribute of it that identifies it (`repo.id`, `row.user_id`)."""
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name):
+        attr = expr.attr.value
+        if attr in _IDENTITY_ATTRIBUTES or attr.endswith("_id"):
+            expr = expr.value
+    return isinstance(expr, cst.Name) and expr.value in loop_names
 
 
 def _constant(expr: cst.BaseExpression, loop_names: set[str]) -> bool:
