@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import libcst as cst
-from helpers import lint
+from helpers import lint, settings_for
 
 from asynclint import analysis
 from asynclint.config import Settings
 from asynclint.context import Context
+from asynclint.pipeline import lint_source
 from asynclint.scope import build_scopes
 
 EXTRA = """
@@ -84,3 +85,44 @@ def test_route_handlers_and_depends_functions():
     assert routes == {"route", "sync_route"}
     depends = {node.name.value for node in analysis.depends_functions(ctx)}
     assert depends == {"early_dependency", "late_dependency", "in_decorator"}
+
+
+WHERE = """
+import httpx
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/always")
+async def always():
+    async with httpx.AsyncClient() as client:
+        return await client.get("https://api")
+
+
+@app.get("/sometimes")
+async def sometimes(refresh: bool):
+    if refresh:
+        async with httpx.AsyncClient() as client:
+            return await client.get("https://api")
+
+
+async def each(urls):
+    for url in urls:
+        async with httpx.AsyncClient() as client:
+            await client.get(url)
+        if url.endswith("/slow"):
+            async with httpx.AsyncClient() as client:
+                await client.get(url)
+"""
+
+
+def test_the_message_says_every_request_only_where_every_request_gets_there():
+    # A creation under an `if` runs on some requests (or iterations) only: the message says
+    # so, rather than claim what the code does not show.
+    settings = settings_for(WHERE, "ASL501")
+    messages = {d.row: d.message for d in lint_source(WHERE, "example.py", settings).diagnostics}
+    assert messages[10].endswith("in route handler `always` on every request")
+    assert messages[17].endswith("in route handler `sometimes` on each request that reaches it")
+    assert messages[23].endswith("in a loop in async code, once per iteration")
+    assert messages[26].endswith("in a loop in async code, on each iteration that reaches it")

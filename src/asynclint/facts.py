@@ -18,7 +18,7 @@ from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
-from asynclint.rules._resources import Function, Lifetimes, function_path
+from asynclint.rules._resources import Function, Lifetimes, function_path, on_every_call
 from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name
 
@@ -671,14 +671,14 @@ class FactsCollector:
             resource, path, in_process = site
             if path[0] is not node or in_process or on_chosen_socket(self.ctx, call, self.ctx.scopes[node]):
                 continue
-            # (`_on_every_call` first: it only looks at the path; `is_lazy` walks the function.)
-            if _on_every_call(path) and not lifetimes.is_lazy(path):
+            # (`on_every_call` first: it only looks at the path; `is_lazy` walks the function.)
+            if on_every_call(path) and not lifetimes.is_lazy(path):
                 if lifetimes.fate(node, use_of(path))[2]:
                     record["drops"] = resource
                     break
         calls: list[list[str | bool]] = []
         for _call, callee, path in self.project_calls.get(node, ()):
-            if _on_every_call(path) and not lifetimes.is_lazy(path):
+            if on_every_call(path) and not lifetimes.is_lazy(path):
                 entry: list[str | bool] = [callee, lifetimes.fate(node, use_of(path))[2]]
                 if entry not in calls:
                     calls.append(entry)
@@ -982,29 +982,3 @@ def _closes_own_attribute(method: cst.FunctionDef) -> bool:
             if isinstance(receiver, cst.Name) and receiver.value == owner and node.value is not receiver:
                 return True
     return False
-
-
-# Inside these, a statement runs on some calls only (or more than once): a client created in
-# `if image_url:` or an `except` branch is not "a new client on every call".
-_CONDITIONAL = frozenset(
-    {
-        cst.If,
-        cst.Else,
-        cst.IfExp,
-        cst.For,
-        cst.While,
-        cst.ExceptHandler,
-        cst.ExceptStarHandler,
-        cst.BooleanOperation,
-        cst.Match,
-        cst.CompFor,
-        cst.Lambda,
-    }
-)
-
-
-def _on_every_call(path: list[cst.CSTNode]) -> bool:
-    """Is the node at the end of `path` reached on every call of the function at its start?"""
-    # (Exact types: none of them has subclasses, and isinstance against LibCST's ABC-based
-    # classes costs several times more.)
-    return not any(type(node) in _CONDITIONAL for node in path[1:-1])

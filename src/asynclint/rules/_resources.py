@@ -57,6 +57,32 @@ def value_index(path: list[cst.CSTNode], index: int) -> int:
     return index
 
 
+# Inside these, a statement runs on some calls only (or more than once): a client created in
+# `if image_url:` or an `except` branch is not "a new client on every call".
+_CONDITIONAL = frozenset(
+    {
+        cst.If,
+        cst.Else,
+        cst.IfExp,
+        cst.For,
+        cst.While,
+        cst.ExceptHandler,
+        cst.ExceptStarHandler,
+        cst.BooleanOperation,
+        cst.Match,
+        cst.CompFor,
+        cst.Lambda,
+    }
+)
+
+
+def on_every_call(path: list[cst.CSTNode]) -> bool:
+    """Is the node at the end of `path` reached on every call of the function at its start?"""
+    # (Exact types: none of them has subclasses, and isinstance against LibCST's ABC-based
+    # classes costs several times more.)
+    return not any(type(node) in _CONDITIONAL for node in path[1:-1])
+
+
 def use_of(path: list[cst.CSTNode]) -> Use:
     """How the value of the last node of `path` is used by its parent."""
     index = value_index(path, len(path) - 1)

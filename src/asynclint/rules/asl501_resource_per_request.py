@@ -54,6 +54,7 @@ from asynclint.rules._resources import (
     function_path,
     names_in,
     on_chosen_socket,
+    on_every_call,
     owns_no_pool,
     use_of,
     walk,
@@ -65,6 +66,8 @@ if TYPE_CHECKING:
     from asynclint.context import Context
 
 _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+# What repeats the code inside it (`_in_loop`'s loops).
+_LOOPS = frozenset({cst.For, cst.While, cst.CompFor, *_COMPREHENSIONS})
 
 
 @dataclass(eq=False)
@@ -215,13 +218,18 @@ class ResourcePerRequest(ResourceRule):
 
     def _trigger(self, site: _Site, depends: AbstractSet[cst.CSTNode], through_call: bool = False) -> str | None:
         func = site.func
+        # Under an `if`, in an `except`, after `and`: not every request (or iteration) gets
+        # there, and the message must not say it does.
+        requests = "on every request" if on_every_call(site.path) else "on each request that reaches it"
         # Route handlers and dependencies are defs (`is_route_handler`, `depends_functions`).
         if isinstance(func, cst.FunctionDef) and analysis.is_route_handler(self.ctx, func):
-            return f"in route handler `{func.name.value}` on every request"
+            return f"in route handler `{func.name.value}` {requests}"
         if isinstance(func, cst.FunctionDef) and func in depends:
-            return f"in dependency `{func.name.value}` (`Depends({func.name.value})`) on every request"
+            return f"in dependency `{func.name.value}` (`Depends({func.name.value})`) {requests}"
         if site.loop and not site.retry and (through_call or not site.kept):
-            return "in a loop in async code, once per iteration"
+            loop = max((i for i, node in enumerate(site.path) if type(node) in _LOOPS), default=0)
+            each = "once per iteration" if on_every_call(site.path[loop:]) else "on each iteration that reaches it"
+            return f"in a loop in async code, {each}"
         return None
 
     def _factories(self) -> dict[cst.CSTNode, str]:
