@@ -300,3 +300,15 @@ def test_noqa_suppresses_by_code_prefix_as_flake8_does(tmp_path):
     result = invoke("check", "--no-cache", "--output-format", "concise", "-q", str(path))
     rows = [line.split(":")[1] for line in result.output.splitlines()]
     assert (result.exit_code, rows) == (1, ["7", "8", "10"])
+
+
+def test_stubs_are_not_walked_but_a_named_one_is_linted(tmp_path):
+    # A `.pyi` never runs (and names the same module as its `.py` twin): a folder's walk
+    # leaves it out; named on the command line, it is linted like any file.
+    code = "import time\n\n\nasync def f():\n    time.sleep(1)\n"
+    (tmp_path / "mod.pyi").write_text(code)
+    assert invoke("check", "--no-cache", str(tmp_path)).exit_code == 0
+    (tmp_path / "mod.py").write_text(code)
+    result = invoke("check", "--no-cache", "--output-format", "concise", str(tmp_path))
+    assert result.exit_code == 1 and "mod.py:5" in result.output and "mod.pyi" not in result.output
+    assert invoke("check", "--no-cache", str(tmp_path / "mod.pyi")).exit_code == 1

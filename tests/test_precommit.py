@@ -79,7 +79,7 @@ def test_hook_manifest_is_what_pre_commit_expects():
     assert set(hooks) == {"asynclint", "asynclint-fix"}
     for hook in hooks.values():
         assert hook["language"] == "python"
-        assert hook["types_or"] == ["python", "pyi"]
+        assert hook["types"] == ["python"]  # not .pyi: a stub never runs
         assert hook["require_serial"] is True
         assert hook["entry"].startswith("asynclint check ") and "--force-exclude" in hook["entry"].split()
     assert "--fix" in hooks["asynclint-fix"]["entry"].split()

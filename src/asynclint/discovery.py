@@ -1,6 +1,7 @@
 """Paths on the command line -> the Python files to lint.
 
-Directories are walked for `*.py` (and `*.pyi`), skipping default excludes,
+Directories are walked for `*.py` (not `*.pyi`: a stub never runs, and its module
+name is its `.py` twin's), skipping default excludes,
 configured excludes and whatever `.gitignore` files say. A file named
 explicitly is always linted, unless `force_exclude` asks for excludes to win
 (pre-commit passes every staged file by name).
@@ -39,7 +40,7 @@ DEFAULT_EXCLUDES = (
     ".ruff_cache",
     "site-packages",
 )
-PYTHON_SUFFIXES = (".py", ".pyi")
+PYTHON_SUFFIXES = (".py",)
 
 
 class DiscoveryError(Exception):

@@ -519,6 +519,9 @@ SESSION_AWAITABLE = "asynclint.awaitable[AsyncSession]"
 # `async for s in f()`: an async generator of sessions (a FastAPI dependency such as `get_db`).
 SESSION_ITERATOR = "asynclint.iterator[AsyncSession]"
 ASYNC_CONTEXT_MANAGER_DECORATORS = frozenset({"contextlib.asynccontextmanager"})
+# Databases that run inside the process (the URL's scheme starts so): no server, no network,
+# nothing to drop a pooled connection (ASL503).
+IN_PROCESS_DATABASES = ("sqlite", "duckdb")
 # `-> AsyncIterator[AsyncSession]`: an `@asynccontextmanager` function yields a session (or,
 # undecorated, an async generator of them).
 ASYNC_ITERATOR_TYPES = frozenset(

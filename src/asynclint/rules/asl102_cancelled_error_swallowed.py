@@ -19,7 +19,9 @@ that already catches CancelledError in the same `try` (it never sees one);
 `yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
 there: an iterated async generator is cancelled at its consumer's `await`; an `async for`
 over a module's own async generator that never suspends is none either) or inside a
-`with ...(shield=True)`; the cancel-then-await idiom (`t.cancel()` earlier in the
+`with ...(shield=True)`; a handler in the `finally:` of a `try` whose body ends only by an
+exception (a `while True:` nothing breaks, a `raise`): the exception in flight goes on after
+it, and what it swallows is a second cancellation of the cleanup; the cancel-then-await idiom (`t.cancel()` earlier in the
 function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
 `try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
 deferred re-raise (the handler keeps the exception, or collects it in a list, and the
@@ -156,6 +158,8 @@ class CancelledErrorSwallowed(Rule):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
+        if self._in_cleanup_of_a_raise(try_):
+            return
         if self._cancel_then_await(try_) or self._raised_later(node) or self._task_root(try_, node):
             return
         if converts:
@@ -199,6 +203,27 @@ class CancelledErrorSwallowed(Rule):
             if not isinstance(node.exc, cst.Call) and self._is_variable(raised):
                 return False
         return True
+
+    def _in_cleanup_of_a_raise(self, try_: cst.Try | cst.TryStar) -> bool:
+        """Is this `try` in the `finally:` of a `try` (with no handlers) whose body never ends
+        but by an exception: its last statement a `while True:` that nothing breaks, or a
+        `raise`, and no `return`/`break`/`continue` out of it? That `finally:` runs only while
+        an exception (the task's cancellation, mostly) is on its way out, and lets it go on
+        after; what a handler in it swallows is a second cancellation of the cleanup."""
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, NESTED_SCOPES):
+                return False
+            if isinstance(ancestor, cst.Finally):
+                outer = self.ctx.parent(ancestor)
+                return (
+                    isinstance(outer, cst.Try)
+                    and not outer.handlers
+                    and outer.orelse is None
+                    and _never_completes(outer.body)
+                )
+            if ancestor is not try_ and isinstance(ancestor, _TRIES):
+                return False  # the nearest `try` around this one is not a `try`/`finally`
+        return False
 
     def _subclasses_cancellation(self, raised: cst.BaseExpression, depth: int = 0) -> bool:
         """Is `raised` a class of this module that derives from CancelledError (`class
@@ -749,6 +774,22 @@ def _returns_one_of(node: cst.Return, names: set[str]) -> bool:
     value = node.value
     items = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
     return any(isinstance(item, cst.Name) and item.value in names for item in items)
+
+
+def _never_completes(body: cst.BaseSuite) -> bool:
+    """Does this block end only by an exception: no `return`/`break`/`continue` leaves it,
+    and it ends in `raise` or in a `while True:` that no `break` (nor `return`) leaves?"""
+    if not isinstance(body, cst.IndentedBlock) or not body.body or jumps_out(body):
+        return False
+    last = body.body[-1]
+    if isinstance(last, cst.SimpleStatementLine):
+        return isinstance(last.body[-1], cst.Raise)
+    return (
+        isinstance(last, cst.While)
+        and isinstance(last.test, cst.Name)
+        and last.test.value == "True"
+        and not any(isinstance(node, (cst.Break, cst.Return)) for node in exits(last.body))
+    )
 
 
 def _is_cancellation(name: str) -> bool:

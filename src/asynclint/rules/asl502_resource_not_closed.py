@@ -20,7 +20,9 @@ With project analysis, also the result of a project function that returns a new 
 and that has a method closing it (`api = Api()`, closed by `await api.shutdown()` or any
 method whose name says it closes): `analysis.project_resource`.
 
-Not flagged: resources created at module level or in a class body; a resource stored in an
+Not flagged: resources created at module level or in a class body; an attribute of an
+object whose class has no base class and no method that ends its life or closes anything
+(`_lives_with_its_object`): it goes with its object, and there is no place to close it; a resource stored in an
 attribute of an imported module (that module's global); created directly in
 `async with Resource() as r`, or handed on where they are created (returned, yielded, passed
 as an argument); a local name returned or yielded to the caller, passed to another call, or
@@ -154,6 +156,8 @@ class ResourceNotClosed(ResourceRule):
             else:
                 created.keys |= _target_keys(ctx, target, scope)
                 if isinstance(target, cst.Attribute) and _attribute_returned(func, target):
+                    created.handed_on = True
+                if isinstance(target, cst.Attribute) and _lives_with_its_object(target, scope):
                     created.handed_on = True
                 if _of_imported_module(target, scope):
                     created.handed_on = True  # `other_module.client = ...`: that module owns it
@@ -323,7 +327,7 @@ def _keys_of(ctx: Context, expr: cst.BaseExpression, scope: Scope, depth: int = 
 
 def _followed(ctx: Context, bindings: list[Binding], owner: Scope, depth: int) -> set[_Key]:
     """A name taken from somewhere closes that too: `for c in self.clients.values()`,
-    `client = self._client`."""
+    `client = self._client`, `_, client = self.clients.popitem()`."""
     keys: set[_Key] = set()
     for binding in bindings:
         if binding.kind == "for" and isinstance(binding.node, (cst.For, cst.CompFor)):
@@ -334,6 +338,15 @@ def _followed(ctx: Context, bindings: list[Binding], owner: Scope, depth: int) -
             if isinstance(binding.value, cst.Name) and binding.value.value in ("None", "True", "False"):
                 continue  # `_session = None`: a placeholder, not where the object comes from
             keys |= _keys_of(ctx, binding.value, owner, depth + 1)
+        elif (
+            binding.kind == "other"
+            and isinstance(binding.node, cst.Assign)
+            and isinstance(popped := binding.node.value, cst.Call)
+            and isinstance(popped.func, cst.Attribute)
+            and popped.func.attr.value == "popitem"
+        ):
+            # `(key, client) = self._clients.popitem()`: the pair's value is an item of it.
+            keys |= _keys_of(ctx, popped, owner, depth + 1)
     return keys
 
 
@@ -413,6 +426,31 @@ def _container_returned(func: Function, target: cst.Subscript) -> bool:
 
 def _is_name(expr: cst.CSTNode, name: str | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
+
+
+# Methods that end an object's life, or whose name says they close something.
+_LIFECYCLE_METHODS = frozenset({"__exit__", "__aexit__", "__del__", "stop", "aclose"})
+
+
+def _lives_with_its_object(target: cst.Attribute, scope: Scope) -> bool:
+    """`self.x = Client()` in a method of a class with no base class and no method that
+    ends its life or closes anything (`close`, `stop`, `__aexit__`, `__del__`...): the
+    client lives as long as its object and goes with it, and the class has no place where
+    it could be closed (its design has none; inherited from a base, it might)."""
+    if not isinstance(target.value, cst.Name) or scope.self_name != target.value.value:
+        return False
+    owner = scope.enclosing_class
+    if owner is None:
+        return False
+    cls = owner.node
+    if not isinstance(cls, cst.ClassDef) or any(dotted_name(base.value) != "object" for base in cls.bases):
+        return False
+    for statement in cls.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            name = statement.name.value
+            if name in _LIFECYCLE_METHODS or any(word in name.lower() for word in knowledge.CLOSING_WORDS):
+                return False
+    return True
 
 
 def _attribute_returned(func: Function, target: cst.Attribute) -> bool:

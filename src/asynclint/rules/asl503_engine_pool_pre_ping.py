@@ -11,8 +11,9 @@ is configuration); `poolclass=` anything but a queue pool (`NullPool` has nothin
 `StaticPool` and friends are for SQLite and tests; an unknown expression could be either);
 a prebuilt `pool=` (`create_engine` raises TypeError for `pool_pre_ping` next to it: the
 pool's own `pre_ping=` is the place);
-SQLite (a URL string starting with `sqlite`, an f-string or a concatenation starting so, a
-name bound to one, anything in the call naming sqlite such as `_sqlite_url(path)`, or
+an in-process database, SQLite or DuckDB, with no server to drop a connection (a URL string
+starting with `sqlite` or `duckdb`, an f-string or a concatenation starting so, a name bound
+to one, anything in the call naming either such as `_sqlite_url(path)`, or
 `connect_args={"check_same_thread": ...}`, which only SQLite takes, or a connect listener on
 the engine, registered where it is created, that runs `PRAGMA ...`, neither under an `if`);
 a one-off engine bound to
@@ -152,11 +153,14 @@ class EnginePoolPrePing(Rule):
         return dotted_name(target)
 
     def _sqlite(self, call: cst.Call) -> bool:
-        # Anything in the call that says sqlite: `_sqlite_url(path)`, `sqlite_connection_factory()`.
+        """SQLite, or another database that runs in the process (DuckDB)."""
+        # Anything in the call that names one: `_sqlite_url(path)`, `sqlite_connection_factory()`.
         for node in walk(call):
             if node is call.func:
                 continue
-            if isinstance(node, (cst.Name, cst.SimpleString)) and "sqlite" in node.value.lower():
+            if isinstance(node, (cst.Name, cst.SimpleString)) and any(
+                name in node.value.lower() for name in knowledge.IN_PROCESS_DATABASES
+            ):
                 return True
         connect_args = analysis.keyword(call, "connect_args")
         if connect_args is not None and isinstance(connect_args.value, cst.Dict):
@@ -174,12 +178,14 @@ class EnginePoolPrePing(Rule):
             return False
         if isinstance(expr, cst.SimpleString):
             value = expr.evaluated_value
-            return isinstance(value, str) and value.lower().startswith("sqlite")
+            return isinstance(value, str) and value.lower().startswith(knowledge.IN_PROCESS_DATABASES)
         if isinstance(expr, cst.ConcatenatedString):
             return self._starts_with_sqlite(expr.left, depth + 1)
         if isinstance(expr, cst.FormattedString):
             first = expr.parts[0] if expr.parts else None
-            return isinstance(first, cst.FormattedStringText) and first.value.lower().startswith("sqlite")
+            return isinstance(first, cst.FormattedStringText) and first.value.lower().startswith(
+                knowledge.IN_PROCESS_DATABASES
+            )
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
             return self._starts_with_sqlite(expr.left, depth + 1)
         if isinstance(expr, cst.Name):
