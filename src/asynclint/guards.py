@@ -5,7 +5,9 @@ say it does not:
 
 - a lazy singleton: the call sits under a check that some state is missing (`if _X is None:`
   on a module global, `if self._x is None:`, `if not hasattr(self, "_x"):`, or after an early
-  `if _X is not None: return _X`), and the function then stores into that state: it blocks
+  `if _X is not None: return _X`; also with an override the caller passes, `if _X and not
+  force: return _X`, as double-checked locking does inside its lock), and the function then
+  stores into that state: it blocks
   once per process or instance, not per call; likewise a memo filled once per key
   (`if key not in self._cache: self._cache[key] = make()`, after
   `if key in _CACHE: return _CACHE[key]`, or after `hit = self._cache.get(key)` and
@@ -39,10 +41,10 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         region: cst.CSTNode = func
         if isinstance(node, cst.If):
             if child is node.body:
-                missing.append(_checked(node.test, present=False))
+                missing.append(_checked(node.test, False, scope))
                 region = node.body
             elif child is node.orelse:
-                missing.append(_checked(node.test, present=True))
+                missing.append(_checked(node.test, True, scope))
         elif isinstance(node, cst.IndentedBlock):
             # Statements before it that leave when the state is there:
             # `if _X is not None: return _X`.
@@ -50,7 +52,7 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
                 if statement is child:
                     break
                 if isinstance(statement, cst.If) and _leaves(statement.body):
-                    missing.append(_checked(statement.test, present=True))
+                    missing.append(_checked(statement.test, True, scope))
         for target in missing:
             if target is None:
                 continue
@@ -62,11 +64,17 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
     return frozenset(params)
 
 
-def _checked(test: cst.BaseExpression, present: bool) -> str | None:
+def _checked(test: cst.BaseExpression, present: bool, scope: Scope) -> str | None:
     """The state (a name or dotted chain) whose absence (present=False) or presence
-    (present=True) makes `test` true, for the forms a lazy singleton or a default uses."""
+    (present=True) makes `test` true, for the forms a lazy singleton or a default uses.
+    Also with an override the caller passes: `if _X and not force: return _X` (present),
+    `if _X is None or force:` (absent), with `force` a parameter."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        return _checked(test.expression, not present)
+        return _checked(test.expression, not present, scope)
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And if present else cst.Or):
+        if _a_parameter(test.right, scope):
+            return _checked(test.left, present, scope)
+        return None
     if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
         target = test.comparisons[0]
         # A memo: `key not in X` (missing), `key in X` (present); X is what must be stored.
@@ -120,6 +128,13 @@ def _leaves(body: cst.BaseSuite) -> bool:
     if isinstance(last, cst.SimpleStatementLine):
         last = last.body[-1] if last.body else None
     return isinstance(last, (cst.Return, cst.Raise))
+
+
+def _a_parameter(expr: cst.BaseExpression, scope: Scope) -> bool:
+    """`force`, `not force`: a parameter of the function, as an override of the check."""
+    if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
+        expr = expr.expression
+    return isinstance(expr, cst.Name) and _is_param(scope, expr.value)
 
 
 def _is_param(scope: Scope, name: str) -> bool:
