@@ -31,6 +31,9 @@ a client on a Unix-socket transport made for it whose socket the function choose
 (`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
 one destination per call, nothing to share and no handshake to save.
 
+A call of a module's `async def` as a statement of its own (not awaited) runs nothing: not
+followed.
+
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """
 
@@ -120,6 +123,12 @@ class ResourcePerRequest(ResourceRule):
         if resource and (owns_no_pool(ctx, node) or on_chosen_socket(ctx, node)):
             return
         callees = [] if resource else self._callees(node.func)
+        if callees and isinstance(ctx.parent(node), cst.Expr):
+            # `self.refresh_token()` as a statement of its own: the coroutine of an
+            # `async def` is made and dropped, and its body never runs.
+            callees = [c for c in callees if not (isinstance(c, cst.FunctionDef) and c.asynchronous)]
+            if not callees:
+                return
         via = churn = None
         if not resource and not callees and ctx.project is not None:
             # A factory or class of the project, maybe in another module (project analysis).
