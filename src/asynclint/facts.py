@@ -63,7 +63,7 @@ if TYPE_CHECKING:
             "gives": str,
             "from": list[list[str | bool]],  # [callee, awaited]
             "drops": str,
-            "drop_calls": list[list[str | bool]],  # [callee, dropped here]
+            "drop_calls": list[list[str | bool]],  # [callee, dropped here, (a bare statement)]
             "creates": str,
             "creates_from": list[str],
         },
@@ -660,7 +660,8 @@ class FactsCollector:
     def _drops(self, node: cst.FunctionDef, record: FunctionFacts) -> None:
         """A resource created and dropped on every call of this function (`async with
         httpx.AsyncClient() as c:`, a local name, used in place), for ASL501 across modules:
-        `drops` the resource, `drop_calls` [[project callee, result dropped here?], ...] for
+        `drops` the resource, `drop_calls` [[project callee, result dropped here?, (True
+        for a call that is a statement of its own)], ...] for
         the project calls that may do so (not under a lazy-singleton guard)."""
         from asynclint.rules._resources import on_chosen_socket, use_of
 
@@ -680,6 +681,10 @@ class FactsCollector:
         for _call, callee, path in self.project_calls.get(node, ()):
             if on_every_call(path) and not lifetimes.is_lazy(path):
                 entry: list[str | bool] = [callee, lifetimes.fate(node, use_of(path))[2]]
+                if type(path[-2]) is cst.Expr:
+                    # A statement of its own: were the callee an `async def`, its coroutine
+                    # would be dropped unrun (`derive.resource_churn` knows which it is).
+                    entry.append(True)
                 if entry not in calls:
                     calls.append(entry)
         if calls:

@@ -292,10 +292,12 @@ def resource_churn(project: Joined, factories: dict[str, str]) -> dict[str, list
             continue
         if info.get("drops"):
             chains[name] = [info["display"], info["drops"]]
-        for callee, dropped in info.get("drop_calls", ()):
+        for callee, dropped, *bare in info.get("drop_calls", ()):
             target = project.function(callee)
             if target is None or target == name:
                 continue
+            if bare and functions[target]["async"]:
+                continue  # `refresh()` not awaited: the coroutine is dropped, its body never runs
             if dropped and target in factories and name not in chains:
                 chains[name] = [info["display"], functions[target]["display"], factories[target]]
             callers.setdefault(target, []).append((name, dropped))

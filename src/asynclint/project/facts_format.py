@@ -26,7 +26,7 @@ nothing to say are left out:
          "creates": str, "creates_from": [qualname, ...],
          # a resource created and dropped on every call, and the project calls (not under
          # a lazy-singleton guard) with whether their result is dropped there too
-         "drops": str, "drop_calls": [[qualname, bool], ...],
+         "drops": str, "drop_calls": [[qualname, bool], ...],  # + True: a bare statement
          # a sync function's return annotation, when other modules care (`-> Path`)
          "returns": type}},
      "classes": {qualname: {"display": str, "bases": [qualname, ...],
@@ -61,7 +61,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 7
+FACTS_VERSION = 8
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -27,7 +27,8 @@ function, or for `self.x`/a global anywhere in the class/module, then `await t` 
 deferred re-raise (the handler keeps the exception, or collects it in a list, and the
 function raises it later: `raise err`, `raise errors[0]`, `raise Group("...", errors)`); a
 flag the handler sets (`cancelled = True`) that the function returns, for its caller to
-raise; a handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
+raise, or the caught cancellation returned from a function annotated to return one (`->
+asyncio.CancelledError | None`); a handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
 `greenlet.throw(*sys.exc_info())`); sync
 code. Policy: at the root of a task (after the handler the function ends, and the
 function is only ever started as a task: in this module, or, with the project index,
@@ -162,6 +163,8 @@ class CancelledErrorSwallowed(Rule):
             return
         if self._cancel_then_await(try_) or self._raised_later(node) or self._task_root(try_, node):
             return
+        if self._hands_back(node):
+            return
         if converts:
             # No fix: a `raise` appended after the handler's own `raise` would never run.
             ctx.report(
@@ -294,9 +297,34 @@ class CancelledErrorSwallowed(Rule):
             if isinstance(ancestor, NESTED_SCOPES):
                 return False
             if ancestor is not try_ and isinstance(ancestor, _HANDLERS):
-                if self._catches(ancestor) is not None and contains_raise(ancestor.body):
+                if self._catches(ancestor) is not None and (
+                    contains_raise(ancestor.body) or self._hands_back(ancestor)
+                ):
                     return True
         return False
+
+    def _hands_back(self, handler: _Handler) -> bool:
+        """`except CancelledError as c: ... return c` in a function annotated to return a
+        CancelledError (`-> asyncio.CancelledError | None`): the cancellation goes back to
+        the caller, whose to raise, as the annotation says."""
+        function = self.ctx.function_scope
+        if (
+            handler.name is None
+            or not isinstance(handler.name.name, cst.Name)
+            or function is None
+            or not isinstance(function.node, cst.FunctionDef)
+            or function.node.returns is None
+        ):
+            return False
+        annotation = function.node.returns.annotation
+        names = [annotation, *(n for n in descendants(annotation) if isinstance(n, (cst.Name, cst.Attribute)))]
+        if not any(_is_cancellation(self.ctx.qualname(n) or "") for n in names):
+            return False
+        caught = handler.name.name.value
+        return any(
+            isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == caught
+            for node in descendants(handler.body)
+        )
 
     def _shielded(self) -> bool:
         """Inside `with anyio.CancelScope(shield=True):` (or `move_on_after(..., shield=True)`),

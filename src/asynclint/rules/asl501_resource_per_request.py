@@ -31,8 +31,8 @@ a client on a Unix-socket transport made for it whose socket the function choose
 (`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
 one destination per call, nothing to share and no handshake to save.
 
-A call of a module's `async def` as a statement of its own (not awaited) runs nothing: not
-followed.
+A call of an `async def` as a statement of its own (not awaited) runs nothing: not followed
+(in the module here, across modules by `derive.resource_churn`).
 
 No fix: where the resource should live (lifespan, module level) is a design decision.
 """
