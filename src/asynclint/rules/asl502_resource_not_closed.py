@@ -121,6 +121,12 @@ class ResourceNotClosed(ResourceRule):
             # A helper that closes what it is given: `await safe_close(self._client)`.
             for arg in node.args:
                 self.closed |= _keys_of(ctx, arg.value, ctx.scope)
+        elif _closer_handed(node):
+            # A closing function registered with what it closes: `weakref.finalize(self,
+            # _close_clients, self.client)`, `atexit.register(shutdown, pool)`,
+            # `stack.callback(close_all, a, b)`.
+            for arg in node.args:
+                self.closed |= _keys_of(ctx, arg.value, ctx.scope)
         else:
             self._takes_over(node)
         resource = analysis.resource_constructor(ctx, node)
@@ -451,6 +457,18 @@ def _lives_with_its_object(target: cst.Attribute, scope: Scope) -> bool:
             if name in _LIFECYCLE_METHODS or any(word in name.lower() for word in knowledge.CLOSING_WORDS):
                 return False
     return True
+
+
+def _closer_handed(call: cst.Call) -> bool:
+    """Is one of the call's positional arguments a function (not called) whose name says it
+    closes (`_close_clients`, `pool.close`)? Then the call registers it to run later, on the
+    other arguments."""
+    for arg in call.args:
+        if arg.keyword is None and isinstance(arg.value, (cst.Name, cst.Attribute)):
+            name = last_name(arg.value)
+            if name is not None and any(word in name.lower() for word in knowledge.CLOSING_WORDS):
+                return True
+    return False
 
 
 def _attribute_returned(func: Function, target: cst.Attribute) -> bool:
