@@ -19,22 +19,23 @@ that already catches CancelledError in the same `try` (it never sees one);
 `yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
 there: an iterated async generator is cancelled at its consumer's `await`; an `async for`
 over a module's own async generator that never suspends is none either) or inside a
-`with ...(shield=True)`; a handler in the `finally:` of a `try` whose body ends only by an
-exception (a `while True:` nothing breaks, a `raise`): the exception in flight goes on after
-it, and what it swallows is a second cancellation of the cleanup; the cancel-then-await idiom (`t.cancel()` earlier in the
-function, or for `self.x`/a global anywhere in the class/module, then `await t` in the
-`try`; not `await asyncio.wait(...)`, which never raises the tasks' cancellation); a
-deferred re-raise (the handler keeps the exception, or collects it in a list, and the
-function raises it later: `raise err`, `raise errors[0]`, `raise Group("...", errors)`); a
-flag the handler sets (`cancelled = True`) that the function returns, for its caller to
-raise, or the caught cancellation returned from a function annotated to return one (`->
-asyncio.CancelledError | None`); a handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
-`greenlet.throw(*sys.exc_info())`); sync
-code. Policy: at the root of a task (after the handler the function ends, and the
-function is only ever started as a task: in this module, or, with the project index,
-in other modules and through the project's own spawn helpers, also one that spawns a
-wrapper coroutine whose last act is to await the argument) the task ends and
-cancels nothing that depends on it, so it is not flagged either.
+`with ...(shield=True)`; a handler in the `finally:` of a `try` whose body ends only by
+an exception (a `while True:` nothing breaks, a `raise`): the exception in flight goes on
+after it, and what it swallows is a second cancellation of the cleanup; the
+cancel-then-await idiom (`t.cancel()` earlier in the function, or for `self.x`/a global
+anywhere in the class/module, then `await t` in the `try`; not `await asyncio.wait(...)`,
+which never raises the tasks' cancellation); a deferred re-raise (the handler keeps the
+exception, or collects it in a list, and the function raises it later: `raise err`,
+`raise errors[0]`, `raise Group("...", errors)`); a flag the handler sets (`cancelled =
+True`) that the function returns, for its caller to raise, or the caught cancellation
+returned from a function annotated to return one (`-> asyncio.CancelledError | None`); a
+handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
+`greenlet.throw(*sys.exc_info())`); sync code. Policy: at the root of a task (after the
+handler the function ends, and the function is only ever started as a task: in this
+module, or, with the project index, in other modules and through the project's own spawn
+helpers, also one that spawns a wrapper coroutine whose last act is to await the
+argument) the task ends and cancels nothing that depends on it, so it is not flagged
+either.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no
@@ -306,7 +307,7 @@ class CancelledErrorSwallowed(Rule):
     def _hands_back(self, handler: _Handler) -> bool:
         """`except CancelledError as c: ... return c` in a function annotated to return a
         CancelledError (`-> asyncio.CancelledError | None`): the cancellation goes back to
-        the caller, whose to raise, as the annotation says."""
+        the caller, theirs to raise, as the annotation says."""
         function = self.ctx.function_scope
         if (
             handler.name is None
@@ -350,7 +351,8 @@ class CancelledErrorSwallowed(Rule):
         the handler notes the cancellation in a flag (`cancelled = True`) and the function
         returns the flag (`return cancelled`, `return result, cancelled`), so that its caller
         raises it (a cleanup drained under `shield` first). Returning the exception itself
-        is not one: an exception handed back as a value is a result, not a raise."""
+        is not one (an exception handed back as a value is a result, not a raise) unless
+        the function says it returns one (`_hands_back`)."""
         function = self.ctx.function_scope
         # A handler is never in a lambda: its function is a `def`.
         if function is None or not isinstance(function.node, cst.FunctionDef):

@@ -9,9 +9,10 @@ starts the process and lets the coroutine `await` it.
 
 Not flagged: creating a `Popen` itself, which returns at once (a detached daemon, a
 child polled with `poll()`); an `os.wait*`/`os.spawn*` call given a flag with which it
-returns at once (`os.WNOHANG`, `os.P_NOWAIT`: `knowledge.NON_BLOCKING_PROCESS_FLAGS`); `p.wait()` in the statement right after `p.terminate()` or
-`p.kill()` on the same process, the teardown idiom: it reaps a child already told to exit
-(after `kill()` at once; after `terminate()` as long as the child takes to shut down).
+returns at once (`os.WNOHANG`, `os.P_NOWAIT`: `knowledge.NON_BLOCKING_PROCESS_FLAGS`);
+`p.wait()` in the statement right after `p.terminate()` or `p.kill()` on the same process,
+the teardown idiom: it reaps a child already told to exit (after `kill()` at once; after
+`terminate()` as long as the child takes to shut down).
 
 No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
 """

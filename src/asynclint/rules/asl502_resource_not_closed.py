@@ -22,8 +22,8 @@ method whose name says it closes): `analysis.project_resource`.
 
 Not flagged: resources created at module level or in a class body; an attribute of an
 object whose class has no base class and no method that ends its life or closes anything
-(`_lives_with_its_object`): it goes with its object, and there is no place to close it; a resource stored in an
-attribute of an imported module (that module's global); created directly in
+(`_lives_with_its_object`): it goes with its object, and there is no place to close it; a
+resource stored in an attribute of an imported module (that module's global); created directly in
 `async with Resource() as r`, or handed on where they are created (returned, yielded, passed
 as an argument); a local name returned or yielded to the caller, passed to another call, or
 put into a collection or into an object built from it (the new owner closes it); an attribute
