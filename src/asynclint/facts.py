@@ -233,9 +233,7 @@ class FactsCollector:
                 if owner is not None:
                     if method == "__new__":
                         owner["special"] = True
-                    elif method in ("__aexit__", "__exit__") or any(
-                        w in method.lower() for w in knowledge.CLOSING_WORDS
-                    ):
+                    elif method in ("__aexit__", "__exit__") or knowledge.says_it_closes(method):
                         if _closes_own_attribute(node):
                             owner["closes"] = True
             self.functions[name] = record

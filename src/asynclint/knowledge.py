@@ -560,6 +560,15 @@ SIGNATURE_KEEPING_DECORATORS = frozenset(
 )
 # Words in the name of a method or function that closes what it is given or owns.
 CLOSING_WORDS = ("close", "dispose", "shutdown", "cleanup", "teardown", "terminate")
+
+
+def says_it_closes(name: str) -> bool:
+    """Does a function's or method's name say it closes something (`aclose`, `shutdown_pool`,
+    `_close_clients`)?"""
+    lowered = name.lower()
+    return any(word in lowered for word in CLOSING_WORDS)
+
+
 # Types asynclint knows to be something other than an AsyncSession: a name holding one is
 # never taken for a session because it is passed to an `AsyncSession` parameter.
 NOT_SESSION_TYPES = frozenset(

@@ -117,7 +117,7 @@ class ResourceNotClosed(ResourceRule):
         if short in _ENTERING and node.args:
             # `stack.enter_async_context(client)`, `contextlib.aclosing(client)`.
             self.closed |= _keys_of(ctx, node.args[0].value, ctx.scope)
-        elif short is not None and any(word in short.lower() for word in knowledge.CLOSING_WORDS):
+        elif short is not None and knowledge.says_it_closes(short):
             # A helper that closes what it is given: `await safe_close(self._client)`.
             for arg in node.args:
                 self.closed |= _keys_of(ctx, arg.value, ctx.scope)
@@ -256,7 +256,7 @@ class ResourceNotClosed(ResourceRule):
             while isinstance(receiver, cst.Attribute) and receiver.attr.value in knowledge.CLOSED_THROUGH_ATTRIBUTES:
                 receiver = receiver.value
                 self.closed |= _keys_of(self.ctx, receiver, self.ctx.scope)
-        elif self.ctx.project is not None and any(w in node.attr.value.lower() for w in knowledge.CLOSING_WORDS):
+        elif self.ctx.project is not None and knowledge.says_it_closes(node.attr.value):
             self.closed_by_method |= _keys_of(self.ctx, node.value, self.ctx.scope)
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
@@ -434,8 +434,8 @@ def _is_name(expr: cst.CSTNode, name: str | None) -> bool:
     return isinstance(expr, cst.Name) and expr.value == name
 
 
-# Methods that end an object's life, or whose name says they close something.
-_LIFECYCLE_METHODS = frozenset({"__exit__", "__aexit__", "__del__", "stop", "aclose"})
+# Methods that end an object's life besides those whose name says they close something.
+_LIFECYCLE_METHODS = frozenset({"__exit__", "__aexit__", "__del__", "stop"})
 
 
 def _lives_with_its_object(target: cst.Attribute, scope: Scope) -> bool:
@@ -454,7 +454,7 @@ def _lives_with_its_object(target: cst.Attribute, scope: Scope) -> bool:
     for statement in cls.body.body:
         if isinstance(statement, cst.FunctionDef):
             name = statement.name.value
-            if name in _LIFECYCLE_METHODS or any(word in name.lower() for word in knowledge.CLOSING_WORDS):
+            if name in _LIFECYCLE_METHODS or knowledge.says_it_closes(name):
                 return False
     return True
 
@@ -466,7 +466,7 @@ def _closer_handed(call: cst.Call) -> bool:
     for arg in call.args:
         if arg.keyword is None and isinstance(arg.value, (cst.Name, cst.Attribute)):
             name = last_name(arg.value)
-            if name is not None and any(word in name.lower() for word in knowledge.CLOSING_WORDS):
+            if name is not None and knowledge.says_it_closes(name):
                 return True
     return False
 

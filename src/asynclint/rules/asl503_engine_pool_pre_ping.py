@@ -61,7 +61,7 @@ class EnginePoolPrePing(Rule):
             return  # set on purpose, to True, False or a configured value
         if (
             self._unpooled(node)
-            or self._sqlite(node)
+            or self._in_process(node)
             or self._sqlite_pragmas(node)
             or self._throwaway(node)
             or one_shot_local(ctx)
@@ -152,7 +152,7 @@ class EnginePoolPrePing(Rule):
             target = target.value
         return dotted_name(target)
 
-    def _sqlite(self, call: cst.Call) -> bool:
+    def _in_process(self, call: cst.Call) -> bool:
         """SQLite, or another database that runs in the process (DuckDB)."""
         # Anything in the call that names one: `_sqlite_url(path)`, `sqlite_connection_factory()`.
         for node in walk(call):
@@ -171,23 +171,23 @@ class EnginePoolPrePing(Rule):
         url = analysis.keyword(call, "url")
         if url is None and call.args and call.args[0].keyword is None and not call.args[0].star:
             url = call.args[0]
-        return url is not None and self._starts_with_sqlite(url.value, 0)
+        return url is not None and self._starts_in_process(url.value, 0)
 
-    def _starts_with_sqlite(self, expr: cst.BaseExpression, depth: int) -> bool:
+    def _starts_in_process(self, expr: cst.BaseExpression, depth: int) -> bool:
         if depth > _MAX_DEPTH:
             return False
         if isinstance(expr, cst.SimpleString):
             value = expr.evaluated_value
             return isinstance(value, str) and value.lower().startswith(knowledge.IN_PROCESS_DATABASES)
         if isinstance(expr, cst.ConcatenatedString):
-            return self._starts_with_sqlite(expr.left, depth + 1)
+            return self._starts_in_process(expr.left, depth + 1)
         if isinstance(expr, cst.FormattedString):
             first = expr.parts[0] if expr.parts else None
             return isinstance(first, cst.FormattedStringText) and first.value.lower().startswith(
                 knowledge.IN_PROCESS_DATABASES
             )
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-            return self._starts_with_sqlite(expr.left, depth + 1)
+            return self._starts_in_process(expr.left, depth + 1)
         if isinstance(expr, cst.Name):
             # `DATABASE_URL = "sqlite:///./app.db"` then `create_engine(DATABASE_URL)`.
             found = self.ctx.scope.lookup(expr.value)
@@ -196,7 +196,7 @@ class EnginePoolPrePing(Rule):
                 and found[1]
                 and all(b.kind in ("assign", "annassign") and b.value is not None for b in found[1])
             ):
-                return all(b.value is not None and self._starts_with_sqlite(b.value, depth + 1) for b in found[1])
+                return all(b.value is not None and self._starts_in_process(b.value, depth + 1) for b in found[1])
         return False
 
 
