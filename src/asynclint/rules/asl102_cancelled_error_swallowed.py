@@ -192,9 +192,7 @@ class CancelledErrorSwallowed(Rule):
         the cancellation)?"""
         if jumps_out(handler.body) or not isinstance(_last_statement(handler.body), cst.Raise):
             return False
-        caught = (
-            handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
-        )
+        caught = _caught_name(handler)
         for node in descendants(handler.body):
             if not isinstance(node, cst.Raise):
                 continue
@@ -309,9 +307,9 @@ class CancelledErrorSwallowed(Rule):
         CancelledError (`-> asyncio.CancelledError | None`): the cancellation goes back to
         the caller, theirs to raise, as the annotation says."""
         function = self.ctx.function_scope
+        caught = _caught_name(handler)
         if (
-            handler.name is None
-            or not isinstance(handler.name.name, cst.Name)
+            caught is None
             or function is None
             or not isinstance(function.node, cst.FunctionDef)
             or function.node.returns is None
@@ -321,7 +319,6 @@ class CancelledErrorSwallowed(Rule):
         names = [annotation, *(n for n in descendants(annotation) if isinstance(n, (cst.Name, cst.Attribute)))]
         if not any(_is_cancellation(self.ctx.qualname(n) or "") for n in names):
             return False
-        caught = handler.name.name.value
         return any(
             isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == caught
             for node in descendants(handler.body)
@@ -360,9 +357,7 @@ class CancelledErrorSwallowed(Rule):
         kept: set[str] = set()
         collected: set[str] = set()
         noted: set[str] = set()  # local names the handler sets to True
-        caught = (
-            handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
-        )
+        caught = _caught_name(handler)
         for node in descendants(handler.body):
             if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Name):
                 if caught is not None and (container := _collected_into(node, caught)) is not None:
@@ -643,7 +638,7 @@ def _hands_on(handler: _Handler) -> bool:
     """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`, or
     `greenlet.throw(*sys.exc_info())`: the exception is forwarded to whoever waits on the
     future or runs the generator (or greenlet), not swallowed."""
-    caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+    caught = _caught_name(handler)
     for node in descendants(handler.body):
         if not (
             isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _HAND_ON
@@ -662,7 +657,7 @@ def _delegates_raise(handler: _Handler, scope: Scope, scopes: _Scopes) -> bool:
     `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`), or
     one handed the caught exception whose body raises (a conditional re-raise, the author's
     call: anyio's `await self.handle_handshake_error(exc, stream)`)."""
-    caught = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+    caught = _caught_name(handler)
     for node in descendants(handler.body):
         if not isinstance(node, cst.Call):
             continue
@@ -820,6 +815,11 @@ def _never_completes(body: cst.BaseSuite) -> bool:
         and last.test.value == "True"
         and not any(isinstance(node, (cst.Break, cst.Return)) for node in exits(last.body))
     )
+
+
+def _caught_name(handler: _Handler) -> str | None:
+    """The name `except ... as name:` binds, if any."""
+    return handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
 
 
 def _is_cancellation(name: str) -> bool:
