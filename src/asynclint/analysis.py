@@ -287,11 +287,12 @@ def task_spawn(ctx: Context, call: cst.Call, scope: Scope | None = None) -> str 
 def starts_task(ctx: Context, call: cst.Call, scope: Scope | None = None) -> bool:
     """Does `call` start its coroutine argument as a task? asyncio's spawns, and for the
     question of task roots (silence only grows) also frameworks' own task starters such as
-    Home Assistant's `hass.async_create_task` and `run_coroutine_threadsafe`."""
+    Home Assistant's `hass.async_create_task`, and what runs a coroutine as the root of a
+    task (`knowledge.ROOT_STARTERS`: `asyncio.run`, a streaming response's body)."""
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value.endswith(knowledge.TASK_STARTER_SUFFIXES):
         return True
-    return task_spawn(ctx, call, scope) is not None or ctx.call_name(call, scope) in knowledge.THREADSAFE_SPAWN
+    return task_spawn(ctx, call, scope) is not None or ctx.call_name(call, scope) in knowledge.ROOT_STARTERS
 
 
 def spawned_call(call: cst.Call) -> cst.BaseExpression | None:

@@ -342,19 +342,40 @@ ASYNCIO_WAIT = frozenset({"asyncio.wait", "asyncio.tasks.wait"})
 # Methods that create a task on an event loop or a task group.
 CREATE_TASK_METHOD = "create_task"
 # For "is this coroutine the root of a task?" (ASL102; silence only grows): any method ending
-# so (Home Assistant's `hass.async_create_task`, `async_create_background_task`), and
-# `run_coroutine_threadsafe`, which wraps the coroutine in a task on the loop it is given.
-TASK_STARTER_SUFFIXES = ("create_task", "create_background_task")
-THREADSAFE_SPAWN = frozenset({"asyncio.run_coroutine_threadsafe", "asyncio.tasks.run_coroutine_threadsafe"})
+# so (Home Assistant's `hass.async_create_task`, `async_create_background_task`, a loop's
+# `run_until_complete`, whose coroutine is the root of that run).
+TASK_STARTER_SUFFIXES = ("create_task", "create_background_task", "run_until_complete")
+# ...and calls that run their coroutine argument as the root of a task nothing else awaits:
+# `run_coroutine_threadsafe` wraps it in a task on the loop it is given; `asyncio.run` runs it
+# as the main task of a loop of its own; a streaming response iterates its body in a task of
+# an anyio task group, whose cancel scope cancels again at the response's next await, so a
+# body that ends on its cancellation still ends the response cancelled.
+ROOT_STARTERS = frozenset(
+    {
+        "asyncio.run_coroutine_threadsafe",
+        "asyncio.tasks.run_coroutine_threadsafe",
+        "asyncio.run",
+        "asyncio.runners.run",
+        "starlette.responses.StreamingResponse",
+        "fastapi.responses.StreamingResponse",
+        "sse_starlette.EventSourceResponse",
+        "sse_starlette.sse.EventSourceResponse",
+    }
+)
 
 
 def may_start_task(text: str) -> bool:
-    """Can a module with this text start a task (see `analysis.starts_task`)?"""
+    """Can a module with this text start a task, or run a coroutine as the root of one (see
+    `analysis.starts_task`)?"""
     return (
         "create_task" in text
         or "ensure_future" in text
         or "create_background_task" in text
-        or ("run_coroutine_threadsafe" in text)
+        or "run_coroutine_threadsafe" in text
+        or "run_until_complete" in text
+        or "asyncio.run(" in text
+        or "StreamingResponse" in text
+        or "EventSourceResponse" in text
     )
 
 
@@ -471,7 +492,9 @@ ENGINE_CONSTRUCTORS = frozenset(
         "sqlalchemy.ext.asyncio.create_async_engine",
     }
 )
-CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate"})
+# (A context manager's exit called by hand, `await self.client.__aexit__(None, None, None)`,
+# closes it as leaving `async with` would.)
+CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate", "__exit__", "__aexit__"})
 # Closing the attribute closes its owner: `engine.sync_engine.dispose()` disposes the
 # AsyncEngine's pool.
 CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})

@@ -35,7 +35,9 @@ handler the function ends, and the function is only ever started as a task: in t
 module, or, with the project index, in other modules and through the project's own spawn
 helpers, also one that spawns a wrapper coroutine whose last act is to await the
 argument) the task ends and cancels nothing that depends on it, so it is not flagged
-either.
+either. `asyncio.run(f())`, `loop.run_until_complete(f())` and a streaming response's body
+(`StreamingResponse(events())`, `EventSourceResponse(...)`: anyio's cancel scope cancels the
+response again at its next await) start such a root too (`knowledge.ROOT_STARTERS`).
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no

@@ -7,7 +7,7 @@ garbage collector gets to it; the database sees idle connections pile up, and li
 Flags the creating call inside a function (a lifespan, a startup hook, a route, any function),
 when the resource is bound to a name, an attribute or a subscript, and nothing in the module
 closes it. Closing means, anywhere in the module: `close`/`aclose`/`dispose`/`terminate` called
-on it, or that bound method handed on (`callbacks.append(engine.dispose)`,
+on it (or its `__aexit__`/`__exit__`, called by hand), or that bound method handed on (`callbacks.append(engine.dispose)`,
 `stack.push_async_callback(client.aclose)`); `async with`/`with` on it; `enter_async_context`/
 `enter_context`/`closing`/`aclosing` on it, or passing it to a function whose name says it
 closes (`await safe_close(self._client)`, `shutdown_pool(pool)`). A local name is matched as that variable (also

@@ -14,8 +14,10 @@ pool's own `pre_ping=` is the place);
 an in-process database, SQLite or DuckDB, with no server to drop a connection (a URL string
 starting with `sqlite` or `duckdb`, an f-string or a concatenation starting so, a name bound
 to one, anything in the call naming either such as `_sqlite_url(path)`, or
-`connect_args={"check_same_thread": ...}`, which only SQLite takes, or a connect listener on
+`connect_args={"check_same_thread": ...}`, which only SQLite takes, an engine made in a class
+whose name names either (`class SqliteDb`), or a connect listener on
 the engine, registered where it is created, that runs `PRAGMA ...`, neither under an `if`);
+an engine used once in place, never bound (`create_engine(url).raw_connection()`);
 a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`), or that the function only
 uses as `engine.attr` outside loops and nested functions (never stored, returned, yielded or
@@ -30,15 +32,19 @@ change; the pool only checks connections before handing them out.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, value_index, walk
 from asynclint.scope import dotted_name
 from asynclint.walk import children
+
+if TYPE_CHECKING:
+    from asynclint.context import Context
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -65,6 +71,7 @@ class EnginePoolPrePing(Rule):
             or self._sqlite_pragmas(node)
             or self._throwaway(node)
             or one_shot_local(ctx)
+            or _used_in_place(ctx)
         ):
             return
         ctx.report(
@@ -154,13 +161,15 @@ class EnginePoolPrePing(Rule):
 
     def _in_process(self, call: cst.Call) -> bool:
         """SQLite, or another database that runs in the process (DuckDB)."""
+        # The class it is made in names one: `class SqliteDb:` building its engine from a URL
+        # its user gives (`create_engine(db_url)`) is still a SQLite engine.
+        if any(isinstance(node, cst.ClassDef) and _names_in_process(node.name.value) for node in self.ctx.ancestors()):
+            return True
         # Anything in the call that names one: `_sqlite_url(path)`, `sqlite_connection_factory()`.
         for node in walk(call):
             if node is call.func:
                 continue
-            if isinstance(node, (cst.Name, cst.SimpleString)) and any(
-                name in node.value.lower() for name in knowledge.IN_PROCESS_DATABASES
-            ):
+            if isinstance(node, (cst.Name, cst.SimpleString)) and _names_in_process(node.value):
                 return True
         connect_args = analysis.keyword(call, "connect_args")
         if connect_args is not None and isinstance(connect_args.value, cst.Dict):
@@ -225,6 +234,21 @@ def _runs_pragma(function: cst.FunctionDef) -> bool:
             if isinstance(value, str) and value.lstrip().upper().startswith("PRAGMA "):
                 return True
     return False
+
+
+def _names_in_process(name: str) -> bool:
+    lowered = name.lower()
+    return any(database in lowered for database in knowledge.IN_PROCESS_DATABASES)
+
+
+def _used_in_place(ctx: Context) -> bool:
+    """`create_engine(url).raw_connection()`: an engine never bound to a name, used once in
+    place (a connection factory's new connection each call). Nothing else can check a
+    connection out of its pool again, so none sits idle there."""
+    path = function_path(ctx)
+    index = value_index(path, len(path) - 1)
+    parent = path[index - 1] if index > 0 else None
+    return isinstance(parent, cst.Attribute) and parent.value is path[index]
 
 
 def _short(name: str) -> str:
