@@ -295,6 +295,26 @@ def starts_task(ctx: Context, call: cst.Call, scope: Scope | None = None) -> boo
     return task_spawn(ctx, call, scope) is not None or ctx.call_name(call, scope) in knowledge.ROOT_STARTERS
 
 
+def started_arguments(call: cst.Call, scope: Scope) -> list[cst.Call]:
+    """The coroutine calls a task starter's positional arguments give it (see
+    `starts_task`): a call written there (`create_task(f())`), or one bound to a local name
+    of the same function, once, and handed on by that name (`streamer = events(q); return
+    StreamingResponse(streamer)`)."""
+    found = []
+    for arg in call.args:
+        if arg.star or arg.keyword is not None:
+            break
+        value: cst.BaseExpression | None = arg.value
+        if isinstance(value, cst.Name):
+            bound = scope.lookup(value.value)
+            if bound is None or bound[0] is not scope or len(bound[1]) != 1 or bound[1][0].kind != "assign":
+                continue
+            value = bound[1][0].value
+        if isinstance(value, cst.Call):
+            found.append(value)
+    return found
+
+
 def spawned_call(call: cst.Call) -> cst.BaseExpression | None:
     """The coroutine a spawn call starts: its first positional argument (or `coro=`)."""
     for index, arg in enumerate(call.args):

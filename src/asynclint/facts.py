@@ -152,6 +152,10 @@ class FactsCollector:
         self.handed: set[tuple[str, int, str]] = set()
         self.called: set[str] = set()
         self.as_argument: set[cst.Call] = set()
+        # Project calls made on their own, and those of them bound to a name a starter is then
+        # handed (`s = events(); StreamingResponse(s)`): started, not called.
+        self.called_at: dict[cst.Call, str] = {}
+        self.started: set[cst.Call] = set()
         # Calls in async code of a Path or Session I/O method on a receiver of unknown type,
         # and the project names (annotations, base classes) that may tell its type.
         self.untyped_io = False
@@ -449,7 +453,7 @@ class FactsCollector:
         return name
 
     def _task_uses(self, node: cst.Call) -> None:
-        from asynclint.analysis import starts_task
+        from asynclint.analysis import started_arguments, starts_task
 
         ctx = self.ctx
         arguments = []
@@ -478,10 +482,17 @@ class FactsCollector:
                         self.called.add(inner)
                 elif isinstance(value, cst.Name):
                     self._spawn_helper(node, starter, position, value.value)
+        if starter:
+            # (A call written as the argument was taken above.)
+            for started in started_arguments(node, ctx.scope):
+                inner = self.called_at.get(started)
+                if inner is not None:
+                    self.spawned.add(inner)
+                    self.started.add(started)
         if node not in self.as_argument:
             callee = outer if asked else self._callee(node)
             if callee is not None:
-                self.called.add(callee)
+                self.called_at[node] = callee
 
     def _spawn_helper(self, node: cst.Call, starter: bool, position: int, name: str) -> None:
         """`def spawn(coro): return asyncio.create_task(coro)`: the innermost named def hands
@@ -901,8 +912,9 @@ class FactsCollector:
             facts["spawned"] = sorted(self.spawned)
         if self.handed:
             facts["handed"] = sorted(list(h) for h in self.handed)
-        if self.called:
-            facts["called"] = sorted(self.called)
+        called = self.called | {callee for call, callee in self.called_at.items() if call not in self.started}
+        if called:
+            facts["called"] = sorted(called)
         if self.untyped_io:
             facts["untyped_io"] = True
         if self.type_refs:

@@ -498,9 +498,19 @@ CLOSE_METHODS = frozenset({"close", "aclose", "dispose", "terminate", "__exit__"
 # Closing the attribute closes its owner: `engine.sync_engine.dispose()` disposes the
 # AsyncEngine's pool.
 CLOSED_THROUGH_ATTRIBUTES = frozenset({"sync_engine"})
-# Clients that run on a transport or connector they are given: `httpx.AsyncClient(transport=)`,
-# `aiohttp.ClientSession(connector=)`. The pool is the transport's or connector's.
-POOL_ARGUMENTS = frozenset({"transport", "connector"})
+# Iterating one of these is a retry loop: it ends at the first attempt that does not raise.
+RETRYING_ITERATORS = frozenset(
+    {
+        "tenacity.AsyncRetrying",
+        "tenacity.Retrying",
+        "tenacity.asyncio.AsyncRetrying",
+        "stamina.retry_context",
+    }
+)
+# Clients that run on a transport, connector or pool they are given: `httpx.AsyncClient(transport=)`,
+# `aiohttp.ClientSession(connector=)`, `redis.asyncio.Redis(connection_pool=)` (which then
+# leaves the pool open when it closes). The pool is the transport's, connector's or pool's.
+POOL_ARGUMENTS = frozenset({"transport", "connector", "connection_pool"})
 # Transports that call an app in the same process: they open no connections.
 IN_PROCESS_TRANSPORTS = frozenset({"httpx.ASGITransport", "httpx.WSGITransport", "httpx.MockTransport"})
 # Transports and connectors bound to one Unix socket, by the argument naming the socket

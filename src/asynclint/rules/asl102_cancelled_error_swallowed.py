@@ -26,9 +26,11 @@ cancel-then-await idiom (`t.cancel()` earlier in the function, or for `self.x`/a
 anywhere in the class/module, then `await t` in the `try`; not `await asyncio.wait(...)`,
 which never raises the tasks' cancellation); a deferred re-raise (the handler keeps the
 exception, or collects it in a list, and the function raises it later: `raise err`,
-`raise errors[0]`, `raise Group("...", errors)`); a flag the handler sets (`cancelled =
+`raise errors[0]`, `raise Group("...", errors)`, or `raise cancel` after `cancel = err or
+other`); a flag the handler sets (`cancelled =
 True`) that the function returns, for its caller to raise, or the caught cancellation
-returned from a function annotated to return one (`-> asyncio.CancelledError | None`); a
+returned from a function annotated to return one (`-> asyncio.CancelledError | None`,
+`-> BaseException | None`); a
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
 `greenlet.throw(*sys.exc_info())`); sync code. Policy: at the root of a task (after the
 handler the function ends, and the function is only ever started as a task: in this
@@ -52,7 +54,7 @@ from typing import TYPE_CHECKING, TypeAlias, cast
 import libcst as cst
 
 from asynclint import knowledge
-from asynclint.analysis import is_true, starts_task, walk_with_scopes
+from asynclint.analysis import is_true, started_arguments, starts_task, walk_with_scopes
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 from asynclint.rules._statements import (
@@ -306,8 +308,9 @@ class CancelledErrorSwallowed(Rule):
 
     def _hands_back(self, handler: _Handler) -> bool:
         """`except CancelledError as c: ... return c` in a function annotated to return a
-        CancelledError (`-> asyncio.CancelledError | None`): the cancellation goes back to
-        the caller, theirs to raise, as the annotation says."""
+        CancelledError (`-> asyncio.CancelledError | None`), or any exception (`->
+        BaseException | None`): the cancellation goes back to the caller, theirs to raise,
+        as the annotation says."""
         function = self.ctx.function_scope
         caught = _caught_name(handler)
         if (
@@ -319,7 +322,9 @@ class CancelledErrorSwallowed(Rule):
             return False
         annotation = function.node.returns.annotation
         names = [annotation, *(n for n in descendants(annotation) if isinstance(n, (cst.Name, cst.Attribute)))]
-        if not any(_is_cancellation(self.ctx.qualname(n) or "") for n in names):
+        if not any(
+            _is_cancellation(name := self.ctx.qualname(n) or "") or name == "builtins.BaseException" for n in names
+        ):
             return False
         return any(
             isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == caught
@@ -368,6 +373,11 @@ class CancelledErrorSwallowed(Rule):
                 kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
             elif node.value.value == "True":
                 noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        if kept:
+            # `cancel = caller_cancel or join_cancel` ... `raise cancel`: the kept one, renamed.
+            for node in descendants(function.node.body):
+                if isinstance(node, cst.Assign) and not kept.isdisjoint(_either_of(node.value)):
+                    kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
         for node in descendants(function.node.body):
             if isinstance(node, cst.Return) and noted and _returns_one_of(node, noted):
                 return True
@@ -737,11 +747,29 @@ def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
         other_attributes: set[str] = set()
         bare_attributes: set[str] = set()
 
+        # References are sorted out after the walk: a started call may have been bound to a
+        # name before the starter is reached (`s = events(); StreamingResponse(s)`).
+        references: list[tuple[cst.Attribute | cst.Name, Scope]] = []
+
         def on_node(node: cst.CSTNode, scope: Scope) -> None:
             if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
                 not_references.add(node.name)
             elif isinstance(node, cst.Attribute):
                 not_references.add(node.attr)
+                references.append((node, scope))
+            elif isinstance(node, cst.Arg) and node.keyword is not None:
+                not_references.add(node.keyword)
+            elif isinstance(node, cst.Call):
+                called.add(node.func)
+                if starts_task(ctx, node, scope):
+                    # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
+                    spawned_callees.update(started.func for started in started_arguments(node, scope))
+            elif isinstance(node, cst.Name):
+                references.append((node, scope))
+
+        walk_with_scopes(ctx, on_node)
+        for node, scope in references:
+            if isinstance(node, cst.Attribute):
                 method = _own_method(node, scope) if node in spawned_callees else None
                 if method is not None:
                     spawned_methods.setdefault(node.attr.value, set()).add(method)
@@ -749,31 +777,30 @@ def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
                     other_attributes.add(node.attr.value)
                     if node not in called:
                         bare_attributes.add(node.attr.value)
-            elif isinstance(node, cst.Arg) and node.keyword is not None:
-                not_references.add(node.keyword)
-            elif isinstance(node, cst.Call):
-                called.add(node.func)
-                if starts_task(ctx, node, scope):
-                    # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
-                    for arg in node.args:
-                        if isinstance(arg.value, cst.Call) and not arg.star and arg.keyword is None:
-                            spawned_callees.add(arg.value.func)
-            elif isinstance(node, cst.Name) and node not in not_references:
-                found = scope.lookup(node.value)
-                if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
-                    return
-                for binding in found[1]:
-                    (spawned if node in spawned_callees else other).add(binding.node)
-                    if node not in called:
-                        bare.add(binding.node)
-
-        walk_with_scopes(ctx, on_node)
+                continue
+            if node in not_references:
+                continue
+            found = scope.lookup(node.value)
+            if found is None or not found[1] or any(b.kind != "def" for b in found[1]):
+                continue
+            for binding in found[1]:
+                (spawned if node in spawned_callees else other).add(binding.node)
+                if node not in called:
+                    bare.add(binding.node)
         roots = spawned - other
         for name, methods in spawned_methods.items():
             if name not in other_attributes:
                 roots |= methods
         ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes))
     return cast("tuple[_Nodes, _Nodes, frozenset[str]]", ctx.cache[key])  # set only here
+
+
+def _either_of(value: cst.BaseExpression) -> set[str]:
+    """The names `a or b or c` may evaluate to (`a` alone for a bare name)."""
+    if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+        return _either_of(value.left) | _either_of(value.right)
+    name = dotted_name(value)
+    return {name} if name is not None else set()
 
 
 def _own_method(attribute: cst.Attribute, scope: Scope) -> cst.FunctionDef | None:

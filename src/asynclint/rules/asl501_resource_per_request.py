@@ -8,7 +8,7 @@ server's connection limit.
 Flags the creating call (`knowledge.RESOURCE_CONSTRUCTORS` plus `extra-resources`) when it runs
 - in a route handler or in a function of the module used as `Depends(f)`;
 - in a loop in async code (unless it outlives the iteration: stored, appended, returned, or a
-  retry loop that stops once it succeeds);
+  retry loop that stops once it succeeds, also a loop over tenacity's `AsyncRetrying(...)`);
 - in a function of the module that such a handler, dependency or loop calls (through calls
   of module functions and methods of the same class), when that function creates and drops the
   resource on every call; the message shows the chain.
@@ -24,8 +24,9 @@ then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return C
 ... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
 reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
 a creation under an `if` comparing the loop variable (or its `id`-like attribute) with a
-constant, or after a guard skipping the other items (`if r.id != wanted: continue`): once
-per loop; a
+constant (also in a module function the loop passes the variable to: `_check(name)` making
+one only under `if name == "mcp":`), or after a guard skipping the other items (`if r.id !=
+wanted: continue`): once per loop; a
 client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool;
 a client on a Unix-socket transport made for it whose socket the function chooses
 (`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
@@ -152,8 +153,21 @@ class ResourcePerRequest(ResourceRule):
             site.loop = site.in_async and _in_loop(site.path)
             site.lazy = self.lifetimes.is_lazy(site.path)
             site.kept, site.hands_back, site.local = self.lifetimes.fate(site.func, site.use)
-            site.retry = site.loop and (_stops_loop(site.path) or _long_lived(site.path, site.use))
+            site.retry = site.loop and (
+                _stops_loop(site.path) or _long_lived(site.path, site.use) or self._retrying(site.path)
+            )
         return site
+
+    def _retrying(self, path: list[cst.CSTNode]) -> bool:
+        """The innermost loop iterates a retrying object (`async for attempt in
+        AsyncRetrying(...)`, tenacity's; `stamina.retry_context(...)`), which stops at the
+        first attempt that does not raise."""
+        loop = next((node for node in reversed(path) if type(node) in _LOOPS), None)
+        return (
+            isinstance(loop, cst.For)
+            and isinstance(loop.iter, cst.Call)
+            and self.ctx.call_name(loop.iter) in knowledge.RETRYING_ITERATORS
+        )
 
     def _callees(self, func: cst.BaseExpression, depth: int = 0) -> list[cst.CSTNode]:
         """The functions of this module a call may run: a `def` or a lambda bound to the
@@ -218,6 +232,8 @@ class ResourcePerRequest(ResourceRule):
             if not where:
                 continue
             for leaf, trail in self._leaves(site, churn):
+                if len(trail) == 1 and _picked_by_loop_argument(site, leaf):
+                    continue
                 chain = " -> ".join([_function_name(site.func), *trail])
                 report(
                     leaf,
@@ -361,6 +377,39 @@ def _in_loop(path: list[cst.CSTNode]) -> bool:
         if isinstance(parent, _COMPREHENSIONS) and child is not parent.for_in:
             return True
     return False
+
+
+def _picked_by_loop_argument(site: _Site, leaf: _Site) -> bool:
+    """`for name in CHECKS: await _check(name)`, where `_check` creates the resource only
+    under `if name == "mcp":` on the parameter the loop variable is passed to: it runs for
+    one item, once per loop (as `_in_loop` knows the same `if` in the loop's own body)."""
+    callee = leaf.func
+    loop = next((node for node in reversed(site.path) if isinstance(node, (cst.For, cst.While))), None)
+    if not isinstance(loop, cst.For) or not isinstance(callee, cst.FunctionDef):
+        return False
+    loop_names = {n.value for n in walk(loop.target) if isinstance(n, cst.Name)}
+    params = [p.name.value for p in (*callee.params.posonly_params, *callee.params.params)]
+    if isinstance(site.call.func, cst.Attribute) and params:
+        params = params[1:]  # `self._check(name)`: positions after `self`
+    passed: set[str] = set()
+    for position, arg in enumerate(site.call.args):
+        if arg.star:
+            break
+        if isinstance(arg.value, cst.Name) and arg.value.value in loop_names:
+            if arg.keyword is not None:
+                passed.add(arg.keyword.value)
+            elif position < len(params):
+                passed.add(params[position])
+    if not passed:
+        return False
+    tests = []
+    for index in range(len(leaf.path) - 1, 0, -1):
+        parent, child = leaf.path[index - 1], leaf.path[index]
+        if isinstance(parent, (cst.For, cst.While, *_COMPREHENSIONS)):
+            return False  # repeated inside the callee: not once per call
+        if isinstance(parent, cst.If) and child is parent.body:
+            tests.append(parent.test)
+    return any(_picks_one(test, cst.Name(name)) for test in tests for name in passed)
 
 
 def _skipping_guards(before: Sequence[cst.BaseStatement]) -> list[cst.BaseExpression]:
