@@ -7,7 +7,8 @@ say it does not:
   on a module global, `if self._x is None:`, `if not hasattr(self, "_x"):`, or after an early
   `if _X is not None: return _X`; also with an override the caller passes, `if _X and not
   force: return _X`, as double-checked locking does inside its lock), and the function then
-  stores into that state: it blocks
+  stores into that state (itself, or through a method of its class it calls on `self` there:
+  `if self.conn is None: self._connect()`): it blocks
   once per process or instance, not per call; likewise a memo filled once per key
   (`if key not in self._cache: self._cache[key] = make()`, after
   `if key in _CACHE: return _CACHE[key]`, or after `hit = self._cache.get(key)` and
@@ -23,7 +24,7 @@ from typing import cast
 
 import libcst as cst
 
-from asynclint.rules._resources import walk
+from asynclint.rules._resources import set_by_own_methods, walk
 from asynclint.scope import Scope, dotted_name
 
 LAZY = "lazy"
@@ -164,7 +165,9 @@ def _stores(region: cst.CSTNode, target: str, scope: Scope) -> bool:
         scope.stored = {}
     stored = scope.stored.get(region)
     if stored is None:
-        stored = scope.stored[region] = _assigned(region)
+        # Also what a method of the class that the region calls on `self` assigns:
+        # `if self.conn is None: self._connect()`, `_connect` setting `self.conn`.
+        stored = scope.stored[region] = _assigned(region) | set_by_own_methods(region, scope)
     return target in stored
 
 

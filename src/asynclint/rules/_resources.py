@@ -353,6 +353,49 @@ def _calls_or_binds(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<!def )(?<!class )\b(?:{spelled})(?:[\s\\]*\(|\s+as\b)|=[\s\\]*(?:[\w.]+\.)?(?:{spelled})\b")
 
 
+def set_by_own_methods(region: cst.CSTNode, scope: Scope) -> frozenset[str]:
+    """The `self.x` attributes that methods of the class assign (their nested defs included),
+    for the methods `region` calls on `self` (`self._connect()`, `await self.initdb()`),
+    `scope` being the method `region` is in: a guard `if self.conn is None: self._connect()`
+    fills the state through the method, as a lazy singleton does in place. Spelled with this
+    method's own name for `self`."""
+    self_name = scope.self_name
+    cls = scope.enclosing_class
+    if self_name is None or cls is None:
+        return frozenset()
+    found: set[str] = set()
+    for node in walk(region):
+        if type(node) is not cst.Call:
+            continue
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == self_name):
+            continue
+        bindings = cls.bindings.get(func.attr.value, [])
+        if len(bindings) != 1 or bindings[0].kind != "def" or not isinstance(bindings[0].node, cst.FunctionDef):
+            continue
+        method = bindings[0].node
+        params = method.params.params
+        own = params[0].name.value if params else None
+        if own is None:
+            continue
+        for inner in walk(method.body, into_functions=True):
+            targets: list[cst.BaseExpression]
+            if type(inner) is cst.Assign:
+                targets = [t.target for t in inner.targets]
+            elif type(inner) is cst.AnnAssign:
+                targets = [inner.target]
+            else:
+                continue
+            for target in targets:
+                if (
+                    isinstance(target, cst.Attribute)
+                    and isinstance(target.value, cst.Name)
+                    and target.value.value == own
+                ):
+                    found.add(f"{self_name}.{target.attr.value}")
+    return frozenset(found)
+
+
 def one_shot_local(ctx: Context) -> bool:
     """`eng = create_engine(url)` in a function, at the call being visited: a local name that
     is only ever used as `eng.attr` (`eng.connect()`, `eng.begin()`, `eng.dialect`), outside
@@ -461,6 +504,8 @@ class Lifetimes:
                 if bound and any(b.kind != "param" for b in bound):
                     continue  # a local object: gone when the call returns
                 roots.add(dotted)
+        # (What `self._init()` fills counts as set here: `if self.pool is None: await self._init()`.)
+        roots |= set_by_own_methods(func.body, scope)
         aliases: set[str] = set()
         for node in assigns:
             if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):

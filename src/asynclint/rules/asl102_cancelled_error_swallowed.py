@@ -32,7 +32,9 @@ True`) that the function returns, for its caller to raise, or the caught cancell
 returned from a function annotated to return one (`-> asyncio.CancelledError | None`,
 `-> BaseException | None`); a
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
-`greenlet.throw(*sys.exc_info())`); sync code. Policy: at the root of a task (after the
+`greenlet.throw(*sys.exc_info())`); a private function the module only calls from handlers
+that catch the cancellation and re-raise it (`except CancelledError: await _drain(t); raise`:
+it swallows only a second cancellation); sync code. Policy: at the root of a task (after the
 handler the function ends, and the function is only ever started as a task: in this
 module, or, with the project index, in other modules and through the project's own spawn
 helpers, also one that spawns a wrapper coroutine whose last act is to await the
@@ -65,6 +67,7 @@ from asynclint.rules._statements import (
     jumps_out,
 )
 from asynclint.scope import Binding, Scope, dotted_name
+from asynclint.walk import children
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -179,7 +182,7 @@ class CancelledErrorSwallowed(Rule):
                 help="Re-raise the cancellation with a bare `raise`",
             )
             return
-        if _hands_on(node) or _delegates_raise(node, ctx.scope, ctx.scopes):
+        if _hands_on(node) or _delegates_raise(node, ctx.scope, ctx.scopes) or self._only_while_cancelled():
             return
         ctx.report(
             node,
@@ -187,6 +190,53 @@ class CancelledErrorSwallowed(Rule):
             help="Re-raise it" + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
             fix=self.fix(node),
         )
+
+    def _only_while_cancelled(self) -> bool:
+        """In a private function of the module (`_drain`) that the module only ever calls
+        from handlers that catch the cancellation and re-raise it (`except CancelledError:
+        await _drain(task); raise`): what it swallows is a second cancellation while the
+        first one is on its way out, and the caller raises that one."""
+        function = self.ctx.function_scope
+        if function is None or not isinstance(function.node, cst.FunctionDef):
+            return False
+        name = function.node.name.value
+        return name.startswith("_") and not name.startswith("__") and name in self._helpers_while_cancelled()
+
+    def _helpers_while_cancelled(self) -> frozenset[str]:
+        """The private names the module calls only inside handlers that catch the
+        cancellation and raise, and never references otherwise (a callback, a call
+        elsewhere)."""
+        key = "asl102_helpers_while_cancelled"
+        cache = self.ctx.cache
+        if key not in cache:
+            inside: set[str] = set()
+            elsewhere: set[str] = set()
+            callees: set[cst.CSTNode] = set()  # the names called (a `Name`, or an attribute's)
+
+            todo: list[tuple[cst.CSTNode, bool]] = [(self.ctx.module, False)]
+            while todo:
+                node, in_handler = todo.pop()
+                if isinstance(node, _HANDLERS):
+                    reraises = self._catches(node) is not None and contains_raise(node.body)
+                    todo += ((child, in_handler or (reraises and child is node.body)) for child in children(node))
+                    continue
+                if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                    in_handler = False  # a nested def runs later, outside the handler
+                    callees.add(node.name)
+                elif isinstance(node, cst.Lambda):
+                    in_handler = False
+                elif isinstance(node, cst.Call):
+                    func = node.func
+                    called = func.attr if isinstance(func, cst.Attribute) else func
+                    if isinstance(called, cst.Name):
+                        callees.add(called)
+                        if called.value.startswith("_"):
+                            (inside if in_handler else elsewhere).add(called.value)
+                elif isinstance(node, cst.Name) and node not in callees and node.value.startswith("_"):
+                    elsewhere.add(node.value)  # referenced, not called: a callback, an alias
+                todo += ((child, in_handler) for child in children(node))
+            cache[key] = frozenset(inside - elsewhere)
+        return cast(frozenset[str], cache[key])
 
     def _raises_other(self, handler: _Handler) -> bool:
         """Does the handler leave only by raising an exception other than the one it caught:
@@ -310,7 +360,8 @@ class CancelledErrorSwallowed(Rule):
         """`except CancelledError as c: ... return c` in a function annotated to return a
         CancelledError (`-> asyncio.CancelledError | None`), or any exception (`->
         BaseException | None`): the cancellation goes back to the caller, theirs to raise,
-        as the annotation says."""
+        as the annotation says. Also kept first and returned later (`pending = pending or c`
+        in the handler, `return pending` after the loop)."""
         function = self.ctx.function_scope
         caught = _caught_name(handler)
         if (
@@ -326,9 +377,21 @@ class CancelledErrorSwallowed(Rule):
             _is_cancellation(name := self.ctx.qualname(n) or "") or name == "builtins.BaseException" for n in names
         ):
             return False
-        return any(
+        if any(
             isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == caught
             for node in descendants(handler.body)
+        ):
+            return True
+        # Kept, and returned when the waiting is over: `pending = pending or exc` ... `return pending`.
+        kept = {
+            target
+            for node in descendants(handler.body)
+            if isinstance(node, cst.Assign) and caught in _either_of(node.value)
+            for target in filter(None, (dotted_name(t.target) for t in node.targets))
+        }
+        return bool(kept) and any(
+            isinstance(node, cst.Return) and node.value is not None and dotted_name(node.value) in kept
+            for node in descendants(function.node.body)
         )
 
     def _shielded(self) -> bool:
