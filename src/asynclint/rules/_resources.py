@@ -376,8 +376,8 @@ def set_by_own_methods(region: cst.CSTNode, scope: Scope) -> frozenset[str]:
         method = bindings[0].node
         params = method.params.params
         own = params[0].name.value if params else None
-        if own is None:
-            continue
+        if own is None or any(dotted_name(d.decorator) == "staticmethod" for d in method.decorators):
+            continue  # (a static method's first parameter is no `self`)
         for inner in walk(method.body, into_functions=True):
             targets: list[cst.BaseExpression]
             if type(inner) is cst.Assign:
