@@ -247,15 +247,19 @@ def _walk(
     stack = [(top, top_resolved, ignores)]
     while stack:
         folder, resolved, active = stack.pop()
-        if respect_gitignore:
-            own = _gitignore(resolved)
-            if own:
-                active = [*active, own]
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
             skipped.append(Skipped(os.path.normpath(folder), f"cannot read folder: {exc.strerror or exc}", lost=True))
             continue
+        # (The listing says whether there is a .gitignore to read: most folders have none.)
+        if respect_gitignore and any(entry.name == ".gitignore" for entry in entries):
+            own = _gitignore(resolved)
+            if own:
+                active = [*active, own]
+        # Paths are built for the pattern matching only: most walks have no pattern to match.
+        matching = excludes is not None or bool(active)
+        resolved_text = str(resolved)
         subfolders = []
         for entry in entries:
             try:
@@ -266,20 +270,21 @@ def _walk(
                 continue  # before the pattern matching, which costs more than this
             if entry.name in DEFAULT_EXCLUDES:
                 continue
-            entry_resolved = resolved / entry.name
-            if excludes is not None and excludes.matches(entry_resolved, is_dir):
-                continue
-            if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
-                continue
+            if matching:
+                entry_resolved = resolved / entry.name
+                if excludes is not None and excludes.matches(entry_resolved, is_dir):
+                    continue
+                if any(ignore.matches(entry_resolved, is_dir) for ignore in active):
+                    continue
             if is_dir:
-                subfolders.append((Path(entry.path), entry_resolved, active))
+                subfolders.append((Path(entry.path), resolved / entry.name, active))
             elif entry.is_symlink():
                 if _special(entry.path):
                     skipped.append(Skipped(os.path.normpath(entry.path), "not a regular file"))
                 else:
                     add(os.path.normpath(entry.path), os.path.realpath(entry.path))
             elif entry.is_file(follow_symlinks=False):
-                add(os.path.normpath(entry.path), str(entry_resolved))
+                add(os.path.normpath(entry.path), os.path.join(resolved_text, entry.name))
             else:
                 skipped.append(Skipped(os.path.normpath(entry.path), "not a regular file"))
         stack.extend(reversed(subfolders))
