@@ -212,7 +212,8 @@ class FactsCollector:
             ]
             record: FunctionFacts = {
                 "async": node.asynchronous is not None,
-                "cached": any(d in CACHING_DECORATORS for d in decorators),
+                # (Not followed into: memoised, or run in a thread by its decorator.)
+                "cached": any(d in CACHING_DECORATORS or d in knowledge.OFF_LOOP_DECORATORS for d in decorators),
                 "display": display,
                 "calls": [],
                 "blocking": [],

@@ -524,6 +524,16 @@ UNIX_SOCKET_TRANSPORTS = {
 }
 # Decorators that memoise a function: what it creates is built once per argument set
 # (`cached_property`: once per instance).
+# Decorators that run the function's body in a thread and hand the caller an awaitable:
+# calling it blocks nothing (ASL207 does not follow it).
+OFF_LOOP_DECORATORS = frozenset(
+    {
+        "tornado.concurrent.run_on_executor",
+        "asgiref.sync.sync_to_async",
+        "channels.db.database_sync_to_async",
+        "asyncer.asyncify",
+    }
+)
 CACHING_DECORATORS = frozenset(
     {
         "functools.lru_cache",

@@ -7,7 +7,9 @@ client. Project-wide analysis (asynclint.project) finds those helpers and the
 chain that proves it; this rule reports the call site in async code.
 
 Not flagged, because the maintainer would not act on it:
-- a helper handed to `asyncio.to_thread` / `run_in_executor` (a reference, not a call);
+- a helper handed to `asyncio.to_thread` / `run_in_executor` (a reference, not a call), or
+  decorated to run in a thread (`@run_on_executor`, `@sync_to_async`:
+  `knowledge.OFF_LOOP_DECORATORS`);
 - work done once per process, instance or key: a helper cached with `functools.lru_cache`/
   `cache`/`cached_property`, a blocking call that fills a lazy singleton or a memo (left out
   of the chains by `asynclint.guards`, and not reported where the async function fills one);
