@@ -522,8 +522,6 @@ UNIX_SOCKET_TRANSPORTS = {
     "aiohttp.UnixConnector": (0, "path"),
     "aiohttp.connector.UnixConnector": (0, "path"),
 }
-# Decorators that memoise a function: what it creates is built once per argument set
-# (`cached_property`: once per instance).
 # Decorators that run the function's body in a thread and hand the caller an awaitable:
 # calling it blocks nothing (ASL207 does not follow it).
 OFF_LOOP_DECORATORS = frozenset(
@@ -534,6 +532,8 @@ OFF_LOOP_DECORATORS = frozenset(
         "asyncer.asyncify",
     }
 )
+# Decorators that memoise a function: what it creates is built once per argument set
+# (`cached_property`: once per instance).
 CACHING_DECORATORS = frozenset(
     {
         "functools.lru_cache",
