@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         {
             "async": Required[bool],
             "cached": Required[bool],
+            "off_loop": bool,
             "display": Required[str],
             "calls": Required[list[str]],
             # [rule code, blocking call], or [code, call, parameters whose passing skips it]
@@ -212,12 +213,13 @@ class FactsCollector:
             ]
             record: FunctionFacts = {
                 "async": node.asynchronous is not None,
-                # (Not followed into: memoised, or run in a thread by its decorator.)
-                "cached": any(d in CACHING_DECORATORS or d in knowledge.OFF_LOOP_DECORATORS for d in decorators),
+                "cached": any(d in CACHING_DECORATORS for d in decorators),
                 "display": display,
                 "calls": [],
                 "blocking": [],
             }
+            if any(d in knowledge.OFF_LOOP_DECORATORS for d in decorators):
+                record["off_loop"] = True  # its body runs in a thread: calling it blocks nothing
             if any(d in knowledge.ASYNC_CONTEXT_MANAGER_DECORATORS for d in decorators):
                 self.acm.add(node)
             if node.asynchronous is not None:

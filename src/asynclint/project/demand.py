@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from asynclint.diagnostics import ModuleFacts
-from asynclint.project.derive import callable_target
+from asynclint.project.derive import callable_target, runs_its_calls
 from asynclint.project.joined import Joined, join
 
 # A name -> (the names it leads to, the missing name to want or None).
@@ -25,7 +25,7 @@ def wanted_calls(all_facts: list[ModuleFacts]) -> set[str]:
         info = functions.get(target[0]) if target else None
         if info is None:
             return (), target[0] if target else name
-        if info["async"] or info["cached"]:
+        if not runs_its_calls(info):
             return (), None
         return [*info["calls"], *(call for call, _ in info.get("guarded_calls", ()))], None
 

@@ -47,14 +47,18 @@ def session_dependency(project: Joined, index: ProjectIndex, all_facts: list[Mod
 Targets = list[tuple[str, tuple[str, ...], tuple[str, ...]]]
 
 
+def runs_its_calls(info: FunctionFacts) -> bool:
+    """Does calling this function run its body (and its blocking calls) on the caller's
+    thread, every time: sync, not memoised, not run in a thread by its decorator?"""
+    return not info["async"] and not info["cached"] and not info.get("off_loop", False)
+
+
 def call_targets(project: Joined, followed: dict[str, Any]) -> dict[str, Targets]:
     """Sync, uncached project function -> what its calls run. `followed`: called name -> what
     it runs, filled on the way (most names are called from many places, and most are
     libraries' names, which lead nowhere)."""
     return {
-        name: targets_of(project, info, followed)
-        for name, info in project.functions.items()
-        if not info["async"] and not info["cached"]
+        name: targets_of(project, info, followed) for name, info in project.functions.items() if runs_its_calls(info)
     }
 
 
@@ -86,7 +90,7 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
     # A call made only when a parameter is left out counts here (some call site may leave
     # it out); the call sites that pass it are told apart by `guards`.
     for name, info in functions.items():
-        if not info["async"] and not info["cached"] and info["blocking"]:
+        if runs_its_calls(info) and info["blocking"]:
             first = next((entry for entry in info["blocking"] if len(entry) == 2), info["blocking"][0])
             chains[name] = [info["display"], first[1]]
     callers: dict[str, list[str]] = {}

@@ -4,6 +4,9 @@ nothing to say are left out:
      "module": "shop.helpers",
      "functions": {qualname: {
          "async": bool, "cached": bool, "display": str,
+         # a sync function whose decorator runs it in a thread (`@sync_to_async`): its
+         # blocking calls block no caller
+         "off_loop": bool,
          "calls": [qualname, ...], "blocking": [[code, what], ...],
          # calls and blocking calls under `if p is None:` on parameters: skipped when a call
          # site passes one of them ("blocking" entries then carry the names as a third
@@ -61,7 +64,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 9
+FACTS_VERSION = 10
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -391,7 +391,7 @@ class IndexBuild:
             return True
         for name in changed:
             info = functions[name]
-            if not info["async"] and not info["cached"]:
+            if derive.runs_its_calls(info):
                 self._targets[name] = derive.targets_of(project, info, self._followed)
         blocking, guards = derive.chains(project, self._targets)
         if self._reexports is None:
