@@ -34,7 +34,7 @@ _COMPREHENSIONS = (cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 class Use:
     """What happens to a value right where it is created."""
 
-    kind: str  # with | target | returned | yielded | argument | element | other
+    kind: str  # with | target | returned | yielded | argument | element | receiver | other
     targets: list[cst.BaseExpression] = field(default_factory=list)  # kind == "target"
     holder: cst.Call | None = None  # kind == "argument": the call it is passed to
 
@@ -105,6 +105,8 @@ def use_of(path: list[cst.CSTNode]) -> Use:
         return Use("argument", holder=holder)
     if isinstance(parent, (cst.Element, cst.DictElement, cst.StarredElement)):
         return Use("element")
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        return Use("receiver")  # used in place: `create_engine(url).connect()`
     if isinstance(parent, _COMPREHENSIONS) and (
         getattr(parent, "elt", None) is node or getattr(parent, "value", None) is node
     ):
@@ -556,7 +558,7 @@ class Lifetimes:
             return True, True, False
         if use.kind in ("element", "argument"):
             return True, False, False
-        if use.kind in ("with", "other"):
+        if use.kind in ("with", "receiver", "other"):
             return False, False, True
         scope = self.ctx.scopes[func]
         names = []

@@ -32,19 +32,15 @@ change; the pool only checks connections before handing them out.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, value_index, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
 from asynclint.scope import dotted_name
 from asynclint.walk import children
-
-if TYPE_CHECKING:
-    from asynclint.context import Context
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -71,7 +67,10 @@ class EnginePoolPrePing(Rule):
             or self._sqlite_pragmas(node)
             or self._throwaway(node)
             or one_shot_local(ctx)
-            or _used_in_place(ctx)
+            # `create_engine(url).raw_connection()`: an engine never bound to a name, used
+            # once in place (a connection factory's new connection each call); nothing can
+            # check a connection out of its pool again, so none sits idle there.
+            or use_of(function_path(ctx)).kind == "receiver"
         ):
             return
         ctx.report(
@@ -239,16 +238,6 @@ def _runs_pragma(function: cst.FunctionDef) -> bool:
 def _names_in_process(name: str) -> bool:
     lowered = name.lower()
     return any(database in lowered for database in knowledge.IN_PROCESS_DATABASES)
-
-
-def _used_in_place(ctx: Context) -> bool:
-    """`create_engine(url).raw_connection()`: an engine never bound to a name, used once in
-    place (a connection factory's new connection each call). Nothing else can check a
-    connection out of its pool again, so none sits idle there."""
-    path = function_path(ctx)
-    index = value_index(path, len(path) - 1)
-    parent = path[index - 1] if index > 0 else None
-    return isinstance(parent, cst.Attribute) and parent.value is path[index]
 
 
 def _short(name: str) -> str:
