@@ -25,10 +25,12 @@ after it, and what it swallows is a second cancellation of the cleanup; the
 cancel-then-await idiom (`t.cancel()` earlier in the function, or for `self.x`/a global
 anywhere in the class/module, then `await t` in the `try`; not `await asyncio.wait(...)`,
 which never raises the tasks' cancellation); a deferred re-raise (the handler keeps the
-exception, or collects it in a list, and the function raises it later: `raise err`,
-`raise errors[0]`, `raise Group("...", errors)`, or `raise cancel` after `cancel = err or
-other`); a flag the handler sets (`cancelled =
+exception, or what a function makes of it, or collects it in a list, and the function raises
+it later: `raise err`, `raise errors[0]`, `raise Group("...", errors)`, `raise cancel` after
+`cancel = err or other`, or a function of the module handed it that raises); a handler
+nested in one that keeps the cancellation so; a flag the handler sets (`cancelled =
 True`) that the function returns, for its caller to raise, or the caught cancellation
+(alone, in `c or other`, in a tuple, or a fresh `CancelledError()` in its place)
 returned from a function annotated to return one (`-> asyncio.CancelledError | None`,
 `-> BaseException | None`); a
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
@@ -351,7 +353,7 @@ class CancelledErrorSwallowed(Rule):
                 return False
             if ancestor is not try_ and isinstance(ancestor, _HANDLERS):
                 if self._catches(ancestor) is not None and (
-                    contains_raise(ancestor.body) or self._hands_back(ancestor)
+                    contains_raise(ancestor.body) or self._hands_back(ancestor) or self._raised_later(ancestor)
                 ):
                     return True
         return False
@@ -359,17 +361,14 @@ class CancelledErrorSwallowed(Rule):
     def _hands_back(self, handler: _Handler) -> bool:
         """`except CancelledError as c: ... return c` in a function annotated to return a
         CancelledError (`-> asyncio.CancelledError | None`), or any exception (`->
-        BaseException | None`): the cancellation goes back to the caller, theirs to raise,
-        as the annotation says. Also kept first and returned later (`pending = pending or c`
-        in the handler, `return pending` after the loop)."""
+        BaseException | None`, or a tuple holding one): the cancellation goes back to the
+        caller, theirs to raise, as the annotation says. Also returned as `c or other` or in a
+        tuple (`return c, True`), kept first and returned later (`pending = pending or c` in
+        the handler, `return pending` after the loop), or a fresh one returned in its place
+        (`return asyncio.CancelledError()`)."""
         function = self.ctx.function_scope
         caught = _caught_name(handler)
-        if (
-            caught is None
-            or function is None
-            or not isinstance(function.node, cst.FunctionDef)
-            or function.node.returns is None
-        ):
+        if function is None or not isinstance(function.node, cst.FunctionDef) or function.node.returns is None:
             return False
         annotation = function.node.returns.annotation
         names = [annotation, *(n for n in descendants(annotation) if isinstance(n, (cst.Name, cst.Attribute)))]
@@ -377,11 +376,17 @@ class CancelledErrorSwallowed(Rule):
             _is_cancellation(name := self.ctx.qualname(n) or "") or name == "builtins.BaseException" for n in names
         ):
             return False
-        if any(
-            isinstance(node, cst.Return) and isinstance(node.value, cst.Name) and node.value.value == caught
-            for node in descendants(handler.body)
-        ):
-            return True
+        for node in descendants(handler.body):
+            if isinstance(node, cst.Return) and node.value is not None:
+                # `return c`, `return c, True`, `return c or other`; or a fresh one in its
+                # place (`return asyncio.CancelledError()`, keeping no traceback).
+                if caught is not None and caught in _returned_names(node.value):
+                    return True
+                value = node.value
+                if isinstance(value, cst.Call) and _is_cancellation(self.ctx.qualname(value.func) or ""):
+                    return True
+        if caught is None:
+            return False
         # Kept, and returned when the waiting is over: `pending = pending or exc` ... `return pending`.
         kept = {
             target
@@ -390,7 +395,7 @@ class CancelledErrorSwallowed(Rule):
             for target in filter(None, (dotted_name(t.target) for t in node.targets))
         }
         return bool(kept) and any(
-            isinstance(node, cst.Return) and node.value is not None and dotted_name(node.value) in kept
+            isinstance(node, cst.Return) and node.value is not None and not kept.isdisjoint(_returned_names(node.value))
             for node in descendants(function.node.body)
         )
 
@@ -412,9 +417,11 @@ class CancelledErrorSwallowed(Rule):
 
     def _raised_later(self, handler: _Handler) -> bool:
         """A deferred re-raise: the handler keeps the exception (`except CancelledError as
-        err: cancelled = err`) or collects it (`errors.append(err)`), and the function raises
-        it later (`raise cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`),
-        or the function raises a CancelledError of its own somewhere. Or a deferred report:
+        err: cancelled = err`), or what a function makes of it (`failure = safe_copy(err)`),
+        or collects it (`errors.append(err)`), and the function raises it later (`raise
+        cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`, or hands the
+        kept one to a function of the module that raises it), or the function raises a
+        CancelledError of its own somewhere. Or a deferred report:
         the handler notes the cancellation in a flag (`cancelled = True`) and the function
         returns the flag (`return cancelled`, `return result, cancelled`), so that its caller
         raises it (a cleanup drained under `shield` first). Returning the exception itself
@@ -429,13 +436,20 @@ class CancelledErrorSwallowed(Rule):
         noted: set[str] = set()  # local names the handler sets to True
         caught = _caught_name(handler)
         for node in descendants(handler.body):
-            if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Name):
-                if caught is not None and (container := _collected_into(node, caught)) is not None:
-                    collected.add(container)
-            elif node.value.value == caught:
+            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name):
+                if node.value.value == caught:
+                    kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+                elif node.value.value == "True":
+                    noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+            elif (
+                isinstance(node, cst.Assign)
+                and isinstance(node.value, cst.Call)
+                and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.value.args)
+            ):
+                # What a function makes of it (`failure = safe_copy(err)`), raised later.
                 kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
-            elif node.value.value == "True":
-                noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+            elif caught is not None and (container := _collected_into(node, caught)) is not None:
+                collected.add(container)
         if kept:
             # `cancel = caller_cancel or join_cancel` ... `raise cancel`: the kept one, renamed.
             for node in descendants(function.node.body):
@@ -443,6 +457,13 @@ class CancelledErrorSwallowed(Rule):
                     kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
         for node in descendants(function.node.body):
             if isinstance(node, cst.Return) and noted and _returns_one_of(node, noted):
+                return True
+            # `_raise_redacted(kept)`: a function of the module raises it for this one.
+            if (
+                isinstance(node, cst.Call)
+                and kept
+                and _raises_for(node, kept, self.ctx.scope, self.ctx.scopes, always=False)
+            ):
                 return True
             if isinstance(node, cst.Raise) and node.exc is not None:
                 exc = node.exc
@@ -728,26 +749,27 @@ def _hands_on(handler: _Handler) -> bool:
 
 
 def _delegates_raise(handler: _Handler, scope: Scope, scopes: _Scopes) -> bool:
-    """The handler calls a function of this module that raises for it: one annotated
-    `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`), or
-    one handed the caught exception whose body raises (a conditional re-raise, the author's
-    call: anyio's `await self.handle_handshake_error(exc, stream)`)."""
-    caught = _caught_name(handler)
-    for node in descendants(handler.body):
-        if not isinstance(node, cst.Call):
-            continue
-        callee = _own_function(node.func, scope, scopes)
-        if callee is None:
-            continue
-        returns = dotted_name(callee.returns.annotation) if callee.returns is not None else None
-        if returns is not None and returns.rsplit(".", 1)[-1] in ("NoReturn", "Never"):
-            return True
-        hands_caught = caught is not None and any(
-            isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.args
-        )
-        if hands_caught and contains_raise(callee.body):
-            return True
-    return False
+    """The handler calls a function of this module that raises for it (`_raises_for`)."""
+    caught = {name} if (name := _caught_name(handler)) is not None else set()
+    return any(
+        isinstance(node, cst.Call) and _raises_for(node, caught, scope, scopes) for node in descendants(handler.body)
+    )
+
+
+def _raises_for(call: cst.Call, names: set[str], scope: Scope, scopes: _Scopes, always: bool = True) -> bool:
+    """Is `call` one of a function of this module that raises for its caller: one annotated
+    `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`; only
+    where `always`), or one handed one of `names` (the caught exception, or what the handler
+    kept of it) whose body raises (a conditional re-raise, the author's call: anyio's `await
+    self.handle_handshake_error(exc, stream)`)?"""
+    callee = _own_function(call.func, scope, scopes)
+    if callee is None:
+        return False
+    returns = dotted_name(callee.returns.annotation) if callee.returns is not None else None
+    handed = any(isinstance(arg.value, cst.Name) and arg.value.value in names for arg in call.args)
+    if returns is not None and returns.rsplit(".", 1)[-1] in ("NoReturn", "Never"):
+        return always or handed
+    return handed and contains_raise(callee.body)
 
 
 def _own_function(func: cst.BaseExpression, scope: Scope, scopes: _Scopes) -> cst.FunctionDef | None:
@@ -884,6 +906,12 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
     if len(bindings) != 1 or bindings[0].kind != "def":
         return None
     return cast(cst.FunctionDef, bindings[0].node)
+
+
+def _returned_names(value: cst.BaseExpression) -> set[str]:
+    """The names a returned value may hand back: `x`, `x or y`, each item of `x, flag`."""
+    items = [e.value for e in value.elements] if isinstance(value, cst.Tuple) else [value]
+    return set().union(*(_either_of(item) for item in items))
 
 
 def _returns_one_of(node: cst.Return, names: set[str]) -> bool:
