@@ -388,12 +388,7 @@ class CancelledErrorSwallowed(Rule):
         if caught is None:
             return False
         # Kept, and returned when the waiting is over: `pending = pending or exc` ... `return pending`.
-        kept = {
-            target
-            for node in descendants(handler.body)
-            if isinstance(node, cst.Assign) and caught in _either_of(node.value)
-            for target in filter(None, (dotted_name(t.target) for t in node.targets))
-        }
+        kept = _kept_names(handler.body, caught)
         return bool(kept) and any(
             isinstance(node, cst.Return) and node.value is not None and not kept.isdisjoint(_returned_names(node.value))
             for node in descendants(function.node.body)
@@ -435,19 +430,11 @@ class CancelledErrorSwallowed(Rule):
         collected: set[str] = set()
         noted: set[str] = set()  # local names the handler sets to True
         caught = _caught_name(handler)
+        if caught is not None:
+            kept = _kept_names(handler.body, caught)
         for node in descendants(handler.body):
-            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name):
-                if node.value.value == caught:
-                    kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
-                elif node.value.value == "True":
-                    noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
-            elif (
-                isinstance(node, cst.Assign)
-                and isinstance(node.value, cst.Call)
-                and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in node.value.args)
-            ):
-                # What a function makes of it (`failure = safe_copy(err)`), raised later.
-                kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+            if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == "True":
+                noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
             elif caught is not None and (container := _collected_into(node, caught)) is not None:
                 collected.add(container)
         if kept:
@@ -906,6 +893,22 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
     if len(bindings) != 1 or bindings[0].kind != "def":
         return None
     return cast(cst.FunctionDef, bindings[0].node)
+
+
+def _kept_names(body: cst.BaseSuite, caught: str) -> set[str]:
+    """The names a handler's body keeps the caught exception in: `kept = err`, `pending =
+    pending or err`, or what a function makes of it (`failure = safe_copy(err)`)."""
+    kept: set[str] = set()
+    for node in descendants(body):
+        if not isinstance(node, cst.Assign):
+            continue
+        value = node.value
+        if caught in _either_of(value) or (
+            isinstance(value, cst.Call)
+            and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in value.args)
+        ):
+            kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
+    return kept
 
 
 def _returned_names(value: cst.BaseExpression) -> set[str]:

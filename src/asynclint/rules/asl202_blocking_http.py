@@ -11,14 +11,26 @@ the name in the function, in a `with` statement, on `self.x` in any method, or a
 module level, or an annotation. Creating a client does no I/O and is not flagged;
 `httpx.AsyncClient` and `aiohttp` are async.
 
+Not flagged: `urlopen(uri)` of a name the function has checked is a `data:` URI
+(inside `if uri.startswith("data:"):`, or after `if not uri.startswith("data:"): raise
+...`), which urllib decodes in memory, with no network. The check must be on the name the
+call passes, and the name bound once in the function. Project analysis asks the same of
+the calls in sync helpers (ASL207).
+
 No fix: use `httpx.AsyncClient` or `aiohttp`, or move the call to a thread with
 `asyncio.to_thread`.
 """
 
 from __future__ import annotations
 
+import libcst as cst
+
 from asynclint import knowledge
+from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
+from asynclint.rules._statements import NESTED_SCOPES
+
+_URLOPEN = frozenset({"urllib.request.urlopen", "urllib2.urlopen"})
 
 
 class BlockingHttp(BlockingCallRule):
@@ -29,6 +41,76 @@ class BlockingHttp(BlockingCallRule):
     calls = knowledge.BLOCKING_HTTP
     receiver_methods = knowledge.BLOCKING_HTTP_METHODS
     remedy = "Use `httpx.AsyncClient` or `aiohttp`, or run it in a thread with `asyncio.to_thread`"
+
+    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
+        found = super().match(node)
+        if found is not None and found[0] in _URLOPEN and _opens_a_data_uri(self.ctx, node):
+            return None
+        return found
+
+
+def _opens_a_data_uri(ctx: Context, call: cst.Call) -> bool:
+    """Is the call's first argument a name the function has checked starts with `data:`:
+    the call is in the body of `if name.startswith("data:"):`, or comes after `if not
+    name.startswith("data:"):` whose body leaves (`raise`, `return`), in an enclosing block
+    of the same function? (`ctx` is at the call.)"""
+    if not call.args or call.args[0].keyword is not None or call.args[0].star:
+        return False
+    argument = call.args[0].value
+    if not isinstance(argument, cst.Name) or len(ctx.scope.bindings.get(argument.value, ())) > 1:
+        return False
+    name = argument.value
+    below: cst.CSTNode = call
+    for ancestor in ctx.ancestors():
+        if isinstance(ancestor, cst.If) and below is ancestor.body and _checks_data_uri(ancestor.test, name) is True:
+            return True
+        if isinstance(ancestor, cst.IndentedBlock):
+            for statement in ancestor.body:
+                if statement is below:
+                    break
+                if (
+                    isinstance(statement, cst.If)
+                    and statement.orelse is None
+                    and _checks_data_uri(statement.test, name) is False
+                    and _leaves(statement.body)
+                ):
+                    return True
+        if isinstance(ancestor, NESTED_SCOPES):
+            return False
+        below = ancestor
+    return False
+
+
+def _checks_data_uri(test: cst.BaseExpression, name: str) -> bool | None:
+    """True for `name.startswith("data:...")`, False for `not name.startswith(...)`, else None."""
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    if isinstance(test, cst.UnaryOperation) and negated:
+        test = test.expression
+    if not (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Attribute)
+        and test.func.attr.value == "startswith"
+        and isinstance(test.func.value, cst.Name)
+        and test.func.value.value == name
+        and len(test.args) == 1
+        and isinstance(prefix := test.args[0].value, cst.SimpleString)
+    ):
+        return None
+    value = prefix.evaluated_value
+    if not isinstance(value, str) or not value.startswith("data:"):
+        return None
+    return not negated
+
+
+def _leaves(body: cst.BaseSuite) -> bool:
+    """Does the block end in `raise` or `return`?"""
+    last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
+    statements = (
+        body.body
+        if isinstance(body, cst.SimpleStatementSuite)
+        else (last.body if isinstance(last, cst.SimpleStatementLine) else ())
+    )
+    return bool(statements) and isinstance(statements[-1], (cst.Raise, cst.Return))
 
 
 RULE = BlockingHttp
