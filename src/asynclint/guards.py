@@ -15,7 +15,11 @@ say it does not:
   `if hit is not None: return hit`), where the function stores `X[...] = ...`;
 - a parameter default: the call sits under `if p is None:`/`if not p:` on a parameter `p`
   (`meta = read_ids_from_disk()` when the caller gave none): a call site that passes `p`
-  never runs it.
+  never runs it;
+- a parameter given: the call sits under `if p:`/`if p is not None:` (or their `else:`
+  after the opposite test, or after `if not p: return`) on a parameter `p` whose default is
+  None or another empty constant (`elif address: return Client(address)`): a call site that
+  leaves `p` out (or passes None) never runs it. Marked `+p`.
 """
 
 from __future__ import annotations
@@ -32,28 +36,35 @@ LAZY = "lazy"
 
 def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
     """For the last node of `path` (from its function down): LAZY when it runs only to fill
-    a lazy singleton, else the parameters of the function whose passing skips it (empty:
-    it runs on every call)."""
+    a lazy singleton, else the parameters of the function whose passing skips it, and
+    (marked `+p`) those it runs only when passed (empty: it runs on every call)."""
     func = path[0]
     params: set[str] = set()
     for index in range(len(path) - 1):
         node, child = path[index], path[index + 1]
         missing: list[str | None] = []
+        present: list[str | None] = []
         region: cst.CSTNode = func
         if isinstance(node, cst.If):
             if child is node.body:
                 missing.append(_checked(node.test, False, scope))
+                present.append(_checked(node.test, True, scope))
                 region = node.body
             elif child is node.orelse:
                 missing.append(_checked(node.test, True, scope))
+                present.append(_checked(node.test, False, scope))
         elif isinstance(node, cst.IndentedBlock):
-            # Statements before it that leave when the state is there:
-            # `if _X is not None: return _X`.
+            # Statements before it that leave when the state is there
+            # (`if _X is not None: return _X`), or when it is not (`if not p: return`).
             for statement in node.body:
                 if statement is child:
                     break
                 if isinstance(statement, cst.If) and _leaves(statement.body):
                     missing.append(_checked(statement.test, True, scope))
+                    present.append(_checked(statement.test, False, scope))
+        for given in present:
+            if given is not None and "." not in given and _defaults_empty(scope, given):
+                params.add(f"+{given}")
         for target in missing:
             if target is None:
                 continue
@@ -136,6 +147,30 @@ def _a_parameter(expr: cst.BaseExpression, scope: Scope) -> bool:
     if isinstance(expr, cst.UnaryOperation) and isinstance(expr.operator, cst.Not):
         expr = expr.expression
     return isinstance(expr, cst.Name) and _is_param(scope, expr.value)
+
+
+def _defaults_empty(scope: Scope, name: str) -> bool:
+    """Is `name` a parameter of the function (bound nowhere else) that is None or empty when
+    a call leaves it out: no default, or one of None, False, 0, "" or an empty literal?"""
+    bindings = scope.bindings.get(name, ())
+    if len(bindings) != 1 or bindings[0].kind != "param" or not isinstance(bindings[0].node, cst.Param):
+        return False
+    default = bindings[0].node.default
+    return default is None or empty_constant(default)
+
+
+def empty_constant(value: cst.BaseExpression) -> bool:
+    """`None`, `False`, `0`, `""` and empty literals: what a guard on a parameter reads as
+    not given."""
+    if isinstance(value, cst.Name):
+        return value.value in ("None", "False")
+    if isinstance(value, cst.Integer):
+        return value.value == "0"
+    if isinstance(value, cst.SimpleString):
+        return value.evaluated_value in ("", b"")
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+        return not value.elements
+    return False
 
 
 def _is_param(scope: Scope, name: str) -> bool:

@@ -9,8 +9,9 @@ nothing to say are left out:
          "off_loop": bool,
          "calls": [qualname, ...], "blocking": [[code, what], ...],
          # calls and blocking calls under `if p is None:` on parameters: skipped when a call
-         # site passes one of them ("blocking" entries then carry the names as a third
-         # item); and how a caller fills the parameters: [[positional...], [keyword-only...]]
+         # site passes one of them; under `if p:` ("+p"): skipped when it leaves p out
+         # ("blocking" entries then carry the names as a third item); and how a caller
+         # fills the parameters: [[positional...], [keyword-only...]]
          # (calls under a lazy-singleton guard are left out altogether)
          "guarded_calls": [[qualname, [param, ...]], ...], "signature": [[...], [...]],
          # async functions: the project calls they await directly; "entry" when a decorator
@@ -64,7 +65,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 10
+FACTS_VERSION = 11
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
-from asynclint.guards import LAZY, guard_of
+from asynclint.guards import LAZY, empty_constant, guard_of
 from asynclint.knowledge import has_async_def
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
@@ -132,15 +132,22 @@ class BlockingCallInHelper(Rule):
 
 def _arguments(call: cst.Call) -> _Arguments:
     return [
-        arg.star if arg.star else [arg.keyword.value if arg.keyword else None, _empty(arg.value)] for arg in call.args
+        arg.star if arg.star else [arg.keyword.value if arg.keyword else None, empty_constant(arg.value)]
+        for arg in call.args
     ]
 
 
 def _chain_when_called(arguments: _Arguments, signature: _Signature, items: Iterable[_Guarded]) -> list[str] | None:
     """The first blocking path a call runs (one whose guarding parameters it all leaves
-    out), or None."""
+    out, and whose `+p` parameters it may all give), or None."""
     passed = _passed(arguments, signature)
-    return next((chain for guard, chain in items if passed.isdisjoint(guard)), None)
+    return next((chain for guard, chain in items if all(_runs(g, passed) for g in guard)), None)
+
+
+def _runs(guard: str, passed: set[str]) -> bool:
+    """A path under `if p is None:` runs unless `p` is passed; under `if p:` (`+p`) only if
+    it may be."""
+    return guard[1:] in passed if guard.startswith("+") else guard not in passed
 
 
 def _passed(arguments: _Arguments, signature: _Signature) -> set[str]:
@@ -163,19 +170,6 @@ def _passed(arguments: _Arguments, signature: _Signature) -> set[str]:
             elif not empty:
                 passed.add(str(keyword))
     return passed
-
-
-def _empty(value: cst.BaseExpression) -> bool:
-    """`None`, `False`, `0`, `""` and empty literals: the guarded branch still runs."""
-    if isinstance(value, cst.Name):
-        return value.value in ("None", "False")
-    if isinstance(value, cst.Integer):
-        return value.value == "0"
-    if isinstance(value, cst.SimpleString):
-        return value.evaluated_value in ("", b"")
-    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
-        return not value.elements
-    return False
 
 
 # A chain longer than this shows its first and last hops: the call the reader is looking at,
