@@ -18,8 +18,9 @@ say it does not:
   never runs it;
 - a parameter given: the call sits under `if p:`/`if p is not None:` (or their `else:`
   after the opposite test, or after `if not p: return`) on a parameter `p` whose default is
-  None or another empty constant (`elif address: return Client(address)`): a call site that
-  leaves `p` out (or passes None) never runs it. Marked `+p`.
+  None or another empty constant, bound again only where it was given (`elif address: return
+  Client(address)`): a call site that leaves `p` out (or passes None) never runs it. Marked
+  `+p`.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import cast
 import libcst as cst
 
 from asynclint.rules._resources import set_by_own_methods, walk
+from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name
 
 LAZY = "lazy"
@@ -150,13 +152,27 @@ def _a_parameter(expr: cst.BaseExpression, scope: Scope) -> bool:
 
 
 def _defaults_empty(scope: Scope, name: str) -> bool:
-    """Is `name` a parameter of the function (bound nowhere else) that is None or empty when
-    a call leaves it out: no default, or one of None, False, 0, "" or an empty literal?"""
+    """Is `name` a parameter of the function that is still None or empty when a call leaves
+    it out: no default, or one of None, False, 0, "" or an empty literal, and bound again
+    only where it was given (`if address and resolve: address = resolve(address)`)?"""
     bindings = scope.bindings.get(name, ())
-    if len(bindings) != 1 or bindings[0].kind != "param" or not isinstance(bindings[0].node, cst.Param):
+    params = [binding for binding in bindings if binding.kind == "param"]
+    if len(params) != 1 or not isinstance(param := params[0].node, cst.Param):
         return False
-    default = bindings[0].node.default
-    return default is None or empty_constant(default)
+    if param.default is not None and not empty_constant(param.default):
+        return False
+    others = [binding.node for binding in bindings if binding is not params[0]]
+    return not others or _only_where_given(scope, name, others)
+
+
+def _only_where_given(scope: Scope, name: str, nodes: list[cst.CSTNode | None]) -> bool:
+    """Is each of `nodes` (other bindings of the parameter `name`) in the body of an `if`
+    that runs only when `name` was given? A call that leaves it out then never rebinds it."""
+    where_given: set[int] = set()
+    for node in descendants(scope.node):
+        if isinstance(node, cst.If) and _checked(node.test, True, scope) == name:
+            where_given.update(map(id, descendants(node.body)))
+    return all(node is not None and id(node) in where_given for node in nodes)
 
 
 def empty_constant(value: cst.BaseExpression) -> bool:
