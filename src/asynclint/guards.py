@@ -30,7 +30,7 @@ from typing import cast
 import libcst as cst
 
 from asynclint.rules._resources import set_by_own_methods, walk
-from asynclint.rules._statements import descendants
+from asynclint.rules._statements import descendants, ends_by_leaving
 from asynclint.scope import Scope, dotted_name
 
 LAZY = "lazy"
@@ -61,7 +61,7 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
             for statement in node.body:
                 if statement is child:
                     break
-                if isinstance(statement, cst.If) and _leaves(statement.body):
+                if isinstance(statement, cst.If) and ends_by_leaving(statement.body):
                     missing.append(_checked(statement.test, True, scope))
                     present.append(_checked(statement.test, False, scope))
         for given in present:
@@ -134,14 +134,6 @@ def _memo_of(scope: Scope, name: str) -> str | None:
     if len(sources) != 1:
         return None
     return sources.pop()
-
-
-def _leaves(body: cst.BaseSuite) -> bool:
-    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
-    last: cst.CSTNode | None = statements[-1] if statements else None
-    if isinstance(last, cst.SimpleStatementLine):
-        last = last.body[-1] if last.body else None
-    return isinstance(last, (cst.Return, cst.Raise))
 
 
 def _a_parameter(expr: cst.BaseExpression, scope: Scope) -> bool:

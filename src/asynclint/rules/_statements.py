@@ -35,6 +35,17 @@ def contains_raise(node: cst.CSTNode) -> bool:
     return any(isinstance(child, cst.Raise) for child in descendants(node))
 
 
+def ends_by_leaving(body: cst.BaseSuite) -> bool:
+    """Does the block's last statement `return` or `raise` (`if not uri: raise ValueError()`,
+    also on the `if` line itself)?"""
+    if isinstance(body, cst.SimpleStatementSuite):
+        small = body.body
+    else:
+        last = body.body[-1] if body.body else None
+        small = last.body if isinstance(last, cst.SimpleStatementLine) else ()
+    return bool(small) and isinstance(small[-1], (cst.Return, cst.Raise))
+
+
 def exits(block: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """The `return`, `break` and `continue` statements that leave `block` (a `break` of a
     loop inside the block stays in it; one in that loop's `else:` does not)."""

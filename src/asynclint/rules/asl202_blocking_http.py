@@ -28,7 +28,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
-from asynclint.rules._statements import NESTED_SCOPES
+from asynclint.rules._statements import NESTED_SCOPES, ends_by_leaving
 
 _URLOPEN = frozenset({"urllib.request.urlopen", "urllib2.urlopen"})
 
@@ -72,7 +72,7 @@ def _opens_a_data_uri(ctx: Context, call: cst.Call) -> bool:
                     isinstance(statement, cst.If)
                     and statement.orelse is None
                     and _checks_data_uri(statement.test, name) is False
-                    and _leaves(statement.body)
+                    and ends_by_leaving(statement.body)
                 ):
                     return True
         if isinstance(ancestor, NESTED_SCOPES):
@@ -83,9 +83,9 @@ def _opens_a_data_uri(ctx: Context, call: cst.Call) -> bool:
 
 def _checks_data_uri(test: cst.BaseExpression, name: str) -> bool | None:
     """True for `name.startswith("data:...")`, False for `not name.startswith(...)`, else None."""
-    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
-    if isinstance(test, cst.UnaryOperation) and negated:
-        test = test.expression
+    negated = False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        negated, test = True, test.expression
     if not (
         isinstance(test, cst.Call)
         and isinstance(test.func, cst.Attribute)
@@ -100,17 +100,6 @@ def _checks_data_uri(test: cst.BaseExpression, name: str) -> bool | None:
     if not isinstance(value, str) or not value.startswith("data:"):
         return None
     return not negated
-
-
-def _leaves(body: cst.BaseSuite) -> bool:
-    """Does the block end in `raise` or `return`?"""
-    last = body.body[-1] if isinstance(body, cst.IndentedBlock) and body.body else None
-    statements = (
-        body.body
-        if isinstance(body, cst.SimpleStatementSuite)
-        else (last.body if isinstance(last, cst.SimpleStatementLine) else ())
-    )
-    return bool(statements) and isinstance(statements[-1], (cst.Raise, cst.Return))
 
 
 RULE = BlockingHttp
