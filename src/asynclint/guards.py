@@ -30,7 +30,7 @@ from typing import cast
 import libcst as cst
 
 from asynclint.rules._resources import set_by_own_methods, walk
-from asynclint.rules._statements import descendants, ends_by_leaving
+from asynclint.rules._statements import conditions, descendants
 from asynclint.scope import Scope, dotted_name
 
 LAZY = "lazy"
@@ -42,39 +42,20 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
     (marked `+p`) those it runs only when passed (empty: it runs on every call)."""
     func = path[0]
     params: set[str] = set()
-    for index in range(len(path) - 1):
-        node, child = path[index], path[index + 1]
-        missing: list[str | None] = []
-        present: list[str | None] = []
-        region: cst.CSTNode = func
-        if isinstance(node, cst.If):
-            if child is node.body:
-                missing.append(_checked(node.test, False, scope))
-                present.append(_checked(node.test, True, scope))
-                region = node.body
-            elif child is node.orelse:
-                missing.append(_checked(node.test, True, scope))
-                present.append(_checked(node.test, False, scope))
-        elif isinstance(node, cst.IndentedBlock):
-            # Statements before it that leave when the state is there
-            # (`if _X is not None: return _X`), or when it is not (`if not p: return`).
-            for statement in node.body:
-                if statement is child:
-                    break
-                if isinstance(statement, cst.If) and ends_by_leaving(statement.body):
-                    missing.append(_checked(statement.test, True, scope))
-                    present.append(_checked(statement.test, False, scope))
-        for given in present:
-            if given is not None and "." not in given and _defaults_empty(scope, given):
-                params.add(f"+{given}")
-        for target in missing:
-            if target is None:
-                continue
-            target = _memo_of(scope, target) or target
-            if "." not in target and _is_param(scope, target):
-                params.add(target)
-            elif _persistent(scope, target) and _stores(region, target, scope):
-                return LAZY
+    for branch, holds in conditions(path):
+        # The state or parameter that the test says is there (`if p:`, an early `if not p:
+        # return`), and the one it says is missing (`if _X is None:`, `if _X: return _X`).
+        given = _checked(branch.test, holds, scope)
+        if given is not None and "." not in given and _defaults_empty(scope, given):
+            params.add(f"+{given}")
+        target = _checked(branch.test, not holds, scope)
+        if target is None:
+            continue
+        target = _memo_of(scope, target) or target
+        if "." not in target and _is_param(scope, target):
+            params.add(target)
+        elif _persistent(scope, target) and _stores(branch.body if holds else func, target, scope):
+            return LAZY
     return frozenset(params)
 
 

@@ -1,14 +1,16 @@
-"""Statement-level helpers shared by the ASL1xx rules.
+"""Statement-level helpers shared by the rules (and `asynclint.guards`).
 
 Questions about the statements of a block, asked without entering nested
 `def`/`class`/`lambda` bodies (they run elsewhere, later): does a handler hold a
-`raise`? does a block jump out with `return`/`break`/`continue`? And, for the
+`raise`? does a block jump out with `return`/`break`/`continue`, or end by leaving?
+which `if` tests decide whether a node runs? And, for the
 fixes that rewrite a whole statement: is this `await` the value of a statement
 alone on its line, and which names are free to introduce there?
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 
 import libcst as cst
@@ -44,6 +46,25 @@ def ends_by_leaving(body: cst.BaseSuite) -> bool:
         last = body.body[-1] if body.body else None
         small = last.body if isinstance(last, cst.SimpleStatementLine) else ()
     return bool(small) and isinstance(small[-1], (cst.Return, cst.Raise))
+
+
+def conditions(path: list[cst.CSTNode]) -> Iterator[tuple[cst.If, bool]]:
+    """For the last node of `path` (from its function down): each `if` whose test decides
+    whether that node runs, and the value the test has there: True in its body, False in its
+    `else:`, and False after an earlier `if` of an enclosing block whose body leaves
+    (`if not uri: raise ValueError()` ... `urlopen(uri)`)."""
+    for node, child in itertools.pairwise(path):
+        if isinstance(node, cst.If):
+            if child is node.body:
+                yield node, True
+            elif child is node.orelse:
+                yield node, False
+        elif isinstance(node, cst.IndentedBlock):
+            for statement in node.body:
+                if statement is child:
+                    break
+                if isinstance(statement, cst.If) and ends_by_leaving(statement.body):
+                    yield statement, False
 
 
 def exits(block: cst.CSTNode) -> Iterator[cst.CSTNode]:

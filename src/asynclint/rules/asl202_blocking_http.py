@@ -28,7 +28,8 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
-from asynclint.rules._statements import NESTED_SCOPES, ends_by_leaving
+from asynclint.rules._resources import function_path
+from asynclint.rules._statements import conditions
 
 _URLOPEN = frozenset({"urllib.request.urlopen", "urllib2.urlopen"})
 
@@ -60,25 +61,11 @@ def _opens_a_data_uri(ctx: Context, call: cst.Call) -> bool:
     if not isinstance(argument, cst.Name) or len(ctx.scope.bindings.get(argument.value, ())) > 1:
         return False
     name = argument.value
-    below: cst.CSTNode = call
-    for ancestor in ctx.ancestors():
-        if isinstance(ancestor, cst.If) and below is ancestor.body and _checks_data_uri(ancestor.test, name) is True:
-            return True
-        if isinstance(ancestor, cst.IndentedBlock):
-            for statement in ancestor.body:
-                if statement is below:
-                    break
-                if (
-                    isinstance(statement, cst.If)
-                    and statement.orelse is None
-                    and _checks_data_uri(statement.test, name) is False
-                    and ends_by_leaving(statement.body)
-                ):
-                    return True
-        if isinstance(ancestor, NESTED_SCOPES):
-            return False
-        below = ancestor
-    return False
+    # (Not in an `else:`, nor after an early-leaving `if` that has one.)
+    return any(
+        _checks_data_uri(branch.test, name) is holds and (holds or branch.orelse is None)
+        for branch, holds in conditions(function_path(ctx))
+    )
 
 
 def _checks_data_uri(test: cst.BaseExpression, name: str) -> bool | None:
