@@ -60,9 +60,19 @@ def fetch(dest: Path, rows: list[dict[str, str]]) -> None:
         archive = downloads / row["archive"]
         if not archive.exists():
             spec = f"{row['dist']}=={row['version']}"
-            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", str(downloads), spec]
-            if row["archive"].endswith(".whl"):
-                cmd[5:5] = ["--only-binary", ":all:"]
+            wheel = ["--only-binary", ":all:"] if row["archive"].endswith(".whl") else []
+            cmd = [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                *wheel,
+                "--dest",
+                str(downloads),
+                spec,
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode != 0 or not archive.exists():
                 sys.exit(f"beyond: could not download {row['archive']} ({spec}):\n{done.stderr[-1000:]}")

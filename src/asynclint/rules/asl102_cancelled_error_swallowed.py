@@ -426,12 +426,10 @@ class CancelledErrorSwallowed(Rule):
         # A handler is never in a lambda: its function is a `def`.
         if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
-        kept: set[str] = set()
+        caught = _caught_name(handler)
+        kept = _kept_names(handler.body, caught) if caught is not None else set()
         collected: set[str] = set()
         noted: set[str] = set()  # local names the handler sets to True
-        caught = _caught_name(handler)
-        if caught is not None:
-            kept = _kept_names(handler.body, caught)
         for node in descendants(handler.body):
             if isinstance(node, cst.Assign) and isinstance(node.value, cst.Name) and node.value.value == "True":
                 noted.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
