@@ -30,6 +30,8 @@ def settings_for(text: str, default_code: str | None = None, **overrides) -> Set
         values["extra_blocking_calls"] = tuple((c, tuple(n)) for c, n in sorted(pairs.items()))
     if "helper-file-io" in opts:
         values["helper_file_io"] = opts["helper-file-io"] == "true"
+    if "project-analysis" in opts:
+        values["project_analysis"] = opts["project-analysis"] == "true"
     values.update(overrides)
     return Settings(**values)
 

@@ -23,7 +23,7 @@ def test_every_pinned_project_names_its_archive_and_hash():
     rows = beyond.read_lock(None)
     assert len(rows) >= 80
     for row in rows:
-        assert re.fullmatch(r"s\d[a-z]?", row["batch"]), row
+        assert re.fullmatch(r"s\d+[a-z]?", row["batch"]), row
         assert re.fullmatch(r"[0-9a-f]{64}", row["sha256"]), row
         assert row["archive"].startswith(f"{row['dist']}-{row['version']}"), row
     # One folder per project within a batch: two archives must not unpack over each other.

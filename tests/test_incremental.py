@@ -20,7 +20,7 @@ from asynclint.engine import lint_file
 from asynclint.project import ProjectIndex, index_from_json, index_to_json
 
 PROJECTS = Path(__file__).parent / "fixtures" / "projects"
-NAMES = ["helpers", "sessions", "resources", "orm_async", "orm_sync", "tasks", "types"]
+NAMES = ["helpers", "sessions", "resources", "orm_async", "orm_sync", "tasks", "types", "sqlite_app"]
 
 
 def report(project: Path, *options: str) -> list[dict]:
@@ -81,6 +81,29 @@ def test_a_helper_that_starts_blocking_reaches_the_route_in_another_file(tmp_pat
     assert [(Path(d["filename"]).name, d["code"]) for d in new] == [("orders.py", "ASL207")]
     edit(names, original)
     assert report(project) == report(project, "--no-cache") == first
+
+
+def test_an_engine_moved_to_a_server_brings_back_the_sessions_queries(tmp_path, whole_runs):
+    # The project's only engine is SQLite's: its sessions' queries are local file I/O. Point
+    # it at a server and every query in the routes (another module) is a round trip again.
+    project = tmp_path / "sqlite_app"
+    shutil.copytree(PROJECTS / "sqlite_app", project)
+    assert report(project) == []
+    db = project / "app" / "db.py"
+    original = db.read_text()
+    server = 'engine = create_engine("postgresql+psycopg://app@db/app", pool_pre_ping=True)'
+    edit(
+        db, original.replace('engine = create_engine(get_db_url(), connect_args={"check_same_thread": False})', server)
+    )
+    found = report(project)
+    assert found == report(project, "--no-cache")
+    assert sorted((Path(d["filename"]).name, d["location"]["row"], d["code"]) for d in found) == [
+        ("views.py", 12, "ASL206"),
+        ("views.py", 17, "ASL206"),
+        ("views.py", 25, "ASL206"),
+    ]
+    edit(db, original)
+    assert report(project) == report(project, "--no-cache") == []
 
 
 def test_a_route_that_starts_calling_a_blocking_helper_is_not_answered_from_the_record(tmp_path, whole_runs):

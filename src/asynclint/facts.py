@@ -16,8 +16,8 @@ from asynclint import knowledge, registry
 from asynclint.analysis import imports_asyncio_orm, session_dependencies
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
-from asynclint.knowledge import CACHING_DECORATORS
 from asynclint.project import FACTS_VERSION
+from asynclint.rules._engines import database_of
 from asynclint.rules._resources import Function, Lifetimes, function_path, on_every_call
 from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name
@@ -110,6 +110,8 @@ def wanted_first(text: str, settings: Settings, async_code: bool = True) -> bool
         (async_code and knowledge.has_async_def(text))
         or knowledge.mentions_session(text, settings.session_types)
         or "sessionmaker" in text  # a module-level `sessionmaker(...)`, for ASL401
+        or "create_engine" in text  # or `engine_from_config`: which databases the project's engines are (ASL206)
+        or "engine_from_config" in text
         or ResourceRule.wants(text, settings)
         or _ASYNCIO_ORM_WORDS.search(text) is not None  # the project uses the ORM under asyncio (ASL301)
         or knowledge.may_start_task(text)  # where tasks are started: their roots (ASL102)
@@ -160,6 +162,8 @@ class FactsCollector:
         # Calls in async code of a Path or Session I/O method on a receiver of unknown type,
         # and the project names (annotations, base classes) that may tell its type.
         self.untyped_io = False
+        # What the sync engines the module creates talk to: "in_process" (SQLite, DuckDB), "server".
+        self.engines: set[str] = set()
         self.type_refs: set[str] = set()
         # Typed attributes and return annotations matter to other modules only for the shared
         # types (`knowledge.SHARED_RETURN_TYPES`), each spelled by its class name.
@@ -213,7 +217,7 @@ class FactsCollector:
             ]
             record: FunctionFacts = {
                 "async": node.asynchronous is not None,
-                "cached": any(d in CACHING_DECORATORS for d in decorators),
+                "cached": any(map(knowledge.caches, decorators)),
                 "display": display,
                 "calls": [],
                 "blocking": [],
@@ -320,6 +324,8 @@ class FactsCollector:
         callee = ctx.call_name(node)
         if node.args:
             self._lifecycle(node)
+        if callee is not None and knowledge.CALL_RESULT_TYPES.get(callee) == knowledge.SYNC_ENGINE:
+            self.engines.add(database_of(ctx, node))
         # Calls in the body of the innermost def (not in a nested lambda or class body).
         scope = ctx.function_scope
         if not self.stack or scope is None or scope.node is not self.stack[-1][0]:
@@ -920,6 +926,8 @@ class FactsCollector:
             facts["called"] = sorted(called)
         if self.untyped_io:
             facts["untyped_io"] = True
+        if self.engines:
+            facts["engines"] = sorted(self.engines)
         if self.type_refs:
             facts["type_refs"] = sorted(self.type_refs)
         if self.startup:

@@ -546,6 +546,20 @@ CACHING_DECORATORS = frozenset(
         "aiocache.cached",
     }
 )
+# A memoising decorator we do not list, named as those are: a project's own drop-in for
+# `lru_cache` (cognee's `closing_lru_cache`), `timed_lru_cache`, `async_ttl_cache`, `memoize`.
+_MEMO_SUFFIXES = ("lru_cache", "ttl_cache")
+_MEMO_NAMES = frozenset({"memoize", "memoized"})
+
+
+def caches(decorator: str | None) -> bool:
+    """Does the decorator with this qualified name memoise the function it wraps?"""
+    if decorator is None:
+        return False
+    if decorator in CACHING_DECORATORS:
+        return True
+    last = decorator.rpartition(".")[2].lower()
+    return last.endswith(_MEMO_SUFFIXES) or last in _MEMO_NAMES
 
 
 def canonical(qualname: str | None) -> str | None:

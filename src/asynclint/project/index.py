@@ -61,6 +61,9 @@ class ProjectIndex:
       starter or a spawn helper of the project), never called otherwise (ASL102).
     - `asyncio_orm`: some module imports SQLAlchemy's (or SQLModel's) asyncio extension, so
       the project's ORM models are loaded under asyncio (ASL301).
+    - `in_process_engines`: the project creates sync engines, and every one of them is of a
+      database in the process (SQLite, DuckDB): a sync session's query is local file I/O
+      there, not a round trip to a server (ASL206).
     - `returns`: sync project function -> the type its return annotation names, for the
       types of `knowledge.SHARED_RETURN_TYPES` (`def data_dir() -> Path`).
     - `attributes`: project class -> {attribute: type} that it or a base class declares or
@@ -89,6 +92,7 @@ class ProjectIndex:
     type_names: frozenset[str] = frozenset()  # ... and `returns`, `attributes`, `type_aliases`
     param_functions: frozenset[str] = frozenset()  # the short names of `session_params` functions
     asyncio_orm: bool = False
+    in_process_engines: bool = False
     task_roots: frozenset[str] = frozenset()
     # Some `Depends(...)` of the project gives a session (ASL401: then a route making its
     # own session departs from the project's convention).
@@ -102,6 +106,7 @@ class ProjectIndex:
             or self.resource_names
             or self.type_names
             or self.asyncio_orm
+            or self.in_process_engines
             or self.task_roots
         )
 
@@ -311,6 +316,8 @@ class ProjectIndex:
         index.resource_names = frozenset(resource_names)
         current = [f for f in all_facts if f.get("version") == FACTS_VERSION]
         index.asyncio_orm = any(f.get("asyncio_orm") for f in current)
+        engines = {kind for f in current for kind in f.get("engines", ())}
+        index.in_process_engines = engines == {"in_process"}
         index.task_roots = derive.task_roots(project, current)
         index.session_dependency = derive.session_dependency(project, index, current)
         index.type_names = frozenset(type_names)
@@ -329,6 +336,7 @@ INDEXED_MODULE_KEYS = (
     "called",
     "handed",
     "asyncio_orm",
+    "engines",
     "session_dependency",
     "depends",
 )
@@ -484,6 +492,7 @@ def index_from_json(text: str) -> ProjectIndex:
     for name in sets:
         data[name] = frozenset(data[name])
     data["asyncio_orm"] = bool(data["asyncio_orm"])
+    data["in_process_engines"] = bool(data["in_process_engines"])
     data["guards"] = {
         name: (tuple(map(tuple, signature)), tuple((tuple(guard), list(chain)) for guard, chain in items))
         for name, (signature, items) in data["guards"].items()
@@ -506,7 +515,7 @@ def changed_names(old: ProjectIndex | None, new: ProjectIndex | None) -> set[str
         if before == after:
             continue
         if isinstance(after, bool):
-            return {"*"}  # `asyncio_orm`, `session_dependency`: every open file may differ
+            return {"*"}  # `asyncio_orm`, `session_dependency`...: every open file may differ
         if isinstance(after, dict):
             keys = {key for key in before.keys() | after.keys() if before.get(key) != after.get(key)}
         else:

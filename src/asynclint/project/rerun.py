@@ -58,14 +58,16 @@ def rerun_plan(
                     for rule in rules
                     if (rule.code in found or not rule.index_removes_only) and rule.index_may_change(index, source)
                 )
-            if (
-                not index.session_dependency
-                and "ASL401" in settings.codes_for(result.path)
-                and any(d.code == "ASL401" for d in result.diagnostics)
-            ):
-                # The first pass reported a route making its own session; the project
-                # provides no session dependency, so the run with the index silences it.
-                codes |= {"ASL401"}
+            # What the project as a whole says can silence what the first pass reported: a
+            # route making its own session where the project provides no session dependency
+            # (ASL401), a sync session's query where every engine is in-process (ASL206).
+            for code, silenced in (("ASL401", not index.session_dependency), ("ASL206", index.in_process_engines)):
+                if (
+                    silenced
+                    and code in settings.codes_for(result.path)
+                    and any(d.code == code for d in result.diagnostics)
+                ):
+                    codes |= {code}
             if codes:
                 plan[result.path] = codes
     return plan

@@ -548,7 +548,7 @@ class Lifetimes:
             expr = decorator.decorator
             if isinstance(expr, cst.Call):
                 expr = expr.func
-            if self.ctx.qualname(expr, scope) in knowledge.CACHING_DECORATORS:
+            if knowledge.caches(self.ctx.qualname(expr, scope)):
                 return True
         return False
 

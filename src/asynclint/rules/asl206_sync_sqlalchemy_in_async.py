@@ -20,6 +20,12 @@ from any module of the project, a module-level session, a project function annot
 route. An awaited call means the object is async after all: silent. A parameter without an
 annotation is never taken for a session.
 
+Not flagged either, in a project whose sync engines are all of an in-process database
+(SQLite, DuckDB: known as ASL503 knows them, `rules._engines`), nor an engine of one created
+in async code: a query there is local file I/O, like ASL204's (opt-in), not a round trip to
+a server. The project's engines are the index's to say (`ProjectIndex.in_process_engines`);
+with project analysis off, the module's own.
+
 No fix: use `create_async_engine`, `async_sessionmaker`, or `AsyncSession.run_sync`.
 """
 
@@ -32,6 +38,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
+from asynclint.rules._engines import database_of
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -64,12 +71,21 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         self.queries: dict[cst.Call, tuple[tuple[int, str], set[cst.CSTNode]]] = {}
         # Names with a method awaited somewhere: an async object, whatever the annotation says.
         self.awaited: set[tuple[int, str]] = set()
+        # What the module's sync engines talk to (`_in_process_only`).
+        self.engines: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         if not ctx.in_async:
+            if not ctx.settings.project_analysis and ctx.type_of(node) == knowledge.SYNC_ENGINE:
+                self.engines.add(database_of(ctx, node))
             return
         made = self._makes(node)
+        if made == knowledge.SYNC_ENGINE:
+            database = database_of(ctx, node)
+            self.engines.add(database)
+            if database == "in_process":
+                made = None  # its queries are local file I/O
         if made is not None:
             self.created[node] = made
         if isinstance(node.func, cst.Attribute):
@@ -117,7 +133,19 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         if found is not None:
             self.used.update(b.value for b in found[1] if b.value is not None)
 
+    def _in_process_only(self) -> bool:
+        """Is every sync engine of the project (with project analysis off: of this module) an
+        in-process database's? Then a sync session's query is local file I/O."""
+        project = self.ctx.project
+        if project is not None:
+            return project.in_process_engines
+        if self.ctx.settings.project_analysis:
+            return False  # the first pass: the index decides (`project.rerun_plan`)
+        return self.engines == {"in_process"}
+
     def finish(self) -> None:
+        if self._in_process_only():
+            return
         reported = {call for call in self.created if call in self.used}
         for call in reported:
             self.ctx.report(call, self._message(call, self.created[call]), help=self.remedy)

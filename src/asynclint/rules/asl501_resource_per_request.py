@@ -21,7 +21,8 @@ And a call of a project function in another module that creates and drops one on
 
 Not flagged: a lazy singleton, i.e. a creation under a check of state that the same function
 then sets (`if self.pool is None: self.pool = ...`, a cache miss: `try: return CACHE[k]`
-... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache`; a
+... `CACHE[k] = ...`), and the functions memoised with `functools.lru_cache`/`cache` (or a decorator named as a
+memo: `knowledge.caches`); a
 reconnect loop (a `while` whose iteration consumes the new connection in a loop of its own);
 a creation under an `if` comparing the loop variable (or its `id`-like attribute) with a
 constant (also in a module function the loop passes the variable to: `_check(name)` making
