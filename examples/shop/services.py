@@ -167,10 +167,19 @@ async def outbox_worker(poll_interval: float = 1.0) -> None:
                     event.published_at = datetime.now(UTC)
                 await session.commit()
             await asyncio.sleep(poll_interval)
-        # ASL102: swallows the cancellation and polls on: shutdown waits for it forever
+        # ASL107 (opt-in): swallows the cancellation and polls on: shutdown waits for it forever
         except asyncio.CancelledError:
             logger.info("outbox worker interrupted; polling again")
             continue
         except Exception:  # ok: Exception does not catch CancelledError
             logger.exception("outbox worker failed; retrying")
             await asyncio.sleep(poll_interval)
+
+
+async def notify_stock_low(sku: str) -> None:
+    """Best effort: a failed alert must not fail the order that triggered it."""
+    try:
+        await clients.events_bus.xadd("alerts", {"kind": "stock-low", "sku": sku})
+    # ASL102: BaseException catches the cancellation too: the caller's timeout never fires
+    except BaseException:
+        logger.warning("could not raise the stock alert for %s", sku)

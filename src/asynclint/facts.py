@@ -325,7 +325,9 @@ class FactsCollector:
         if node.args:
             self._lifecycle(node)
         if callee is not None and knowledge.CALL_RESULT_TYPES.get(callee) == knowledge.SYNC_ENGINE:
-            self.engines.add(database_of(ctx, node))
+            database = database_of(ctx, node)
+            if database is not None:
+                self.engines.add(database)
         # Calls in the body of the innermost def (not in a nested lambda or class body).
         scope = ctx.function_scope
         if not self.stack or scope is None or scope.node is not self.stack[-1][0]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rules._resources import FUNCTION_NODES, function_path, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
 from asynclint.scope import dotted_name
 from asynclint.walk import children
 
@@ -27,10 +27,36 @@ def in_process(ctx: Context, call: cst.Call) -> bool:
     return _named_in_process(ctx, call) or _sqlite_pragmas(ctx, call)
 
 
-def database_of(ctx: Context, call: cst.Call) -> str:
-    """What the sync engine `call` creates talks to: "in_process" or "server" (the project's
-    facts: `ProjectIndex.in_process_engines`)."""
+def database_of(ctx: Context, call: cst.Call) -> str | None:
+    """What the sync engine `call` creates talks to, "in_process" or "server"; None for a
+    one-off engine, which backs no session (the project's facts:
+    `ProjectIndex.in_process_engines`)."""
+    if one_off(ctx):
+        return None
     return "in_process" if in_process(ctx, call) else "server"
+
+
+def one_off(ctx: Context) -> bool:
+    """Is the engine created at the node the visit is at used for one call's work and gone:
+    never bound, used in place (`create_engine(url).raw_connection()`); bound to a local
+    name the function disposes (`engine.dispose()`: a connection check, a migration step);
+    or one that the function only uses as `engine.attr` (`with engine.connect() as c:` in
+    Alembic's `env.py`), never stored, returned or handed on? Its pool lives for that call:
+    no connection sits idle in it, and no session of the application is bound to it."""
+    path = function_path(ctx)
+    use = use_of(path)
+    if use.kind == "receiver" or one_shot_local(ctx):
+        return True
+    if not isinstance(path[0], FUNCTION_NODES) or use.kind != "target":
+        return False
+    names = {t.value for t in use.targets if isinstance(t, cst.Name)}
+    return any(
+        isinstance(node, cst.Attribute)
+        and node.attr.value == "dispose"
+        and isinstance(node.value, cst.Name)
+        and node.value.value in names
+        for node in walk(path[0].body, into_functions=True)
+    )
 
 
 def _sqlite_pragmas(ctx: Context, call: cst.Call) -> bool:

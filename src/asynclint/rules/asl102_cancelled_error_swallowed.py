@@ -2,10 +2,10 @@
 
 asyncio cancels a task by raising `CancelledError` in it; timeouts, TaskGroup
 sibling cancellation and shutdown all depend on it travelling out of the task.
-Flagged: an `except` catching `asyncio.CancelledError` (alone or in a tuple),
-`BaseException`, or everything (bare `except:`) with no `raise` in it at all
-(outside nested defs); a handler naming `CancelledError` that leaves only by raising
-another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`; a class
+Flagged: an `except` catching `BaseException` or everything (bare `except:`) with no
+`raise` in it at all (outside nested defs); one naming `asyncio.CancelledError` (alone or in
+a tuple) so is ASL107's, opt-in (`asl107_cancelled_error_caught`, the same clauses below); a
+handler naming `CancelledError` that leaves only by raising another exception (the cancellation is lost to TaskGroup and `asyncio.timeout`; a class
 of the module derived from CancelledError is still one); and
 `return`/`break`/`continue` leaving a `finally:` (located at that statement), which
 discards any exception in flight.
@@ -53,7 +53,7 @@ appended after it would never run."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, TypeAlias, cast
+from typing import TYPE_CHECKING, ClassVar, TypeAlias, cast
 
 import libcst as cst
 
@@ -101,9 +101,17 @@ class CancelledErrorSwallowed(Rule):
     name = "cancelled-error-swallowed"
     summary = "`asyncio.CancelledError` caught and not re-raised in async code"
     # A cancellation is caught by name (`CancelledError`, `BaseException`) or by a bare `except:`.
-    tokens = ("CancelledError", "BaseException", "finally")
+    tokens: ClassVar[tuple[str, ...]] = ("CancelledError", "BaseException", "finally")
     needs_async = True
     fix_applicability = "unsafe"
+    # The handlers whose silent swallow this rule reports, by what they catch. One that names
+    # `CancelledError` is ASL107's (opt-in): blind reviews found it written to end a task on
+    # purpose nearly every time (benchmarks/REVIEW.md), where `except BaseException` and a bare
+    # `except:` catch the cancellation with everything else, often without meaning to.
+    swallows: ClassVar[frozenset[str]] = frozenset({"base", "bare"})
+    # Also a handler turning a named cancellation into another exception, and a jump out of
+    # `finally:` (ASL102's alone).
+    converts_and_jumps: ClassVar[bool] = True
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:
@@ -164,6 +172,8 @@ class CancelledErrorSwallowed(Rule):
         converts = kind == "cancelled" and self._raises_other(node)
         if contains_raise(node.body) and not converts:
             return
+        if not (self.converts_and_jumps if converts else kind in self.swallows):
+            return  # the other rule's
         try_ = ctx.parent(node)
         if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count(), self._scope_ctx()):
             return
@@ -533,7 +543,7 @@ class CancelledErrorSwallowed(Rule):
 
     def visit_Finally(self, node: cst.Finally) -> None:
         try_ = self.ctx.parent(node)
-        if not self.ctx.in_async or not isinstance(try_, _TRIES):
+        if not self.converts_and_jumps or not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
         yields, where = self._yields_count(), self._scope_ctx()
         if not any(

@@ -13,7 +13,8 @@ helper builders (`pipeline()`, `pubsub()`, `lock()`, `get_database()`, ...) or
 `close()`. A pymongo command is usually called on a collection reached from the
 client (`client.shop.orders.find_one(...)`, `client["shop"].get_collection("x")`),
 so the receiver chain is followed back to the client. `redis.asyncio`, `motor` and
-psycopg's async classes resolve to other names and are fine.
+psycopg's async classes resolve to other names and are fine. `sqlite3.connect(":memory:")`
+(also a `file::memory:` URI) opens a database in memory: no disk, no network, not flagged.
 
 No fix: use an async driver, or `asyncio.to_thread`.
 """
@@ -47,6 +48,12 @@ class BlockingDbDriver(BlockingCallRule):
     )
     calls = knowledge.BLOCKING_DB_CONNECT
     remedy = "Use an async driver (`asyncpg`, `aiosqlite`, `redis.asyncio`, `motor`, ...) or `asyncio.to_thread`"
+
+    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
+        found = super().match(node)
+        if found is not None and found[0] == "sqlite3.connect" and _in_memory(node):
+            return None
+        return found
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         method = func.attr.value
@@ -95,6 +102,18 @@ class BlockingDbDriver(BlockingCallRule):
             if self.ctx.type_of(expr) == knowledge.MONGO_CLIENT:
                 return knowledge.MONGO_CLIENT
         return None
+
+
+def _in_memory(call: cst.Call) -> bool:
+    """`sqlite3.connect(":memory:")`, or a `file::memory:` URI: a database in memory."""
+    database = call.args[0] if call.args and call.args[0].keyword is None else None
+    if database is None:
+        database = next((arg for arg in call.args if arg.keyword and arg.keyword.value == "database"), None)
+    value = database.value if database is not None else None
+    if not isinstance(value, cst.SimpleString):
+        return False
+    text = value.evaluated_value
+    return isinstance(text, str) and (text == ":memory:" or text.startswith("file::memory:"))
 
 
 RULE = BlockingDbDriver

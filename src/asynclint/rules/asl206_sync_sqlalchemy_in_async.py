@@ -38,7 +38,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.rules._blocking import BlockingCallRule
-from asynclint.rules._engines import database_of
+from asynclint.rules._engines import database_of, in_process
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -78,19 +78,23 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         ctx = self.ctx
         if not ctx.in_async:
             if not ctx.settings.project_analysis and ctx.type_of(node) == knowledge.SYNC_ENGINE:
-                self.engines.add(database_of(ctx, node))
+                self._note_engine(node)
             return
         made = self._makes(node)
         if made == knowledge.SYNC_ENGINE:
-            database = database_of(ctx, node)
-            self.engines.add(database)
-            if database == "in_process":
+            self._note_engine(node)
+            if in_process(ctx, node):
                 made = None  # its queries are local file I/O
         if made is not None:
             self.created[node] = made
         if isinstance(node.func, cst.Attribute):
             self._note_method_call(node.func.value)
             self._note_query(node, node.func)
+
+    def _note_engine(self, call: cst.Call) -> None:
+        database = database_of(self.ctx, call)
+        if database is not None:
+            self.engines.add(database)
 
     def _note_query(self, node: cst.Call, func: cst.Attribute) -> None:
         """`session.execute(q)` on a name known to hold a sync `Session`."""

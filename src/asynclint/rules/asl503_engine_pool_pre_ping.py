@@ -37,8 +37,7 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._engines import in_process
-from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
+from asynclint.rules._engines import in_process, one_off
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -58,16 +57,7 @@ class EnginePoolPrePing(Rule):
             return
         if analysis.keyword(node, "pool_pre_ping") is not None:
             return  # set on purpose, to True, False or a configured value
-        if (
-            self._unpooled(node)
-            or in_process(ctx, node)
-            or self._throwaway(node)
-            or one_shot_local(ctx)
-            # `create_engine(url).raw_connection()`: an engine never bound to a name, used
-            # once in place (a connection factory's new connection each call); nothing can
-            # check a connection out of its pool again, so none sits idle there.
-            or use_of(function_path(ctx)).kind == "receiver"
-        ):
+        if self._unpooled(node) or in_process(ctx, node) or one_off(ctx):
             return
         ctx.report(
             node,
@@ -89,22 +79,6 @@ class EnginePoolPrePing(Rule):
             return False
         name = self.ctx.qualname(arg.value)
         return name is None or name.rsplit(".", 1)[-1] not in _QUEUE_POOLS
-
-    def _throwaway(self, call: cst.Call) -> bool:
-        """`engine = create_engine(url)` ... `engine.dispose()` in the same function: a one-off
-        engine (a connection check, a migration step) whose connections never sit idle."""
-        path = function_path(self.ctx)
-        use = use_of(path)
-        if not isinstance(path[0], FUNCTION_NODES) or use.kind != "target":
-            return False
-        names = {t.value for t in use.targets if isinstance(t, cst.Name)}
-        return any(
-            isinstance(node, cst.Attribute)
-            and node.attr.value == "dispose"
-            and isinstance(node.value, cst.Name)
-            and node.value.value in names
-            for node in walk(path[0].body, into_functions=True)
-        )
 
 
 def _short(name: str) -> str:

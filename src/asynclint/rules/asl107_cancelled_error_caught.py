@@ -1,0 +1,48 @@
+"""ASL107 cancelled-error-caught: `except asyncio.CancelledError` that ends the cancellation
+there, in async code. Opt-in (`extend-select = ["ASL107"]`).
+
+A handler that names `CancelledError` (alone or in a tuple) and holds no `raise` stops the
+cancellation of its task: callers, `asyncio.timeout` and TaskGroup never see it. It is the
+half of ASL102 that names the exception, and it is opt-in because naming it is nearly always
+deliberate: blind reviews of 105 real async projects judged 15 of 184 such handlers a bug a
+maintainer would fix (a cancelled caller that carries on); the rest end a task on purpose
+(a stop path, a worker abort turned into an HTTP 409, a stream closed on disconnect)
+(benchmarks/REVIEW.md). ASL102 keeps `except BaseException` and bare `except:`, which catch
+the cancellation with everything else, the conversion of a named cancellation into another
+exception, and jumps out of `finally:`.
+
+Everything ASL102 leaves alone this rule leaves alone, by the same code: a `raise` on some
+path, a deferred re-raise or hand-back, the cancel-then-await idiom, a `try` with no
+suspension point, the root coroutine of a task, sync code (see ASL102).
+
+Fix (unsafe, ASL102's): append `raise` to the handler body, when it has no
+`return`/`break`/`continue`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from asynclint.config import Settings
+from asynclint.rules.asl102_cancelled_error_swallowed import CancelledErrorSwallowed
+
+
+class CancelledErrorCaught(CancelledErrorSwallowed):
+    code = "ASL107"
+    name = "cancelled-error-caught"
+    summary = "`except asyncio.CancelledError` without `raise` ends the cancellation (opt-in)"
+    tokens = ("CancelledError",)
+    swallows: ClassVar[frozenset[str]] = frozenset({"cancelled"})
+    converts_and_jumps: ClassVar[bool] = False
+
+    @classmethod
+    def mentioned(cls, text: str, settings: Settings) -> bool:
+        return any(token in text for token in cls.tokens)
+
+    def visit_Finally(self, node: cst.Finally) -> None:
+        """ASL102's alone."""
+
+
+RULE = CancelledErrorCaught
