@@ -11,8 +11,9 @@ say it does not:
   `if self.conn is None: self._connect()`): it blocks
   once per process or instance, not per call; likewise a memo filled once per key
   (`if key not in self._cache: self._cache[key] = make()`, after
-  `if key in _CACHE: return _CACHE[key]`, or after `hit = self._cache.get(key)` and
-  `if hit is not None: return hit`), where the function stores `X[...] = ...`;
+  `if key in _CACHE: return _CACHE[key]`, after `hit = self._cache.get(key)` and
+  `if hit is not None: return hit`, or under `if hit is None:` that rebinds `hit` and
+  stores it), where the function stores `X[...] = ...`;
 - a parameter default: the call sits under `if p is None:`/`if not p:` on a parameter `p`
   (`meta = read_ids_from_disk()` when the caller gave none): a call site that passes `p`
   never runs it;
@@ -51,7 +52,7 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         target = _checked(branch.test, not holds, scope)
         if target is None:
             continue
-        target = _memo_of(scope, target) or target
+        target = _memo_of(scope, target, branch) or target
         if "." not in target and _is_param(scope, target):
             params.add(target)
         elif _persistent(scope, target) and _stores(branch.body if holds else func, target, scope):
@@ -99,11 +100,14 @@ def _state(expr: cst.BaseExpression) -> str | None:
     return dotted_name(expr)
 
 
-def _memo_of(scope: Scope, name: str) -> str | None:
-    """For a local name every assignment of which is `X.get(...)` (a memo lookup): X."""
+def _memo_of(scope: Scope, name: str, branch: cst.If) -> str | None:
+    """For a local name every assignment of which is `X.get(...)` (a memo lookup), but those
+    in the `branch` that tests it (the miss: `hit = X.get(key)`, `if hit is None: hit =
+    make(); X[key] = hit`): X."""
     if "." in name or name in scope.global_names:
         return None
-    bindings = scope.bindings.get(name, ())
+    in_branch = {id(node) for node in descendants(branch.body)}
+    bindings = [binding for binding in scope.bindings.get(name, ()) if id(binding.node) not in in_branch]
     sources = set()
     for binding in bindings:
         value = binding.value

@@ -1,9 +1,10 @@
 """ASL204 blocking-file-io: file-system calls in async code.
 
-The builtin `open`, `io.open`, the `shutil` copy/move/rmtree functions, and
-`read_text/read_bytes/write_text/write_bytes/open` of a `pathlib.Path` are blocking
-system calls: on a slow or network disk, or with a big file or tree, the event
-loop's thread is stuck for the whole call.
+The builtin `open`, `io.open`, the `shutil` copy/move/rmtree functions,
+`read_text/read_bytes/write_text/write_bytes/open` of a `pathlib.Path`, and
+`sqlite3.connect` (a database file opened in the process) are blocking system calls: on a
+slow or network disk, or with a big file or tree, the event loop's thread is stuck for the
+whole call. Not `sqlite3.connect(":memory:")` (also a `file::memory:` URI): no file at all.
 
 A Path receiver needs evidence (`ctx.type_of`): `Path(...)`, a name bound from it,
 `p / "x"` or `p.parent` on a Path, a parameter annotated `Path`. `anyio.Path` and
@@ -32,7 +33,7 @@ class BlockingFileIo(BlockingCallRule):
     index_family = "types"
     name = "blocking-file-io"
     summary = "blocking file I/O in async code blocks the event loop"
-    tokens = ("open(", "read_text", "read_bytes", "write_text", "write_bytes", "shutil")
+    tokens = ("open(", "read_text", "read_bytes", "write_text", "write_bytes", "shutil", "sqlite3")
     calls = knowledge.BLOCKING_FILE_IO
     receiver_methods = knowledge.BLOCKING_FILE_IO_METHODS
     remedy = "Use `aiofiles`, `anyio.Path`, or `asyncio.to_thread`"
@@ -41,11 +42,15 @@ class BlockingFileIo(BlockingCallRule):
         if name in knowledge.THREAD_ONLY_FILE_IO:
             # Neither `aiofiles` nor `anyio.Path` copies, moves or deletes a tree.
             return "Run it in a worker thread with `asyncio.to_thread`"
+        if name == "sqlite3.connect":
+            return "Use `aiosqlite`, or `asyncio.to_thread`"
         return self.remedy
 
     def match(self, node: cst.Call) -> tuple[str | None, str] | None:
         found = super().match(node)
         if found is not None and _opens(node, found[0]) and self._handed_on(node):
+            return None
+        if found is not None and found[0] == "sqlite3.connect" and _in_memory(node):
             return None
         return found
 
@@ -91,6 +96,18 @@ def _opens(node: cst.Call, name: str | None) -> bool:
     if name is not None:
         return name in ("builtins.open", "io.open")
     return isinstance(node.func, cst.Attribute) and node.func.attr.value == "open"
+
+
+def _in_memory(call: cst.Call) -> bool:
+    """`sqlite3.connect(":memory:")`, or a `file::memory:` URI: a database in memory."""
+    database = call.args[0] if call.args and call.args[0].keyword is None else None
+    if database is None:
+        database = next((arg for arg in call.args if arg.keyword and arg.keyword.value == "database"), None)
+    value = database.value if database is not None else None
+    if not isinstance(value, cst.SimpleString):
+        return False
+    text = value.evaluated_value
+    return isinstance(text, str) and (text == ":memory:" or text.startswith("file::memory:"))
 
 
 RULE = BlockingFileIo

@@ -1,6 +1,6 @@
 """ASL205 blocking-db-driver: a synchronous database driver used in async code.
 
-`connect()` of psycopg2, psycopg (its sync API), sqlite3, pymysql, MySQLdb,
+`connect()` of psycopg2, psycopg (its sync API), pymysql, MySQLdb,
 mysql.connector, oracledb/cx_Oracle and pyodbc, and the commands of a sync Redis
 client or of a pymongo `MongoClient`, wait on the database socket while holding
 the thread that runs the event loop: every query stops every other request.
@@ -13,8 +13,8 @@ helper builders (`pipeline()`, `pubsub()`, `lock()`, `get_database()`, ...) or
 `close()`. A pymongo command is usually called on a collection reached from the
 client (`client.shop.orders.find_one(...)`, `client["shop"].get_collection("x")`),
 so the receiver chain is followed back to the client. `redis.asyncio`, `motor` and
-psycopg's async classes resolve to other names and are fine. `sqlite3.connect(":memory:")`
-(also a `file::memory:` URI) opens a database in memory: no disk, no network, not flagged.
+psycopg's async classes resolve to other names and are fine. `sqlite3.connect` opens a file
+of a database in the process, no server: ASL204's (opt-in), as file I/O.
 
 No fix: use an async driver, or `asyncio.to_thread`.
 """
@@ -34,7 +34,6 @@ class BlockingDbDriver(BlockingCallRule):
     # The driver's module must be named in the file for a name to resolve to it.
     tokens = (
         "psycopg",
-        "sqlite3",
         "pymysql",
         "MySQLdb",
         "mysql",
@@ -48,12 +47,6 @@ class BlockingDbDriver(BlockingCallRule):
     )
     calls = knowledge.BLOCKING_DB_CONNECT
     remedy = "Use an async driver (`asyncpg`, `aiosqlite`, `redis.asyncio`, `motor`, ...) or `asyncio.to_thread`"
-
-    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
-        found = super().match(node)
-        if found is not None and found[0] == "sqlite3.connect" and _in_memory(node):
-            return None
-        return found
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         method = func.attr.value
@@ -102,18 +95,6 @@ class BlockingDbDriver(BlockingCallRule):
             if self.ctx.type_of(expr) == knowledge.MONGO_CLIENT:
                 return knowledge.MONGO_CLIENT
         return None
-
-
-def _in_memory(call: cst.Call) -> bool:
-    """`sqlite3.connect(":memory:")`, or a `file::memory:` URI: a database in memory."""
-    database = call.args[0] if call.args and call.args[0].keyword is None else None
-    if database is None:
-        database = next((arg for arg in call.args if arg.keyword and arg.keyword.value == "database"), None)
-    value = database.value if database is not None else None
-    if not isinstance(value, cst.SimpleString):
-        return False
-    text = value.evaluated_value
-    return isinstance(text, str) and (text == ":memory:" or text.startswith("file::memory:"))
 
 
 RULE = BlockingDbDriver
