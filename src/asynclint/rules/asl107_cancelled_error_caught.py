@@ -23,9 +23,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import libcst as cst
-
-from asynclint.config import Settings
 from asynclint.rules.asl102_cancelled_error_swallowed import CancelledErrorSwallowed
 
 
@@ -36,13 +33,6 @@ class CancelledErrorCaught(CancelledErrorSwallowed):
     tokens = ("CancelledError",)
     swallows: ClassVar[frozenset[str]] = frozenset({"cancelled"})
     converts_and_jumps: ClassVar[bool] = False
-
-    @classmethod
-    def mentioned(cls, text: str, settings: Settings) -> bool:
-        return any(token in text for token in cls.tokens)
-
-    def visit_Finally(self, node: cst.Finally) -> None:
-        """ASL102's alone."""
 
 
 RULE = CancelledErrorCaught

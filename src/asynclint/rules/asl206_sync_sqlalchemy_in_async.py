@@ -71,7 +71,8 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
         self.queries: dict[cst.Call, tuple[tuple[int, str], set[cst.CSTNode]]] = {}
         # Names with a method awaited somewhere: an async object, whatever the annotation says.
         self.awaited: set[tuple[int, str]] = set()
-        # What the module's sync engines talk to (`_in_process_only`).
+        # What the module's sync engines talk to: read with project analysis off only, where
+        # the index does not say (`_in_process_only`).
         self.engines: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -82,7 +83,8 @@ class SyncSqlalchemyInAsync(BlockingCallRule):
             return
         made = self._makes(node)
         if made == knowledge.SYNC_ENGINE:
-            self._note_engine(node)
+            if not ctx.settings.project_analysis:
+                self._note_engine(node)
             if in_process(ctx, node):
                 made = None  # its queries are local file I/O
         if made is not None:

@@ -11,8 +11,9 @@ Not flagged, because the maintainer would not act on it:
   decorated to run in a thread (`@run_on_executor`, `@sync_to_async`:
   `knowledge.OFF_LOOP_DECORATORS`);
 - work done once per process, instance or key: a helper cached with `functools.lru_cache`/
-  `cache`/`cached_property` or a decorator named as a memo (`knowledge.caches`), a blocking call that fills a lazy singleton or a memo (left out
-  of the chains by `asynclint.guards`, and not reported where the async function fills one);
+  `cache`/`cached_property` or a decorator named as a memo (`knowledge.caches`), a blocking
+  call that fills a lazy singleton or a memo (left out of the chains by `asynclint.guards`,
+  and not reported where the async function fills one);
 - calls in code that runs only at startup or shutdown (`ProjectIndex.startup`);
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
