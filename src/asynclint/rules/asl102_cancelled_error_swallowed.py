@@ -35,7 +35,9 @@ True`) that the function returns, for its caller to raise, or the caught cancell
 returned from a function annotated to return one (`-> asyncio.CancelledError | None`,
 `-> BaseException | None`); a
 handler that hands the exception on (`future.set_exception(e)`, `gen.throw(e)`,
-`greenlet.throw(*sys.exc_info())`); a private function the module only calls from handlers
+`greenlet.throw(*sys.exc_info())`, or to the task reading a queue: `queue.put((ERROR, e))`,
+also kept in a name the function later puts: `outcome = ("error", e)` ...
+`results.put_nowait(outcome)`); a private function the module only calls from handlers
 that catch the cancellation and re-raise it (`except CancelledError: await _drain(t); raise`:
 it swallows only a second cancellation); sync code. Policy: at the root of a task (after the
 handler the function ends, and the function is only ever started as a task: in this
@@ -427,7 +429,8 @@ class CancelledErrorSwallowed(Rule):
         err: cancelled = err`), or what a function makes of it (`failure = safe_copy(err)`),
         or collects it (`errors.append(err)`), and the function raises it later (`raise
         cancelled`, `raise errors[0]`, `raise ExceptionGroup("...", errors)`, or hands the
-        kept one to a function of the module that raises it), or the function raises a
+        kept one to a function of the module that raises it, or to the task that reads a
+        queue: `results.put_nowait(outcome)`), or the function raises a
         CancelledError of its own somewhere. Or a deferred report:
         the handler notes the cancellation in a flag (`cancelled = True`) and the function
         returns the flag (`return cancelled`, `return result, cancelled`), so that its caller
@@ -459,7 +462,7 @@ class CancelledErrorSwallowed(Rule):
             if (
                 isinstance(node, cst.Call)
                 and kept
-                and _raises_for(node, kept, self.ctx.scope, self.ctx.scopes, always=False)
+                and (_raises_for(node, kept, self.ctx.scope, self.ctx.scopes, always=False) or _passes_on(node, kept))
             ):
                 return True
             if isinstance(node, cst.Raise) and node.exc is not None:
@@ -723,19 +726,25 @@ def _collected_into(node: cst.CSTNode, caught: str) -> str | None:
     return None
 
 
-# Calls that hand a caught exception on instead of dropping it.
+# Calls that hand a caught exception on instead of dropping it: to whoever waits on a
+# future or runs a generator, or to the task that reads a queue or stream (and raises it).
 _HAND_ON = frozenset({"throw", "athrow", "set_exception"})
+_PASS_ON = frozenset({"put", "put_nowait", "send", "send_nowait"})
 
 
 def _hands_on(handler: _Handler) -> bool:
-    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`, or
-    `greenlet.throw(*sys.exc_info())`: the exception is forwarded to whoever waits on the
-    future or runs the generator (or greenlet), not swallowed."""
+    """`except BaseException as e: future.set_exception(e)` / `gen.throw(e)`,
+    `greenlet.throw(*sys.exc_info())`, or `queue.put(e)` / `queue.put_nowait((ERROR, e))`:
+    the exception is forwarded to whoever waits on the future, runs the generator (or
+    greenlet) or reads the queue, not swallowed."""
     caught = _caught_name(handler)
     for node in descendants(handler.body):
-        if not (
-            isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in _HAND_ON
-        ):
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            continue
+        method = node.func.attr.value
+        if method in _PASS_ON and caught is not None and _passes_on(node, {caught}):
+            return True
+        if method not in _HAND_ON:
             continue
         for arg in node.args:
             if caught is not None and isinstance(arg.value, cst.Name) and arg.value.value == caught:
@@ -743,6 +752,21 @@ def _hands_on(handler: _Handler) -> bool:
             if arg.star == "*" and isinstance(arg.value, cst.Call) and dotted_name(arg.value.func) == "sys.exc_info":
                 return True
     return False
+
+
+def _passes_on(call: cst.Call, names: set[str]) -> bool:
+    """`queue.put(x)` / `stream.send_nowait((tag, x))` for a name `x` of `names` (`_PASS_ON`)."""
+    if not (isinstance(call.func, cst.Attribute) and call.func.attr.value in _PASS_ON):
+        return False
+    return any(not names.isdisjoint(_names_in_item(arg.value)) for arg in call.args if not arg.star)
+
+
+def _names_in_item(value: cst.BaseExpression) -> set[str]:
+    """The names a value carries: `x`, or the items of a tuple or list (`("error", x)`)."""
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return {name for e in value.elements if (name := dotted_name(e.value)) is not None}
+    name = dotted_name(value)
+    return {name} if name is not None else set()
 
 
 def _delegates_raise(handler: _Handler, scope: Scope, scopes: _Scopes) -> bool:
@@ -907,15 +931,20 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
 
 def _kept_names(body: cst.BaseSuite, caught: str) -> set[str]:
     """The names a handler's body keeps the caught exception in: `kept = err`, `pending =
-    pending or err`, or what a function makes of it (`failure = safe_copy(err)`)."""
+    pending or err`, a tuple or list holding it (`outcome = ("error", err)`), or what a
+    function makes of it (`failure = safe_copy(err)`)."""
     kept: set[str] = set()
     for node in descendants(body):
         if not isinstance(node, cst.Assign):
             continue
         value = node.value
-        if caught in _either_of(value) or (
-            isinstance(value, cst.Call)
-            and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in value.args)
+        if (
+            caught in _either_of(value)
+            or (isinstance(value, (cst.Tuple, cst.List)) and caught in _names_in_item(value))
+            or (
+                isinstance(value, cst.Call)
+                and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in value.args)
+            )
         ):
             kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
     return kept
