@@ -261,7 +261,14 @@ def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int
     if isinstance(value, cst.Attribute):
         return True  # `self.transport`, `app.state.connector`, `shared.TRANSPORT`
     if isinstance(value, cst.Call):
-        return ctx.call_name(value, scope) in knowledge.IN_PROCESS_TRANSPORTS
+        name = ctx.call_name(value, scope)
+        # A function of the project hands it over (`transport=get_transport(config)`): made
+        # elsewhere, often kept there for every client (a getter's cache), like an
+        # attribute. A class constructed in place (a library's, or the project's own
+        # subclass: `AsyncHTTPTransport(...)`) makes the client's own.
+        return name in knowledge.IN_PROCESS_TRANSPORTS or (
+            name is not None and _of_project(ctx, name) and not _names_a_class(name)
+        )
     if not isinstance(value, cst.Name) or depth > 2:
         return False
     found = scope.lookup(value.value)
@@ -275,6 +282,18 @@ def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int
     if len(bindings) != 1 or bindings[0].kind not in ("assign", "annassign") or bindings[0].value is None:
         return False
     return _not_owned(ctx, bindings[0].value, owner, depth + 1)
+
+
+def _names_a_class(name: str) -> bool:
+    """`pkg.transports.PooledTransport`: a CapWords last part, by convention a class."""
+    return name.rpartition(".")[2][:1].isupper()
+
+
+def _of_project(ctx: Context, name: str) -> bool:
+    """Is `name` (a resolved call) one of the project's: of this module, or of its
+    top-level package?"""
+    module = ctx.module_name
+    return module is not None and name.partition(".")[0] == module.partition(".")[0]
 
 
 class ResourceRule(Rule):

@@ -28,7 +28,8 @@ a creation under an `if` comparing the loop variable (or its `id`-like attribute
 constant (also in a module function the loop passes the variable to: `_check(name)` making
 one only under `if name == "mcp":`), or after a guard skipping the other items (`if r.id !=
 wanted: continue`): once per loop; a
-client on a shared transport or connector it does not own (`owns_no_pool`): it builds no pool;
+client on a shared transport or connector it does not own (`owns_no_pool`: a module-level
+object, an attribute, or what a function of the project hands over): it builds no pool;
 a client on a Unix-socket transport made for it whose socket the function chooses
 (`transport=httpx.AsyncHTTPTransport(uds=path)`, `path` not a constant: `on_chosen_socket`):
 one destination per call, nothing to share and no handshake to save.

@@ -30,7 +30,8 @@ put into a collection or into an object built from it (the new owner closes it);
 returned by the function that sets it (an accessor: its caller owns the lifetime); an
 attribute or global handed to a constructor or as a keyword argument
 (`AsyncAnthropic(http_client=self.client)`: the new owner closes it); a client on a shared
-transport or connector it does not own (`owns_no_pool`): closing it would close the shared
+transport or connector it does not own (`owns_no_pool`: a module-level object, an attribute,
+or what a function of the project hands over): closing it would close the shared
 transport, and the pool is not its own; an engine bound to a local name that the function
 only reads as `engine.dialect`/`.url`/`.name`/`.driver` (it never connects: no pool to
 close); a sync `create_engine(...)` bound to a local name that the function only uses as
