@@ -46,7 +46,10 @@ helpers, also one that spawns a wrapper coroutine whose last act is to await the
 argument) the task ends and cancels nothing that depends on it, so it is not flagged
 either. `asyncio.run(f())`, `loop.run_until_complete(f())` and a streaming response's body
 (`StreamingResponse(events())`, `EventSourceResponse(...)`: anyio's cancel scope cancels the
-response again at its next await) start such a root too (`knowledge.ROOT_STARTERS`).
+response again at its next await) start such a root too (`knowledge.ROOT_STARTERS`). In a
+function the module only ever runs by `loop.run_until_complete(f())` no handler is flagged,
+after it the function ends or not: sync code drives that loop, and nothing outside the
+coroutine cancels it.
 
 Fix (unsafe: the handler now re-raises everything it catches): append `raise` to
 the handler body (a body of only `pass` becomes `raise`), when the body has no
@@ -500,10 +503,16 @@ class CancelledErrorSwallowed(Rule):
 
     def _task_root(self, try_: cst.Try | cst.TryStar, handler: _Handler) -> bool:
         """After the handler the function ends (only `finally:` code runs), and the function
-        is one this module only ever starts as a task: nothing awaits it to be cancelled."""
+        is one this module only ever starts as a task: nothing awaits it to be cancelled.
+        Or, wherever the handler is, the function is only ever run by
+        `loop.run_until_complete(f())`: the main coroutine of a loop driven by sync code,
+        which nothing outside it cancels (Ctrl-C arrives as KeyboardInterrupt there)."""
         function = self.ctx.function_scope
         if function is None or not isinstance(function.node, cst.FunctionDef):
             return False
+        roots, bare, bare_attributes, loop_mains = _task_roots(self.ctx)
+        if function.node in loop_mains:
+            return True
         last = _last_statement(handler.body)
         if isinstance(last, cst.Break):  # leaves the loop: then the loop must end the function
             start = next((a for a in self.ctx.ancestors() if isinstance(a, (cst.For, cst.While))), None)
@@ -511,7 +520,6 @@ class CancelledErrorSwallowed(Rule):
                 return False
         elif not isinstance(last, cst.Return) and not self._ends_function(try_, function.node):
             return False
-        roots, bare, bare_attributes = _task_roots(self.ctx)
         if function.node in roots:
             return True
         # Started as a task in another module, or through a spawn helper of the project
@@ -836,18 +844,22 @@ def _inherited_method(attribute: cst.Attribute, scope: Scope, scopes: _Scopes) -
     return None
 
 
-def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
+def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str], _Nodes]:
     """The functions and methods of this module that it only ever starts as tasks: every
     reference to them is `f` in `create_task(f(...))` (or another task starter), or `self.m`
     in `create_task(self.m(...))` inside their class. Also what the module references other
-    than by calling it (handed on as a callback): defs, and attribute names."""
+    than by calling it (handed on as a callback): defs, and attribute names. And the
+    functions it only ever runs by `loop.run_until_complete(f(...))`."""
     key = "asl102_task_roots"
     if key not in ctx.cache:
         spawned_callees: set[cst.CSTNode] = set()  # `f` / `self.m` of spawned calls
+        main_callees: set[cst.CSTNode] = set()  # ... of `loop.run_until_complete(f())`
         called: set[cst.CSTNode] = set()  # `f` / `x.m` of any call
         not_references: set[cst.CSTNode] = set()  # def names, attribute names, keywords
         spawned: set[cst.CSTNode | None] = set()
         other: set[cst.CSTNode | None] = set()
+        mains: set[cst.CSTNode | None] = set()  # referenced in `loop.run_until_complete(f())`
+        not_mains: set[cst.CSTNode | None] = set()  # ... and otherwise
         bare: set[cst.CSTNode | None] = set()
         spawned_methods: dict[str, set[cst.CSTNode | None]] = {}
         other_attributes: set[str] = set()
@@ -869,7 +881,10 @@ def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
                 called.add(node.func)
                 if starts_task(ctx, node, scope):
                     # `entry.async_create_background_task(hass, self._poll(), "poll")`: any position.
-                    spawned_callees.update(started.func for started in started_arguments(node, scope))
+                    started = [call.func for call in started_arguments(node, scope)]
+                    spawned_callees.update(started)
+                    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "run_until_complete":
+                        main_callees.update(started)
             elif isinstance(node, cst.Name):
                 references.append((node, scope))
 
@@ -891,14 +906,16 @@ def _task_roots(ctx: Context) -> tuple[_Nodes, _Nodes, frozenset[str]]:
                 continue
             for binding in found[1]:
                 (spawned if node in spawned_callees else other).add(binding.node)
+                (mains if node in main_callees else not_mains).add(binding.node)
                 if node not in called:
                     bare.add(binding.node)
         roots = spawned - other
         for name, methods in spawned_methods.items():
             if name not in other_attributes:
                 roots |= methods
-        ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes))
-    return cast("tuple[_Nodes, _Nodes, frozenset[str]]", ctx.cache[key])  # set only here
+        loop_mains = mains - not_mains
+        ctx.cache[key] = (frozenset(roots), frozenset(bare), frozenset(bare_attributes), frozenset(loop_mains))
+    return cast("tuple[_Nodes, _Nodes, frozenset[str], _Nodes]", ctx.cache[key])  # set only here
 
 
 def _either_of(value: cst.BaseExpression) -> set[str]:
