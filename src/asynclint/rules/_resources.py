@@ -285,8 +285,9 @@ def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int
 
 
 def _names_a_class(name: str) -> bool:
-    """`pkg.transports.PooledTransport`: a CapWords last part, by convention a class."""
-    return name.rpartition(".")[2][:1].isupper()
+    """`pkg.transports.PooledTransport`, `_SafeConnector`: a CapWords last part (private
+    or not), by convention a class."""
+    return name.rpartition(".")[2].lstrip("_")[:1].isupper()
 
 
 def _of_project(ctx: Context, name: str) -> bool:
