@@ -58,6 +58,7 @@ if TYPE_CHECKING:
             "bind": str,
             "decorated": bool,
             "returns": str,
+            "never_returns": bool,
             "spawns": list[int],
             "forwards": list[list[str | int]],  # [callee, position, parameter index]
             "via": str,
@@ -238,6 +239,8 @@ class FactsCollector:
                 returned = ctx.annotation_type(node.returns.annotation)
                 if returned in knowledge.SHARED_RETURN_TYPES:
                     record["returns"] = returned
+            if node.returns is not None and ctx.qualname(node.returns.annotation) in knowledge.NEVER_RETURNS:
+                record["never_returns"] = True  # it always raises: a handler calling it re-raises (ASL102)
             if ctx.scope.kind == "class":
                 owner = self.classes.get(name.rsplit(".", 1)[0])
                 method = node.name.value

@@ -333,6 +333,8 @@ STRATEGY_ANNOTATIONS = frozenset({"WriteOnlyMapped", "DynamicMapped"})
 
 GATHER = "asyncio.gather"
 SPAWN_FUNCTIONS = frozenset({"asyncio.create_task", "asyncio.ensure_future"})
+# Return annotations of a function that never returns: it always raises.
+NEVER_RETURNS = frozenset({"typing.NoReturn", "typing.Never", "typing_extensions.NoReturn", "typing_extensions.Never"})
 # Not `concurrent.futures.CancelledError`: since 3.8 that is an unrelated `Exception` subclass.
 CANCELLED_ERROR = frozenset({"asyncio.CancelledError", "asyncio.exceptions.CancelledError"})
 # ...but raising it is how a coroutine run for a thread (`run_coroutine_threadsafe`) tells that

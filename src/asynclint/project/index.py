@@ -57,6 +57,8 @@ class ProjectIndex:
       has a method that closes it).
     - `resource_churn`: project function -> the chain showing how each call of it creates
       and drops a resource (`fetch -> httpx.AsyncClient`), through project calls.
+    - `raisers`: project functions annotated `-> NoReturn` (or `Never`): a handler that
+      calls one (`_raise_redacted(err)`) re-raises (ASL102).
     - `task_roots`: project coroutine functions only ever started as tasks (by a task
       starter or a spawn helper of the project), never called otherwise (ASL102).
     - `asyncio_orm`: some module imports SQLAlchemy's (or SQLModel's) asyncio extension, so
@@ -94,6 +96,7 @@ class ProjectIndex:
     asyncio_orm: bool = False
     in_process_engines: bool = False
     task_roots: frozenset[str] = frozenset()
+    raisers: frozenset[str] = frozenset()
     # Some `Depends(...)` of the project gives a session (ASL401: then a route making its
     # own session departs from the project's convention).
     session_dependency: bool = False
@@ -108,6 +111,7 @@ class ProjectIndex:
             or self.asyncio_orm
             or self.in_process_engines
             or self.task_roots
+            or self.raisers
         )
 
     def attribute_type(self, owner: str, name: str) -> str | None:
@@ -137,6 +141,8 @@ class ProjectIndex:
             codes |= ORM_CODES
         if self.task_roots and not self.task_roots.isdisjoint(facts.get("functions", ())):
             codes |= TASK_CODES
+        if self.raisers and not self.raisers.isdisjoint(facts.get("async_calls", ())):
+            codes |= TASK_CODES  # a handler may re-raise through one
         if self.type_names and facts.get("untyped_io") and any(name in self.type_names for name in names):
             codes |= TYPE_CODES
         return frozenset(codes)
@@ -159,7 +165,8 @@ class ProjectIndex:
         imports relatively, to be read.) (Blocking chains are followed from the calls
         instead: `wanted_calls`.) A function deemed to run only at startup is in too: a
         module awaiting it from elsewhere would say otherwise."""
-        # (A task root: a module calling it otherwise would make it no root. `-> Path`
+        # (Not `raisers`: async code calling one makes the runner read its module, as a
+        # blocking chain would. A task root: a module calling it otherwise would make it no root. `-> Path`
         # functions and Path attributes are not among them: a module that spells none of
         # ASL204's calls cannot gain a finding from them; one that uses them is found through
         # its calls and `type_refs` instead.)
@@ -319,6 +326,10 @@ class ProjectIndex:
         engines = {kind for f in current for kind in f.get("engines", ())}
         index.in_process_engines = engines == {"in_process"}
         index.task_roots = derive.task_roots(project, current)
+        raisers = {name for name, info in functions.items() if info.get("never_returns")}
+        if raisers:
+            raisers |= {alias for alias in exports if resolve(alias) in raisers}
+        index.raisers = frozenset(raisers)
         index.session_dependency = derive.session_dependency(project, index, current)
         index.type_names = frozenset(type_names)
         return index
@@ -488,7 +499,16 @@ def index_from_json(text: str) -> ProjectIndex:
     data = json.loads(text)
     if not isinstance(data, dict) or set(data) != {f.name for f in fields(ProjectIndex)}:
         raise ValueError("not a project index")
-    sets = {"startup", "session_names", "param_names", "resource_names", "type_names", "param_functions", "task_roots"}
+    sets = {
+        "startup",
+        "session_names",
+        "param_names",
+        "resource_names",
+        "type_names",
+        "param_functions",
+        "task_roots",
+        "raisers",
+    }
     for name in sets:
         data[name] = frozenset(data[name])
     data["asyncio_orm"] = bool(data["asyncio_orm"])

@@ -13,7 +13,8 @@ discards any exception in flight.
 
 Not flagged: a `raise` on some path (the author's call), also in a function of the module
 the handler calls (one annotated `-> NoReturn`, or one handed the caught exception that
-raises); a handler nested in an
+raises), or, with the project index, a function of another module annotated `-> NoReturn`
+(`ProjectIndex.raisers`); a handler nested in an
 outer CancelledError/BaseException handler that re-raises; a handler after one
 that already catches CancelledError in the same `try` (it never sees one);
 `except Exception`; a `try` with no suspension point (no await, async for/with; a
@@ -201,7 +202,7 @@ class CancelledErrorSwallowed(Rule):
                 help="Re-raise the cancellation with a bare `raise`",
             )
             return
-        if _hands_on(node) or _delegates_raise(node, ctx.scope, ctx.scopes) or self._only_while_cancelled():
+        if _hands_on(node) or _delegates_raise(ctx, node) or self._only_while_cancelled():
             return
         ctx.report(
             node,
@@ -465,7 +466,7 @@ class CancelledErrorSwallowed(Rule):
             if (
                 isinstance(node, cst.Call)
                 and kept
-                and (_raises_for(node, kept, self.ctx.scope, self.ctx.scopes, always=False) or _passes_on(node, kept))
+                and (_raises_for(self.ctx, node, kept, always=False) or _passes_on(node, kept))
             ):
                 return True
             if isinstance(node, cst.Raise) and node.exc is not None:
@@ -777,26 +778,28 @@ def _names_in_item(value: cst.BaseExpression) -> set[str]:
     return {name} if name is not None else set()
 
 
-def _delegates_raise(handler: _Handler, scope: Scope, scopes: _Scopes) -> bool:
-    """The handler calls a function of this module that raises for it (`_raises_for`)."""
+def _delegates_raise(ctx: Context, handler: _Handler) -> bool:
+    """The handler calls a function that raises for it (`_raises_for`)."""
     caught = {name} if (name := _caught_name(handler)) is not None else set()
-    return any(
-        isinstance(node, cst.Call) and _raises_for(node, caught, scope, scopes) for node in descendants(handler.body)
-    )
+    return any(isinstance(node, cst.Call) and _raises_for(ctx, node, caught) for node in descendants(handler.body))
 
 
-def _raises_for(call: cst.Call, names: set[str], scope: Scope, scopes: _Scopes, always: bool = True) -> bool:
-    """Is `call` one of a function of this module that raises for its caller: one annotated
-    `-> NoReturn`/`Never` (it always raises: anyio's `self._convert_socket_error(exc)`; only
-    where `always`), or one handed one of `names` (the caught exception, or what the handler
+def _raises_for(ctx: Context, call: cst.Call, names: set[str], always: bool = True) -> bool:
+    """Is `call` one of a function that raises for its caller: one annotated `-> NoReturn`/
+    `Never` (it always raises: anyio's `self._convert_socket_error(exc)`; only where
+    `always`), of this module or, with the project index, another (`ProjectIndex.raisers`);
+    or one of this module handed one of `names` (the caught exception, or what the handler
     kept of it) whose body raises (a conditional re-raise, the author's call: anyio's `await
     self.handle_handshake_error(exc, stream)`)?"""
-    callee = _own_function(call.func, scope, scopes)
-    if callee is None:
-        return False
-    returns = dotted_name(callee.returns.annotation) if callee.returns is not None else None
     handed = any(isinstance(arg.value, cst.Name) and arg.value.value in names for arg in call.args)
-    if returns is not None and returns.rsplit(".", 1)[-1] in ("NoReturn", "Never"):
+    callee = _own_function(call.func, ctx.scope, ctx.scopes)
+    if callee is None:
+        project = ctx.project
+        if project is None or not project.raisers or ctx.call_name(call) not in project.raisers:
+            return False
+        return always or handed
+    returns = ctx.qualname(callee.returns.annotation) if callee.returns is not None else None
+    if returns in knowledge.NEVER_RETURNS:
         return always or handed
     return handed and contains_raise(callee.body)
 
