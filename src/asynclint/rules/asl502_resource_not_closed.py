@@ -29,7 +29,9 @@ as an argument); a local name returned or yielded to the caller, passed to anoth
 put into a collection or into an object built from it (the new owner closes it); an attribute
 returned by the function that sets it (an accessor: its caller owns the lifetime); an
 attribute or global handed to a constructor or as a keyword argument
-(`AsyncAnthropic(http_client=self.client)`: the new owner closes it); a client on a shared
+(`AsyncAnthropic(http_client=self.client)`: the new owner closes it), also through a local
+dict of keyword arguments (`params["http_client"] = ...; AsyncOpenAI(**params)`, or the dict
+returned); a client on a shared
 transport or connector it does not own (`owns_no_pool`: a module-level object, an attribute,
 or what a function of the project hands over): closing it would close the shared
 transport, and the pool is not its own; an engine bound to a local name that the function
@@ -172,6 +174,8 @@ class ResourceNotClosed(ResourceRule):
                     # `_ENGINES[url] = create_engine(url)` ... `return _ENGINES[url]`: a cache
                     # that hands its engine to the caller (whose to close).
                     created.handed_on = True
+                if isinstance(target, cst.Subscript) and _local_container_handed_on(func, target, scope):
+                    created.handed_on = True
         self.created.append(created)
 
     def _follow_local(self, created: _Created, func: Function, scope: Scope, name: str) -> None:
@@ -194,6 +198,8 @@ class ResourceNotClosed(ResourceRule):
                     else:
                         created.keys |= _target_keys(ctx, target, scope)
                         if _of_imported_module(target, scope):
+                            created.handed_on = True
+                        if isinstance(target, cst.Subscript) and _local_container_handed_on(func, target, scope):
                             created.handed_on = True
             elif isinstance(node, cst.Call) and any(_is_name(arg.value, name) for arg in node.args):
                 if self._hands_on(node):
@@ -428,6 +434,22 @@ def _container_returned(func: Function, target: cst.Subscript) -> bool:
         if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None:
             if any(isinstance(n, cst.Subscript) and _is_name(n.value, name) for n in walk(node.value)):
                 return True
+    return False
+
+
+def _local_container_handed_on(func: Function, target: cst.Subscript, scope: Scope) -> bool:
+    """A local dict that goes on with the resource in it: handed to a call as its keyword
+    arguments (`params["http_client"] = httpx.AsyncClient()` ... `AsyncAnthropic(**params)`,
+    which takes it over as it would `AsyncAnthropic(http_client=client)`), or returned or
+    yielded whole (`return params`: the caller's to hand on or close)."""
+    if not isinstance(target.value, cst.Name) or target.value.value in scope.global_names:
+        return False
+    name = target.value.value
+    for node in walk(func.body):
+        if isinstance(node, cst.Call) and any(arg.star == "**" and _is_name(arg.value, name) for arg in node.args):
+            return True
+        if isinstance(node, (cst.Return, cst.Yield)) and node.value is not None and _is_name(node.value, name):
+            return True
     return False
 
 
