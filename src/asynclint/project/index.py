@@ -165,11 +165,11 @@ class ProjectIndex:
         imports relatively, to be read.) (Blocking chains are followed from the calls
         instead: `wanted_calls`.) A function deemed to run only at startup is in too: a
         module awaiting it from elsewhere would say otherwise."""
-        # (Not `raisers`: async code calling one makes the runner read its module, as a
-        # blocking chain would. A task root: a module calling it otherwise would make it no root. `-> Path`
+        # (A task root: a module calling it otherwise would make it no root. `-> Path`
         # functions and Path attributes are not among them: a module that spells none of
         # ASL204's calls cannot gain a finding from them; one that uses them is found through
-        # its calls and `type_refs` instead.)
+        # its calls and `type_refs` instead. Nor `raisers`: async code calling one has the
+        # runner read its module already, as a blocking chain's call does.)
         session_returns = [name for name, kind in self.returns.items() if kind == knowledge.SYNC_SESSION]
         tables = (
             self.sessions,
