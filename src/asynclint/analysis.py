@@ -24,6 +24,17 @@ def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     return None
 
 
+def argument(call: cst.Call, name: str, position: int | None = None) -> cst.Arg | None:
+    """The argument given for the parameter `name`: by keyword, or at `position` (0-based)
+    as a plain positional argument (a `*args` splat there gives no one argument)."""
+    found = keyword(call, name)
+    if found is None and position is not None and len(call.args) > position:
+        arg = call.args[position]
+        if arg.keyword is None and not arg.star:
+            found = arg
+    return found
+
+
 def has_star_kwargs(call: cst.Call) -> bool:
     """A `**kwargs` splat: any keyword may be in it, so the call's options are unknown."""
     return any(arg.star == "**" for arg in call.args)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeGuard
 
 import libcst as cst
 
@@ -95,6 +95,12 @@ class Context:
         return reversed(self.stack[:-1])
 
     # -- what is it? -------------------------------------------------------------
+
+    def of_project(self, name: str | None) -> TypeGuard[str]:
+        """Is `name` (resolved) the project's own: of this module's top-level package
+        (`shop.api.x` in `shop.web.routes`)?"""
+        top = (self.module_name or "").partition(".")[0]
+        return name is not None and bool(top) and name.partition(".")[0] == top
 
     def qualname(self, expr: cst.CSTNode, scope: Scope | None = None) -> str | None:
         return self.resolver.qualname(expr, scope or self.scope)

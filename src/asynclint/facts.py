@@ -126,8 +126,6 @@ class FactsCollector:
     def __init__(self, ctx: Context, text: str) -> None:
         self.ctx = ctx
         self.module = ctx.module_name or ""
-        # Names of the project's own code start like the module's (`shop.api.x` -> `shop`).
-        self.top = self.module.split(".")[0]
         self.functions: dict[str, FunctionFacts] = {}
         self.classes: dict[str, ClassFacts] = {}
         self.async_calls: set[str] = set()
@@ -185,7 +183,7 @@ class FactsCollector:
         return ctx.resolver.qualname(node.name, ctx.scope) if self.module else None
 
     def _is_project(self, name: str | None) -> TypeGuard[str]:
-        return name is not None and bool(self.top) and name.split(".", 1)[0] == self.top
+        return self.ctx.of_project(name)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         name = self._qualname(node)

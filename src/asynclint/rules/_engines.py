@@ -128,9 +128,7 @@ def _named_in_process(ctx: Context, call: cst.Call) -> bool:
             key = getattr(element, "key", None)
             if isinstance(key, cst.SimpleString) and key.evaluated_value == "check_same_thread":
                 return True
-    url = analysis.keyword(call, "url")
-    if url is None and call.args and call.args[0].keyword is None and not call.args[0].star:
-        url = call.args[0]
+    url = analysis.argument(call, "url", 0)
     return url is not None and _starts_in_process(ctx, url.value, 0)
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar, TypeAlias, cast
 
 import libcst as cst
 
-from asynclint import knowledge
+from asynclint import analysis, knowledge
 from asynclint.rule import Rule
 from asynclint.scope import BUILTIN_NAMES, Scope, dotted_name, root_name
 from asynclint.walk import EXPRESSIONS, children
@@ -222,11 +222,8 @@ def on_chosen_socket(ctx: Context, call: cst.Call, scope: Scope | None = None) -
         if where is None:
             continue
         position, keyword = where
-        socket = next((a.value for a in value.args if a.keyword is not None and a.keyword.value == keyword), None)
-        if socket is None and position is not None and len(value.args) > position:
-            first = value.args[position]
-            socket = first.value if first.keyword is None and not first.star else None
-        if socket is not None and not _constant(socket, scope):
+        socket = analysis.argument(value, keyword, position)
+        if socket is not None and not _constant(socket.value, scope):
             return True
     return False
 
@@ -266,9 +263,7 @@ def _not_owned(ctx: Context, value: cst.BaseExpression, scope: Scope, depth: int
         # elsewhere, often kept there for every client (a getter's cache), like an
         # attribute. A class constructed in place (a library's, or the project's own
         # subclass: `AsyncHTTPTransport(...)`) makes the client's own.
-        return name in knowledge.IN_PROCESS_TRANSPORTS or (
-            name is not None and _of_project(ctx, name) and not _names_a_class(name)
-        )
+        return name in knowledge.IN_PROCESS_TRANSPORTS or (ctx.of_project(name) and not _names_a_class(name))
     if not isinstance(value, cst.Name) or depth > 2:
         return False
     found = scope.lookup(value.value)
@@ -288,13 +283,6 @@ def _names_a_class(name: str) -> bool:
     """`pkg.transports.PooledTransport`, `_SafeConnector`: a CapWords last part (private
     or not), by convention a class."""
     return name.rpartition(".")[2].lstrip("_")[:1].isupper()
-
-
-def _of_project(ctx: Context, name: str) -> bool:
-    """Is `name` (a resolved call) one of the project's: of this module, or of its
-    top-level package?"""
-    module = ctx.module_name
-    return module is not None and name.partition(".")[0] == module.partition(".")[0]
 
 
 class ResourceRule(Rule):

@@ -750,10 +750,9 @@ def _hands_on(handler: _Handler) -> bool:
     for node in descendants(handler.body):
         if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
             continue
-        method = node.func.attr.value
-        if method in _PASS_ON and caught is not None and _passes_on(node, {caught}):
+        if caught is not None and _passes_on(node, {caught}):
             return True
-        if method not in _HAND_ON:
+        if node.func.attr.value not in _HAND_ON:
             continue
         for arg in node.args:
             if caught is not None and isinstance(arg.value, cst.Name) and arg.value.value == caught:

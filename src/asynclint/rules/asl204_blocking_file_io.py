@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from asynclint import knowledge
+from asynclint import analysis, knowledge
 from asynclint.rules._blocking import BlockingCallRule
 from asynclint.rules._resources import walk
 
@@ -100,9 +100,7 @@ def _opens(node: cst.Call, name: str | None) -> bool:
 
 def _in_memory(call: cst.Call) -> bool:
     """`sqlite3.connect(":memory:")`, or a `file::memory:` URI: a database in memory."""
-    database = call.args[0] if call.args and call.args[0].keyword is None else None
-    if database is None:
-        database = next((arg for arg in call.args if arg.keyword and arg.keyword.value == "database"), None)
+    database = analysis.argument(call, "database", 0)
     value = database.value if database is not None else None
     if not isinstance(value, cst.SimpleString):
         return False
