@@ -32,6 +32,9 @@ def settings_for(text: str, default_code: str | None = None, **overrides) -> Set
         values["helper_file_io"] = opts["helper-file-io"] == "true"
     if "project-analysis" in opts:
         values["project_analysis"] = opts["project-analysis"] == "true"
+    # The fixtures live under tests/: checked as the code they stand for, unless one says
+    # which of its paths are test code.
+    values["test_files"] = tuple(opts["test-files"].split(",")) if "test-files" in opts else ()
     values.update(overrides)
     return Settings(**values)
 

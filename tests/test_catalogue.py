@@ -42,6 +42,8 @@ def test_every_rule_has_a_page_that_matches_it(code):
     assert page.startswith(f"# {code} {name}\n"), page.splitlines()[0]
     assert re.search(rf"^\*\*Fix:\*\* {fix}\b", page, re.MULTILINE), f"{code}: the page's Fix line is not {fix}"
     assert ("**Opt-in:**" in page) == (code in registry.OPT_IN), f"{code}: the page and OPT_IN disagree"
+    silent = "- Test code (setting `test-files`" in page.partition("## Not flagged\n")[2].partition("\n## ")[0]
+    assert silent == (code in registry.NOT_IN_TESTS), f"{code}: the page and NOT_IN_TESTS disagree"
     positions = [page.find(section + "\n") for section in SECTIONS]
     assert all(p >= 0 for p in positions), [s for s, p in zip(SECTIONS, positions, strict=True) if p < 0]
     assert positions == sorted(positions), "sections out of order"

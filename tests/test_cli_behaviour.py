@@ -203,3 +203,32 @@ def test_a_folder_check_says_nothing_about_reading_the_project(tmp_path, monkeyp
     (tmp_path / "views.py").write_text("x = 1\n")
     monkeypatch.setattr(cli_module, "SLOW_NOTE_AFTER", 0.0)
     assert "project analysis" not in invoke(str(tmp_path)).stderr
+
+
+def test_test_code_keeps_only_what_goes_wrong_anywhere(tmp_path):
+    """A project's tests, by pytest's conventions: no blocking I/O or dangling tasks there
+    (a test's loop serves the test alone), but a blocking sleep still; `test-files = []`
+    checks them as any code."""
+    body = "import asyncio, subprocess, time\n\nasync def test_x():\n    subprocess.run(['ls'])\n    time.sleep(1)\n"
+    for relative in ("tests/test_api.py", "app/jobs.py"):
+        (tmp_path / relative).parent.mkdir(exist_ok=True)
+        (tmp_path / relative).write_text(body)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+
+    def found():
+        result = invoke("--output-format", "json", str(tmp_path))
+        assert result.exit_code == 1, result.output
+        return sorted((os.path.relpath(d["filename"], tmp_path), d["code"]) for d in json.loads(result.output))
+
+    assert found() == [
+        ("app/jobs.py", "ASL201"),
+        ("app/jobs.py", "ASL203"),
+        ("tests/test_api.py", "ASL201"),
+    ]
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n\n[tool.asynclint]\ntest-files = []\n")
+    assert found() == [
+        ("app/jobs.py", "ASL201"),
+        ("app/jobs.py", "ASL203"),
+        ("tests/test_api.py", "ASL201"),
+        ("tests/test_api.py", "ASL203"),
+    ]

@@ -37,6 +37,7 @@ respect-gitignore = false
 fix-format = "ruff"
 line-length = 100
 project-analysis = false
+test-files = ["checks/*"]
 """,
     )
     s = load_settings([str(tmp_path)])
@@ -49,6 +50,38 @@ project-analysis = false
     assert "ASL203" not in s.enabled_codes() and "ASL001" in s.enabled_codes()
     assert "ASL201" not in s.codes_for(str(tmp_path / "tests" / "test_x.py"))
     assert "ASL201" in s.codes_for(str(tmp_path / "app" / "x.py"))
+    assert s.test_files == ("checks/*",)
+    assert "ASL202" not in s.codes_for(str(tmp_path / "checks" / "x.py"))
+    assert "ASL202" in s.codes_for(str(tmp_path / "tests" / "test_x.py"))
+
+
+@pytest.mark.parametrize(
+    "relative, testing",
+    [
+        ("tests/test_api.py", True),
+        ("tests/helpers.py", True),  # a folder of tests: its helpers too
+        ("src/app/tests/unit/x.py", True),
+        ("test/x.py", True),
+        ("app/test_x.py", True),
+        ("app/x_test.py", True),
+        ("conftest.py", True),
+        ("app/contests.py", False),
+        ("app/testing.py", False),
+        ("app/latest/x.py", False),
+        ("app/tests.py", False),  # a module, not a folder of tests
+        ("app/x.py", False),
+    ],
+)
+def test_default_test_files(tmp_path, relative, testing):
+    codes = load_settings([str(tmp_path)]).codes_for(str(tmp_path / relative))
+    assert ("ASL203" not in codes) is testing
+    # What goes wrong anywhere is still reported there.
+    assert {"ASL201", "ASL102", "ASL106", "ASL304"} <= codes
+
+
+def test_test_files_empty_checks_tests_as_any_code(tmp_path):
+    write(tmp_path, "[tool.asynclint]\ntest-files = []\n")
+    assert "ASL203" in load_settings([str(tmp_path)]).codes_for(str(tmp_path / "tests" / "test_x.py"))
 
 
 @pytest.mark.parametrize(
@@ -65,6 +98,7 @@ project-analysis = false
         ('extra-blocking-calls = { ASL101 = ["x"] }', "'ASL101' is not a blocking-call rule"),
         ('extra-blocking-calls = ["x"]', "expected a table"),
         ('per-file-ignores = { "a.py" = "ASL201" }', "expected a list of strings"),
+        ('test-files = "tests/*"', "test-files: expected a list of strings"),
     ],
 )
 def test_invalid_values_name_the_file_and_the_key(tmp_path, body, message):
@@ -137,6 +171,7 @@ def test_fingerprint_is_stable():
         {"extra_resources": ("mylib.Pool",)},
         {"session_types": ("mylib.Db",)},
         {"project_analysis": False},
+        {"test_files": ()},
     ],
     ids=lambda change: next(iter(change)),
 )

@@ -11,12 +11,15 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from asynclint.registry import EXTRA_CALL_CODES, OPT_IN, all_codes
+from asynclint.registry import EXTRA_CALL_CODES, NOT_IN_TESTS, OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
+# Test code as pytest finds it: its file names, and the folders tests are kept in.
+DEFAULT_TEST_FILES = ("test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*", "test/*", "*/test/*")
 # ruff's range: below 3.11 every target behaves alike (the rules needing 3.11 are off), but a
 # project that supports 3.9 must be able to say so without a config error.
 SUPPORTED_TARGETS = [(3, minor) for minor in range(7, 15)]
@@ -65,6 +68,8 @@ class Settings:
     # ASL207 follows chains into file operations (ASL204's calls) too; off by default: a
     # helper reading a prompt, config or pid file is rarely worth a thread.
     helper_file_io: bool = False
+    # Test code, where the rules about throughput and lifetimes are silent (`NOT_IN_TESTS`).
+    test_files: tuple[str, ...] = DEFAULT_TEST_FILES
     # Where the settings came from; not part of the cache key.
     root: str = field(default=".", compare=False)
     config_file: str | None = field(default=None, compare=False)
@@ -81,11 +86,15 @@ class Settings:
         return frozenset(chosen)
 
     def codes_for(self, path: str) -> frozenset[str]:
-        """The enabled codes for one file, after per-file-ignores."""
+        """The enabled codes for one file, after per-file-ignores and in test code."""
         codes = self.enabled_codes()
-        if not self.per_file_ignores:
+        testing = self.test_files and not codes.isdisjoint(NOT_IN_TESTS)
+        if not (self.per_file_ignores or testing):
             return codes
-        ignored = [sel for glob, sels in self.per_file_ignores if path_matches(path, glob, self.root) for sel in sels]
+        relative = relative_path(path, self.root)
+        if testing and any(glob_matches(relative, glob) for glob in self.test_files):
+            codes -= NOT_IN_TESTS
+        ignored = [sel for glob, sels in self.per_file_ignores if glob_matches(relative, glob) for sel in sels]
         return frozenset(code for code in codes if not matches(code, ignored)) if ignored else codes
 
     def extra_calls_for(self, code: str) -> tuple[str, ...]:
@@ -106,10 +115,19 @@ class Settings:
 def path_matches(path: str, glob: str, root: str) -> bool:
     """A glob such as `tests/*` against the path relative to the project root; a bare
     file name pattern (`conftest.py`) matches in any folder."""
+    return glob_matches(relative_path(path, root), glob)
+
+
+@lru_cache(maxsize=16384)
+def relative_path(path: str, root: str) -> str:
+    """`path` relative to the project root, with forward slashes (as given when outside it)."""
     try:
-        relative = Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
     except ValueError:
-        relative = Path(path).as_posix()
+        return Path(path).as_posix()
+
+
+def glob_matches(relative: str, glob: str) -> bool:
     if "/" not in glob.rstrip("/"):
         return fnmatch.fnmatch(Path(relative).name, glob) or fnmatch.fnmatch(relative, glob)
     return fnmatch.fnmatch(relative, glob.rstrip("/")) or fnmatch.fnmatch(relative, glob.rstrip("/") + "/*")
@@ -168,6 +186,7 @@ _KEYS = {
     "line-length": ("line_length", "int"),
     "project-analysis": ("project_analysis", "bool"),
     "helper-file-io": ("helper_file_io", "bool"),
+    "test-files": ("test_files", "strings"),
 }
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard, cast
 import libcst as cst
 
 from asynclint import knowledge, registry
-from asynclint.analysis import imports_asyncio_orm, session_dependencies
+from asynclint.analysis import imports_asyncio_orm, session_dependencies, starts_task
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.project import FACTS_VERSION
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
             "decorated": bool,
             "returns": str,
             "never_returns": bool,
+            "concurrent": bool,  # async, and starts tasks or a server itself
             "spawns": list[int],
             "forwards": list[list[str | int]],  # [callee, position, parameter index]
             "via": str,
@@ -171,6 +172,9 @@ class FactsCollector:
         # project names used otherwise than awaited from a named async function (handed on as
         # a callback, spawned, called from a nested function): what may run at any time.
         self.startup: set[str] = set()
+        # Coroutine functions run as a program's main (`asyncio.run(main())`): startup code
+        # too, where nothing else in the project awaits them (`derive.startup_functions`).
+        self.mains: set[str] = set()
         self.escapes: set[str] = set()
         self.bound: dict[cst.FunctionDef, bool] = {}  # methods whose first parameter is bound
         # FastAPI dependencies: does the project provide a session through one (ASL401)?
@@ -321,7 +325,7 @@ class FactsCollector:
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
-        self._task_uses(node)
+        starter = self._task_uses(node)
         callee = ctx.call_name(node)
         if node.args:
             self._lifecycle(node)
@@ -347,6 +351,8 @@ class FactsCollector:
                         (node, callee, list(function_path(ctx)))
                     )
         if ctx.in_async:
+            if name is not None and (starter or _starts_concurrent_work(node, callee)):
+                self.functions[name]["concurrent"] = True
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
                 awaited = isinstance(ctx.parent(node), cst.Await)
@@ -406,20 +412,30 @@ class FactsCollector:
                 and (func.value.attr.value in knowledge.LIFECYCLE_SIGNALS)
             ):
                 registered.append(node.args[0].value)
+        mains: list[cst.BaseExpression] = []
         if isinstance(func, cst.Attribute) and func.attr.value in knowledge.RUN_TO_COMPLETION:
             setup = self._run_before_serving(node, func.value)
             if setup is not None:
                 registered.append(setup)
-        for value in registered:
+            elif func.attr.value == "run_until_complete":
+                mains.extend(_coroutine_function(ctx, node.args[0].value))
+        elif ctx.call_name(node) in knowledge.RUN_MAIN:
+            mains.extend(_coroutine_function(ctx, node.args[0].value))
+        for value, found in [
+            *((value, self.startup) for value in registered),
+            *((value, self.mains) for value in mains),
+        ]:
             target = ctx.qualname(value) if isinstance(value, (cst.Name, cst.Attribute)) else None
             if target is None and isinstance(value, cst.Attribute):
                 # `hub.launch()` on an instance of a known class: that class's method
                 owner = ctx.resolver.receiver_class(value.value, ctx.scope)
                 target = f"{owner}.{value.attr.value}" if owner is not None else None
             if target:
-                self.startup.add(target)
+                found.add(target)
         for arg in node.args:
-            if isinstance(arg.value, (cst.Name, cst.Attribute)) and all(arg.value is not r for r in registered):
+            if isinstance(arg.value, (cst.Name, cst.Attribute)) and all(
+                arg.value is not r for r in (*registered, *mains)
+            ):
                 target = ctx.qualname(arg.value)
                 if self._is_project(target):
                     self.escapes.add(target)
@@ -464,8 +480,10 @@ class FactsCollector:
             return None
         return name
 
-    def _task_uses(self, node: cst.Call) -> None:
-        from asynclint.analysis import started_arguments, starts_task
+    def _task_uses(self, node: cst.Call) -> bool:
+        """Records what the call starts as a task, hands on or calls; True when it starts
+        its argument as a task."""
+        from asynclint.analysis import started_arguments
 
         ctx = self.ctx
         arguments = []
@@ -505,6 +523,7 @@ class FactsCollector:
             callee = outer if asked else self._callee(node)
             if callee is not None:
                 self.called_at[node] = callee
+        return bool(starter)
 
     def _spawn_helper(self, node: cst.Call, starter: bool, position: int, name: str) -> None:
         """`def spawn(coro): return asyncio.create_task(coro)`: the innermost named def hands
@@ -535,7 +554,6 @@ class FactsCollector:
         """`def spawn(coro): async def wrapper(): try: await coro ...; create_task(wrapper())`:
         a spawn helper that starts its parameter inside a nested coroutine whose last act is
         to await it (the wrapper logs what it raises; nothing after it runs on)."""
-        from asynclint.analysis import starts_task
         from asynclint.rules._statements import descendants
 
         scope = self.ctx.scopes[func]
@@ -935,6 +953,8 @@ class FactsCollector:
             facts["type_refs"] = sorted(self.type_refs)
         if self.startup:
             facts["startup"] = sorted(self.startup)
+        if self.mains:
+            facts["mains"] = sorted(self.mains)
         if self.escapes:
             facts["escapes"] = sorted(self.escapes)
         if values:
@@ -975,6 +995,26 @@ def _event_name(call: cst.Call) -> bool:
     """Is the first argument "startup" or "shutdown"?"""
     first = call.args[0].value if call.args else None
     return isinstance(first, cst.SimpleString) and first.evaluated_value in knowledge.LIFECYCLE_EVENTS
+
+
+def _starts_concurrent_work(call: cst.Call, callee: str | None) -> bool:
+    """Does this call in async code start work that runs beside the function, other than a
+    task (`_task_uses` knows those): a group of tasks, a server (`site.start()`,
+    `server.serve()`)?"""
+    func = call.func
+    return callee in knowledge.CONCURRENT_STARTERS or (
+        isinstance(func, cst.Attribute) and func.attr.value in knowledge.SERVING_METHODS
+    )
+
+
+def _coroutine_function(ctx: Context, value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The coroutine function a runner is handed: `main` in `asyncio.run(main())`,
+    `anyio.run(main, ...)` or `asyncio.run(functools.partial(main, ...)())`."""
+    if isinstance(value, cst.Call):
+        value = value.func
+    if isinstance(value, cst.Call) and ctx.call_name(value) == "functools.partial" and value.args:
+        value = value.args[0].value
+    return [value] if isinstance(value, (cst.Name, cst.Attribute)) else []
 
 
 def _lifecycle_event(decorator: cst.BaseExpression) -> bool:

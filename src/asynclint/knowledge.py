@@ -412,11 +412,34 @@ LIFECYCLE_SIGNALS = frozenset({"on_startup", "on_shutdown", "on_cleanup", "clean
 # completion on the loop it also serves forever runs once, before serving or after it stops.
 RUN_TO_COMPLETION = frozenset({"run_until_complete", "run_sync"})
 RUN_FOREVER = frozenset({"run_forever", "start"})
+# A program's main coroutine, run to completion on a loop of its own: `asyncio.run(main())`
+# (also uvloop's), `anyio.run(main)`, `trio.run(main)`. Nothing else runs on that loop but
+# what it starts: a command-line command, a benchmark, a script.
+RUN_MAIN = frozenset({"asyncio.run", "asyncio.runners.run", "uvloop.run", "anyio.run", "trio.run"})
+# ...unless it starts concurrent work itself: tasks, a group of them, a server (then what
+# it blocks stalls that work).
+CONCURRENT_STARTERS = frozenset(
+    {
+        "asyncio.gather",
+        "asyncio.wait",
+        "asyncio.as_completed",
+        "asyncio.TaskGroup",
+        "asyncio.start_server",
+        "asyncio.start_unix_server",
+        "anyio.create_task_group",
+        "trio.open_nursery",
+    }
+)
+SERVING_METHODS = frozenset(
+    {"serve", "serve_forever", "start_serving", "start", "start_soon", "start_server", "create_server", "run_app"}
+)
+_RUNS_MAIN = re.compile(r"\b(?:asyncio|uvloop|anyio|trio)\.run\(|\bimport\b[^\n]*\brun\b|run_until_complete")
 
 
 def may_register_lifecycle(text: str) -> bool:
-    """Can a module with this text register a function to run at startup or shutdown?"""
-    return any(
+    """Can a module with this text register a function to run at startup or shutdown, or
+    run a program's main coroutine?"""
+    return _RUNS_MAIN.search(text) is not None or any(
         word in text
         for word in (
             "lifespan",
@@ -468,6 +491,10 @@ _last_async_def: tuple[str | None, bool] = (None, False)
 
 
 # --- Resources (ASL5xx) -----------------------------------------------------------
+
+# Awaited, these wait without blocking: a loop that sleeps on every pass is paced by it (a
+# poll, a retry with backoff), not by the requests it serves (ASL501).
+ASYNC_SLEEPS = frozenset({"asyncio.sleep", "anyio.sleep", "trio.sleep"})
 
 RESOURCE_CONSTRUCTORS = frozenset(
     {

@@ -143,13 +143,16 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
 
 
 def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozenset[str]:
-    """Async functions run only at startup or shutdown: the ones registered as such, and,
-    to a fixed point, those that only they await (not decorated, handed on, spawned, or
-    called from sync code: any of those may run them while the app serves)."""
+    """Async functions run only at startup or shutdown: the ones registered as such, a
+    program's main coroutine (`asyncio.run(main())`) that starts no tasks or server of its
+    own, and that no coroutine of the project awaits and nothing hands on, and, to a fixed point, those that only they await (not decorated,
+    handed on, spawned, or called from sync code: any of those may run them while the app
+    serves)."""
     functions = project.functions
     current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
     startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}
-    if not startup:
+    mains = {found for facts in current for found in map(project.function, facts.get("mains", ())) if found}
+    if not startup and not mains:
         return frozenset()
     escapes = {
         project.function(name) or project.resolve(name) for facts in current for name in facts.get("escapes", ())
@@ -167,6 +170,17 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
                     awaited_by[target] = {caller}
                 else:
                     by.add(caller)
+    # A main coroutine runs alone on its loop, unless it starts tasks or a server itself;
+    # awaited by a coroutine (or started, handed on), it may run beside anything.
+    startup |= {
+        name
+        for name in mains
+        if functions[name]["async"]
+        and not functions[name].get("entry")
+        and not functions[name].get("concurrent")
+        and name not in escapes
+        and awaited_by.get(name, set()) <= {""}
+    }
     # Only an async function with every caller at startup can join, and it joins for good (the
     # set only grows): so to a fixed point, look again only at what a new member awaits.
     awaits: dict[str, set[str]] = {}

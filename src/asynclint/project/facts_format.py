@@ -57,6 +57,8 @@ nothing to say are left out:
                                           # base classes)
      "async_calls": [qualname, ...],      # project calls made from async code
      "startup": [qualname, ...],          # functions run at startup/shutdown (`lifespan=`)
+     "mains": [qualname, ...],            # coroutine functions run as a program's main
+                                          # (`asyncio.run(main())`, `anyio.run(main)`)
      "escapes": [qualname, ...]}          # project names used otherwise than awaited from a
                                           # named async function (callbacks, spawns)
 """
@@ -66,7 +68,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 13
+FACTS_VERSION = 14
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -40,7 +40,8 @@ class ProjectIndex:
       parameters does not run it.
     - `startup`: async functions that run only when an app starts or stops: the lifespan, the
       startup/shutdown handlers, a coroutine run to completion on a loop that then serves for
-      good (`facts.FactsCollector._run_before_serving`), and what only they await.
+      good (`facts.FactsCollector._run_before_serving`), a program's main coroutine alone on
+      its loop (`asyncio.run(main())`: facts' `mains`), and what only they await.
     - `sessions`: project function -> how a caller gets an AsyncSession from it: "call"
       (`s = f()`), "await" (`s = await f()`), "enter" (`async with f() as s`) or "iterate"
       (`async for s in f()`, and `Depends(f)`: a FastAPI dependency that yields one).
@@ -342,6 +343,7 @@ INDEXED_MODULE_KEYS = (
     "values",
     "aliases",
     "startup",
+    "mains",
     "escapes",
     "spawned",
     "called",

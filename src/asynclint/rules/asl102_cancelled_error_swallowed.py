@@ -3,13 +3,13 @@
 asyncio cancels a task by raising `CancelledError` in it; timeouts, TaskGroup
 sibling cancellation and shutdown all depend on it travelling out of the task.
 Flagged: an `except` catching `BaseException` or everything (bare `except:`) with no
-`raise` in it at all (outside nested defs); one naming `asyncio.CancelledError` (alone or in
-a tuple) so is ASL107's, opt-in (`asl107_cancelled_error_caught`, the same clauses below); a
-handler naming `CancelledError` that leaves only by raising another exception (the
-cancellation is lost to TaskGroup and `asyncio.timeout`; a class of the module derived from
-CancelledError is still one); and
-`return`/`break`/`continue` leaving a `finally:` (located at that statement), which
-discards any exception in flight.
+`raise` in it at all (outside nested defs), and `return`/`break`/`continue` leaving a
+`finally:` (located at that statement), which discards any exception in flight. A handler
+naming `asyncio.CancelledError` (alone or in a tuple) is ASL107's, opt-in
+(`asl107_cancelled_error_caught`, the same clauses below), whether it swallows the
+cancellation or leaves only by raising another exception (the cancellation is lost to
+TaskGroup and `asyncio.timeout`; a class of the module derived from CancelledError is still
+one).
 
 Not flagged: a `raise` on some path (the author's call), also in a function of the module
 the handler calls (one annotated `-> NoReturn`, or one handed the caught exception that
@@ -108,7 +108,7 @@ class CancelledErrorSwallowed(Rule):
     name = "cancelled-error-swallowed"
     summary = "`asyncio.CancelledError` caught and not re-raised in async code"
     # A cancellation is caught by name (`CancelledError`, `BaseException`) or by a bare `except:`.
-    tokens: ClassVar[tuple[str, ...]] = ("CancelledError", "BaseException", "finally")
+    tokens: ClassVar[tuple[str, ...]] = ("BaseException", "finally")
     needs_async = True
     fix_applicability = "unsafe"
     # The handlers whose silent swallow this rule reports, by what they catch. One that names
@@ -116,9 +116,11 @@ class CancelledErrorSwallowed(Rule):
     # purpose nearly every time (benchmarks/REVIEW.md), where `except BaseException` and a bare
     # `except:` catch the cancellation with everything else, often without meaning to.
     swallows: ClassVar[frozenset[str]] = frozenset({"base", "bare"})
-    # Also a handler turning a named cancellation into another exception, and a jump out of
-    # `finally:` (ASL102's alone).
-    converts_and_jumps: ClassVar[bool] = True
+    # A handler turning a named cancellation into another exception states its intent as
+    # much (ASL107's: an abort answered with an HTTP 409, a documented error type); a jump
+    # out of `finally:` is ASL102's.
+    converts: ClassVar[bool] = False
+    jumps: ClassVar[bool] = True
 
     @classmethod
     def mentioned(cls, text: str, settings: Settings) -> bool:
@@ -180,7 +182,7 @@ class CancelledErrorSwallowed(Rule):
         converts = kind == "cancelled" and self._raises_other(node)
         if contains_raise(node.body) and not converts:
             return
-        if not (self.converts_and_jumps if converts else kind in self.swallows):
+        if not (self.converts if converts else kind in self.swallows):
             return  # the other rule's
         try_ = ctx.parent(node)
         if not isinstance(try_, _TRIES) or not _can_be_cancelled(try_.body, self._yields_count(), self._scope_ctx()):
@@ -557,7 +559,7 @@ class CancelledErrorSwallowed(Rule):
 
     def visit_Finally(self, node: cst.Finally) -> None:
         try_ = self.ctx.parent(node)
-        if not self.converts_and_jumps or not self.ctx.in_async or not isinstance(try_, _TRIES):
+        if not self.jumps or not self.ctx.in_async or not isinstance(try_, _TRIES):
             return
         yields, where = self._yields_count(), self._scope_ctx()
         if not any(

@@ -14,7 +14,9 @@ Not flagged, because the maintainer would not act on it:
   `cache`/`cached_property` or a decorator named as a memo (`knowledge.caches`), a blocking
   call that fills a lazy singleton or a memo (left out of the chains by `asynclint.guards`,
   and not reported where the async function fills one);
-- calls in code that runs only at startup or shutdown (`ProjectIndex.startup`);
+- calls in code that runs only at startup or shutdown, or in a program's main coroutine that
+  runs alone on its loop (`asyncio.run(main())`, starting no tasks or server itself)
+  (`ProjectIndex.startup`);
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
 - anything when project analysis is off.

@@ -8,7 +8,8 @@ server's connection limit.
 Flags the creating call (`knowledge.RESOURCE_CONSTRUCTORS` plus `extra-resources`) when it runs
 - in a route handler or in a function of the module used as `Depends(f)`;
 - in a loop in async code (unless it outlives the iteration: stored, appended, returned, or a
-  retry loop that stops once it succeeds, also a loop over tenacity's `AsyncRetrying(...)`);
+  retry loop that stops once it succeeds, also a loop over tenacity's `AsyncRetrying(...)`,
+  or a loop whose body awaits a sleep: a poll, a retry with backoff);
 - in a function of the module that such a handler, dependency or loop calls (through calls
   of module functions and methods of the same class), when that function creates and drops the
   resource on every call; the message shows the chain.
@@ -65,6 +66,7 @@ from asynclint.rules._resources import (
     use_of,
     walk,
 )
+from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name, root_name
 
 if TYPE_CHECKING:
@@ -94,7 +96,7 @@ class _Site:
     loop: bool = False  # in a loop in async code
     lazy: bool = False  # under a check of state the function itself sets (a lazy singleton)
     kept: bool = False  # outlives the iteration: stored, appended, returned
-    retry: bool = False  # the loop stops right after it (a retry loop)
+    retry: bool = False  # the loop stops right after it (a retry loop), or sleeps (a poll)
     hands_back: bool = False  # returned or yielded to the caller
     local: bool = False  # created and dropped here: `async with`, a local name, used in place
 
@@ -156,9 +158,24 @@ class ResourcePerRequest(ResourceRule):
             site.lazy = self.lifetimes.is_lazy(site.path)
             site.kept, site.hands_back, site.local = self.lifetimes.fate(site.func, site.use)
             site.retry = site.loop and (
-                _stops_loop(site.path) or _long_lived(site.path, site.use) or self._retrying(site.path)
+                _stops_loop(site.path)
+                or _long_lived(site.path, site.use)
+                or self._retrying(site.path)
+                or self._paced(site.path)
             )
         return site
+
+    def _paced(self, path: list[cst.CSTNode]) -> bool:
+        """The innermost loop's body awaits a sleep (`await asyncio.sleep(interval)`): a poll,
+        a retry with backoff. One connection a pass costs nothing next to the wait, and
+        the pace is the loop's, not its callers'."""
+        loop = next((node for node in reversed(path) if isinstance(node, (cst.For, cst.While))), None)
+        return loop is not None and any(
+            isinstance(node, cst.Await)
+            and isinstance(node.expression, cst.Call)
+            and self.ctx.call_name(node.expression) in knowledge.ASYNC_SLEEPS
+            for node in descendants(loop.body)
+        )
 
     def _retrying(self, path: list[cst.CSTNode]) -> bool:
         """The innermost loop iterates a retrying object (`async for attempt in
