@@ -433,7 +433,9 @@ CONCURRENT_STARTERS = frozenset(
 SERVING_METHODS = frozenset(
     {"serve", "serve_forever", "start_serving", "start", "start_soon", "start_server", "create_server", "run_app"}
 )
-_RUNS_MAIN = re.compile(r"\b(?:asyncio|uvloop|anyio|trio)\.run\(|\bimport\b[^\n]*\brun\b|run_until_complete")
+# (A module running one it imports, `from asyncio import run` then `run(main())`, is read
+# only when something else asks for it.)
+_RUNS_MAIN = re.compile(r"\b(?:asyncio|uvloop|anyio|trio)\.run\(|run_until_complete")
 
 
 def may_register_lifecycle(text: str) -> bool:
