@@ -1,7 +1,7 @@
 """Which checks a call in a sync function runs under, for ASL207's chains.
 
-A blocking call only matters if it runs on every call of its function. Two kinds of check
-say it does not:
+A blocking call only matters if it runs on every call of its function. These checks say it
+does not:
 
 - a lazy singleton: the call sits under a check that some state is missing (`if _X is None:`
   on a module global, `if self._x is None:`, `if not hasattr(self, "_x"):`, or after an early
@@ -14,6 +14,10 @@ say it does not:
   `if key in _CACHE: return _CACHE[key]`, after `hit = self._cache.get(key)` and
   `if hit is not None: return hit`, or under `if hit is None:` that rebinds `hit` and
   stores it), where the function stores `X[...] = ...`;
+- a package installed where it is missing: the call sits under `if not
+  importlib.util.find_spec(name):` (or `... is None`): it installs the package (`pip
+  install`), once per process. (Not `except ImportError:`, where a fallback may run on every
+  call.)
 - a parameter default: the call sits under `if p is None:`/`if not p:` on a parameter `p`
   (`meta = read_ids_from_disk()` when the caller gave none): a call site that passes `p`
   never runs it;
@@ -44,6 +48,8 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
     func = path[0]
     params: set[str] = set()
     for branch, holds in conditions(path):
+        if _package_missing(branch.test, holds):
+            return LAZY
         # The state or parameter that the test says is there (`if p:`, an early `if not p:
         # return`), and the one it says is missing (`if _X is None:`, `if _X: return _X`).
         given = _checked(branch.test, holds, scope)
@@ -58,6 +64,26 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         elif _persistent(scope, target) and _stores(branch.body if holds else func, target, scope):
             return LAZY
     return frozenset(params)
+
+
+def _package_missing(test: cst.BaseExpression, holds: bool) -> bool:
+    """Does `test` (true or not: `holds`) say a package is not installed: `not
+    importlib.util.find_spec(name)`, `find_spec(name) is None`? What runs there installs it
+    (`pip install`), once per process: afterwards the package is there."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _package_missing(test.expression, not holds)
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+            if isinstance(target.operator, cst.Is):
+                return _package_missing(test.left, not holds)
+            if isinstance(target.operator, cst.IsNot):
+                return _package_missing(test.left, holds)
+        return False
+    if isinstance(test, cst.Call):
+        name = dotted_name(test.func)
+        return not holds and name is not None and name.rpartition(".")[2] == "find_spec"
+    return False
 
 
 def _checked(test: cst.BaseExpression, present: bool, scope: Scope) -> str | None:
