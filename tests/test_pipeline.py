@@ -247,3 +247,32 @@ def test_findings_judged_from_recorded_places_are_those_of_parsing_again(name, m
     assert recorded == parsed_again
     if name in ("helpers", "examples"):
         assert any(d.code == "ASL207" for d in recorded), "the sample should hold an ASL207 finding"
+
+
+def test_show_settings_names_the_codes_of_that_file(tmp_path):
+    """In test code (`test-files`) and after per-file-ignores: what `check` runs there."""
+    (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nper-file-ignores = { "app/cli.py" = ["ASL201"] }\n')
+    for relative in ("tests/test_api.py", "app/cli.py", "app/main.py"):
+        (tmp_path / relative).parent.mkdir(exist_ok=True)
+        (tmp_path / relative).write_text("async def f():\n    pass\n")
+
+    def enabled(relative):
+        result = CliRunner().invoke(cli, ["check", "--show-settings", str(tmp_path / relative)])
+        assert result.exit_code == 0, result.output
+        line = next(line for line in result.output.splitlines() if line.startswith("  enabled: "))
+        return set(line.removeprefix("  enabled: ").split(", "))
+
+    everywhere = enabled("app/main.py")
+    assert {"ASL201", "ASL203", "ASL103"} <= everywhere
+    assert enabled("tests/test_api.py") == everywhere - {
+        "ASL103",
+        "ASL202",
+        "ASL203",
+        "ASL205",
+        "ASL206",
+        "ASL207",
+        "ASL501",
+        "ASL502",
+        "ASL503",
+    }
+    assert enabled("app/cli.py") == everywhere - {"ASL201"}

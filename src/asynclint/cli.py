@@ -338,7 +338,8 @@ def _show(request: Request, settings_only: bool) -> None:
         for key, value in asdict(project.settings).items():
             if key not in ("root", "config_file"):
                 click.echo(f"  {key.replace('_', '-')}: {_setting_text(value)}")
-        click.echo(f"  enabled: {', '.join(sorted(project.settings.enabled_codes()))}")
+        # For this file: after its per-file-ignores, and silent in test code (`test-files`).
+        click.echo(f"  enabled: {', '.join(sorted(project.settings.codes_for(path)))}")
         return
     for project in projects:
         config = project.settings.config_file or "(defaults)"
