@@ -11,7 +11,9 @@ cancellation or leaves only by raising another exception (the cancellation is lo
 TaskGroup and `asyncio.timeout`; a class of the module derived from CancelledError is still
 one).
 
-Not flagged: a `raise` on some path (the author's call), also in a function of the module
+Not flagged: a `raise` on some path (the author's call), or an await of one of trio's
+functions outside a shield (trio's level-triggered cancellation raises `Cancelled` again
+there), also in a function of the module
 the handler calls (one annotated `-> NoReturn`, or one handed the caught exception that
 raises), or, with the project index, a function of another module annotated `-> NoReturn`
 (`ProjectIndex.raisers`); a handler nested in an
@@ -204,7 +206,12 @@ class CancelledErrorSwallowed(Rule):
                 help="Re-raise the cancellation with a bare `raise`",
             )
             return
-        if _hands_on(node) or _delegates_raise(ctx, node) or self._only_while_cancelled():
+        if (
+            _hands_on(node)
+            or _delegates_raise(ctx, node)
+            or self._only_while_cancelled()
+            or self._trio_checkpoint(node)
+        ):
             return
         ctx.report(
             node,
@@ -420,14 +427,21 @@ class CancelledErrorSwallowed(Rule):
         for ancestor in self.ctx.ancestors():
             if isinstance(ancestor, NESTED_SCOPES):
                 return False
-            if isinstance(ancestor, cst.With):
-                for item in ancestor.items:
-                    call = item.item
-                    if isinstance(call, cst.Call) and any(
-                        arg.keyword is not None and arg.keyword.value == "shield" and is_true(arg.value)
-                        for arg in call.args
-                    ):
-                        return True
+            if isinstance(ancestor, cst.With) and _shields(ancestor):
+                return True
+        return False
+
+    def _trio_checkpoint(self, handler: _Handler) -> bool:
+        """The handler awaits a function of trio (`await trio.aclose_forcefully(stream)`),
+        not under a shield: trio's cancellation is level-triggered, and in a cancelled scope
+        every one of its checkpoints raises `Cancelled` again, so the cancellation goes on
+        from there. (asyncio delivers a cancellation once: an await in the handler runs.)"""
+        ctx = self.ctx
+        for node in descendants(handler.body):
+            if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
+                name = ctx.call_name(node.expression)
+                if name is not None and name.startswith("trio.") and not _under_shield(node, handler):
+                    return True
         return False
 
     def _raised_later(self, handler: _Handler) -> bool:
@@ -604,6 +618,25 @@ class CancelledErrorSwallowed(Rule):
         else:
             return None
         return FixSpec("unsafe", "Re-raise at the end of the handler", [(body, new_body)])
+
+
+def _shields(block: cst.With) -> bool:
+    """`with anyio.CancelScope(shield=True):` (or `move_on_after(..., shield=True)`)."""
+    return any(
+        isinstance(item.item, cst.Call)
+        and any(
+            arg.keyword is not None and arg.keyword.value == "shield" and is_true(arg.value) for arg in item.item.args
+        )
+        for item in block.items
+    )
+
+
+def _under_shield(node: cst.CSTNode, handler: _Handler) -> bool:
+    """Is `node` inside a shielding `with` block of the handler's body?"""
+    return any(
+        isinstance(block, cst.With) and _shields(block) and any(inner is node for inner in descendants(block.body))
+        for block in descendants(handler.body)
+    )
 
 
 def _can_be_cancelled(block: cst.CSTNode, yields: bool, where: tuple[Scope, _Scopes] | None = None) -> bool:
