@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard, cast
 import libcst as cst
 
 from asynclint import knowledge, registry
-from asynclint.analysis import imports_asyncio_orm, session_dependencies, starts_task
+from asynclint.analysis import imports_asyncio_orm, session_dependencies, started_arguments, starts_task
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.project import FACTS_VERSION
@@ -483,8 +483,6 @@ class FactsCollector:
     def _task_uses(self, node: cst.Call) -> bool:
         """Records what the call starts as a task, hands on or calls; True when it starts
         its argument as a task."""
-        from asynclint.analysis import started_arguments
-
         ctx = self.ctx
         arguments = []
         for position, arg in enumerate(node.args):

@@ -145,9 +145,9 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
 def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozenset[str]:
     """Async functions run only at startup or shutdown: the ones registered as such, a
     program's main coroutine (`asyncio.run(main())`) that starts no tasks or server of its
-    own, and that no coroutine of the project awaits and nothing hands on, and, to a fixed point, those that only they await (not decorated,
-    handed on, spawned, or called from sync code: any of those may run them while the app
-    serves)."""
+    own and that no coroutine of the project awaits and nothing hands on, and, to a fixed
+    point, those that only they await (not decorated, handed on, spawned, or called from
+    sync code: any of those may run them while the app serves)."""
     functions = project.functions
     current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
     startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}

@@ -437,10 +437,16 @@ class CancelledErrorSwallowed(Rule):
         every one of its checkpoints raises `Cancelled` again, so the cancellation goes on
         from there. (asyncio delivers a cancellation once: an await in the handler runs.)"""
         ctx = self.ctx
+        shielded = {
+            id(inner)
+            for block in descendants(handler.body)
+            if isinstance(block, cst.With) and _shields(block)
+            for inner in descendants(block.body)
+        }
         for node in descendants(handler.body):
-            if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call):
+            if isinstance(node, cst.Await) and isinstance(node.expression, cst.Call) and id(node) not in shielded:
                 name = ctx.call_name(node.expression)
-                if name is not None and name.startswith("trio.") and not _under_shield(node, handler):
+                if name is not None and name.startswith("trio."):
                     return True
         return False
 
@@ -628,14 +634,6 @@ def _shields(block: cst.With) -> bool:
             arg.keyword is not None and arg.keyword.value == "shield" and is_true(arg.value) for arg in item.item.args
         )
         for item in block.items
-    )
-
-
-def _under_shield(node: cst.CSTNode, handler: _Handler) -> bool:
-    """Is `node` inside a shielding `with` block of the handler's body?"""
-    return any(
-        isinstance(block, cst.With) and _shields(block) and any(inner is node for inner in descendants(block.body))
-        for block in descendants(handler.body)
     )
 
 
