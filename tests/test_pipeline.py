@@ -251,7 +251,9 @@ def test_findings_judged_from_recorded_places_are_those_of_parsing_again(name, m
 
 def test_show_settings_names_the_codes_of_that_file(tmp_path):
     """In test code (`test-files`) and after per-file-ignores: what `check` runs there."""
-    (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nper-file-ignores = { "app/cli.py" = ["ASL201"] }\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.asynclint]\nextend-select = ["ASL103"]\nper-file-ignores = { "app/cli.py" = ["ASL201"] }\n'
+    )
     for relative in ("tests/test_api.py", "app/cli.py", "app/main.py"):
         (tmp_path / relative).parent.mkdir(exist_ok=True)
         (tmp_path / relative).write_text("async def f():\n    pass\n")
@@ -263,7 +265,8 @@ def test_show_settings_names_the_codes_of_that_file(tmp_path):
         return set(line.removeprefix("  enabled: ").split(", "))
 
     everywhere = enabled("app/main.py")
-    assert {"ASL201", "ASL203", "ASL103"} <= everywhere
+    assert {"ASL201", "ASL203", "ASL103"} <= everywhere  # ASL103 opt-in, selected
+    assert "ASL107" not in everywhere  # opt-in, not selected
     assert enabled("tests/test_api.py") == everywhere - {
         "ASL103",
         "ASL202",

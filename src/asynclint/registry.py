@@ -57,7 +57,7 @@ EXTRA_CALL_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
 # code does not say: how large a file is and how often the path runs, or (ASL107, a handler
 # naming CancelledError) on an intent the code states: ending a task on purpose
 # (benchmarks/REVIEW.md).
-OPT_IN = frozenset({"ASL003", "ASL101", "ASL104", "ASL107", "ASL204", "ASL301"})
+OPT_IN = frozenset({"ASL003", "ASL101", "ASL103", "ASL104", "ASL107", "ASL204", "ASL301"})
 
 # Rules silent in test code (`test-files`): what they guard is a server's throughput and what
 # a long-lived process holds (a loop shared by requests, tasks that outlive their caller,
