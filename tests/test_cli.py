@@ -184,6 +184,9 @@ def test_opt_in_rules_run_only_when_named_by_their_code(tmp_path):
     assert codes("--select", "ASL1") == []  # a family prefix does not name them
     assert codes("--extend-select", "ASL101") == ["ASL101"]
     assert codes("--select", "ASL101,ASL104") == ["ASL101", "ASL104"]
+    # ALL names every rule, as ruff's does: the opt-in ones too, unless ignored.
+    assert codes("--extend-select", "ALL") == ["ASL101", "ASL104"]
+    assert codes("--select", "ALL", "--ignore", "ASL104") == ["ASL101"]
 
 
 def test_target_version_from_requires_python(tmp_path):

@@ -79,8 +79,8 @@ class Settings:
         chosen = set()
         selected = self.select + self.extend_select
         for code in all_codes():
-            if code in OPT_IN and code not in selected:
-                continue  # named by its full code, or not at all
+            if code in OPT_IN and code not in selected and "ALL" not in selected:
+                continue  # named by its full code (or ALL, as ruff's), not by a prefix
             if matches(code, selected) and not matches(code, self.ignore):
                 chosen.add(code)
         return frozenset(chosen)

@@ -50,14 +50,15 @@ CHAIN_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205")
 FILE_CHAIN_CODES = frozenset({"ASL204"})
 EXTRA_CALL_CODES = ("ASL201", "ASL202", "ASL203", "ASL204", "ASL205", "ASL206")
 
-# Rules that run only when selected by their full code (`extend-select = ["ASL101"]`), like
-# flake8-async's optional rules: each is sound, but blind samples of real applications found
-# their findings to be modernisation or a policy (ASL301: an explicit loading strategy on
-# every relationship) that its maintainers would not act on, or (ASL204) to turn on what the
-# code does not say: how large a file is and how often the path runs, or (ASL107, a handler
-# naming CancelledError) on an intent the code states: ending a task on purpose
-# (benchmarks/REVIEW.md).
-OPT_IN = frozenset({"ASL003", "ASL101", "ASL103", "ASL104", "ASL107", "ASL204", "ASL301"})
+# Rules that run only when selected by their full code (`extend-select = ["ASL101"]`) or by
+# `ALL`, like flake8-async's optional rules: each is sound, but blind samples of real
+# applications found their findings to be modernisation or a policy (ASL301: an explicit
+# loading strategy on every relationship) that its maintainers would not act on, or to turn
+# on what the code does not say: how large a file is and how often the path runs (ASL204),
+# whether a discarded task logs its own errors (ASL103), how many items a loop sees and how
+# long an object lives (ASL501, ASL502); or (ASL107, a handler naming CancelledError) on an
+# intent the code states: ending a task on purpose (benchmarks/REVIEW.md).
+OPT_IN = frozenset({"ASL003", "ASL101", "ASL103", "ASL104", "ASL107", "ASL204", "ASL301", "ASL501", "ASL502"})
 
 # Rules silent in test code (`test-files`): what they guard is a server's throughput and what
 # a long-lived process holds (a loop shared by requests, tasks that outlive their caller,
