@@ -6,7 +6,7 @@ is this function a FastAPI route handler? is this call spawning a task?
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NamedTuple, TypeGuard, cast
 
 import libcst as cst
@@ -14,7 +14,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.scope import Scope, dotted_name, last_name
-from asynclint.walk import COMPREHENSIONS, walk
+from asynclint.walk import COMPREHENSIONS, children, walk
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -87,18 +87,100 @@ def walk_with_scopes(ctx: Context, on_node: Callable[[cst.CSTNode, Scope], objec
 # --- FastAPI: applications, route handlers, dependencies --------------------------------
 
 
-def imports_fastapi(ctx: Context) -> bool:
-    """Does the module import `fastapi` (anywhere, in any form)?"""
-    if "imports_fastapi" not in ctx.cache:
-        ctx.cache["imports_fastapi"] = any(
-            binding.kind == "import"
-            and binding.qualname is not None
-            and (binding.qualname == "fastapi" or binding.qualname.startswith("fastapi."))
+def _imports(ctx: Context, key: str, wanted: Callable[[str], bool]) -> bool:
+    """Does the module import a name whose qualified name is `wanted` (anywhere, in any form)?"""
+    if key not in ctx.cache:
+        ctx.cache[key] = any(
+            binding.kind == "import" and binding.qualname is not None and wanted(binding.qualname)
             for scope in ctx.scopes.values()
             for bindings in scope.bindings.values()
             for binding in bindings
         )
-    return bool(ctx.cache["imports_fastapi"])
+    return bool(ctx.cache[key])
+
+
+def imports_fastapi(ctx: Context) -> bool:
+    """Does the module import `fastapi` (anywhere, in any form)?"""
+    return _imports(ctx, "imports_fastapi", lambda name: name == "fastapi" or name.startswith("fastapi."))
+
+
+def imports_alembic_context(ctx: Context) -> bool:
+    """Is the module an Alembic environment (`env.py`): does it import `alembic.context`?"""
+    return _imports(ctx, "imports_alembic_context", lambda name: name == "alembic.context")
+
+
+def is_cli_command(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Is `function` a command-line command written as a coroutine: an `async def` decorated
+    `@cli.command()` (`@click.command("setup")`, `@app.command()`) in a module that imports a
+    command-line framework (`knowledge.CLI_PACKAGES`)? A chat bot's `@bot.command()`, in a
+    module importing none, is a handler on a busy loop."""
+    return (
+        function.asynchronous is not None
+        and any(last_name(_decorator_callee(d)) in knowledge.CLI_COMMAND_DECORATORS for d in function.decorators)
+        and _imports(ctx, "imports_cli", lambda name: name.partition(".")[0] in knowledge.CLI_PACKAGES)
+    )
+
+
+def _every_node(root: cst.CSTNode, into_scopes: bool = True) -> Iterator[cst.CSTNode]:
+    """`root` and every node below it; with `into_scopes=False`, not into nested defs,
+    lambdas and classes."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        yield node
+        if into_scopes or node is root or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            stack.extend(children(node))
+
+
+def _decorator_callee(decorator: cst.Decorator) -> cst.BaseExpression:
+    expr = decorator.decorator
+    return expr.func if isinstance(expr, cst.Call) else expr
+
+
+def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Is the coroutine function `function` a program's main alone on its loop, as this
+    module shows: run by a runner here (`asyncio.run(main())`, `anyio.run(main)`, from the
+    code that defines it) or a command-line command, and starting no task, group of tasks or
+    server of its own? What blocks there stalls nothing else (ASL207 reads the same across
+    modules: `derive.startup_functions`)."""
+    key = f"lone_main:{id(function)}"
+    if key not in ctx.cache:
+        ctx.cache[key] = (
+            function.asynchronous is not None
+            and (is_cli_command(ctx, function) or _run_as_main(ctx, function))
+            and _serves_nothing(ctx, function)
+        )
+    return bool(ctx.cache[key])
+
+
+def _run_as_main(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Does the code that defines `function` (the enclosing function, or the module) hand it
+    to a runner: `asyncio.run(setup())`, `anyio.run(setup)`?"""
+    owner: cst.CSTNode = ctx.module
+    for node in ctx.stack:
+        if node is function:
+            break
+        if isinstance(node, cst.FunctionDef):
+            owner = node
+    wanted = function.name.value
+    for node in _every_node(owner):
+        if isinstance(node, cst.Call) and node.args and ctx.call_name(node) in knowledge.RUN_MAIN:
+            value = node.args[0].value
+            value = value.func if isinstance(value, cst.Call) else value
+            if isinstance(value, cst.Name) and value.value == wanted:
+                return True
+    return False
+
+
+def _serves_nothing(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Does the coroutine start no task, group of tasks or server of its own?"""
+    for node in _every_node(function.body, into_scopes=False):
+        if isinstance(node, cst.Call):
+            if starts_task(ctx, node) or ctx.call_name(node) in knowledge.CONCURRENT_STARTERS:
+                return False
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.SERVING_METHODS:
+                return False
+    return True
 
 
 def imports_asyncio_orm(ctx: Context) -> bool:

@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Literal, TypedDict, TypeGuard, cast
 import libcst as cst
 
 from asynclint import knowledge, registry
-from asynclint.analysis import imports_asyncio_orm, session_dependencies, started_arguments, starts_task
+from asynclint.analysis import (
+    imports_asyncio_orm,
+    is_cli_command,
+    session_dependencies,
+    started_arguments,
+    starts_task,
+)
 from asynclint.context import Context
 from asynclint.guards import LAZY, guard_of
 from asynclint.project import FACTS_VERSION
@@ -60,6 +66,7 @@ if TYPE_CHECKING:
             "returns": str,
             "never_returns": bool,
             "concurrent": bool,  # async, and starts tasks or a server itself
+            "cli": bool,  # async, a command-line command (`@cli.command()`): a program's main
             "spawns": list[int],
             "forwards": list[list[str | int]],  # [callee, position, parameter index]
             "via": str,
@@ -235,6 +242,9 @@ class FactsCollector:
                     record["entry"] = True  # a route, a registered callback: called from outside
             if any(_lifecycle_event(d.decorator) for d in node.decorators):
                 self.startup.add(name)
+            if is_cli_command(ctx, node):
+                self.mains.add(name)
+                record["cli"] = True  # called by the framework, as the program's main
             self.bound[node] = ctx.scope.kind == "class" and "builtins.staticmethod" not in decorators
             self._session_params(node, record, decorators)
             if self.typed and node.returns is not None and node.asynchronous is None:

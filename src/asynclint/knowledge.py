@@ -416,6 +416,12 @@ RUN_FOREVER = frozenset({"run_forever", "start"})
 # (also uvloop's), `anyio.run(main)`, `trio.run(main)`. Nothing else runs on that loop but
 # what it starts: a command-line command, a benchmark, a script.
 RUN_MAIN = frozenset({"asyncio.run", "asyncio.runners.run", "uvloop.run", "anyio.run", "trio.run"})
+# A command-line command written as a coroutine is such a main too: click, typer, asyncclick
+# and cyclopts commands (`@cli.command()`), run by a wrapper (`@coro` with `asyncio.run`, a
+# synchronizer, the framework's own runner). Told by a `command` decorator in a module that
+# imports one of these frameworks: a chat bot's `@bot.command()` is a handler on a busy loop.
+CLI_PACKAGES = frozenset({"click", "asyncclick", "rich_click", "typer", "cyclopts"})
+CLI_COMMAND_DECORATORS = frozenset({"command"})
 # ...unless it starts concurrent work itself: tasks, a group of them, a server (then what
 # it blocks stalls that work).
 CONCURRENT_STARTERS = frozenset(

@@ -172,13 +172,14 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
                     by.add(caller)
     # A main coroutine runs alone on its loop, unless it starts tasks or a server itself;
     # awaited by a coroutine (or started, handed on), it may run beside anything.
+    # A command-line command is called by its framework, and its name, a command object once
+    # decorated, is handed on to register it (`cli.add_command(setup)`): neither runs it elsewhere.
     startup |= {
         name
         for name in mains
         if functions[name]["async"]
-        and not functions[name].get("entry")
         and not functions[name].get("concurrent")
-        and name not in escapes
+        and (functions[name].get("cli") or (not functions[name].get("entry") and name not in escapes))
         and awaited_by.get(name, set()) <= {""}
     }
     # Only an async function with every caller at startup can join, and it joins for good (the

@@ -15,8 +15,9 @@ nothing to say are left out:
          # (calls under a lazy-singleton guard are left out altogether)
          "guarded_calls": [[qualname, [param, ...]], ...], "signature": [[...], [...]],
          # async functions: the project calls they await directly; "entry" when a decorator
-         # (a route, a registered callback) may call it from outside
-         "awaits": [qualname, ...], "entry": bool,
+         # (a route, a registered callback) may call it from outside; "concurrent" when it
+         # starts tasks or a server itself; "cli" when it is a command-line command
+         "awaits": [qualname, ...], "entry": bool, "concurrent": bool, "cli": bool,
          # what a call hands back: how ("call" | "await" | "enter" for an
          # @asynccontextmanager | "iterate" for an async generator), what ("session" or a
          # resource constructor), and the
@@ -58,7 +59,8 @@ nothing to say are left out:
      "async_calls": [qualname, ...],      # project calls made from async code
      "startup": [qualname, ...],          # functions run at startup/shutdown (`lifespan=`)
      "mains": [qualname, ...],            # coroutine functions run as a program's main
-                                          # (`asyncio.run(main())`, `anyio.run(main)`)
+                                          # (`asyncio.run(main())`, `anyio.run(main)`, a
+                                          # command-line command: `@cli.command()`)
      "escapes": [qualname, ...]}          # project names used otherwise than awaited from a
                                           # named async function (callbacks, spawns)
 """
@@ -68,7 +70,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 14
+FACTS_VERSION = 15
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from asynclint import analysis
 from asynclint.fixes import FixSpec
 from asynclint.rule import Rule
 
@@ -40,6 +41,10 @@ class BlockingCallRule(Rule):
             return
         found = self.match(node)
         if found is not None:
+            function = self.ctx.function_scope
+            if function is not None and isinstance(function.node, cst.FunctionDef):
+                if analysis.lone_main(self.ctx, function.node):
+                    return  # a program's main alone on its loop: it stalls nothing else
             name, subject = found
             fix = self.fix(node, name) if name else None
             self.ctx.report(node, f"{subject} blocks the event loop in async code", fix=fix, help=self.remedy_for(name))

@@ -59,6 +59,50 @@ def one_off(ctx: Context) -> bool:
     )
 
 
+def one_run(ctx: Context) -> bool:
+    """Is the engine created at the node the visit is at made for one run of a one-shot
+    program, not for a server's life: in an Alembic environment (a module importing
+    `alembic.context`: each migration command runs it once), in a function whose name says
+    it migrates (`migrate`, `run_migrations_online`), or bound to a local name that is only
+    handed to a coroutine run to completion (`asyncio.run(init_db(engine))`), or a local of
+    a coroutine this module runs so (`asyncio.run(setup())`) that serves nothing itself?
+    Its pool lives for one command: no connection sits idle in it long enough to drop."""
+    path = function_path(ctx)
+    if any(isinstance(node, cst.FunctionDef) and "migrat" in node.name.value.lower() for node in ctx.stack):
+        return True
+    if analysis.imports_alembic_context(ctx):
+        return True
+    function = path[0]
+    use = use_of(path)
+    if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+        return False
+    target = use.targets[0]
+    if not isinstance(target, cst.Name):
+        return False
+    found = ctx.scope.lookup(target.value)
+    if found is None or found[0].node is not function:
+        return False  # a global or a nonlocal: it may outlive the run
+    if _only_run_to_completion(ctx, function, target.value):
+        return True
+    return analysis.lone_main(ctx, function)
+
+
+def _only_run_to_completion(ctx: Context, function: cst.FunctionDef, name: str) -> bool:
+    """Is every use of the local `name` (but its binding) an argument of a call that a
+    runner runs to completion: `asyncio.run(init_db(engine))`?"""
+    run_arguments: set[cst.CSTNode] = set()
+    uses = 0
+    for node in walk(function.body, into_functions=True):
+        if isinstance(node, cst.Call) and ctx.call_name(node) in knowledge.RUN_MAIN and node.args:
+            inner = node.args[0].value
+            if isinstance(inner, cst.Call):
+                run_arguments.update(arg.value for arg in inner.args)
+        elif isinstance(node, cst.Name) and node.value == name:
+            uses += 1
+    handed = sum(1 for arg in run_arguments if isinstance(arg, cst.Name) and arg.value == name)
+    return handed > 0 and uses == handed + 1  # the binding, and the arguments
+
+
 def _sqlite_pragmas(ctx: Context, call: cst.Call) -> bool:
     """`engine = create_engine(url)` and, in the same function (or at module level for a
     module-level engine), a connect listener on `engine` (or on `engine.sync_engine`)

@@ -22,8 +22,10 @@ an engine used once in place, never bound (`create_engine(url).raw_connection()`
 a one-off engine bound to
 a local name that the same function disposes (`engine.dispose()`), or that the function only
 uses as `engine.attr` outside loops and nested functions (never stored, returned, yielded or
-handed on: its pool lives for one call); and calls with a `**kwargs` splat (any option may be
-in it).
+handed on: its pool lives for one call); an engine made for one run of a one-shot program (in
+an Alembic environment, in a function named as a migration, a local only handed to the
+coroutine `asyncio.run(...)` runs, or a local of a main coroutine that serves nothing); and
+calls with a `**kwargs` splat (any option may be in it).
 
 Fix (safe): add `pool_pre_ping=True` after the last argument (never where `pool=` is given:
 such a call is not flagged). Queries and results do not
@@ -37,7 +39,7 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.fixes import FixSpec, add_keyword
 from asynclint.rule import Rule
-from asynclint.rules._engines import in_process, one_off
+from asynclint.rules._engines import in_process, one_off, one_run
 
 # Pools that hold connections open between checkouts: the ones a ping helps.
 _QUEUE_POOLS = frozenset({"QueuePool", "AsyncAdaptedQueuePool"})
@@ -57,7 +59,7 @@ class EnginePoolPrePing(Rule):
             return
         if analysis.keyword(node, "pool_pre_ping") is not None:
             return  # set on purpose, to True, False or a configured value
-        if self._unpooled(node) or in_process(ctx, node) or one_off(ctx):
+        if self._unpooled(node) or in_process(ctx, node) or one_off(ctx) or one_run(ctx):
             return
         ctx.report(
             node,
