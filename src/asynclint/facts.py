@@ -68,6 +68,7 @@ if TYPE_CHECKING:
             "concurrent": bool,  # async, and starts tasks or a server itself
             "cli": bool,  # async, a command-line command (`@cli.command()`): a program's main
             "spawns": list[int],
+            "runs": list[int],  # ... of them, those it runs as a program's main (`asyncio.run`)
             "forwards": list[list[str | int]],  # [callee, position, parameter index]
             "via": str,
             "gives": str,
@@ -551,6 +552,11 @@ class FactsCollector:
             spawns = record.setdefault("spawns", [])
             if params.index(name) not in spawns:
                 spawns.append(params.index(name))
+            if self.ctx.call_name(node) in knowledge.RUN_MAIN:
+                # `def run_async(coro): return asyncio.run(coro)`: what it is handed is a main.
+                runs = record.setdefault("runs", [])
+                if params.index(name) not in runs:
+                    runs.append(params.index(name))
         else:
             outer = self._callee(node)
             if outer is not None:

@@ -152,6 +152,16 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
     current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
     startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}
     mains = {found for facts in current for found in map(project.function, facts.get("mains", ())) if found}
+    # ... also what a runner of the project is handed (`run_async(deploy())`, where
+    # `def run_async(coro): return asyncio.run(coro)`).
+    runners = {name: set(info["runs"]) for name, info in functions.items() if info.get("runs")}
+    if runners:
+        for facts in current:
+            for outer, position, inner in facts.get("handed", ()):
+                if position in runners.get(project.function(outer) or "", ()):
+                    found = project.function(inner)
+                    if found:
+                        mains.add(found)
     if not startup and not mains:
         return frozenset()
     escapes = {

@@ -48,7 +48,8 @@ nothing to say are left out:
      # coroutines and tasks (ASL102): project calls handed to a task starter, handed
      # positionally to another call ([[outer, position, inner], ...]), called otherwise;
      # in "functions", a spawn helper's "spawns": [parameter position, ...] and "forwards":
-     # [[outer, argument position, parameter position], ...]
+     # [[outer, argument position, parameter position], ...], and a runner's "runs": the
+     # positions of those it runs as a program's main (`asyncio.run(coro)`, ASL207)
      "spawned": [qualname, ...], "handed": [...], "called": [qualname, ...],
      "asyncio_orm": True,                 # imports SQLAlchemy's/SQLModel's asyncio extension
      "relationships": True,               # may call `relationship()`/`Relationship()` (ASL301)
@@ -70,7 +71,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 15
+FACTS_VERSION = 16
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not
