@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rules._resources import FUNCTION_NODES, function_path, one_shot_local, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, local_binding, one_shot_local, use_of, walk
 from asynclint.scope import dotted_name
 from asynclint.walk import children
 
@@ -67,24 +67,15 @@ def one_run(ctx: Context) -> bool:
     handed to a coroutine run to completion (`asyncio.run(init_db(engine))`), or a local of
     a coroutine this module runs so (`asyncio.run(setup())`) that serves nothing itself?
     Its pool lives for one command: no connection sits idle in it long enough to drop."""
-    path = function_path(ctx)
     if any(isinstance(node, cst.FunctionDef) and "migrat" in node.name.value.lower() for node in ctx.stack):
         return True
     if analysis.imports_alembic_context(ctx):
         return True
-    function = path[0]
-    use = use_of(path)
-    if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+    bound = local_binding(ctx)  # a global or an attribute may outlive the run
+    if bound is None:
         return False
-    target = use.targets[0]
-    if not isinstance(target, cst.Name):
-        return False
-    found = ctx.scope.lookup(target.value)
-    if found is None or found[0].node is not function:
-        return False  # a global or a nonlocal: it may outlive the run
-    if _only_run_to_completion(ctx, function, target.value):
-        return True
-    return analysis.lone_main(ctx, function)
+    function, target = bound
+    return _only_run_to_completion(ctx, function, target.value) or analysis.lone_main(ctx, function)
 
 
 def _only_run_to_completion(ctx: Context, function: cst.FunctionDef, name: str) -> bool:

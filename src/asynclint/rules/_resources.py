@@ -406,6 +406,24 @@ def set_by_own_methods(region: cst.CSTNode, scope: Scope) -> frozenset[str]:
     return frozenset(found)
 
 
+def local_binding(ctx: Context) -> tuple[cst.FunctionDef, cst.Name] | None:
+    """(the function, the name bound) where the call being visited is bound to a local name of the
+    function it is in (`eng = create_engine(url)`); None for anything else: a global, a
+    nonlocal or comprehension name, an attribute, several targets, a use other than binding."""
+    path = function_path(ctx)
+    use = use_of(path)
+    function = path[0]
+    if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+        return None
+    target = use.targets[0]
+    if not isinstance(target, cst.Name):
+        return None
+    found = ctx.scope.lookup(target.value)
+    if found is None or found[0] is not ctx.function_scope or found[0].node is not function:
+        return None
+    return function, target
+
+
 def one_shot_local(ctx: Context) -> bool:
     """`eng = create_engine(url)` in a function, at the call being visited: a local name that
     is only ever used as `eng.attr` (`eng.connect()`, `eng.begin()`, `eng.dialect`), outside
@@ -413,17 +431,10 @@ def one_shot_local(ctx: Context) -> bool:
     could keep it, and not used again and again over time. Its pool lives as long as one
     call of the function (a test reaper, a one-off check): no connection sits idle in it,
     and dropping the name at return drops the pool with it. ASL502 and ASL503 share it."""
-    path = function_path(ctx)
-    use = use_of(path)
-    function = path[0]
-    if not isinstance(function, cst.FunctionDef) or use.kind != "target" or len(use.targets) != 1:
+    bound = local_binding(ctx)
+    if bound is None:
         return False
-    target = use.targets[0]
-    if not isinstance(target, cst.Name):
-        return False
-    found = ctx.scope.lookup(target.value)
-    if found is None or found[0] is not ctx.function_scope or found[0].node is not function:
-        return False  # a global, nonlocal or comprehension name
+    function, target = bound
     name = target.value
     receivers = set()
     for node in walk(function.body, into_functions=True):
