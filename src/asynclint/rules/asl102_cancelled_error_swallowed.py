@@ -496,8 +496,9 @@ class CancelledErrorSwallowed(Rule):
                 raised = exc.func if isinstance(exc, cst.Call) else exc
                 if dotted_name(raised) in kept or self.ctx.qualname(raised) in knowledge.CANCELLED_ERROR:
                     return True
-                # `raise errors[0]`, or the collected errors carried out in a group or wrapper.
-                if isinstance(exc, cst.Subscript) and dotted_name(exc.value) in collected:
+                # `raise errors[0]` (`raise errors[0][1]` of `(key, exc)` items), or the
+                # collected errors carried out in a group or wrapper.
+                if isinstance(exc, cst.Subscript) and dotted_name(_subscripted(exc)) in collected:
                     return True
                 if isinstance(exc, cst.Call) and any(dotted_name(arg.value) in collected for arg in exc.args):
                     return True
@@ -754,18 +755,26 @@ def _last_statement(body: cst.BaseSuite) -> cst.BaseStatement | cst.BaseSmallSta
 
 
 def _collected_into(node: cst.CSTNode, caught: str) -> str | None:
-    """`errors.append(exc)` / `errors.add(exc)` of the caught exception into a named container:
-    the container's dotted name."""
+    """`errors.append(exc)` / `errors.add(exc)` of the caught exception into a named container,
+    also as an item of a tuple (`errors.append((key, exc))`): the container's dotted name."""
     if (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value in ("append", "add")
         and len(node.args) == 1
-        and isinstance(node.args[0].value, cst.Name)
-        and node.args[0].value.value == caught
     ):
-        return dotted_name(node.func.value)
+        value = node.args[0].value
+        items = [element.value for element in value.elements] if isinstance(value, cst.Tuple) else [value]
+        if any(isinstance(item, cst.Name) and item.value == caught for item in items):
+            return dotted_name(node.func.value)
     return None
+
+
+def _subscripted(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """What `expr` indexes, through every subscript: `errors` for `errors[0][1]`."""
+    while isinstance(expr, cst.Subscript):
+        expr = expr.value
+    return expr
 
 
 # Calls that hand a caught exception on instead of dropping it: to whoever waits on a
@@ -982,24 +991,34 @@ def _def_node(bindings: list[Binding]) -> cst.FunctionDef | None:
 
 
 def _kept_names(body: cst.BaseSuite, caught: str) -> set[str]:
-    """The names a handler's body keeps the caught exception in: `kept = err`, `pending =
-    pending or err`, a tuple or list holding it (`outcome = ("error", err)`), or what a
-    function makes of it (`failure = safe_copy(err)`)."""
+    """The names a handler's body keeps the caught exception in (`_keeps`)."""
     kept: set[str] = set()
     for node in descendants(body):
-        if not isinstance(node, cst.Assign):
-            continue
-        value = node.value
-        if (
-            caught in _either_of(value)
-            or (isinstance(value, (cst.Tuple, cst.List)) and caught in _names_in_item(value))
-            or (
-                isinstance(value, cst.Call)
-                and any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in value.args)
-            )
-        ):
+        if isinstance(node, cst.Assign) and _keeps(node.value, caught):
             kept.update(filter(None, (dotted_name(t.target) for t in node.targets)))
     return kept
+
+
+def _keeps(value: cst.BaseExpression, caught: str) -> bool:
+    """Does the value hold the caught exception: `err`, `pending or err`, a tuple or list
+    holding it (`("error", err)`), what a function makes of it (`safe_copy(err)`), itself
+    without its traceback (`err.with_traceback(None)`, the same exception), or either of
+    these as a branch of a conditional (`err if fatal(err) else summary(err)`)?"""
+    if isinstance(value, cst.IfExp):
+        return _keeps(value.body, caught) or _keeps(value.orelse, caught)
+    if caught in _either_of(value):
+        return True
+    if isinstance(value, (cst.Tuple, cst.List)):
+        return caught in _names_in_item(value)
+    if isinstance(value, cst.Call):
+        func = value.func
+        return any(isinstance(arg.value, cst.Name) and arg.value.value == caught for arg in value.args) or (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "with_traceback"
+            and isinstance(func.value, cst.Name)
+            and func.value.value == caught
+        )
+    return False
 
 
 def _returned_names(value: cst.BaseExpression) -> set[str]:

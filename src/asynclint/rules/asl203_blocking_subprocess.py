@@ -82,9 +82,23 @@ class BlockingSubprocess(BlockingCallRule):
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         subject = super().blocking_method(node, func)
-        if subject is not None and func.attr.value == "wait" and self._reaps_stopped(node, func.value):
+        if (
+            subject is not None
+            and func.attr.value == "wait"
+            and (self._reaps_stopped(node, func.value) or self._after_exit(func.value))
+        ):
             return None
         return subject
+
+    def _after_exit(self, process: cst.BaseExpression) -> bool:
+        """Is the call in the body of `if process.poll() is not None:` (or `if
+        process.returncode is not None:`)? The child has exited: `wait()` only reaps it."""
+        stack = self.ctx.stack
+        for depth in range(len(stack) - 1, 0, -1):
+            branch, inside = stack[depth - 1], stack[depth]
+            if isinstance(branch, cst.If) and inside is branch.body and _exited(branch.test, process):
+                return True
+        return False
 
     def _reaps_stopped(self, node: cst.Call, process: cst.BaseExpression) -> bool:
         """Is this `wait()` the statement right after `process.terminate()`/`kill()`?"""
@@ -114,6 +128,25 @@ class BlockingSubprocess(BlockingCallRule):
             and call.func.attr.value in _STOPS
             and call.func.value.deep_equals(process)
         )
+
+
+def _exited(test: cst.BaseExpression, process: cst.BaseExpression) -> bool:
+    """`process.poll() is not None` / `process.returncode is not None`."""
+    if not (
+        isinstance(test, cst.Comparison)
+        and len(test.comparisons) == 1
+        and isinstance(test.comparisons[0].operator, cst.IsNot)
+        and isinstance(test.comparisons[0].comparator, cst.Name)
+        and test.comparisons[0].comparator.value == "None"
+    ):
+        return False
+    left = test.left
+    if isinstance(left, cst.Call) and not left.args:
+        left = left.func
+        wanted = "poll"
+    else:
+        wanted = "returncode"
+    return isinstance(left, cst.Attribute) and left.attr.value == wanted and left.value.deep_equals(process)
 
 
 RULE = BlockingSubprocess
