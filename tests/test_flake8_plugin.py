@@ -197,6 +197,16 @@ def test_config_from_the_files_path_applies(tmp_path):
     assert _plugin(tmp_path / "c", source, name="new/app.py")
 
 
+def test_opt_in_rules_are_turned_on_in_the_asynclint_table(tmp_path):
+    """flake8's select only filters what asynclint reports: an opt-in rule runs when the
+    `[tool.asynclint]` table selects it, as with `asynclint check`."""
+    source = "import asyncio\n\n\nasync def f(c):\n    asyncio.create_task(c())\n"
+    assert _plugin(tmp_path / "a", source) == []
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "pyproject.toml").write_text('[tool.asynclint]\nextend-select = ["ASL103"]\n', encoding="utf-8")
+    assert [text.split()[0] for _, _, text in _plugin(tmp_path / "b", source)] == ["ASL103"]
+
+
 def test_extra_blocking_calls_from_config(tmp_path):
     source = """\
         import mylib
