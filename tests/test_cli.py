@@ -206,6 +206,9 @@ def test_rules_command_lists_every_code():
     rows = json.loads(result.output)
     assert [row["code"] for row in rows] == registry.all_codes()
     assert all(row["summary"] and row["name"] and row["fix"] in ("safe", "unsafe", "none") for row in rows)
+    opt_in = {row["code"]: row["opt_in"] for row in rows}
+    assert opt_in["ASL103"] and opt_in["ASL301"] and not opt_in["ASL201"] and not opt_in["ASL001"]
+    assert "opt-in" in invoke("rules").output
 
 
 def test_rule_command_prints_page():

@@ -536,23 +536,31 @@ def _rule_names() -> dict[str, str]:
 @cli.command("rules")
 @click.option("--output-format", type=click.Choice(["table", "json"]), default="table", help="How to list the rules.")
 def list_rules(output_format: str) -> None:
-    """List every rule: code, name, fix, summary."""
+    """List every rule: code, name, fix, whether it runs by default, summary."""
+    from asynclint import registry
+
     rows = _rule_rows()
     if output_format == "json":
         import json
 
         click.echo(
-            json.dumps([dict(zip(("code", "name", "fix", "summary"), row, strict=True)) for row in rows], indent=2)
+            json.dumps(
+                [
+                    {"code": code, "name": name, "fix": fix, "opt_in": code in registry.OPT_IN, "summary": summary}
+                    for code, name, fix, summary in rows
+                ],
+                indent=2,
+            )
         )
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("Code", "Name", "Fix", "Summary"):
+    for column in ("Code", "Name", "Fix", "Runs", "Summary"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
+    for code, name, fix, summary in rows:
+        table.add_row(code, name, fix, "opt-in" if code in registry.OPT_IN else "default", summary)
     Console(highlight=False, soft_wrap=False).print(table)
 
 
