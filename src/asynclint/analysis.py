@@ -6,7 +6,7 @@ is this function a FastAPI route handler? is this call spawning a task?
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple, TypeGuard, cast
 
 import libcst as cst
@@ -14,7 +14,7 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.context import Context
 from asynclint.scope import Scope, dotted_name, last_name
-from asynclint.walk import COMPREHENSIONS, children, walk
+from asynclint.walk import COMPREHENSIONS, nodes, walk
 
 
 def keyword(call: cst.Call, name: str) -> cst.Arg | None:
@@ -121,17 +121,6 @@ def is_cli_command(ctx: Context, function: cst.FunctionDef) -> bool:
     )
 
 
-def _every_node(root: cst.CSTNode, into_scopes: bool = True) -> Iterator[cst.CSTNode]:
-    """`root` and every node below it; with `into_scopes=False`, not into nested defs,
-    lambdas and classes."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        yield node
-        if into_scopes or node is root or not isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-            stack.extend(children(node))
-
-
 def _decorator_callee(decorator: cst.Decorator) -> cst.BaseExpression:
     expr = decorator.decorator
     return expr.func if isinstance(expr, cst.Call) else expr
@@ -162,25 +151,43 @@ def _run_as_main(ctx: Context, function: cst.FunctionDef) -> bool:
             break
         if isinstance(node, cst.FunctionDef):
             owner = node
-    wanted = function.name.value
-    for node in _every_node(owner):
-        if isinstance(node, cst.Call) and node.args and ctx.call_name(node) in knowledge.RUN_MAIN:
-            value = node.args[0].value
-            value = value.func if isinstance(value, cst.Call) else value
-            if isinstance(value, cst.Name) and value.value == wanted:
-                return True
-    return False
+    return function.name.value in _run_names(ctx, owner)
+
+
+def _run_names(ctx: Context, owner: cst.CSTNode) -> frozenset[str]:
+    """The names `owner` (a function, or the module) hands to a runner anywhere in it:
+    `main` in `asyncio.run(main())` or `anyio.run(main)`. Read once per owner: every
+    coroutine defined there asks."""
+    key = f"run_names:{id(owner)}"
+    found = ctx.cache.get(key)
+    if found is None:
+        names = set()
+        for node in nodes(owner, into_functions=True):
+            if isinstance(node, cst.Call) and node.args and ctx.call_name(node) in knowledge.RUN_MAIN:
+                value = node.args[0].value
+                value = value.func if isinstance(value, cst.Call) else value
+                if isinstance(value, cst.Name):
+                    names.add(value.value)
+        found = ctx.cache[key] = frozenset(names)
+    return cast("frozenset[str]", found)
+
+
+def starts_concurrent_work(call: cst.Call, callee: str | None) -> bool:
+    """Does this call start work that runs beside the function, other than a task
+    (`starts_task` knows those): a group of tasks, a server (`site.start()`,
+    `server.serve()`)? `callee`: the call's qualified name."""
+    func = call.func
+    return callee in knowledge.CONCURRENT_STARTERS or (
+        isinstance(func, cst.Attribute) and func.attr.value in knowledge.SERVING_METHODS
+    )
 
 
 def _serves_nothing(ctx: Context, function: cst.FunctionDef) -> bool:
     """Does the coroutine start no task, group of tasks or server of its own?"""
-    for node in _every_node(function.body, into_scopes=False):
-        if isinstance(node, cst.Call):
-            if starts_task(ctx, node) or ctx.call_name(node) in knowledge.CONCURRENT_STARTERS:
-                return False
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in knowledge.SERVING_METHODS:
-                return False
-    return True
+    return not any(
+        isinstance(node, cst.Call) and (starts_task(ctx, node) or starts_concurrent_work(node, ctx.call_name(node)))
+        for node in nodes(function.body)
+    )
 
 
 def imports_asyncio_orm(ctx: Context) -> bool:

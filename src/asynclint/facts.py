@@ -18,6 +18,7 @@ from asynclint.analysis import (
     is_cli_command,
     session_dependencies,
     started_arguments,
+    starts_concurrent_work,
     starts_task,
 )
 from asynclint.context import Context
@@ -362,7 +363,7 @@ class FactsCollector:
                         (node, callee, list(function_path(ctx)))
                     )
         if ctx.in_async:
-            if name is not None and (starter or _starts_concurrent_work(node, callee)):
+            if name is not None and (starter or starts_concurrent_work(node, callee)):
                 self.functions[name]["concurrent"] = True
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
@@ -1011,16 +1012,6 @@ def _event_name(call: cst.Call) -> bool:
     return isinstance(first, cst.SimpleString) and first.evaluated_value in knowledge.LIFECYCLE_EVENTS
 
 
-def _starts_concurrent_work(call: cst.Call, callee: str | None) -> bool:
-    """Does this call in async code start work that runs beside the function, other than a
-    task (`_task_uses` knows those): a group of tasks, a server (`site.start()`,
-    `server.serve()`)?"""
-    func = call.func
-    return callee in knowledge.CONCURRENT_STARTERS or (
-        isinstance(func, cst.Attribute) and func.attr.value in knowledge.SERVING_METHODS
-    )
-
-
 def _coroutine_function(ctx: Context, value: cst.BaseExpression) -> list[cst.BaseExpression]:
     """The coroutine function a runner is handed: `main` in `asyncio.run(main())`,
     `anyio.run(main, ...)` or `asyncio.run(functools.partial(main, ...)())`."""
@@ -1055,7 +1046,7 @@ def _closes_own_attribute(method: cst.FunctionDef) -> bool:
     if not params:
         return False
     owner = params[0].name.value
-    from asynclint.rules._resources import walk
+    from asynclint.walk import nodes as walk
 
     for node in walk(method.body):
         if isinstance(node, cst.Attribute) and node.attr.value in knowledge.CLOSE_METHODS:

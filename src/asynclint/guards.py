@@ -34,9 +34,10 @@ from typing import cast
 
 import libcst as cst
 
-from asynclint.rules._resources import set_by_own_methods, walk
+from asynclint.rules._resources import set_by_own_methods
 from asynclint.rules._statements import conditions, descendants
 from asynclint.scope import Scope, dotted_name
+from asynclint.walk import nodes as walk
 
 LAZY = "lazy"
 

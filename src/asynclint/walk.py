@@ -10,7 +10,7 @@ structural nodes, read-only, so it walks them itself: a fraction of the work.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import cast
 
 import libcst as cst
@@ -152,8 +152,22 @@ LEAVES = frozenset(
 # Expression nodes: no statement is ever below one.
 EXPRESSIONS = frozenset(cls for cls in _STRUCTURAL if cst.BaseExpression in cls.__mro__)
 # Scopes of these begin at their `body` (decorators, defaults, bases are outside).
+# Exact types (none of these classes has subclasses): isinstance against LibCST's ABC-based
+# node classes costs several times more, and `nodes` asks it of every node it passes.
 SCOPE_BODY_OWNERS = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 COMPREHENSIONS = frozenset({cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp})
+
+
+def nodes(root: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNode]:
+    """`root` and everything below it, as a generator; not into nested defs, lambdas and
+    classes unless asked."""
+    todo = [root]
+    while todo:
+        current = todo.pop()
+        yield current
+        if current is not root and not into_functions and type(current) in SCOPE_BODY_OWNERS:
+            continue
+        todo.extend(children(current))
 
 
 def walk(

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from asynclint import analysis, knowledge
-from asynclint.rules._resources import FUNCTION_NODES, function_path, local_binding, one_shot_local, use_of, walk
+from asynclint.rules._resources import FUNCTION_NODES, function_path, local_binding, one_shot_local, use_of
 from asynclint.scope import dotted_name
 from asynclint.walk import children
+from asynclint.walk import nodes as walk
 
 if TYPE_CHECKING:
     from asynclint.context import Context

@@ -18,7 +18,8 @@ import libcst as cst
 from asynclint import analysis, knowledge
 from asynclint.rule import Rule
 from asynclint.scope import BUILTIN_NAMES, Scope, dotted_name, root_name
-from asynclint.walk import EXPRESSIONS, children
+from asynclint.walk import EXPRESSIONS, SCOPE_BODY_OWNERS, children
+from asynclint.walk import nodes as walk  # the rules' name for it
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -114,22 +115,6 @@ def use_of(path: list[cst.CSTNode]) -> Use:
     return Use("other")
 
 
-# Exact types (none of these classes has subclasses): isinstance against LibCST's ABC-based
-# node classes costs several times more, and `walk` asks it of every node it passes.
-_NESTED = frozenset({*FUNCTION_NODES, cst.ClassDef})
-
-
-def walk(node: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNode]:
-    """`node` and everything below it; not into nested defs, lambdas and classes unless asked."""
-    todo = [node]
-    while todo:
-        current = todo.pop()
-        yield current
-        if current is not node and not into_functions and type(current) in _NESTED:
-            continue
-        todo.extend(children(current))
-
-
 def statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """`node` and the statements below it (and their parts), not into expressions, nested
     defs, lambdas and classes: where an assignment can be, in a fraction of `walk`'s nodes."""
@@ -138,7 +123,7 @@ def statements(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = todo.pop()
         yield current
         kind = type(current)
-        if kind in EXPRESSIONS or (current is not node and kind in _NESTED):
+        if kind in EXPRESSIONS or (current is not node and kind in SCOPE_BODY_OWNERS):
             continue
         todo.extend(children(current))
 

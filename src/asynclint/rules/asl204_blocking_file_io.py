@@ -25,7 +25,7 @@ import libcst as cst
 
 from asynclint import analysis, knowledge
 from asynclint.rules._blocking import BlockingCallRule
-from asynclint.rules._resources import walk
+from asynclint.walk import nodes as walk
 
 
 class BlockingFileIo(BlockingCallRule):

@@ -64,10 +64,10 @@ from asynclint.rules._resources import (
     on_every_call,
     owns_no_pool,
     use_of,
-    walk,
 )
 from asynclint.rules._statements import descendants
 from asynclint.scope import Scope, dotted_name, root_name
+from asynclint.walk import nodes as walk
 
 if TYPE_CHECKING:
     from asynclint.config import Settings

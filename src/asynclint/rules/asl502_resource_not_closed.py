@@ -63,10 +63,10 @@ from asynclint.rules._resources import (
     one_shot_local,
     owns_no_pool,
     use_of,
-    walk,
 )
 from asynclint.scope import Binding, Scope, dotted_name, last_name, root_name
 from asynclint.walk import children
+from asynclint.walk import nodes as walk
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
