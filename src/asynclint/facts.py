@@ -22,7 +22,7 @@ from asynclint.analysis import (
     starts_task,
 )
 from asynclint.context import Context
-from asynclint.guards import LAZY, guard_of
+from asynclint.guards import LAZY, guard_of, handed
 from asynclint.project import FACTS_VERSION
 from asynclint.rules._engines import database_of
 from asynclint.rules._resources import Function, Lifetimes, function_path, on_every_call
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
             "generator": bool,
             "signature": list[list[str]],
             "guarded_calls": list[list[str | list[str]]],  # [callee, parameters]
+            "passing": list[list[str | list[str]]],  # [project callee, parameters, arguments]
             "params": list[list[int | str]],  # [position or -1, name]
             "bind": str,
             "decorated": bool,
@@ -186,6 +187,9 @@ class FactsCollector:
         self.mains: set[str] = set()
         self.escapes: set[str] = set()
         self.bound: dict[cst.FunctionDef, bool] = {}  # methods whose first parameter is bound
+        # A sync def's project calls with their guards and what they hand each parameter
+        # (`project.arguments`): the guards on a helper's blocking paths pass through them.
+        self.passing: dict[cst.FunctionDef, list[list[str | list[str]]]] = {}
         # FastAPI dependencies: does the project provide a session through one (ASL401)?
         self.depends = "Depends" in text or "Security" in text
         self.wrapping: set[cst.FunctionDef] = set()  # defs with a nested `async def`
@@ -308,11 +312,15 @@ class FactsCollector:
                 self._wrapping_spawn(node, record)
             self._hands_back(node, record)
             self._drops(node, record)
-            if record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
+            passing = self.passing.get(node)
+            if passing:
+                record["passing"] = passing
+            if passing or record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
                 record["signature"] = _signature(node, self.bound.get(node, False))
             if not record.get("awaits", True):
                 del record["awaits"]
         self.project_calls.pop(node, None)
+        self.passing.pop(node, None)
         self.bound.pop(node, None)
         self.returns.pop(node, None)
         self.yields.pop(node, None)
@@ -397,6 +405,8 @@ class FactsCollector:
                 record.setdefault("guarded_calls", []).append([project_callee, sorted(guard)])
             else:
                 record["calls"].append(project_callee)
+            func = self.stack[-1][0]
+            self.passing.setdefault(func, []).append([project_callee, sorted(guard), handed(node, ctx.scopes[func])])
         if blocking is not None:
             record["blocking"].append([*blocking, sorted(guard)] if guard else blocking)
 

@@ -34,6 +34,7 @@ from typing import cast
 
 import libcst as cst
 
+from asynclint.project.arguments import EMPTY, GIVEN
 from asynclint.rules._resources import set_by_own_methods
 from asynclint.rules._statements import conditions, descendants
 from asynclint.scope import Scope, dotted_name
@@ -59,10 +60,10 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         target = _checked(branch.test, not holds, scope)
         if target is None:
             continue
-        target = _memo_of(scope, target, branch) or target
-        if "." not in target and _is_param(scope, target):
+        memo = _memo_of(scope, target, branch)
+        if memo is None and "." not in target and _is_param(scope, target):
             params.add(target)
-        elif _persistent(scope, target) and _stores(branch.body if holds else func, target, scope):
+        elif _persistent(scope, memo or target) and _stores(branch.body if holds else func, memo or target, scope):
             return LAZY
     return frozenset(params)
 
@@ -177,6 +178,41 @@ def _only_where_given(scope: Scope, name: str, nodes: list[cst.CSTNode | None]) 
         if isinstance(node, cst.If) and _checked(node.test, True, scope) == name:
             where_given.update(map(id, descendants(node.body)))
     return all(node is not None and id(node) in where_given for node in nodes)
+
+
+def handed(call: cst.Call, scope: Scope | None = None) -> list[str]:
+    """The call's arguments as `project.arguments` records them: a splat, or each one's
+    keyword and whether it is an empty constant or (with the calling function's `scope`) a
+    parameter handed on as it is."""
+    found: list[str] = []
+    for arg in call.args:
+        if arg.star:
+            found.append(arg.star)
+            continue
+        keyword = arg.keyword.value if arg.keyword is not None else ""
+        value = arg.value
+        if empty_constant(value):
+            found.append(f"{keyword}:{EMPTY}")
+        elif scope is not None and isinstance(value, cst.Name) and _handed_on(scope, value.value):
+            found.append(f"{keyword}:{value.value}")
+        else:
+            found.append(f"{keyword}:{GIVEN}")
+    return found
+
+
+def _handed_on(scope: Scope, name: str) -> bool:
+    """Is `name` a parameter of the function that holds what its caller gave (never bound
+    again), with no default or an empty one, so that whether it is given is the caller's
+    to say? (Not `self`, which always is.)"""
+    bindings = scope.bindings.get(name, ())
+    if len(bindings) != 1 or bindings[0].kind != "param" or name == scope.self_name:
+        return False
+    param = bindings[0].node
+    return (
+        isinstance(param, cst.Param)
+        and param.star not in ("*", "**")
+        and (param.default is None or empty_constant(param.default))
+    )
 
 
 def empty_constant(value: cst.BaseExpression) -> bool:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from asynclint import knowledge
 from asynclint.diagnostics import ModuleFacts
+from asynclint.project.arguments import bind as arguments_bind
+from asynclint.project.arguments import inherited
 from asynclint.project.facts_format import FACTS_VERSION
 from asynclint.project.joined import FunctionFacts, Joined
 
@@ -43,8 +45,9 @@ def session_dependency(project: Joined, index: ProjectIndex, all_facts: list[Mod
 
 
 # A sync function's calls that run project code: [(function, chain steps shown before it,
-# the parameters the call is made only without), ...] in the order of its facts.
-Targets = list[tuple[str, tuple[str, ...], tuple[str, ...]]]
+# the call's guard, its arguments as `project.arguments` records them or None where the
+# facts do not say), ...].
+Targets = list[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...] | None]]
 
 
 def runs_its_calls(info: FunctionFacts) -> bool:
@@ -65,18 +68,20 @@ def call_targets(project: Joined, followed: dict[str, Any]) -> dict[str, Targets
 def targets_of(project: Joined, info: FunctionFacts, followed: dict[str, Any]) -> Targets:
     functions, classes, resolve = project.functions, project.classes, project.resolve
     found: Targets = []
-    for call in info["calls"]:
+    # `passing` holds the calls of `calls` and `guarded_calls` with their arguments: those
+    # made on every call first, as the chain shown takes the first that blocks.
+    passing = info.get("passing")
+    calls = (
+        sorted(((call, params, tuple(arguments)) for call, params, arguments in passing), key=lambda c: bool(c[1]))
+        if passing is not None
+        else [(call, (), None) for call in info["calls"]] + [(c, p, None) for c, p in info.get("guarded_calls", ())]
+    )
+    for call, params, arguments in calls:
         target = followed.get(call, _UNSEEN)
         if target is _UNSEEN:
             target = followed[call] = callable_target(resolve(call), functions, classes)
         if target is not None:
-            found.append((target[0], target[1], ()))
-    for call, params in info.get("guarded_calls", ()):
-        target = followed.get(call, _UNSEEN)
-        if target is _UNSEEN:
-            target = followed[call] = callable_target(resolve(call), functions, classes)
-        if target is not None:
-            found.append((target[0], target[1], tuple(params)))
+            found.append((target[0], target[1], tuple(params), arguments))
     return found
 
 
@@ -97,7 +102,7 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
     for name, found in targets.items():
         if name in chains:
             continue
-        for target, _, _ in found:
+        for target, _, _, _ in found:
             called_by = callers.get(target)
             if called_by is None:
                 callers[target] = [name]
@@ -107,25 +112,18 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
     while layer:
         reached = {caller for done in layer for caller in callers.get(done, ()) if caller not in chains}
         added = {}
-        for name in reached:
-            for target, steps, _ in targets[name]:
+        for name in sorted(reached):  # in order: `guards` reads each layer's in turn
+            for target, steps, _, _ in targets[name]:
                 if target in chains and target != name:
                     added[name] = [functions[name]["display"], *steps, *chains[target]]
                     break
         chains.update(added)
         layer = set(added)
     guards: dict[str, Guards] = {}
-    for name in chains:
-        info = functions[name]
-        items = [(tuple(entry[2]) if len(entry) > 2 else (), [info["display"], entry[1]]) for entry in info["blocking"]]
-        items += [
-            (guard, [info["display"], *steps, *chains[target]])
-            for target, steps, guard in targets[name]
-            if target in chains and target != name
-        ]
-        if items and all(guard for guard, _ in items) and "signature" in info:
-            positional, keyword_only = info["signature"]
-            guards[name] = ((tuple(positional), tuple(keyword_only)), tuple(items))
+    for name in chains:  # callees before their callers, but for a cycle or a longer way round
+        guarded = _guards(name, functions[name], targets.get(name, []), chains, guards)
+        if guarded is not None:
+            guards[name] = guarded
     blocking: dict[str, list[str]] = {}
     # What a call site may name: a function, or a class whose __init__ blocks.
     for name in functions:
@@ -140,6 +138,38 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
                 signature, paths = guards[init]
                 guards[name] = (signature, tuple((guard, [shown, *chain]) for guard, chain in paths))
     return blocking, guards
+
+
+def _guards(
+    name: str, info: FunctionFacts, found: Targets, chains: dict[str, list[str]], guards: dict[str, Guards]
+) -> Guards | None:
+    """A blocking function's paths with their guards, where a call may not run the chain
+    `chains` shows: all of them are guarded (by its own checks on parameters, or by what it
+    hands the guarded helpers it calls: `project.arguments`), or its arguments leave out
+    the path that chain takes. Then a call site's arguments choose the chain it runs, if
+    any (`ProjectIndex.guards`); those run on every call first. None: every call runs the
+    chain shown."""
+    display = info["display"]
+    items = [(tuple(entry[2]) if len(entry) > 2 else (), [display, entry[1]]) for entry in info["blocking"]]
+    for target, steps, guard, arguments in found:
+        if target not in chains or target == name:
+            continue
+        if target not in guards or arguments is None:  # blocks on every call (or not known yet: as if it did)
+            items.append((guard, [display, *steps, *chains[target]]))
+            continue
+        signature, paths = guards[target]
+        bound = arguments_bind(arguments, signature)
+        for path_guard, chain in paths:
+            marks = inherited(path_guard, bound)
+            if marks is not None:
+                items.append(((*guard, *marks), [display, *steps, *chain]))
+    if "signature" not in info:
+        return None
+    shown = chains[name]
+    if any(not guard and chain == shown for guard, chain in items):
+        return None
+    positional, keyword_only = info["signature"]
+    return (tuple(positional), tuple(keyword_only)), tuple(sorted(items, key=lambda item: bool(item[0])))
 
 
 def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozenset[str]:

@@ -357,14 +357,15 @@ INDEXED_MODULE_KEYS = (
 
 class IndexBuild:
     """A project index with what it was built from, to update it when a module's facts
-    change only in what its functions call (`calls`, `blocking`, `guarded_calls`): the
-    blocking chains are derived again from the call targets kept (those of the changed
-    functions followed again), and the rest of the index is kept. Anything else changed
+    change only in what its functions call (`calls`, `blocking`, `guarded_calls`, `passing`,
+    and the `signature` the guards read): the blocking chains are derived again from the
+    call targets kept (those of the changed functions followed again), and the rest of the
+    index is kept. Anything else changed
     needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
 
     # What of a function's facts only the blocking chains depend on (and, through a sync
     # function's calls, which functions run only at startup: checked in `update`).
-    _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls"})
+    _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls", "passing", "signature"})
 
     def __init__(self, all_facts: list[ModuleFacts], index: ProjectIndex | None = None) -> None:
         """`index`: the index of these facts, known already (a run's record): not built

@@ -28,13 +28,14 @@ once the index exists, so the file is not parsed again for this rule.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
-from asynclint.guards import LAZY, empty_constant, guard_of
+from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
+from asynclint.project.arguments import Signature, passed, runs
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
 from asynclint.scope import Scope
@@ -44,13 +45,9 @@ if TYPE_CHECKING:
     from asynclint.context import Context
     from asynclint.project import ProjectIndex
 
-# `ProjectIndex.guards[callee]`: (the callee's (positional, keyword-only) parameter names,
-# its blocking paths, each (the parameters whose passing skips it, the chain)).
-_Signature: TypeAlias = "tuple[Sequence[str], Iterable[str]]"
+# `ProjectIndex.guards[callee]`: (the callee's signature, its blocking paths, each (its
+# guard, the chain)); see `project.arguments`.
 _Guarded: TypeAlias = "tuple[Iterable[str], list[str]]"
-# What a call gives, argument by argument: "*" or "**" for a splat, else [its keyword or
-# None, whether its value is empty (`None`, `0`, `""`, ...)].
-_Arguments: TypeAlias = "list[str | list[str | bool | None]]"
 
 HELP = "Run it with `asyncio.to_thread`, or make it async"
 
@@ -88,7 +85,7 @@ class BlockingCallInHelper(Rule):
         # Without the index (the first pass), every call of a name the project may define.
         if project is None and callee.startswith("builtins."):
             return
-        site = [callee, _arguments(node), self._function_name(function), self._fills_once(function)]
+        site = [callee, handed(node), self._function_name(function), self._fills_once(function)]
         if project is None:
             ctx.report(node, "", site=site)
             return
@@ -133,46 +130,11 @@ class BlockingCallInHelper(Rule):
         return self._names[func]
 
 
-def _arguments(call: cst.Call) -> _Arguments:
-    return [
-        arg.star if arg.star else [arg.keyword.value if arg.keyword else None, empty_constant(arg.value)]
-        for arg in call.args
-    ]
-
-
-def _chain_when_called(arguments: _Arguments, signature: _Signature, items: Iterable[_Guarded]) -> list[str] | None:
+def _chain_when_called(arguments: list[str], signature: Signature, items: Iterable[_Guarded]) -> list[str] | None:
     """The first blocking path a call runs (one whose guarding parameters it all leaves
     out, and whose `+p` parameters it may all give), or None."""
-    passed = _passed(arguments, signature)
-    return next((chain for guard, chain in items if all(_runs(g, passed) for g in guard)), None)
-
-
-def _runs(guard: str, passed: set[str]) -> bool:
-    """A path under `if p is None:` runs unless `p` is passed; under `if p:` (`+p`) only if
-    it may be."""
-    return guard[1:] in passed if guard.startswith("+") else guard not in passed
-
-
-def _passed(arguments: _Arguments, signature: _Signature) -> set[str]:
-    """The parameters a call gives a value other than None (or another empty constant);
-    a `*args`/`**kwargs` splat may give any of those it can reach."""
-    positional, keyword_only = signature
-    passed: set[str] = set()
-    index = 0
-    for arg in arguments:
-        if arg == "*":
-            passed.update(positional[index:])
-        elif arg == "**":
-            passed.update(positional[index:], keyword_only)
-        elif isinstance(arg, list):
-            keyword, empty = arg
-            if keyword is None:
-                if index < len(positional) and not empty:
-                    passed.add(positional[index])
-                index += 1
-            elif not empty:
-                passed.add(str(keyword))
-    return passed
+    given = passed(arguments, signature)
+    return next((chain for guard, chain in items if runs(guard, given)), None)
 
 
 # A chain longer than this shows its first and last hops: the call the reader is looking at,
