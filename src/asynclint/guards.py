@@ -26,6 +26,10 @@ does not:
   None or another empty constant, bound again only where it was given (`elif address: return
   Client(address)`): a call site that leaves `p` out (or passes None) never runs it. Marked
   `+p`.
+- a flag turned off: the call sits under `if p:` (or after `if not p: return`) on a
+  parameter `p` with a true default, never bound again (`def __init__(self, create=True):
+  if create: self._connect()`): a call site passing `create=False` never runs it. Marked
+  `~p`.
 """
 
 from __future__ import annotations
@@ -55,8 +59,11 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
         # The state or parameter that the test says is there (`if p:`, an early `if not p:
         # return`), and the one it says is missing (`if _X is None:`, `if _X: return _X`).
         given = _checked(branch.test, holds, scope)
-        if given is not None and "." not in given and _defaults_empty(scope, given):
-            params.add(f"+{given}")
+        if given is not None and "." not in given:
+            if _defaults_empty(scope, given):
+                params.add(f"+{given}")
+            elif _names(branch.test, given) and _defaults_truthy(scope, given):
+                params.add(f"~{given}")
         target = _checked(branch.test, not holds, scope)
         if target is None:
             continue
@@ -168,6 +175,30 @@ def _defaults_empty(scope: Scope, name: str) -> bool:
         return False
     others = [binding.node for binding in bindings if binding is not params[0]]
     return not others or _only_where_given(scope, name, others)
+
+
+def _names(test: cst.BaseExpression, name: str) -> bool:
+    """Is `test` the name itself, or `not` it: a test of its truth, not of None?"""
+    while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        test = test.expression
+    return isinstance(test, cst.Name) and test.value == name
+
+
+def _defaults_truthy(scope: Scope, name: str) -> bool:
+    """Is `name` a parameter of the function with a true constant default (`True`, a
+    number but 0, a non-empty string), never bound again? A call leaving it out runs what
+    its test guards; one passing an empty constant (`create=False`) does not."""
+    bindings = scope.bindings.get(name, ())
+    if len(bindings) != 1 or bindings[0].kind != "param" or not isinstance(param := bindings[0].node, cst.Param):
+        return False
+    default = param.default
+    if isinstance(default, cst.Name):
+        return default.value == "True"
+    if isinstance(default, cst.Integer):
+        return default.evaluated_value != 0
+    if isinstance(default, cst.SimpleString):
+        return default.evaluated_value not in ("", b"")
+    return False
 
 
 def _only_where_given(scope: Scope, name: str, nodes: list[cst.CSTNode | None]) -> bool:

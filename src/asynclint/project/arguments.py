@@ -6,10 +6,14 @@ A call's arguments are recorded one string each: `"*"` and `"**"` for a splat, e
 given), `"0"` (an empty constant: None, False, 0, "", an empty literal) or the name of a
 parameter of the calling function handed on as it is (`inline_remote`).
 
-A guard is a set of marks on a blocking path: `p`, it runs unless `p` is given; `+p`, it
-runs only if `p` is given. A path of a helper reached through a call inherits the call's
-arguments: `fetch(image, inline_remote)` in `def to_content(..., inline_remote=False)` runs
-the helper's `+inline_remote` path only if `to_content`'s own `inline_remote` is given, and
+A guard is a set of marks on a blocking path, each on a parameter `p` of the function:
+`p`, the path runs unless `p` is given (`if p is None: p = load()`); `+p`, only if `p` is
+given (`if p: download()`, `p` defaulting to None or another empty constant); `~p`, unless
+`p` is given as an empty constant (`if create: connect()` with `create=True` by default,
+called with `create=False`). "Given" means given something other than an empty constant.
+A path of a helper reached through a call inherits the call's arguments:
+`fetch(image, inline_remote)` in `def to_content(..., inline_remote=False)` runs the
+helper's `+inline_remote` path only if `to_content`'s own `inline_remote` is given, and
 `to_content(prompt)` never runs it.
 """
 
@@ -46,27 +50,29 @@ def bind(arguments: Iterable[str], signature: Signature) -> dict[str, str]:
     return bound
 
 
-def passed(arguments: Iterable[str], signature: Signature) -> set[str]:
-    """The parameters a call gives something other than an empty constant."""
-    return {name for name, value in bind(arguments, signature).items() if value != EMPTY}
-
-
-def runs(guard: Iterable[str], passed: set[str]) -> bool:
-    """Does a path under `guard` run for a call that gives `passed`?"""
-    return all(mark[1:] in passed if mark.startswith("+") else mark not in passed for mark in guard)
+def runs(guard: Iterable[str], bound: dict[str, str]) -> bool:
+    """Does a path under `guard` run for a call handing `bound` (`bind`)?"""
+    for mark in guard:
+        kind, name = (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
+        value = bound.get(name)
+        given = value is not None and value != EMPTY
+        if (kind == "" and given) or (kind == "+" and not given) or (kind == "~" and value == EMPTY):
+            return False
+    return True
 
 
 def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | None:
     """A callee's path guard as the caller's own, for a call handing `bound` (`bind`): None
     where the call never runs the path; else the marks on the caller's parameters it
-    still depends on."""
+    still depends on. (A parameter is handed on only with no default or an empty one: left
+    out, the callee's gets an empty value.)"""
     marks: list[str] = []
     for mark in guard:
-        wanted = mark.startswith("+")
-        value = bound.get(mark[1:] if wanted else mark, EMPTY)
-        if value in (GIVEN, EMPTY):
-            if (value == GIVEN) != wanted:
-                return None  # `+p` left out or empty, or `p` given: the path does not run
-        else:
-            marks.append(f"+{value}" if wanted else value)  # handed on: the caller's parameter decides
+        kind, name = (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
+        value = bound.get(name)
+        if value is None or value in (GIVEN, EMPTY):
+            if not runs([mark], {name: value} if value is not None else {}):
+                return None
+        else:  # the caller's own parameter decides
+            marks.append(value if kind == "" else f"+{value}")
     return tuple(marks)

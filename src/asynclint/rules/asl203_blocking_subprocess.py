@@ -110,17 +110,7 @@ class BlockingSubprocess(BlockingCallRule):
         if not isinstance(line, cst.SimpleStatementLine):
             return False
         index = line.body.index(statement)
-        if index:
-            previous: cst.CSTNode = line.body[index - 1]
-        else:
-            block = ctx.parent(line)
-            body = getattr(block, "body", None)
-            if not isinstance(body, (list, tuple)) or line not in body:
-                return False
-            at = body.index(line)
-            if not at or not isinstance(body[at - 1], cst.SimpleStatementLine):
-                return False
-            previous = body[at - 1].body[-1]
+        previous = line.body[index - 1] if index else self._before(line)
         call = previous.value if isinstance(previous, cst.Expr) else None
         return (
             isinstance(call, cst.Call)
@@ -128,6 +118,22 @@ class BlockingSubprocess(BlockingCallRule):
             and call.func.attr.value in _STOPS
             and call.func.value.deep_equals(process)
         )
+
+    def _before(self, statement: cst.CSTNode) -> cst.BaseSmallStatement | None:
+        """The simple statement just before `statement` in its block; for the first
+        statement of a `try:`, the one before the `try` (`p.kill()`, then `try:
+        p.wait(timeout=5)`: the wait is still the next thing done)."""
+        ctx = self.ctx
+        block = ctx.parent(statement)
+        body = getattr(block, "body", None)
+        if not isinstance(body, (list, tuple)) or statement not in body:
+            return None
+        at = body.index(statement)
+        if not at:
+            owner = ctx.parent(block) if block is not None else None
+            return self._before(owner) if isinstance(owner, cst.Try) and owner.body is block else None
+        previous = body[at - 1]
+        return previous.body[-1] if isinstance(previous, cst.SimpleStatementLine) else None
 
 
 def _exited(test: cst.BaseExpression, process: cst.BaseExpression) -> bool:

@@ -35,7 +35,7 @@ import libcst as cst
 
 from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
-from asynclint.project.arguments import Signature, passed, runs
+from asynclint.project.arguments import Signature, bind, runs
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
 from asynclint.scope import Scope
@@ -131,10 +131,10 @@ class BlockingCallInHelper(Rule):
 
 
 def _chain_when_called(arguments: list[str], signature: Signature, items: Iterable[_Guarded]) -> list[str] | None:
-    """The first blocking path a call runs (one whose guarding parameters it all leaves
-    out, and whose `+p` parameters it may all give), or None."""
-    given = passed(arguments, signature)
-    return next((chain for guard, chain in items if runs(guard, given)), None)
+    """The first blocking path a call runs (one whose guard its arguments meet:
+    `project.arguments`), or None."""
+    bound = bind(arguments, signature)
+    return next((chain for guard, chain in items if runs(guard, bound)), None)
 
 
 # A chain longer than this shows its first and last hops: the call the reader is looking at,
