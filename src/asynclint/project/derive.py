@@ -140,6 +140,12 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
     return blocking, guards
 
 
+# Each guarded path of a helper is a path of each caller: along a call graph of many
+# branches their number grows with every layer. Past this many, a function's calls are all
+# taken to run the chain shown (and reported, as before guards were read).
+MAX_GUARDED_PATHS = 64
+
+
 def _guards(
     name: str, info: FunctionFacts, found: Targets, chains: dict[str, list[str]], guards: dict[str, Guards]
 ) -> Guards | None:
@@ -163,7 +169,7 @@ def _guards(
             marks = inherited(path_guard, bound)
             if marks is not None:
                 items.append(((*guard, *marks), [display, *steps, *chain]))
-    if "signature" not in info:
+    if "signature" not in info or len(items) > MAX_GUARDED_PATHS:
         return None
     shown = chains[name]
     if any(not guard and chain == shown for guard, chain in items):
