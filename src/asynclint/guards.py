@@ -188,10 +188,8 @@ def _defaults_truthy(scope: Scope, name: str) -> bool:
     """Is `name` a parameter of the function with a true constant default (`True`, a
     number but 0, a non-empty string), never bound again? A call leaving it out runs what
     its test guards; one passing an empty constant (`create=False`) does not."""
-    bindings = scope.bindings.get(name, ())
-    if len(bindings) != 1 or bindings[0].kind != "param" or not isinstance(param := bindings[0].node, cst.Param):
-        return False
-    default = param.default
+    param = _untouched_param(scope, name)
+    default = param.default if param is not None else None
     if isinstance(default, cst.Name):
         return default.value == "True"
     if isinstance(default, cst.Integer):
@@ -235,15 +233,21 @@ def _handed_on(scope: Scope, name: str) -> bool:
     """Is `name` a parameter of the function that holds what its caller gave (never bound
     again), with no default or an empty one, so that whether it is given is the caller's
     to say? (Not `self`, which always is.)"""
-    bindings = scope.bindings.get(name, ())
-    if len(bindings) != 1 or bindings[0].kind != "param" or name == scope.self_name:
-        return False
-    param = bindings[0].node
+    param = _untouched_param(scope, name)
     return (
-        isinstance(param, cst.Param)
+        param is not None
+        and name != scope.self_name
         and param.star not in ("*", "**")
         and (param.default is None or empty_constant(param.default))
     )
+
+
+def _untouched_param(scope: Scope, name: str) -> cst.Param | None:
+    """The parameter `name` of the function, where nothing in it binds the name again."""
+    bindings = scope.bindings.get(name, ())
+    if len(bindings) != 1 or bindings[0].kind != "param" or not isinstance(bindings[0].node, cst.Param):
+        return None
+    return bindings[0].node
 
 
 def empty_constant(value: cst.BaseExpression) -> bool:
