@@ -23,9 +23,9 @@ _MAX_DEPTH = 4
 
 def in_process(ctx: Context, call: cst.Call) -> bool:
     """Is the engine `call` creates (`create_engine(...)`, at the node the visit is at) one of
-    an in-process database: by its URL, its options, the class it is made in, or a connect
-    listener that runs a `PRAGMA`?"""
-    return _named_in_process(ctx, call) or _sqlite_pragmas(ctx, call)
+    an in-process database: by its URL, its options, the class it is made in, the test of
+    the `if` it is made under, or a connect listener that runs a `PRAGMA`?"""
+    return _named_in_process(ctx, call) or _under_in_process_test(ctx) or _sqlite_pragmas(ctx, call)
 
 
 def database_of(ctx: Context, call: cst.Call) -> str | None:
@@ -143,6 +143,40 @@ def _connect_listener(ctx: Context, expr: cst.BaseExpression, arity: int) -> str
     if isinstance(target, cst.Attribute) and target.attr.value == "sync_engine":
         target = target.value
     return dotted_name(target)
+
+
+def _under_in_process_test(ctx: Context) -> bool:
+    """Made where an `if` says the database runs in the process: in the body of `if
+    is_sqlite():`, `if url.startswith("sqlite")`, `if dialect == "sqlite":`, or in the
+    `else` of `if not is_sqlite():`, `if dialect != "sqlite":`."""
+    child: cst.CSTNode | None = None
+    for node in ctx.ancestors():
+        if isinstance(node, cst.If) and child is not None:
+            if (node.body is child and _says_in_process(node.test, True)) or (
+                node.orelse is child and _says_in_process(node.test, False)
+            ):
+                return True
+        child = node
+    return False
+
+
+def _says_in_process(test: cst.BaseExpression, holds: bool) -> bool:
+    """Does `test`, true (`holds`) or false, say the database runs in the process?"""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _says_in_process(test.expression, not holds)
+    if isinstance(test, cst.BooleanOperation):
+        if not holds:
+            return False  # which side was false is not known
+        sides = (_says_in_process(test.left, True), _says_in_process(test.right, True))
+        return any(sides) if isinstance(test.operator, cst.And) else all(sides)
+    if isinstance(test, cst.Comparison):
+        # `dialect == "sqlite"` when true; `dialect != "sqlite"` when false.
+        same = (cst.Equal, cst.In, cst.Is) if holds else (cst.NotEqual, cst.NotIn, cst.IsNot)
+        if not all(isinstance(target.operator, same) for target in test.comparisons):
+            return False
+    elif not holds:
+        return False
+    return any(isinstance(node, (cst.Name, cst.SimpleString)) and _names_in_process(node.value) for node in walk(test))
 
 
 def _named_in_process(ctx: Context, call: cst.Call) -> bool:
