@@ -53,7 +53,7 @@ def bind(arguments: Iterable[str], signature: Signature) -> dict[str, str]:
 def runs(guard: Iterable[str], bound: dict[str, str]) -> bool:
     """Does a path under `guard` run for a call handing `bound` (`bind`)?"""
     for mark in guard:
-        kind, name = (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
+        kind, name = _split(mark)
         value = bound.get(name)
         given = value is not None and value != EMPTY
         if (kind == "" and given) or (kind == "+" and not given) or (kind == "~" and value == EMPTY):
@@ -68,7 +68,7 @@ def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | 
     out, the callee's gets an empty value.)"""
     marks: list[str] = []
     for mark in guard:
-        kind, name = (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
+        kind, name = _split(mark)
         value = bound.get(name)
         if value is None or value in (GIVEN, EMPTY):
             if not runs([mark], {name: value} if value is not None else {}):
@@ -76,3 +76,8 @@ def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | 
         else:  # the caller's own parameter decides
             marks.append(value if kind == "" else f"+{value}")
     return tuple(marks)
+
+
+def _split(mark: str) -> tuple[str, str]:
+    """`+p` -> ("+", "p"), `~p` -> ("~", "p"), `p` -> ("", "p")."""
+    return (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
