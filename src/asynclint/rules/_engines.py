@@ -176,7 +176,7 @@ def _says_in_process(test: cst.BaseExpression, holds: bool) -> bool:
             return False
     elif not holds:
         return False
-    return any(isinstance(node, (cst.Name, cst.SimpleString)) and _names_in_process(node.value) for node in walk(test))
+    return _mentions_in_process(test)
 
 
 def _named_in_process(ctx: Context, call: cst.Call) -> bool:
@@ -187,11 +187,8 @@ def _named_in_process(ctx: Context, call: cst.Call) -> bool:
     if any(isinstance(node, cst.ClassDef) and _class_names_in_process(node) for node in ctx.ancestors()):
         return True
     # Anything in the call that names one: `_sqlite_url(path)`, `sqlite_connection_factory()`.
-    for node in walk(call):
-        if node is call.func:
-            continue
-        if isinstance(node, (cst.Name, cst.SimpleString)) and _names_in_process(node.value):
-            return True
+    if _mentions_in_process(call, skip=call.func):
+        return True
     connect_args = analysis.keyword(call, "connect_args")
     if connect_args is not None and isinstance(connect_args.value, cst.Dict):
         for element in connect_args.value.elements:
@@ -268,6 +265,15 @@ def _class_names_in_process(node: cst.ClassDef) -> bool:
                 if isinstance(value, str) and _names_in_process(value):
                     return True
     return False
+
+
+def _mentions_in_process(root: cst.CSTNode, skip: cst.CSTNode | None = None) -> bool:
+    """Does a name or a string in `root` (but the node `skip` itself) name an in-process
+    database?"""
+    return any(
+        node is not skip and isinstance(node, (cst.Name, cst.SimpleString)) and _names_in_process(node.value)
+        for node in walk(root)
+    )
 
 
 def _names_in_process(name: str) -> bool:
