@@ -54,7 +54,7 @@ def test_a_callers_arguments_turn_a_helpers_guard_into_its_own(mark, left_out, e
 
 
 def _function(display, calls=(), blocking=(), signature=None):
-    info = {"async": False, "cached": False, "display": display, "calls": [], "blocking": list(blocking)}
+    info = {"async": False, "cached": False, "display": display, "blocking": list(blocking)}
     if calls:
         info["passing"] = [[callee, [], list(arguments)] for callee, arguments in calls]
     if signature is not None:

@@ -38,13 +38,14 @@ def call_edits(facts: dict, names: list[str], rng: random.Random):
                 info["blocking"] = [["ASL201", "time.sleep"], *info["blocking"]]
             elif kind == 1:
                 info["blocking"] = []
-                info.pop("guarded_calls", None)
+                info["passing"] = [entry for entry in info.get("passing", ()) if not entry[1]]
             elif kind == 2:
-                info["calls"] = [*info["calls"], *rng.sample(names, min(3, len(names)))]
+                added = [[name, [], []] for name in rng.sample(names, min(3, len(names)))]
+                info["passing"] = [*info.get("passing", ()), *added]
             elif kind == 3:
-                info["calls"] = []
+                info.pop("passing", None)
             else:
-                info["guarded_calls"] = [[rng.choice(names), ["p"]]]
+                info["passing"] = [*info.get("passing", ()), [rng.choice(names), ["p"], []]]
                 info["blocking"] = [*info["blocking"], ["ASL201", "time.sleep", ["p"]]]
             if new != facts:
                 yield new
@@ -187,7 +188,8 @@ def test_an_import_of_a_project_name_or_one_resolved_before_builds_again():
     assert not IndexBuild(all_facts).update(facts, project_target)
     # A call spelled through the new name was resolved (to itself) by the first build.
     through = copy.deepcopy(facts)
-    next(iter(through["functions"].values()))["calls"].append(f"{module}.zz.sleep")
+    first = next(iter(through["functions"].values()))
+    first["passing"] = [*first.get("passing", ()), [f"{module}.zz.sleep", [], []]]
     before = [*all_facts[:position], through, *all_facts[position + 1 :]]
     build = IndexBuild(before)
     imported = copy.deepcopy(through)

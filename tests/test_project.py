@@ -259,18 +259,17 @@ def test_index_fixed_point_ignores_async_and_cached():
     facts = {
         "version": FACTS_VERSION,
         "functions": {
-            "m.a": {"async": False, "cached": False, "display": "a", "calls": ["m.b"], "blocking": []},
-            "m.b": {"async": False, "cached": False, "display": "b", "calls": ["m.c"], "blocking": []},
+            "m.a": {"async": False, "cached": False, "display": "a", "passing": [["m.b", [], []]], "blocking": []},
+            "m.b": {"async": False, "cached": False, "display": "b", "passing": [["m.c", [], []]], "blocking": []},
             "m.c": {
                 "async": False,
                 "cached": False,
                 "display": "c",
-                "calls": [],
                 "blocking": [["ASL203", "os.system"]],
             },
-            "m.d": {"async": True, "cached": False, "display": "d", "calls": ["m.c"], "blocking": []},
-            "m.e": {"async": False, "cached": True, "display": "e", "calls": ["m.c"], "blocking": []},
-            "m.f": {"async": False, "cached": False, "display": "f", "calls": ["m.e"], "blocking": []},
+            "m.d": {"async": True, "cached": False, "display": "d", "passing": [["m.c", [], []]], "blocking": []},
+            "m.e": {"async": False, "cached": True, "display": "e", "passing": [["m.c", [], []]], "blocking": []},
+            "m.f": {"async": False, "cached": False, "display": "f", "passing": [["m.e", [], []]], "blocking": []},
         },
         "classes": {},
         "exports": {},
@@ -284,7 +283,7 @@ def test_index_fixed_point_ignores_async_and_cached():
 
 
 def _function(**info):
-    return {"async": False, "cached": False, "display": "f", "calls": [], "blocking": [], **info}
+    return {"async": False, "cached": False, "display": "f", "blocking": [], **info}
 
 
 def test_index_sessions_to_a_fixed_point():
@@ -421,16 +420,18 @@ def test_index_guards_and_startup():
         "functions": {
             "m.read": _function(display="read", blocking=[["ASL204", "open"]]),
             # blocks only when `meta` is left out, directly or through `read`
-            "m.log": _function(display="log", guarded_calls=[["m.read", ["meta"]]], signature=[["msg", "meta"], []]),
+            "m.log": _function(display="log", passing=[["m.read", ["meta"], []]], signature=[["msg", "meta"], []]),
             "m.note": _function(
                 display="note", blocking=[["ASL204", "open", ["meta", "tags"]]], signature=[["msg"], ["meta", "tags"]]
             ),
             # also blocks unguarded: no guards
             "m.both": _function(
-                display="both", calls=["m.read"], guarded_calls=[["m.read", ["meta"]]], signature=[["meta"], []]
+                display="both",
+                passing=[["m.read", [], []], ["m.read", ["meta"], []]],
+                signature=[["meta"], []],
             ),
             "m.Report.__init__": _function(
-                display="Report.__init__", guarded_calls=[["m.read", ["config"]]], signature=[["config"], []]
+                display="Report.__init__", passing=[["m.read", ["config"], []]], signature=[["config"], []]
             ),
             "m.lifespan": _function(**{"async": True}, awaits=["m.prepare"], entry=True),
             "m.prepare": _function(**{"async": True}, awaits=["m.deeper"]),
@@ -439,7 +440,7 @@ def test_index_guards_and_startup():
             "m.route": _function(**{"async": True}, awaits=["m.shared"], entry=True),
             "m.spawned": _function(**{"async": True}),
             "m.from_sync": _function(**{"async": True}),
-            "m.main": _function(calls=["m.from_sync"]),
+            "m.main": _function(passing=[["m.from_sync", [], []]]),
         },
         "classes": {"m.Report": {"display": "Report"}},
         "exports": {},

@@ -112,12 +112,16 @@ def imports_alembic_context(ctx: Context) -> bool:
 def is_cli_command(ctx: Context, function: cst.FunctionDef) -> bool:
     """Is `function` a command-line command written as a coroutine: an `async def` decorated
     `@cli.command()` (`@click.command("setup")`, `@app.command()`) in a module that imports a
-    command-line framework (`knowledge.CLI_PACKAGES`)? A chat bot's `@bot.command()`, in a
-    module importing none, is a handler on a busy loop."""
-    return (
-        function.asynchronous is not None
-        and any(last_name(_decorator_callee(d)) in knowledge.CLI_COMMAND_DECORATORS for d in function.decorators)
-        and _imports(ctx, "imports_cli", lambda name: name.partition(".")[0] in knowledge.CLI_PACKAGES)
+    command-line framework (`knowledge.CLI_PACKAGES`), or `@app.default` in one that imports
+    cyclopts? A chat bot's `@bot.command()`, in a module importing none, is a handler on a
+    busy loop."""
+    if function.asynchronous is None:
+        return False
+    names = {last_name(_decorator_callee(d)) for d in function.decorators}
+    if not names.isdisjoint(knowledge.CLI_COMMAND_DECORATORS):
+        return _imports(ctx, "imports_cli", lambda name: name.partition(".")[0] in knowledge.CLI_PACKAGES)
+    return knowledge.CYCLOPTS_DEFAULT_DECORATOR in names and _imports(
+        ctx, "imports_cyclopts", lambda name: name.partition(".")[0] == "cyclopts"
     )
 
 

@@ -19,7 +19,19 @@ from asynclint.registry import EXTRA_CALL_CODES, NOT_IN_TESTS, OPT_IN, all_codes
 
 DEFAULT_TARGET = (3, 11)
 # Test code as pytest finds it: its file names, and the folders tests are kept in.
-DEFAULT_TEST_FILES = ("test_*.py", "*_test.py", "conftest.py", "tests/*", "*/tests/*", "test/*", "*/test/*")
+# Also a package's `testing` helpers (`litestar/testing/`, `sqlalchemy/testing/`): code for
+# its users' tests, judged NOISE by every blind review that met it (benchmarks/REVIEW.md).
+DEFAULT_TEST_FILES = (
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "tests/*",
+    "*/tests/*",
+    "test/*",
+    "*/test/*",
+    "testing/*",
+    "*/testing/*",
+)
 # ruff's range: below 3.11 every target behaves alike (the rules needing 3.11 are off), but a
 # project that supports 3.9 must be able to say so without a config error.
 SUPPORTED_TARGETS = [(3, minor) for minor in range(7, 15)]

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, TypeGuard
 
 import libcst as cst
 
+from asynclint.knowledge import TEST_FIXTURE_DECORATORS
+from asynclint.registry import NOT_IN_TESTS
 from asynclint.resolve import Resolver
 from asynclint.scope import Scope
 
@@ -165,6 +167,25 @@ class Context:
         help: str | None = None,
         site: object = None,
     ) -> None:
+        code = code or self.current_code
+        if code in NOT_IN_TESTS and self.settings.test_files and self._in_test_fixture():
+            return  # test code, wherever the file is (`test-files`)
         statement = self.stack[1] if len(self.stack) > 1 else None
         call = self.calls - 1 if site is not None and isinstance(node, cst.Call) and node is self.stack[-1] else None
-        self.reports.append(Report(code or self.current_code, node, message, fix, help, statement, site, call))
+        self.reports.append(Report(code, node, message, fix, help, statement, site, call))
+
+    def _in_test_fixture(self) -> bool:
+        """Inside a function decorated as a pytest fixture (`@pytest.fixture`,
+        `@pytest_asyncio.fixture(scope="session")`): test code in a module the `test-files`
+        globs do not name, such as a plugin package of fixtures (`redbot/pytest/`)."""
+        scope: Scope | None = self.function_scope
+        while scope is not None:
+            node = scope.node
+            if isinstance(node, cst.FunctionDef):
+                for decorator in node.decorators:
+                    expr = decorator.decorator
+                    name = self.qualname(expr.func if isinstance(expr, cst.Call) else expr, scope.parent)
+                    if name in TEST_FIXTURE_DECORATORS:
+                        return True
+            scope = scope.parent
+        return False

@@ -53,15 +53,14 @@ if TYPE_CHECKING:
             "cached": Required[bool],
             "off_loop": bool,
             "display": Required[str],
-            "calls": Required[list[str]],
             # [rule code, blocking call], or [code, call, parameters whose passing skips it]
             "blocking": Required[list[list[str | list[str]]]],
             "awaits": list[str],
             "entry": bool,
             "generator": bool,
             "signature": list[list[str]],
-            "guarded_calls": list[list[str | list[str]]],  # [callee, parameters]
-            "passing": list[list[str | list[str]]],  # [project callee, parameters, arguments]
+            # sync: [project callee, parameters guarding the call, arguments]
+            "passing": list[list[str | list[str]]],
             "params": list[list[int | str]],  # [position or -1, name]
             "bind": str,
             "decorated": bool,
@@ -235,7 +234,6 @@ class FactsCollector:
                 "async": node.asynchronous is not None,
                 "cached": any(map(knowledge.caches, decorators)),
                 "display": display,
-                "calls": [],
                 "blocking": [],
             }
             if any(d in knowledge.OFF_LOOP_DECORATORS for d in decorators):
@@ -313,9 +311,9 @@ class FactsCollector:
             self._hands_back(node, record)
             self._drops(node, record)
             passing = self.passing.get(node)
-            if passing:
+            if passing and not record["async"]:  # what an async function calls runs in its caller's task
                 record["passing"] = passing
-            if passing or record.get("guarded_calls") or any(len(entry) > 2 for entry in record["blocking"]):
+            if passing or any(len(entry) > 2 for entry in record["blocking"]):
                 record["signature"] = _signature(node, self.bound.get(node, False))
             if not record.get("awaits", True):
                 del record["awaits"]
@@ -373,6 +371,12 @@ class FactsCollector:
         if ctx.in_async:
             if name is not None and (starter or starts_concurrent_work(node, callee)):
                 self.functions[name]["concurrent"] = True
+            if callee is None and name is not None and isinstance(ctx.parent(node), cst.Await):
+                # `await server.init_async()` on this module's `server = SyncServer()`: the
+                # index finds the method through `values` (a lifespan's startup work).
+                held = self._module_value_method(node.func)
+                if held is not None:
+                    self.functions[name]["awaits"].append(held)
             if callee and self._is_project_name(callee):
                 self.async_calls.add(callee)
                 awaited = isinstance(ctx.parent(node), cst.Await)
@@ -401,14 +405,20 @@ class FactsCollector:
         if guard == LAZY:
             return
         if project_callee is not None:
-            if guard:
-                record.setdefault("guarded_calls", []).append([project_callee, sorted(guard)])
-            else:
-                record["calls"].append(project_callee)
             func = self.stack[-1][0]
             self.passing.setdefault(func, []).append([project_callee, sorted(guard), handed(node, ctx.scopes[func])])
         if blocking is not None:
             record["blocking"].append([*blocking, sorted(guard)] if guard else blocking)
+
+    def _module_value_method(self, func: cst.BaseExpression) -> str | None:
+        """`value.method` where `value` is bound once in this module, by an assignment
+        (`server = SyncServer()`): "module.value.method"."""
+        if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)) or not self.module:
+            return None
+        found = self.ctx.scope.lookup(func.value.value)
+        if found is None or found[0].kind != "module" or len(found[1]) != 1 or found[1][0].kind not in _VALUE_KINDS:
+            return None
+        return f"{self.module}.{func.value.value}.{func.attr.value}"
 
     def _lifecycle(self, node: cst.Call) -> None:
         """Functions registered to run at startup or shutdown (`FastAPI(lifespan=f)`,

@@ -127,6 +127,9 @@ MONGO_PROPERTIES = frozenset(
 # Canonical type names used by every rule; aliases map onto them.
 
 ASYNC_SESSION = "sqlalchemy.ext.asyncio.AsyncSession"
+
+# A function decorated so is test code wherever it is (`registry.NOT_IN_TESTS`).
+TEST_FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 SYNC_SESSION = "sqlalchemy.orm.Session"
 ASYNC_SESSIONMAKER = "sqlalchemy.ext.asyncio.async_sessionmaker"
 SYNC_SESSIONMAKER = "sqlalchemy.orm.sessionmaker"
@@ -422,6 +425,8 @@ RUN_MAIN = frozenset({"asyncio.run", "asyncio.runners.run", "uvloop.run", "anyio
 # imports one of these frameworks: a chat bot's `@bot.command()` is a handler on a busy loop.
 CLI_PACKAGES = frozenset({"click", "asyncclick", "rich_click", "typer", "cyclopts"})
 CLI_COMMAND_DECORATORS = frozenset({"command"})
+# cyclopts also registers an app's default command with `@app.default` (prefect's `deploy`).
+CYCLOPTS_DEFAULT_DECORATOR = "default"
 # ...unless it starts concurrent work itself: tasks, a group of them, a server (then what
 # it blocks stalls that work).
 CONCURRENT_STARTERS = frozenset(

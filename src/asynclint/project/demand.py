@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from asynclint.diagnostics import ModuleFacts
-from asynclint.project.derive import callable_target, runs_its_calls
+from asynclint.project.derive import callable_target, project_calls, runs_its_calls
 from asynclint.project.joined import Joined, join
 
 # A name -> (the names it leads to, the missing name to want or None).
@@ -27,7 +27,7 @@ def wanted_calls(all_facts: list[ModuleFacts]) -> set[str]:
             return (), target[0] if target else name
         if not runs_its_calls(info):
             return (), None
-        return [*info["calls"], *(call for call, _ in info.get("guarded_calls", ()))], None
+        return project_calls(info, guarded=True), None
 
     return _missing(project, [call for facts in all_facts for call in facts.get("async_calls", ())], follow)
 

@@ -6,7 +6,7 @@ project's call graph."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asynclint import knowledge
 from asynclint.diagnostics import ModuleFacts
@@ -56,6 +56,12 @@ def runs_its_calls(info: FunctionFacts) -> bool:
     return not info["async"] and not info["cached"] and not info.get("off_loop", False)
 
 
+def project_calls(info: FunctionFacts, guarded: bool = False) -> list[str]:
+    """The project functions a sync function calls on every call, and with `guarded` also
+    those it calls under a parameter's guard (its `passing`)."""
+    return [cast(str, entry[0]) for entry in info.get("passing", ()) if guarded or not entry[1]]
+
+
 def call_targets(project: Joined, followed: dict[str, Any]) -> dict[str, Targets]:
     """Sync, uncached project function -> what its calls run. `followed`: called name -> what
     it runs, filled on the way (most names are called from many places, and most are
@@ -68,13 +74,10 @@ def call_targets(project: Joined, followed: dict[str, Any]) -> dict[str, Targets
 def targets_of(project: Joined, info: FunctionFacts, followed: dict[str, Any]) -> Targets:
     functions, classes, resolve = project.functions, project.classes, project.resolve
     found: Targets = []
-    # `passing` holds the calls of `calls` and `guarded_calls` with their arguments: those
-    # made on every call first, as the chain shown takes the first that blocks.
-    passing = info.get("passing")
-    calls = (
-        sorted(((call, params, tuple(arguments)) for call, params, arguments in passing), key=lambda c: bool(c[1]))
-        if passing is not None
-        else [(call, (), None) for call in info["calls"]] + [(c, p, None) for c, p in info.get("guarded_calls", ())]
+    # Those made on every call first, as the chain shown takes the first that blocks.
+    calls = sorted(
+        ((call, params, tuple(arguments)) for call, params, arguments in info.get("passing", ())),
+        key=lambda c: bool(c[1]),
     )
     for call, params, arguments in calls:
         target = followed.get(call, _UNSEEN)
@@ -120,7 +123,7 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
         chains.update(added)
         layer = set(added)
     guards: dict[str, Guards] = {}
-    for name in chains:  # callees before their callers, but for a cycle or a longer way round
+    for name in _callees_first(chains, targets):
         guarded = _guards(name, functions[name], targets.get(name, []), chains, guards)
         if guarded is not None:
             guards[name] = guarded
@@ -138,6 +141,32 @@ def chains(project: Joined, targets: dict[str, Targets]) -> tuple[dict[str, list
                 signature, paths = guards[init]
                 guards[name] = (signature, tuple((guard, [shown, *chain]) for guard, chain in paths))
     return blocking, guards
+
+
+def _callees_first(chains: dict[str, list[str]], targets: dict[str, Targets]) -> list[str]:
+    """The blocking functions, each after the blocking functions it calls (depth first, in
+    the order of `chains`, then of its calls); in a cycle, the one reached first comes
+    last. Not the order of `chains` by layers: a caller may reach the blocking call through
+    one callee as soon as another callee does (mage-ai's `fetch` calls `Git.get_manager`
+    and `get_username`, which calls it too), and its guards need both callees' first."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in chains:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(targets.get(root, ())))]
+        while stack:
+            name, calls = stack[-1]
+            for target, _, _, _ in calls:
+                if target in chains and target not in seen:
+                    seen.add(target)
+                    stack.append((target, iter(targets.get(target, ()))))
+                    break
+            else:
+                order.append(name)
+                stack.pop()
+    return order
 
 
 # Each guarded path of a helper is a path of each caller: along a call graph of many
@@ -208,7 +237,7 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
     for name, info in functions.items():
         # A sync caller hands the coroutine on (`asyncio.run(f())`): not startup-only.
         caller = name if info["async"] else ""
-        for call in info.get("awaits", ()) if info["async"] else info["calls"]:
+        for call in info.get("awaits", ()) if info["async"] else project_calls(info):
             target = function(call)
             if target is not None:
                 by = awaited_by.get(target)

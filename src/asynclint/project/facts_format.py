@@ -7,13 +7,16 @@ nothing to say are left out:
          # a sync function whose decorator runs it in a thread (`@sync_to_async`): its
          # blocking calls block no caller
          "off_loop": bool,
-         "calls": [qualname, ...], "blocking": [[code, what], ...],
-         # calls and blocking calls under `if p is None:` on parameters: skipped when a call
-         # site passes one of them; under `if p:` ("+p"): skipped when it leaves p out
-         # ("blocking" entries then carry the names as a third item); and how a caller
-         # fills the parameters: [[positional...], [keyword-only...]]
+         "blocking": [[code, what], ...],
+         # blocking calls under `if p is None:` on parameters: skipped when a call site
+         # passes one of them; under `if p:` ("+p"): skipped when it leaves p out (the
+         # entry then carries the names as a third item); and how a caller fills the
+         # parameters: [[positional...], [keyword-only...]]
          # (calls under a lazy-singleton guard are left out altogether)
-         "guarded_calls": [[qualname, [param, ...]], ...], "signature": [[...], [...]],
+         "signature": [[...], [...]],
+         # a sync function's project calls: [qualname, [guarding param, ...], [argument, ...]]
+         # (`project.arguments`: what it hands each parameter of the callee)
+         "passing": [...],
          # async functions: the project calls they await directly; "entry" when a decorator
          # (a route, a registered callback) may call it from outside; "concurrent" when it
          # starts tasks or a server itself; "cli" when it is a command-line command
@@ -71,7 +74,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 17
+FACTS_VERSION = 18
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

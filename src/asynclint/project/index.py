@@ -357,15 +357,15 @@ INDEXED_MODULE_KEYS = (
 
 class IndexBuild:
     """A project index with what it was built from, to update it when a module's facts
-    change only in what its functions call (`calls`, `blocking`, `guarded_calls`, `passing`,
-    and the `signature` the guards read): the blocking chains are derived again from the
+    change only in what its functions call (`blocking`, `passing`, and the `signature` the
+    guards read): the blocking chains are derived again from the
     call targets kept (those of the changed functions followed again), and the rest of the
     index is kept. Anything else changed
     needs `IndexBuild(all_facts)` again. (The language server, between keystrokes.)"""
 
     # What of a function's facts only the blocking chains depend on (and, through a sync
     # function's calls, which functions run only at startup: checked in `update`).
-    _CALL_KEYS = frozenset({"calls", "blocking", "guarded_calls", "passing", "signature"})
+    _CALL_KEYS = frozenset({"blocking", "passing", "signature"})
 
     def __init__(self, all_facts: list[ModuleFacts], index: ProjectIndex | None = None) -> None:
         """`index`: the index of these facts, known already (a run's record): not built
@@ -396,8 +396,8 @@ class IndexBuild:
             # must stay the same.
             for name in changed:
                 if not functions[name]["async"]:
-                    before = {project.function(call) for call in old["functions"][name]["calls"]}
-                    after = {project.function(call) for call in new["functions"][name]["calls"]}
+                    before = {project.function(call) for call in derive.project_calls(old["functions"][name])}
+                    after = {project.function(call) for call in derive.project_calls(new["functions"][name])}
                     if any(target and functions[target]["async"] for target in before ^ after):
                         return False
         for alias, target in imports.items():

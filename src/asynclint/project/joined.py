@@ -86,7 +86,8 @@ class Joined:
 
     def function(self, name: str) -> str | None:
         """The project function a called name runs: a function, or a method found through
-        the class and its bases (`pkg.Db.session` defined on `pkg.BaseDb`)."""
+        the class and its bases (`pkg.Db.session` defined on `pkg.BaseDb`), also of a
+        module-level instance of a project class (`values`)."""
         if name in self._functions:
             return self._functions[name]
         found = self._functions[name] = self._function(name)
@@ -99,6 +100,8 @@ class Joined:
         if name in self.functions:
             return name
         owner, _, attr = name.rpartition(".")
+        if owner in self.values:  # `server.init_async` on a module's `server = SyncServer()`
+            owner = self.resolve(self.values[owner])
         for klass in self.mro(owner) if owner else ():
             method = f"{klass}.{attr}"
             if method in self.functions:

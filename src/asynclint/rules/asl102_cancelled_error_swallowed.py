@@ -23,9 +23,11 @@ that already catches CancelledError in the same `try` (it never sees one);
 `yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
 there: an iterated async generator is cancelled at its consumer's `await`; an `async for`
 over a module's own async generator that never suspends is none either) or inside a
-`with ...(shield=True)`; a handler in the `finally:` of a `try` whose body ends only by
-an exception (a `while True:` nothing breaks, a `raise`): the exception in flight goes on
-after it, and what it swallows is a second cancellation of the cleanup; the
+`with ...(shield=True)`; a handler in the `finally:` of a `try` that the function never
+gets past (its body ends only by an exception: a `while True:` nothing breaks, a `raise`;
+or the function ends after it, nothing suspending on the way, no loop around it): a
+cancellation of the body goes on after the cleanup, and what the handler swallows is one
+landing in the best-effort cleanup itself; the
 cancel-then-await idiom (`t.cancel()` earlier in the function, or for `self.x`/a global
 anywhere in the class/module, then `await t` in the `try`; not `await asyncio.wait(...)`,
 which never raises the tasks' cancellation); a deferred re-raise (the handler keeps the
@@ -43,7 +45,8 @@ also kept in a name the function later puts: `outcome = ("error", e)` ...
 `results.put_nowait(outcome)`); a private function the module only calls from handlers
 that catch the cancellation and re-raise it (`except CancelledError: await _drain(t); raise`:
 it swallows only a second cancellation); sync code. Policy: at the root of a task (after the
-handler the function ends, and the function is only ever started as a task: in this
+handler the function ends, or runs only code that does not suspend, and the function is
+only ever started as a task: in this
 module, or, with the project index, in other modules and through the project's own spawn
 helpers, also one that spawns a wrapper coroutine whose last act is to await the
 argument) the task ends and cancels nothing that depends on it, so it is not flagged
@@ -191,7 +194,7 @@ class CancelledErrorSwallowed(Rule):
             return
         if self._earlier_handler_catches(try_, node) or self._inside_reraising_handler(try_) or self._shielded():
             return
-        if self._in_cleanup_of_a_raise(try_):
+        if self._in_cleanup():
             return
         if self._cancel_then_await(try_) or self._raised_later(node) or self._task_root(try_, node):
             return
@@ -289,25 +292,31 @@ class CancelledErrorSwallowed(Rule):
                 return False
         return True
 
-    def _in_cleanup_of_a_raise(self, try_: cst.Try | cst.TryStar) -> bool:
-        """Is this `try` in the `finally:` of a `try` (with no handlers) whose body never ends
-        but by an exception: its last statement a `while True:` that nothing breaks, or a
-        `raise`, and no `return`/`break`/`continue` out of it? That `finally:` runs only while
-        an exception (the task's cancellation, mostly) is on its way out, and lets it go on
-        after; what a handler in it swallows is a second cancellation of the cleanup."""
+    def _in_cleanup(self) -> bool:
+        """Is the handler in the `finally:` (anywhere there: in a loop over clients, in a
+        `try` of its own) of an outer `try` that the function never gets past: its body ends
+        only by an exception (a `while True:` nothing breaks, a `raise`), or the function
+        ends after it (`_ends_function`)? A cancellation of the task in the outer `try` is on
+        its way out while the `finally:` runs, and goes on after it; what a catch-all in the
+        cleanup swallows is one that lands in the cleanup itself, which the author chose to
+        finish, and the function ends anyway (blind reviews: every such handler NOISE,
+        best-effort teardown that must not mask the exception in flight). In a loop, the
+        function would go round again, uncancelled."""
+        function = self.ctx.function_scope
         for ancestor in self.ctx.ancestors():
             if isinstance(ancestor, NESTED_SCOPES):
                 return False
             if isinstance(ancestor, cst.Finally):
                 outer = self.ctx.parent(ancestor)
+                if not isinstance(outer, cst.Try):
+                    return False
+                if not outer.handlers and outer.orelse is None and _never_completes(outer.body):
+                    return True
                 return (
-                    isinstance(outer, cst.Try)
-                    and not outer.handlers
-                    and outer.orelse is None
-                    and _never_completes(outer.body)
+                    function is not None
+                    and isinstance(function.node, cst.FunctionDef)
+                    and self._ends_function(outer, function.node)
                 )
-            if ancestor is not try_ and isinstance(ancestor, _TRIES):
-                return False  # the nearest `try` around this one is not a `try`/`finally`
         return False
 
     def _subclasses_cancellation(self, raised: cst.BaseExpression, depth: int = 0) -> bool:
@@ -558,14 +567,19 @@ class CancelledErrorSwallowed(Rule):
         return self.ctx.resolver.qualname(function.node.name, function.parent) in project.task_roots
 
     def _ends_function(self, start: cst.CSTNode, function: cst.FunctionDef) -> bool:
-        """Is `start` the last statement of each enclosing block up to the function body,
-        with no loop (it would go round again) and no `else:` (it would run) on the way?"""
+        """Does the function end after `start` without another suspension point: what follows
+        it in each enclosing block up to the function body does not suspend (`self.transport.
+        close()`), with no loop (it would go round again) and no `else:` (it would run) on
+        the way?"""
         node: cst.CSTNode = start
         ancestors = list(self.ctx.ancestors())
         del ancestors[: ancestors.index(start) + 1]
+        yields = self._yields_count()
         for ancestor in ancestors:
             if isinstance(ancestor, cst.IndentedBlock):
-                if ancestor.body[-1] is not node:
+                place = next(i for i, statement in enumerate(ancestor.body) if statement is node)
+                after = ancestor.body[place + 1 :]
+                if any(_can_be_cancelled(statement, yields) for statement in after):
                     return False
             elif ancestor is function:
                 return True

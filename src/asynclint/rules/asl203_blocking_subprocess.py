@@ -12,7 +12,9 @@ child polled with `poll()`); an `os.wait*`/`os.spawn*` call given a flag with wh
 returns at once (`os.WNOHANG`, `os.P_NOWAIT`: `knowledge.NON_BLOCKING_PROCESS_FLAGS`);
 `p.wait()` in the statement right after `p.terminate()` or `p.kill()` on the same process,
 the teardown idiom: it reaps a child already told to exit (after `kill()` at once; after
-`terminate()` as long as the child takes to shut down).
+`terminate()` as long as the child takes to shut down); `p.wait()`/`p.communicate()` under a
+test that the child has exited (`if p.poll() is not None:`, also through a name holding only
+`p.poll()` or None).
 
 No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
 """
@@ -82,23 +84,42 @@ class BlockingSubprocess(BlockingCallRule):
 
     def blocking_method(self, node: cst.Call, func: cst.Attribute) -> str | None:
         subject = super().blocking_method(node, func)
-        if (
-            subject is not None
-            and func.attr.value == "wait"
-            and (self._reaps_stopped(node, func.value) or self._after_exit(func.value))
-        ):
+        if subject is None:
             return None
-        return subject
+        if func.attr.value == "wait" and self._reaps_stopped(node, func.value):
+            return None
+        return None if self._after_exit(func.value) else subject
 
     def _after_exit(self, process: cst.BaseExpression) -> bool:
         """Is the call in the body of `if process.poll() is not None:` (or `if
-        process.returncode is not None:`)? The child has exited: `wait()` only reaps it."""
+        process.returncode is not None:`, or `if code is not None:` where every value the
+        function gives `code` is `process.poll()` or None)? The child has exited: `wait()`
+        only reaps it, `communicate()` only drains its pipes (mage-ai's git helper)."""
         stack = self.ctx.stack
         for depth in range(len(stack) - 1, 0, -1):
             branch, inside = stack[depth - 1], stack[depth]
-            if isinstance(branch, cst.If) and inside is branch.body and _exited(branch.test, process):
-                return True
+            if isinstance(branch, cst.If) and inside is branch.body:
+                tested = _tested_not_none(branch.test)
+                if tested is not None and (_exit_status(tested, process) or self._holds_poll(tested, process)):
+                    return True
         return False
+
+    def _holds_poll(self, name: cst.BaseExpression, process: cst.BaseExpression) -> bool:
+        """A local name that every assignment of the function gives `process.poll()` or None."""
+        if not isinstance(name, cst.Name):
+            return False
+        found = self.ctx.scope.lookup(name.value)
+        if found is None or found[0].kind != "function" or not found[1]:
+            return False
+        for binding in found[1]:
+            value = binding.value
+            if binding.kind != "assign" or value is None:
+                return False
+            if not (isinstance(value, cst.Name) and value.value == "None") and not (
+                isinstance(value, cst.Call) and not value.args and _exit_status(value, process)
+            ):
+                return False
+        return True
 
     def _reaps_stopped(self, node: cst.Call, process: cst.BaseExpression) -> bool:
         """Is this `wait()` the statement right after `process.terminate()`/`kill()`?"""
@@ -136,8 +157,8 @@ class BlockingSubprocess(BlockingCallRule):
         return previous.body[-1] if isinstance(previous, cst.SimpleStatementLine) else None
 
 
-def _exited(test: cst.BaseExpression, process: cst.BaseExpression) -> bool:
-    """`process.poll() is not None` / `process.returncode is not None`."""
+def _tested_not_none(test: cst.BaseExpression) -> cst.BaseExpression | None:
+    """`x` of a test `x is not None`."""
     if not (
         isinstance(test, cst.Comparison)
         and len(test.comparisons) == 1
@@ -145,8 +166,12 @@ def _exited(test: cst.BaseExpression, process: cst.BaseExpression) -> bool:
         and isinstance(test.comparisons[0].comparator, cst.Name)
         and test.comparisons[0].comparator.value == "None"
     ):
-        return False
-    left = test.left
+        return None
+    return test.left
+
+
+def _exit_status(left: cst.BaseExpression, process: cst.BaseExpression) -> bool:
+    """`process.poll()` / `process.returncode`."""
     if isinstance(left, cst.Call) and not left.args:
         left = left.func
         wanted = "poll"

@@ -93,7 +93,7 @@ def index_view(facts: ModuleFacts | None) -> tuple[Any, ...] | None:
     if not facts:
         return None
     functions = {
-        name: ({k: v for k, v in info.items() if k not in ("calls", "blocking")} if info.get("async") else info)
+        name: ({k: v for k, v in info.items() if k != "blocking"} if info.get("async") else info)
         for name, info in facts.get("functions", {}).items()
     }
     return (facts.get("version"), functions, *(facts.get(key) for key in INDEXED_MODULE_KEYS))
