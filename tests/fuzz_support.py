@@ -1014,7 +1014,7 @@ def mutate(draw, text: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # Safe fixes that run: the target call in every expression context of an async function, the
 # program run before and after the safe fixes (tests/test_fix_properties.py). `{call}` is a
-# blocking call with a safe fix whose value is None (`time.sleep(0.002)` spelled several ways).
+# blocking call with a safe fix whose value is None (`time.sleep(0)` spelled several ways).
 
 CALL_CONTEXTS = [
     "{call}\n    return 1",
@@ -1076,11 +1076,10 @@ CALL_CONTEXTS = [
 ]
 
 CALL_SPELLINGS = [
-    # Over a millisecond: a shorter pause outside a loop is not reported (ASL201).
-    ("import time\n", "time.sleep(0.002)"),
-    ("import time\nimport asyncio\n", "time.sleep(0.002)"),
-    ("from time import sleep as nap\n", "nap(0.002)"),
-    ("import time as clock\n", "clock.sleep(2e-3)"),
+    ("import time\n", "time.sleep(0)"),
+    ("import time\nimport asyncio\n", "time.sleep(0)"),
+    ("from time import sleep as nap\n", "nap(0)"),
+    ("import time as clock\n", "clock.sleep(0.0)"),
 ]
 
 RUNNABLE_SETTINGS = Settings(select=("ASL201",))

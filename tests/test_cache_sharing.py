@@ -104,16 +104,17 @@ def test_fix_and_diff_parse_only_files_with_fixes(project, monkeypatch, count_li
 
     monkeypatch.setattr(fixer, "fix_text", counting)
     (project / "app" / "sleepy.py").write_text(SLEEPY)
-    assert check("--fix", str(project)).exit_code == 1  # ASL303 and ASL207 remain
+    opt_in = ("--extend-select", "ASL303")  # the rule with the unsafe fix
+    assert check("--fix", *opt_in, str(project)).exit_code == 1  # ASL303 and ASL207 remain
     assert "await asyncio.sleep(1)" in (project / "app" / "sleepy.py").read_text()
     fixed.clear()
     count_lints.clear()
-    assert check("--fix", str(project)).exit_code == 1
+    assert check("--fix", *opt_in, str(project)).exit_code == 1
     assert fixed == [] and count_lints == []  # nothing to fix: every answer from the cache
-    assert check("--diff", str(project)).exit_code == 0
+    assert check("--diff", *opt_in, str(project)).exit_code == 0
     assert fixed == []
     # The unsafe fix is one to apply under --unsafe-fixes: that file is fixed, only it.
-    result = check("--diff", "--unsafe-fixes", str(project))
+    result = check("--diff", "--unsafe-fixes", *opt_in, str(project))
     assert result.exit_code == 1 and fixed == ["unsafe.py"]
     assert "expire_on_commit=False" in result.output
 

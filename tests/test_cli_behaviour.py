@@ -28,8 +28,13 @@ def invoke(*args, env=None):
     return CliRunner().invoke(cli, ["check", "--no-cache", *args], env=env)
 
 
+# ASL303 is opt-in: the projects of these tests select it.
+OPT_IN_303 = '[tool.asynclint]\nextend-select = ["ASL303"]\n'
+
+
 @pytest.fixture
 def mixed(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(OPT_IN_303)
     path = tmp_path / "app.py"
     path.write_text(MIXED)
     return path
@@ -71,6 +76,7 @@ def test_statistics_as_json(mixed):
 
 
 def test_unsafe_hint_is_right_and_singular(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(OPT_IN_303)
     path = tmp_path / "s.py"
     path.write_text(UNSAFE_ONLY)
     plain = invoke("--output-format", "concise", str(path))
@@ -92,6 +98,7 @@ def test_diff_exit_zero_exits_zero_and_names_what_unsafe_fixes_would_add(mixed):
 
 
 def test_diff_with_only_unsafe_fixes_exits_zero(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(OPT_IN_303)
     path = tmp_path / "s.py"
     path.write_text(UNSAFE_ONLY)
     result = invoke("--diff", str(path))

@@ -18,8 +18,8 @@ from asynclint import atomic
 from asynclint.atomic import WriteRefused, write_atomic
 from asynclint.cli import cli
 
-BAD = b"import time\nasync def main():\n    time.sleep(1)\n"
-FIXED = b"import asyncio\nasync def main():\n    await asyncio.sleep(1)\n"  # the unused `import time` goes too
+BAD = b"import time\nasync def main():\n    time.sleep(0)\n"
+FIXED = b"import asyncio\nasync def main():\n    await asyncio.sleep(0)\n"  # the unused `import time` goes too
 EDIT = b"# the user's edit\n"
 
 
@@ -138,7 +138,7 @@ def test_fix_keeps_owner_and_mode(tmp_path):
 
 
 def _many_files(folder, count=40, functions=600):
-    body = "".join(f"async def f{j}():\n    time.sleep(1)\n" for j in range(functions))
+    body = "".join(f"async def f{j}():\n    time.sleep(0)\n" for j in range(functions))
     for i in range(count):
         (folder / f"m{i:02d}.py").write_text("import time\n" + body)
 
@@ -188,18 +188,18 @@ def test_fix_format_ruff_keeps_crlf(tmp_path):
     pytest.importorskip("ruff_api")
     (tmp_path / "pyproject.toml").write_text('[tool.asynclint]\nfix-format = "ruff"\n')
     path = tmp_path / "crlf.py"
-    path.write_bytes(b'import time\r\nasync def main():\r\n\tx = {  "a":1 }\r\n\ttime.sleep(1)\r\n')
+    path.write_bytes(b'import time\r\nasync def main():\r\n\tx = {  "a":1 }\r\n\ttime.sleep(0)\r\n')
     result = _fix(path)
     assert result.exit_code == 0, result.output
     fixed = path.read_bytes()
-    assert b"await asyncio.sleep(1)\r\n" in fixed and b'x = {"a": 1}' in fixed
+    assert b"await asyncio.sleep(0)\r\n" in fixed and b'x = {"a": 1}' in fixed
     assert b"\n" not in fixed.replace(b"\r\n", b"")
 
 
 def test_unicode_escape_file_is_not_rewritten(tmp_path):
     # F12: encoding the fixed text as unicode_escape would put the whole file on one line.
     path = tmp_path / "esc.py"
-    original = b"# -*- coding: unicode_escape -*-\nimport time\nasync def main():\n    time.sleep(1)\n"
+    original = b"# -*- coding: unicode_escape -*-\nimport time\nasync def main():\n    time.sleep(0)\n"
     path.write_bytes(original)
     result = _fix(path)
     assert result.exit_code == 1, result.output

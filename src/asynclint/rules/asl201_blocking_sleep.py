@@ -3,12 +3,6 @@
 `time.sleep` stops the whole event loop, not just the coroutine: every other
 request, task and timer waits too. `await asyncio.sleep(...)` yields instead.
 
-Not flagged: a pause of at most a millisecond written as a number (`time.sleep(0.001)`,
-`time.sleep(0)`) outside any loop of its function: it holds the loop no longer than a
-call's own work does, and is written on purpose (chainlit's constructors sleep 1 ms to keep
-timestamps apart; blind reviews judged every such finding NOISE). In a loop it is a poll
-that never lets the task it waits for run, and is flagged; so is any other duration.
-
 Fix (safe): `time.sleep(x)` -> `await asyncio.sleep(x)`, adding `import asyncio`
 when needed; no fix when the name `asyncio` is bound to something else (or only for
 type checkers, or by a local import further down), when the call's result is used as a
@@ -23,11 +17,6 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.fixes import FixSpec, asyncio_available, await_allowed
 from asynclint.rules._blocking import BlockingCallRule
-from asynclint.rules._statements import NESTED_SCOPES
-
-# The longest pause written as a number that blocks the loop no more than a call's own work.
-BRIEF_PAUSE = 0.001
-_LOOPS = (cst.For, cst.While, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
 
 
 class BlockingSleep(BlockingCallRule):
@@ -38,27 +27,6 @@ class BlockingSleep(BlockingCallRule):
     fix_applicability = "safe"
     calls = knowledge.BLOCKING_SLEEP
     remedy = "Use `await asyncio.sleep(...)`"
-
-    def match(self, node: cst.Call) -> tuple[str | None, str] | None:
-        found = super().match(node)
-        if found is not None and found[0] in knowledge.BLOCKING_SLEEP and self._brief_pause(node):
-            return None
-        return found
-
-    def _brief_pause(self, node: cst.Call) -> bool:
-        """`time.sleep(0.001)`: a number of seconds no more than `BRIEF_PAUSE`, outside any
-        loop of the function (also a comprehension)."""
-        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
-            return False
-        seconds = node.args[0].value
-        if not isinstance(seconds, (cst.Integer, cst.Float)) or seconds.evaluated_value > BRIEF_PAUSE:
-            return False
-        for ancestor in self.ctx.ancestors():
-            if isinstance(ancestor, NESTED_SCOPES):
-                return True
-            if isinstance(ancestor, _LOOPS):
-                return False
-        return True
 
     def fix(self, node: cst.Call, name: str) -> FixSpec | None:
         if name not in knowledge.BLOCKING_SLEEP:
