@@ -38,12 +38,6 @@ BLOCKING_SUBPROCESS = frozenset(
 # os.WNOHANG)` (also `wait3`/`wait4`/`waitid`) polls, `os.spawnl(os.P_NOWAIT, ...)` starts
 # the child and returns its pid, as creating a `Popen` does.
 NON_BLOCKING_PROCESS_FLAGS = frozenset({"os.WNOHANG", "os.P_NOWAIT", "os.P_NOWAITO", "os.P_DETACH"})
-# Commands that only read the local repository or the PATH and return in milliseconds
-# (blind reviews judged every such finding NOISE: `git rev-parse --short HEAD` for a version
-# string, `git config --get user.name`, `git check-ref-format --branch`, `command -v mmdc`).
-# Not `git status` or `git ls-files` (a large work tree), nor anything that may reach a remote.
-LOCAL_GIT_QUERIES = frozenset({"rev-parse", "check-ref-format", "symbolic-ref", "config", "var"})
-PATH_LOOKUPS = (("command", "-v"), ("which",))
 
 # `sqlite3.connect` opens a database file in the process: file I/O, as an in-process engine's
 # session is for ASL206 (blind reviews: 1 TRUE of 12 judged as a database driver's call).

@@ -14,9 +14,7 @@ returns at once (`os.WNOHANG`, `os.P_NOWAIT`: `knowledge.NON_BLOCKING_PROCESS_FL
 the teardown idiom: it reaps a child already told to exit (after `kill()` at once; after
 `terminate()` as long as the child takes to shut down); `p.wait()`/`p.communicate()` under a
 test that the child has exited (`if p.poll() is not None:`, also through a name holding only
-`p.poll()` or None); a command written out as a query that only reads the local repository
-or the PATH (`git rev-parse`, `git config`, `git check-ref-format`, `git symbolic-ref`, `git
-var`, `command -v`, `which`): it returns in milliseconds.
+`p.poll()` or None).
 
 No fix: the asyncio process API differs (`await proc.communicate()`, byte streams).
 """
@@ -64,38 +62,9 @@ class BlockingSubprocess(BlockingCallRule):
 
     def match(self, node: cst.Call) -> tuple[str | None, str] | None:
         found = super().match(node)
-        if found is not None and found[0] is not None:
-            if self._returns_at_once(node) or _local_query(self._command_words(node)):
-                return None
+        if found is not None and found[0] is not None and self._returns_at_once(node):
+            return None
         return found
-
-    def _command_words(self, node: cst.Call) -> list[str]:
-        """The first words of the command a call runs, as far as the code writes them out:
-        a string (`"git config --get user.name"`), the leading text of one built up
-        (`"command -v " + tool`, an f-string), a list (`["git", "rev-parse", "HEAD"]`, with
-        `git` as a name holding the executable), or a local name bound once to one of these.
-        A word the code computes is "" (it ends what can be known)."""
-        if not node.args or node.args[0].keyword is not None or node.args[0].star:
-            return []
-        command: cst.BaseExpression = node.args[0].value
-        if isinstance(command, cst.Name):
-            found = self.ctx.scope.lookup(command.value)
-            bindings = found[1] if found is not None and found[0].kind == "function" else []
-            if len(bindings) != 1 or bindings[0].kind != "assign" or bindings[0].value is None:
-                return []
-            command = bindings[0].value
-        if isinstance(command, (cst.List, cst.Tuple)):
-            words = []
-            for element in command.elements:
-                value = element.value
-                if isinstance(value, cst.SimpleString):
-                    words.append(str(value.evaluated_value))
-                elif not words and isinstance(value, cst.Name) and value.value.lower() == "git":
-                    words.append("git")
-                else:
-                    break
-            return words
-        return _leading_text(command).split()
 
     def _returns_at_once(self, node: cst.Call) -> bool:
         """Is one of the call's arguments, or a part of one (`os.WNOHANG | os.WUNTRACED`), a
@@ -186,37 +155,6 @@ class BlockingSubprocess(BlockingCallRule):
             return self._before(owner) if isinstance(owner, cst.Try) and owner.body is block else None
         previous = body[at - 1]
         return previous.body[-1] if isinstance(previous, cst.SimpleStatementLine) else None
-
-
-def _local_query(words: list[str]) -> bool:
-    """Do a command's first words name a query that only reads the local repository or the
-    PATH: `git rev-parse ...` (also `git -C path rev-parse`), `git config --get user.name`,
-    `command -v mmdc`, `which tool` (`knowledge.LOCAL_GIT_QUERIES`, `knowledge.PATH_LOOKUPS`)?"""
-    if any(tuple(words[: len(lookup)]) == lookup for lookup in knowledge.PATH_LOOKUPS):
-        return True
-    if words[:1] != ["git"]:
-        return False
-    rest = words[1:]
-    while rest[:1] == ["-C"]:  # the repository to read
-        rest = rest[2:]
-    return bool(rest) and rest[0] in knowledge.LOCAL_GIT_QUERIES
-
-
-def _leading_text(expr: cst.BaseExpression) -> str:
-    """The text a string expression starts with: all of a plain string, the left side of
-    `a + b`, the literal start of an f-string."""
-    if isinstance(expr, cst.SimpleString):
-        return str(expr.evaluated_value)
-    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-        return _leading_text(expr.left)
-    if isinstance(expr, cst.FormattedString):
-        text = ""
-        for part in expr.parts:
-            if not isinstance(part, cst.FormattedStringText):
-                break
-            text += part.value
-        return text
-    return ""
 
 
 def _tested_not_none(test: cst.BaseExpression) -> cst.BaseExpression | None:
