@@ -311,7 +311,7 @@ class FactsCollector:
             self._hands_back(node, record)
             self._drops(node, record)
             passing = self.passing.get(node)
-            if passing and not record["async"]:  # what an async function calls runs in its caller's task
+            if passing and not record["async"]:  # the chains go through sync functions only
                 record["passing"] = passing
             if passing or any(len(entry) > 2 for entry in record["blocking"]):
                 record["signature"] = _signature(node, self.bound.get(node, False))
