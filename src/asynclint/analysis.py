@@ -146,6 +146,20 @@ def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
     return bool(ctx.cache[key])
 
 
+def reads_terminal(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Does the coroutine function `function` itself wait for its user on the terminal
+    (`input()`, `Confirm.ask(...)`: `knowledge.TERMINAL_PROMPTS`)? An interactive program's
+    loop serves nothing else while it does; what else blocks there stalls no one."""
+    key = f"reads_terminal:{id(function)}"
+    if key not in ctx.cache:
+        scope = ctx.scopes.get(function)
+        ctx.cache[key] = scope is not None and any(
+            isinstance(node, cst.Call) and ctx.call_name(node, scope) in knowledge.TERMINAL_PROMPTS
+            for node in nodes(function.body)
+        )
+    return bool(ctx.cache[key])
+
+
 def _run_as_main(ctx: Context, function: cst.FunctionDef) -> bool:
     """Does the code that defines `function` (the enclosing function, or the module) hand it
     to a runner: `asyncio.run(setup())`, `anyio.run(setup)`?"""

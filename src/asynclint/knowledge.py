@@ -427,6 +427,13 @@ CLI_PACKAGES = frozenset({"click", "asyncclick", "rich_click", "typer", "cyclopt
 CLI_COMMAND_DECORATORS = frozenset({"command"})
 # cyclopts also registers an app's default command with `@app.default` (prefect's `deploy`).
 CYCLOPTS_DEFAULT_DECORATOR = "default"
+# Reading the terminal: a coroutine that waits for its user this way is an interactive
+# program's, whose loop serves nothing else meanwhile (blind reviews: every blocking call
+# reported beside one was NOISE, open-interpreter's CLI loop, skyvern's ngrok set-up).
+TERMINAL_PROMPTS = frozenset(
+    {"builtins.input", "getpass.getpass", "click.prompt", "click.confirm", "typer.prompt", "typer.confirm"}
+    | {f"rich.prompt.{kind}.ask" for kind in ("Prompt", "Confirm", "IntPrompt", "FloatPrompt")}
+)
 # ...unless it starts concurrent work itself: tasks, a group of them, a server (then what
 # it blocks stalls that work).
 CONCURRENT_STARTERS = frozenset(

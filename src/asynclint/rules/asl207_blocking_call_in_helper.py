@@ -16,7 +16,8 @@ Not flagged, because the maintainer would not act on it:
   and not reported where the async function fills one);
 - calls in code that runs only at startup or shutdown, or in a program's main coroutine that
   runs alone on its loop (`asyncio.run(main())`, starting no tasks or server itself)
-  (`ProjectIndex.startup`);
+  (`ProjectIndex.startup`), or in a coroutine that itself waits for its user on the terminal
+  (`input()`, `Confirm.ask(...)`: `analysis.reads_terminal`);
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
 - anything when project analysis is off.
@@ -33,6 +34,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
+from asynclint.analysis import reads_terminal
 from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
 from asynclint.project.arguments import Signature, bind, runs
@@ -85,7 +87,7 @@ class BlockingCallInHelper(Rule):
         # Without the index (the first pass), every call of a name the project may define.
         if project is None and callee.startswith("builtins."):
             return
-        site = [callee, handed(node), self._function_name(function), self._fills_once(function)]
+        site = [callee, handed(node), self._function_name(function), self._quiet_here(function)]
         if project is None:
             ctx.report(node, "", site=site)
             return
@@ -95,7 +97,7 @@ class BlockingCallInHelper(Rule):
 
     @classmethod
     def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
-        callee, arguments, function, fills_once = data
+        callee, arguments, function, quiet_here = data
         chain = index.blocking.get(callee)
         if not chain:
             return None
@@ -104,15 +106,18 @@ class BlockingCallInHelper(Rule):
             chain = _chain_when_called(arguments, *guarded)
             if chain is None:
                 return None
-        if function in index.startup or fills_once:
+        if function in index.startup or quiet_here:
             return None
         return f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}", HELP
 
-    def _fills_once(self, function: Scope) -> bool:
+    def _quiet_here(self, function: Scope) -> bool:
         """Does the call fill a lazy singleton or a memo right here in the async function
         (`if self._client is None: self._client = Client()`), as `asynclint.guards` leaves
-        such calls out of the chains?"""
+        such calls out of the chains; or does that function wait for its user on the terminal
+        (`analysis.reads_terminal`)?"""
         ctx = self.ctx
+        if isinstance(function.node, cst.FunctionDef) and reads_terminal(ctx, function.node):
+            return True
         return guard_of(function_path(ctx), ctx.scopes[function.node]) == LAZY
 
     def _function_name(self, function: Scope) -> str | None:
