@@ -331,3 +331,35 @@ def test_while_the_engine_parses_another_thread_still_gets_its_nodes_validated(m
     monkeypatch.setattr(cst, "parse_module", parse_while_another_thread_builds)
     parse.parse_module("x = 1\n")
     assert seen == ["validated", "not validated"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "def f(x):\n    global x\n",  # refused by CPython's symbol table, not by its parser
+        "nonlocal y\n",
+        "x = 1\ndef g():\n    print(x)\n    global x\n",
+    ],
+)
+def test_a_symbol_table_error_is_no_syntax_error_in_a_file_no_rule_parses(text):
+    # A file no rule parses is checked through CPython's symbol table, which also refuses
+    # code its parser accepts; the verdict stays the parser's, as for a parsed file.
+    from asynclint.parse import precheck
+
+    verdict, _, error = precheck(text, tree=False)
+    assert (verdict, error) == ("ok", None)
+    assert precheck(text)[0] == "ok"
+    assert lint_text(text, "x.py", Settings()).diagnostics == []
+    parsed = "import time\n\nasync def h():\n    time.sleep(1)\n\n" + text
+    assert [d.code for d in lint_text(parsed, "x.py", Settings()).diagnostics] == ["ASL201"]
+
+
+def test_a_syntax_error_in_a_file_no_rule_parses_is_placed_as_cpython_places_it():
+    from asynclint.parse import precheck
+
+    text = "x = 1\ndef f(:\n    pass\n"
+    verdict, tree, error = precheck(text, tree=False)
+    assert (verdict, tree) == ("invalid", None) and isinstance(error, SyntaxError)
+    assert (error.msg, error.lineno) == (precheck(text)[2].msg, 2)
+    [finding] = lint_text(text, "x.py", Settings()).diagnostics
+    assert (finding.code, finding.row, finding.message) == ("ASL001", 2, f"SyntaxError: {error.msg}")

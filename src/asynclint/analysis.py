@@ -6,6 +6,8 @@ is this function a FastAPI route handler? is this call spawning a task?
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from typing import NamedTuple, TypeGuard, cast
 
@@ -146,10 +148,22 @@ def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
     return bool(ctx.cache[key])
 
 
+# The last part of every `knowledge.TERMINAL_PROMPTS` name, as a word.
+_PROMPT_WORDS = re.compile(
+    r"\b(?:{})\b".format("|".join(sorted({name.rpartition(".")[2] for name in knowledge.TERMINAL_PROMPTS})))
+)
+
+
 def reads_terminal(ctx: Context, function: cst.FunctionDef) -> bool:
     """Does the coroutine function `function` itself wait for its user on the terminal
     (`input()`, `Confirm.ask(...)`: `knowledge.TERMINAL_PROMPTS`)? An interactive program's
     loop serves nothing else while it does; what else blocks there stalls no one."""
+    if "spells_prompt" not in ctx.cache:
+        # Walking every coroutine for its calls cost more than the rest of ASL207's first
+        # pass; a module that spells no prompt's name calls none.
+        ctx.cache["spells_prompt"] = ctx.text is None or _PROMPT_WORDS.search(ctx.text) is not None
+    if not ctx.cache["spells_prompt"]:
+        return False
     key = f"reads_terminal:{id(function)}"
     if key not in ctx.cache:
         scope = ctx.scopes.get(function)

@@ -99,15 +99,7 @@ class Settings:
 
     def codes_for(self, path: str) -> frozenset[str]:
         """The enabled codes for one file, after per-file-ignores and in test code."""
-        codes = self.enabled_codes()
-        testing = self.test_files and not codes.isdisjoint(NOT_IN_TESTS)
-        if not (self.per_file_ignores or testing):
-            return codes
-        relative = relative_path(path, self.root)
-        if testing and any(glob_matches(relative, glob) for glob in self.test_files):
-            codes -= NOT_IN_TESTS
-        ignored = [sel for glob, sels in self.per_file_ignores if glob_matches(relative, glob) for sel in sels]
-        return frozenset(code for code in codes if not matches(code, ignored)) if ignored else codes
+        return _codes_for(self, self.root, path)  # (asked several times per file)
 
     def extra_calls_for(self, code: str) -> tuple[str, ...]:
         return dict(self.extra_blocking_calls).get(code, ())
@@ -122,6 +114,20 @@ class Settings:
         import json
 
         return hashlib.sha256(json.dumps(data, sort_keys=True, default=list).encode()).hexdigest()[:16]
+
+
+@lru_cache(maxsize=8192)
+def _codes_for(settings: Settings, root: str, path: str) -> frozenset[str]:
+    # `root` apart: settings equal but for their root (not compared) match other paths.
+    codes = settings.enabled_codes()
+    testing = settings.test_files and not codes.isdisjoint(NOT_IN_TESTS)
+    if not (settings.per_file_ignores or testing):
+        return codes
+    relative = relative_path(path, root)
+    if testing and any(glob_matches(relative, glob) for glob in settings.test_files):
+        codes -= NOT_IN_TESTS
+    ignored = [sel for glob, sels in settings.per_file_ignores if glob_matches(relative, glob) for sel in sels]
+    return frozenset(code for code in codes if not matches(code, ignored)) if ignored else codes
 
 
 def path_matches(path: str, glob: str, root: str) -> bool:

@@ -45,8 +45,12 @@ class Context:
         settings: Settings,
         module_name: str | None = None,
         project: ProjectIndex | None = None,
+        text: str | None = None,
     ) -> None:
         self.path = path
+        # The module's source, for word prefilters (`analysis.reads_terminal`); None: a
+        # prefilter cannot rule anything out.
+        self.text = text
         self.module = module
         self.scopes = scopes
         self.settings = settings

