@@ -346,7 +346,7 @@ def test_a_symbol_table_error_is_no_syntax_error_in_a_file_no_rule_parses(text):
     # code its parser accepts; the verdict stays the parser's, as for a parsed file.
     from asynclint.parse import precheck
 
-    verdict, _, error = precheck(text, tree=False)
+    verdict, _, error = precheck(text, want_tree=False)
     assert (verdict, error) == ("ok", None)
     assert precheck(text)[0] == "ok"
     assert lint_text(text, "x.py", Settings()).diagnostics == []
@@ -358,7 +358,7 @@ def test_a_syntax_error_in_a_file_no_rule_parses_is_placed_as_cpython_places_it(
     from asynclint.parse import precheck
 
     text = "x = 1\ndef f(:\n    pass\n"
-    verdict, tree, error = precheck(text, tree=False)
+    verdict, tree, error = precheck(text, want_tree=False)
     assert (verdict, tree) == ("invalid", None) and isinstance(error, SyntaxError)
     assert (error.msg, error.lineno) == (precheck(text)[2].msg, 2)
     [finding] = lint_text(text, "x.py", Settings()).diagnostics

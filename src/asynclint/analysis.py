@@ -7,7 +7,6 @@ is this function a FastAPI route handler? is this call spawning a task?
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable
 from typing import NamedTuple, TypeGuard, cast
 

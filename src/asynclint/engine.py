@@ -97,7 +97,7 @@ def _lint_text(
             collect_facts = False
     if not rules and not check_syntax and not collect_facts:
         return _filter(result, text, exempt, apply_noqa, settings)
-    verdict, tree, error = precheck(text, tree=bool(rules or collect_facts))  # a tree only for LibCST's parse
+    verdict, tree, error = precheck(text, want_tree=bool(rules or collect_facts))  # a tree only for LibCST's parse
     if verdict == "unencodable":
         if "ASL002" in settings.codes_for(path):
             # precheck's error for this verdict (its docstring)

@@ -37,16 +37,16 @@ _BRACKETS = re.compile(r"[^()\[\]{}]+")
 _MAX_BRACKET_DEPTH = 200
 
 
-def precheck(text: str, tree: bool = True) -> tuple[str, ast.Module | None, Exception | None]:
+def precheck(text: str, want_tree: bool = True) -> tuple[str, ast.Module | None, Exception | None]:
     """(verdict, CPython's tree, CPython's error). The verdict: "ok"; "invalid" (let LibCST
     decide: it may also be newer syntax than this Python knows; the error then says where
     CPython sees the problem); "unencodable" (a lone surrogate: not text any parser can
     take; the error is the UnicodeEncodeError); or "too-deep": code CPython itself refuses
     as too deeply nested or too complex, on which LibCST's parser can take minutes or
     exhaust its stack. CPython's own parser answers this in a fraction of LibCST's time.
-    `tree=False`: the caller needs only the verdict (a file no rule parses), and a text
+    `want_tree=False`: the caller needs only the verdict (a file no rule parses), and a text
     CPython accepts gets no tree."""
-    if not tree and _accepted(text):
+    if not want_tree and _accepted(text):
         return "ok", None, None
     try:
         with warnings.catch_warnings():
