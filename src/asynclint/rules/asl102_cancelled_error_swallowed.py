@@ -22,7 +22,8 @@ that already catches CancelledError in the same `try` (it never sees one);
 `except Exception`; a `try` with no suspension point (no await, async for/with; a
 `yield` only in an `@asynccontextmanager`, whose exit throws the block's exception in
 there: an iterated async generator is cancelled at its consumer's `await`; an `async for`
-over a module's own async generator that never suspends is none either) or inside a
+over a module's own async generator that never suspends is none either, nor an `await` of
+its own undecorated coroutine function that never suspends) or inside a
 `with ...(shield=True)`; a handler in the `finally:` of a `try` that the function never
 gets past (its body ends only by an exception: a `while True:` nothing breaks, a `raise`;
 or the function ends after it, nothing suspending on the way, no loop around it): a
@@ -89,6 +90,9 @@ if TYPE_CHECKING:
 
 _Handler: TypeAlias = "cst.ExceptHandler | cst.ExceptStarHandler"
 _Scopes: TypeAlias = "dict[cst.CSTNode, Scope]"
+# Where a block's suspension points are judged: the scope names are looked up in, the
+# module's scopes, and the context whose resolver knows a receiver's class.
+_Where: TypeAlias = "tuple[Scope, _Scopes, Context | None]"
 # `_cancel_key`: ("self", class scope, "self.x") or ("global", module scope, "x.y").
 _CancelKey: TypeAlias = "tuple[str, Scope, str]"
 # Defs (binding nodes) of `_task_roots`.
@@ -358,8 +362,8 @@ class CancelledErrorSwallowed(Rule):
             for d in function.node.decorators
         )
 
-    def _scope_ctx(self) -> tuple[Scope, _Scopes]:
-        return (self.ctx.scope, self.ctx.scopes)
+    def _scope_ctx(self) -> _Where:
+        return (self.ctx.scope, self.ctx.scopes, self.ctx)
 
     def _catches(self, handler: _Handler) -> str | None:
         """ "cancelled", "base" or "bare" when the handler catches a cancellation, else None."""
@@ -652,55 +656,96 @@ def _shields(block: cst.With) -> bool:
     )
 
 
-def _can_be_cancelled(block: cst.CSTNode, yields: bool, where: tuple[Scope, _Scopes] | None = None) -> bool:
+def _can_be_cancelled(block: cst.CSTNode, yields: bool, where: _Where | None = None) -> bool:
     """A task is cancelled at a suspension point: an `await`, `async for`/`async with`, or,
     when `yields` (an `asynccontextmanager`, see `_yields_count`), a `yield`. Code without
     one cannot receive the task's cancellation (a `CancelledError` it raises itself, say
-    from a cancelled future's `result()`, is not the task's). An `async for` over an async
-    generator of this module that never suspends itself (`where`: the scope it is looked up
-    in) is no suspension point either: the loop only runs that generator's code."""
+    from a cancelled future's `result()`, is not the task's). Code of this module that never
+    suspends itself (`where`: the scope names are looked up in) gives none either: an
+    `async for` over its async generator, an `await` of its coroutine function; the loop
+    only runs that code, to its end."""
     for node in descendants(block):
-        if isinstance(node, cst.Await) or (yields and isinstance(node, cst.Yield)):
+        if isinstance(node, cst.Await):
+            if where is None or not _awaits_quiet_coroutine(node.expression, where, depth=0):
+                return True
+        elif (yields and isinstance(node, cst.Yield)) or (isinstance(node, cst.With) and node.asynchronous is not None):
             return True
-        if isinstance(node, cst.With) and node.asynchronous is not None:
-            return True
-        if isinstance(node, (cst.For, cst.CompFor)) and node.asynchronous is not None:
-            if where is None or not _iterates_quiet_generator(node.iter, *where, depth=0):
+        elif isinstance(node, (cst.For, cst.CompFor)) and node.asynchronous is not None:
+            if where is None or not _iterates_quiet_generator(node.iter, where, depth=0):
                 return True
     return False
 
 
-def _iterates_quiet_generator(iterated: cst.BaseExpression, scope: Scope, scopes: _Scopes, depth: int) -> bool:
+def _iterates_quiet_generator(iterated: cst.BaseExpression, where: _Where, depth: int) -> bool:
     """`async for x in self._process(event)` where every `def` the call can reach in this
     module (for `self.m`, each method `m` of the module's classes: a subclass may override
-    it) is an async generator with no suspension point of its own (no `await`, no
-    `async with`, no `async for` other than over such a generator)."""
-    if depth > 3 or not isinstance(iterated, cst.Call):
+    it) is an async generator with no suspension point of its own (`_suspends_only_on_quiet`)."""
+    return _quiet_callees(iterated, where, depth, generators=True)
+
+
+def _awaits_quiet_coroutine(awaited: cst.BaseExpression, where: _Where, depth: int) -> bool:
+    """`await self._state.get_value(key)` where every `def` the call can reach in this module
+    (as `_iterates_quiet_generator` finds them; also a method of a class of this module that
+    the receiver's annotation or assignment names) is a coroutine function, undecorated, with
+    no suspension point of its own: awaiting it runs its code to the end without giving the
+    loop a turn, so no cancellation can land there (a `KeyError` it raises is all the
+    handler sees)."""
+    return _quiet_callees(awaited, where, depth, generators=False)
+
+
+def _quiet_callees(call: cst.BaseExpression, where: _Where, depth: int, generators: bool) -> bool:
+    """Is every `def` of this module that `call` can run an async generator (`generators`)
+    or an undecorated coroutine function (not) that suspends only on more such code?"""
+    if depth > 3 or not isinstance(call, cst.Call):
         return False
-    callee = _own_function(iterated.func, scope, scopes)
+    scope, scopes, ctx = where
+    callee = _own_function(call.func, scope, scopes) or _typed_method(call.func, scope, scopes, ctx)
     if callee is None:
         return False
     candidates = [callee]
-    if isinstance(iterated.func, cst.Attribute):
+    if isinstance(call.func, cst.Attribute):
         candidates = _same_named_methods(callee, scopes) or candidates
     for function in candidates:
-        if function.asynchronous is None or not any(isinstance(n, cst.Yield) for n in descendants(function.body)):
+        generator = any(isinstance(n, cst.Yield) for n in descendants(function.body))
+        if function.asynchronous is None or generator != generators:
             return False
+        if not generators and function.decorators:
+            return False  # what is awaited may be a wrapper that suspends (a retry, a lock)
         inner = scopes.get(function)
-        if inner is None or not _suspends_only_on_quiet(function.body, inner, scopes, depth + 1):
+        if inner is None or not _suspends_only_on_quiet(function.body, (inner, scopes, ctx), depth + 1):
             return False
     return True
 
 
-def _suspends_only_on_quiet(block: cst.CSTNode, scope: Scope, scopes: _Scopes, depth: int) -> bool:
-    """Is every suspension point of `block` an `async for` over a quiet generator?"""
+def _suspends_only_on_quiet(block: cst.CSTNode, where: _Where, depth: int) -> bool:
+    """Is every suspension point of `block` an `async for` over a quiet generator or an
+    `await` of a quiet coroutine function?"""
     for node in descendants(block):
-        if isinstance(node, cst.Await) or (isinstance(node, cst.With) and node.asynchronous is not None):
+        if isinstance(node, cst.With) and node.asynchronous is not None:
+            return False
+        if isinstance(node, cst.Await) and not _awaits_quiet_coroutine(node.expression, where, depth):
             return False
         if isinstance(node, (cst.For, cst.CompFor)) and node.asynchronous is not None:
-            if not _iterates_quiet_generator(node.iter, scope, scopes, depth):
+            if not _iterates_quiet_generator(node.iter, where, depth):
                 return False
     return True
+
+
+def _typed_method(
+    func: cst.BaseExpression, scope: Scope, scopes: _Scopes, ctx: Context | None
+) -> cst.FunctionDef | None:
+    """`self._state.get_value` where the receiver is known to be an instance of a class of
+    this module (`self._state = state` with `state: BotState`): that class's `def`."""
+    if ctx is None or not ctx.module_name or not isinstance(func, cst.Attribute):
+        return None
+    owner = ctx.resolver.receiver_class(func.value, scope)
+    if owner is None or not owner.startswith(f"{ctx.module_name}."):
+        return None
+    for node, found in scopes.items():
+        if isinstance(node, cst.ClassDef) and found.parent is not None:
+            if ctx.resolver.qualname(node.name, found.parent) == owner:
+                return _def_node(found.bindings.get(func.attr.value, []))
+    return None
 
 
 def _same_named_methods(method: cst.FunctionDef, scopes: _Scopes) -> list[cst.FunctionDef]:
