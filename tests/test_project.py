@@ -531,3 +531,41 @@ def test_words_are_the_runs_of_word_characters(text):
     assert words(text) == frozenset(re.findall(r"\w+", text))
     every_ascii = "".join(map(chr, range(128)))
     assert words(every_ascii + text) == frozenset(re.findall(r"\w+", every_ascii + text))
+
+
+def test_an_unknown_receivers_io_runs_again_only_the_rule_of_that_io():
+    # Path I/O on a receiver the module cannot type is ASL204's to judge with the index,
+    # Session I/O ASL206's: a module with only the one is not linted again for the other.
+    index = ProjectIndex()
+    index.type_names = {"app.storage"}
+    facts = {"module": "app.views", "imports": ["app.storage"]}
+    assert index.rerun_codes({**facts, "untyped_io": ["path"]}) == {"ASL204"}
+    assert index.rerun_codes({**facts, "untyped_io": ["session"]}) == {"ASL206"}
+    assert index.rerun_codes({**facts, "untyped_io": ["path", "session"]}) == {"ASL204", "ASL206"}
+    assert index.rerun_codes(facts) == set()
+
+
+def test_an_awaited_session_method_is_no_unknown_receivers_io(tmp_path):
+    # `await session.execute(q)` says the session is no sync one: ASL206 reports nothing on
+    # that name whatever the index says, so the module is not linted again for it.
+    from asynclint.config import Settings
+    from asynclint.diagnostics import Facts
+    from asynclint.engine import lint_file
+
+    package = tmp_path / "app"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    path = package / "views.py"
+
+    def untyped(call: str) -> list[str] | None:
+        path.write_text(
+            "from app.db import get_session\n\n"
+            "async def view(q):\n"
+            "    async with get_session() as session:\n"
+            f"        return {call}\n"
+        )
+        result = lint_file(str(path), Settings(root=str(tmp_path)), collect_facts=Facts.ALL)
+        return result.facts.get("untyped_io")
+
+    assert untyped("await session.execute(q)") is None
+    assert untyped("session.execute(q)") == ["session"]

@@ -525,3 +525,31 @@ def test_batches_of_different_rules_run_together_and_each_gets_its_own_results(t
     assert {d.code for r in found[0] for d in r.diagnostics} == {"ASL201"}
     assert {d.code for r in found[1] for d in r.diagnostics} == {"ASL203"}
     assert all(len(r.diagnostics) == 1 for done in found for r in done)
+
+
+def test_a_session_method_on_a_standard_library_value_is_no_place_for_the_index(tmp_path):
+    # ASL304 records where a coroutine would be lost were the receiver a session, for the
+    # index to say (a file with such a place is linted again with it). A receiver this module
+    # knows as a value of the standard library (`os.environ`, `d: dict`) the index cannot
+    # make a session: no place, no second parse. One it knows nothing about stays a place.
+    from asynclint import engine
+
+    package = _project(tmp_path)
+    (package / "views.py").write_text(
+        "import os\n"
+        "from sqlalchemy.ext.asyncio import AsyncSession\n\n"
+        "async def view(client, d: dict, session: AsyncSession, q):\n"
+        "    mode = os.environ.get('MODE').lower()\n"
+        "    hit = d.get('key').strip()\n"
+        "    res = await session.execute(q)\n"
+        "    rows = res.scalars().all()\n"
+        "    rows = res.unique().scalars().all()\n"
+        "    return client.get('key').value\n\n"
+        "async def handed(session: AsyncSession, q):\n"
+        "    res = await session.execute(q)\n"
+        "    keep(res)\n"
+        "    return res.scalars().all()\n"
+    )
+    first = engine.lint_file(str(package / "views.py"), Settings(root=str(tmp_path)), collect_facts=Facts.FIRST)
+    # Kept: `client` (anything), and `res` handed to a call (an `AsyncSession` parameter?).
+    assert [site["range"][0] for site in first.sites or () if site["code"] == "ASL304"] == [10, 15]

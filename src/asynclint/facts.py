@@ -168,9 +168,10 @@ class FactsCollector:
         # handed (`s = events(); StreamingResponse(s)`): started, not called.
         self.called_at: dict[cst.Call, str] = {}
         self.started: set[cst.Call] = set()
-        # Calls in async code of a Path or Session I/O method on a receiver of unknown type,
-        # and the project names (annotations, base classes) that may tell its type.
-        self.untyped_io = False
+        # Calls in async code of a Path or Session I/O method on a receiver of unknown type
+        # (which of the two: ASL204 reads the one, ASL206 the other), and the project names
+        # (annotations, base classes) that may tell its type.
+        self.untyped_io: set[str] = set()
         # What the sync engines the module creates talk to: "in_process" (SQLite, DuckDB), "server".
         self.engines: set[str] = set()
         self.type_refs: set[str] = set()
@@ -385,7 +386,7 @@ class FactsCollector:
                 elif self._is_project(callee):
                     self.escapes.add(callee)
             if isinstance(node.func, cst.Attribute):
-                self._untyped_io(node.func)
+                self._untyped_io(node.func, awaited=isinstance(ctx.parent(node), cst.Await))
             return
         if name is None:
             return
@@ -616,22 +617,25 @@ class FactsCollector:
                         if wrappers[value.func.value] not in spawns:
                             spawns.append(wrappers[value.func.value])
 
-    def _untyped_io(self, func: cst.Attribute) -> None:
+    def _untyped_io(self, func: cst.Attribute, awaited: bool) -> None:
         """`x.read_text()` or `x.execute(q)` in async code, where nothing in this module says
         what `x` is: the project index may (ASL204, ASL206 run again with it). Notes the
         project names that can tell: `x`'s annotation (`session: SessionDep`, `store: Storage`
-        for `store.root`), the base classes for `self.root`; calls are followed anyway."""
+        for `store.root`), the base classes for `self.root`; calls are followed anyway.
+        Not `await x.execute(q)`: an awaited method says `x` is no sync session, and ASL206
+        reports nothing on that name whatever the index says."""
         method = func.attr.value
         path_io = method in knowledge.PATH_IO_METHODS
-        if not path_io and method not in knowledge.SYNC_SESSION_IO_METHODS:
+        if not path_io and (method not in knowledge.SYNC_SESSION_IO_METHODS or awaited):
             return
         receiver = func.value
         if path_io and isinstance(receiver, cst.Attribute):
             receiver = receiver.value  # `self.root.read_text()`, `store.root.read_text()`
         elif not path_io and not isinstance(receiver, cst.Name):
             return
+        kind = "path" if path_io else "session"
         if isinstance(receiver, cst.Call):
-            self.untyped_io = True  # `data_dir().read_text()`: the call is followed
+            self.untyped_io.add(kind)  # `data_dir().read_text()`: the call is followed
             return
         if not isinstance(receiver, cst.Name):
             return
@@ -642,7 +646,7 @@ class FactsCollector:
         owner, bindings = found
         if owner.kind == "function" and owner.self_name == receiver.value:
             if path_io and owner.enclosing_class is not None and not self._typed_here(func.value):
-                self.untyped_io = True
+                self.untyped_io.add(kind)
                 cls = owner.enclosing_class
                 bases = [ctx.qualname(arg.value, cls.parent) for arg in cast(cst.ClassDef, cls.node).bases]
                 self.type_refs.update(base for base in bases if self._is_project(base))
@@ -654,10 +658,11 @@ class FactsCollector:
                 annotation = binding.annotation
                 name = ctx.qualname(annotation) if isinstance(annotation, (cst.Name, cst.Attribute)) else None
                 if self._is_project(name):
-                    self.untyped_io = True
+                    self.untyped_io.add(kind)
                     self.type_refs.add(name)
             elif binding.kind in ("assign", "with") and isinstance(binding.value, cst.Call):
-                self.untyped_io = self.untyped_io or self._is_project(ctx.call_name(binding.value))
+                if self._is_project(ctx.call_name(binding.value)):
+                    self.untyped_io.add(kind)
 
     def _typed_here(self, expr: cst.BaseExpression) -> bool:
         """Is the type of `expr` known without the index? (A call of the project's own code
@@ -981,7 +986,7 @@ class FactsCollector:
         if called:
             facts["called"] = sorted(called)
         if self.untyped_io:
-            facts["untyped_io"] = True
+            facts["untyped_io"] = sorted(self.untyped_io)
         if self.engines:
             facts["engines"] = sorted(self.engines)
         if self.type_refs:

@@ -57,7 +57,7 @@ nothing to say are left out:
      "asyncio_orm": True,                 # imports SQLAlchemy's/SQLModel's asyncio extension
      "relationships": True,               # may call `relationship()`/`Relationship()` (ASL301)
      "engines": ["in_process", "server"], # what the sync engines it creates talk to (ASL206)
-     "untyped_io": bool,                  # Path/Session I/O in async code on an unknown type
+     "untyped_io": ["path", "session"],   # Path/Session I/O in async code on an unknown type
      "type_refs": [qualname, ...],        # project names that may tell that type (annotations,
                                           # base classes)
      "async_calls": [qualname, ...],      # project calls made from async code
@@ -74,7 +74,7 @@ from __future__ import annotations
 from asynclint.diagnostics import ModuleFacts
 
 # Bumped whenever the shape of the facts changes: facts of another shape are ignored.
-FACTS_VERSION = 18
+FACTS_VERSION = 19
 
 
 # The facts of a module not wanted before the index exists (`facts.wanted_first`) and not

@@ -16,10 +16,12 @@ from asynclint.project.families import (
     RESOURCE_CODES,
     SESSION_CODES,
     TASK_CODES,
-    TYPE_CODES,
 )
 from asynclint.project.joined import Joined, join
 from asynclint.project.spelling import holding, spelled
+
+# Receivers of unknown type in async code (`facts["untyped_io"]`): whose I/O method it is.
+_UNTYPED_IO_CODES = {"path": "ASL204", "session": "ASL206"}
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
@@ -144,8 +146,10 @@ class ProjectIndex:
             codes |= TASK_CODES
         if self.raisers and not self.raisers.isdisjoint(facts.get("async_calls", ())):
             codes |= TASK_CODES  # a handler may re-raise through one
-        if self.type_names and facts.get("untyped_io") and any(name in self.type_names for name in names):
-            codes |= TYPE_CODES
+        untyped = facts.get("untyped_io", ())
+        if self.type_names and untyped and any(name in self.type_names for name in names):
+            # Path I/O is ASL204's, Session I/O ASL206's: the other rule has nothing to gain.
+            codes |= {_UNTYPED_IO_CODES[kind] for kind in untyped if kind in _UNTYPED_IO_CODES}
         return frozenset(codes)
 
     def wants(self, rule: type[Rule], text: str, settings: Settings) -> bool:
