@@ -553,3 +553,21 @@ def test_a_session_method_on_a_standard_library_value_is_no_place_for_the_index(
     first = engine.lint_file(str(package / "views.py"), Settings(root=str(tmp_path)), collect_facts=Facts.FIRST)
     # Kept: `client` (anything), and `res` handed to a call (an `AsyncSession` parameter?).
     assert [site["range"][0] for site in first.sites or () if site["code"] == "ASL304"] == [10, 15]
+
+
+def test_a_project_package_named_as_the_standard_librarys_keeps_its_places(tmp_path):
+    # A project whose package is called `calendar`: its own names are no library's.
+    from asynclint import engine
+
+    package = tmp_path / "calendar"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "views.py").write_text(
+        "from calendar.db import open_session\n\n"
+        "async def view(q):\n"
+        "    session = open_session()\n"
+        "    return session.execute(q).scalars()\n"
+    )
+    settings = Settings(root=str(tmp_path))
+    first = engine.lint_file(str(package / "views.py"), settings, collect_facts=Facts.FIRST)
+    assert [site["range"][0] for site in first.sites or () if site["code"] == "ASL304"] == [5, 5]

@@ -148,7 +148,7 @@ def _index_may_tell(ctx: Context, receiver: cst.BaseExpression) -> bool:
     function's `AsyncSession` parameter would make it one)."""
     known = ctx.type_of(receiver) or ctx.qualname(receiver)
     if known is not None:
-        return known.partition(".")[0] not in _LIBRARIES
+        return not _library(ctx, known)
     if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
         # `res.unique().scalars()`: the index finds a method by its receiver's class.
         return ctx.qualname(receiver.func) is not None or _index_may_tell(ctx, receiver.func.value)
@@ -179,7 +179,13 @@ def _library_result(ctx: Context, binding: Binding, scope: Scope) -> bool:
     if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
         return False
     kind = ctx.type_of(value.func.value, binding.scope or scope)
-    return kind is not None and kind.partition(".")[0] in _LIBRARIES
+    return kind is not None and _library(ctx, kind)
+
+
+def _library(ctx: Context, name: str) -> bool:
+    """Is `name` a library's, never the project's? (Not of the module's own package, should
+    that share a name with the standard library's.)"""
+    return name.partition(".")[0] in _LIBRARIES and not ctx.of_project(name)
 
 
 class _NameUses(cst.CSTVisitor):
