@@ -87,7 +87,9 @@ class BlockingCallInHelper(Rule):
         # Without the index (the first pass), every call of a name the project may define.
         if project is None and callee.startswith("builtins."):
             return
-        site = [callee, handed(node), self._function_name(function), self._quiet_here(function)]
+        if self._quiet_here(function):
+            return
+        site = [callee, handed(node), self._function_name(function)]
         if project is None:
             ctx.report(node, "", site=site)
             return
@@ -97,7 +99,7 @@ class BlockingCallInHelper(Rule):
 
     @classmethod
     def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
-        callee, arguments, function, quiet_here = data
+        callee, arguments, function = data
         chain = index.blocking.get(callee)
         if not chain:
             return None
@@ -106,7 +108,7 @@ class BlockingCallInHelper(Rule):
             chain = _chain_when_called(arguments, *guarded)
             if chain is None:
                 return None
-        if function in index.startup or quiet_here:
+        if function in index.startup:
             return None
         return f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}", HELP
 
