@@ -10,6 +10,7 @@ silence over a false alarm.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeGuard, cast
 
@@ -30,6 +31,14 @@ _UNION = frozenset({"typing.Union", "typing_extensions.Union"})
 # Qualifiers that do not change the type: `ClassVar[AsyncSession]` is an AsyncSession.
 _QUALIFIERS = frozenset({"typing.ClassVar", "typing.Final", "typing_extensions.ClassVar", "typing_extensions.Final"})
 _MAX_DEPTH = 8
+# Packages whose names the index never holds: the standard library (with `builtins`), and
+# those whose types asynclint knows by name (SQLAlchemy's sessions, httpx's clients...).
+_LIBRARIES = frozenset(sys.stdlib_module_names) | {
+    name.partition(".")[0]
+    for table in (knowledge.CALL_RESULT_TYPES, knowledge.INSTANCE_CALL_TYPES)
+    for pair in table.items()
+    for name in map(str, pair)
+}
 
 
 def _definition_path(scope: Scope) -> list[str] | None:
@@ -392,6 +401,58 @@ class Resolver:
             if method is not None:
                 return method, True
         return None
+
+    def index_may_type(self, expr: cst.BaseExpression, scope: Scope) -> bool:
+        """Could the project index give `expr` a type this module does not? The index knows
+        only the project's names, and the resolver asks it only where the module knows
+        nothing of a value's type, or knows a name that may be the project's (a call of the
+        project's own code has its name for a type until the index says what it returns):
+        `_project_call_type`, `_project_name_type`, `project_callee`. So not for a value
+        known as a library's (`os.environ`, `d: dict`), nor for a name bound only to what a
+        library object's method returns (`res = await session.execute(q)` with `session:
+        AsyncSession`; also `res.unique()`) and never handed to a call (a project function's
+        `AsyncSession` parameter would type it). Whoever changes when the index is asked
+        changes this too (ASL304 records its places by it)."""
+        known = self.type_of(expr, scope) or self.qualname(expr, scope)
+        if known is not None:
+            return not self._library(known)
+        if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+            # `res.unique()`: the index finds a method by its receiver's class.
+            return self.qualname(expr.func, scope) is not None or self.index_may_type(expr.func.value, scope)
+        if not isinstance(expr, cst.Name):
+            return True
+        found = scope.lookup(expr.value)
+        if found is None:
+            return True
+        bound_in, bindings = found
+        if not bindings or not all(self._library_result(binding, bound_in) for binding in bindings):
+            return True
+        from asynclint.walk import nodes
+
+        return any(
+            isinstance(node, cst.Arg) and isinstance(node.value, cst.Name) and node.value.value == expr.value
+            for node in nodes(bound_in.node, into_functions=True)
+        )
+
+    def _library_result(self, binding: Binding, scope: Scope) -> bool:
+        """Is the binding `x = obj.method(...)` (or `x = await obj.method(...)`) on an `obj`
+        known as a library's?"""
+        value = binding.value
+        if binding.kind != "assign" or binding.annotation is not None or value is None:
+            return False
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+            return False
+        kind = self.type_of(value.func.value, binding.scope or scope)
+        return kind is not None and self._library(kind)
+
+    def _library(self, name: str) -> bool:
+        """Is `name` a library's, never the project's? (Not of the module's own package,
+        should that share a name with the standard library's.)"""
+        top = (self.module or "").partition(".")[0]
+        first = name.partition(".")[0]
+        return first in _LIBRARIES and not (top and first == top)
 
     def _project_call_type(self, call: cst.Call, scope: Scope, depth: int) -> str | None:
         """What a call of the project's own code gives, if the index knows: a session, a

@@ -26,7 +26,6 @@ inside a generator expression, which `await` would turn into an async generator.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, cast
 
 import libcst as cst
@@ -34,21 +33,10 @@ import libcst as cst
 from asynclint import knowledge
 from asynclint.fixes import FixSpec, await_allowed
 from asynclint.rule import Rule
-from asynclint.scope import Binding, Scope, dotted_name
-from asynclint.walk import nodes
-
-# Packages whose names the index never holds: the standard library (with `builtins`), and
-# those whose types asynclint knows by name (SQLAlchemy's sessions, httpx's clients...).
-_LIBRARIES = frozenset(sys.stdlib_module_names) | {
-    name.partition(".")[0]
-    for table in (knowledge.CALL_RESULT_TYPES, knowledge.INSTANCE_CALL_TYPES)
-    for pair in table.items()
-    for name in map(str, pair)
-}
+from asynclint.scope import dotted_name
 
 if TYPE_CHECKING:
     from asynclint.config import Settings
-    from asynclint.context import Context
 
 
 class UnawaitedSessionCall(Rule):
@@ -78,7 +66,7 @@ class UnawaitedSessionCall(Rule):
             return
         ctx = self.ctx
         session = ctx.is_session(func.value)
-        if not session and not (ctx.recording and _index_may_tell(ctx, func.value)):
+        if not session and not (ctx.recording and ctx.resolver.index_may_type(func.value, ctx.scope)):
             return
         parent = ctx.parent(node)
         in_async = ctx.in_async
@@ -135,57 +123,6 @@ class UnawaitedSessionCall(Rule):
         # A function or lambda scope: its node has a body.
         cast("cst.FunctionDef | cst.Lambda", scope.node).body.visit(uses)
         return not uses.other
-
-
-def _index_may_tell(ctx: Context, receiver: cst.BaseExpression) -> bool:
-    """Could the project index make `receiver` a session? The index knows only the project's
-    names, and is asked only where the module knows nothing of a value's type, or knows a
-    name that may be the project's (a call of the project's own code has its name for a type
-    until the index says what it returns). So not for a value this module knows as a
-    library's (`os.environ`, `d: dict`), nor for a name bound only to what a library
-    object's method returns (`res = await session.execute(q)` with `session: AsyncSession`:
-    `res.scalars()`, `res.unique().scalars()`) and never handed to a call (a project
-    function's `AsyncSession` parameter would make it one)."""
-    known = ctx.type_of(receiver) or ctx.qualname(receiver)
-    if known is not None:
-        return not _library(ctx, known)
-    if isinstance(receiver, cst.Call) and isinstance(receiver.func, cst.Attribute):
-        # `res.unique().scalars()`: the index finds a method by its receiver's class.
-        return ctx.qualname(receiver.func) is not None or _index_may_tell(ctx, receiver.func.value)
-    if not isinstance(receiver, cst.Name):
-        return True
-    found = ctx.scope.lookup(receiver.value)
-    if found is None:
-        return True
-    scope, bindings = found
-    return (
-        not bindings
-        or not all(_library_result(ctx, binding, scope) for binding in bindings)
-        or any(
-            isinstance(node, cst.Arg) and isinstance(node.value, cst.Name) and node.value.value == receiver.value
-            for node in nodes(scope.node, into_functions=True)
-        )
-    )
-
-
-def _library_result(ctx: Context, binding: Binding, scope: Scope) -> bool:
-    """Is the binding `x = obj.method(...)` (or `x = await obj.method(...)`) on an `obj`
-    this module knows as a library's?"""
-    value = binding.value
-    if binding.kind != "assign" or binding.annotation is not None or value is None:
-        return False
-    if isinstance(value, cst.Await):
-        value = value.expression
-    if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
-        return False
-    kind = ctx.type_of(value.func.value, binding.scope or scope)
-    return kind is not None and _library(ctx, kind)
-
-
-def _library(ctx: Context, name: str) -> bool:
-    """Is `name` a library's, never the project's? (Not of the module's own package, should
-    that share a name with the standard library's.)"""
-    return name.partition(".")[0] in _LIBRARIES and not ctx.of_project(name)
 
 
 class _NameUses(cst.CSTVisitor):
