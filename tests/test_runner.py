@@ -61,10 +61,16 @@ def _counting_parses(monkeypatch) -> Counter[str]:
     return parses
 
 
-def _project(tmp_path):
-    package = tmp_path / "app"
+def _package(tmp_path, name):
+    """An empty package `name` in the folder."""
+    package = tmp_path / name
     package.mkdir()
     (package / "__init__.py").write_text("")
+    return package
+
+
+def _project(tmp_path):
+    package = _package(tmp_path, "app")
     (package / "helpers.py").write_text("import time\n\ndef pause():\n    time.sleep(1)\n")
     (package / "views.py").write_text("from app.helpers import pause\n\nasync def view():\n    pause()\n")
     return package
@@ -173,9 +179,7 @@ def test_a_file_edited_during_the_run_leaves_no_run_record(tmp_path, monkeypatch
 def test_importing_the_module_of_a_session_factory_is_not_using_it(tmp_path, monkeypatch):
     # A module that imports `app.db` for something else never spells `get_session`: the
     # session rules need not run on it again with the index.
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
+    package = _package(tmp_path, "app")
     (package / "db.py").write_text(
         "from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker\n\n"
         "factory = async_sessionmaker(expire_on_commit=False)\n\n\n"
@@ -461,9 +465,7 @@ def test_recorded_places_are_located_by_the_first_pass(tmp_path, monkeypatch):
 def test_a_task_root_without_a_swallowed_cancellation_is_not_linted_again(tmp_path, monkeypatch):
     # The index can only exempt ASL102/ASL107 findings (a coroutine another module starts as a
     # task); a module whose first pass found none has nothing for it to take away.
-    package = tmp_path / "app"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
+    package = _package(tmp_path, "app")
     swallow = "    try:\n        await asyncio.sleep(1)\n    except asyncio.CancelledError:\n        return\n"
     (package / "workers.py").write_text(f"import asyncio\n\nasync def poll():\n{swallow}")
     reraise = swallow.replace("return", "raise")  # mentions CancelledError, swallows nothing
@@ -559,9 +561,7 @@ def test_a_project_package_named_as_the_standard_librarys_keeps_its_places(tmp_p
     # A project whose package is called `calendar`: its own names are no library's.
     from asynclint import engine
 
-    package = tmp_path / "calendar"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
+    package = _package(tmp_path, "calendar")
     (package / "views.py").write_text(
         "from calendar.db import open_session\n\n"
         "async def view(q):\n"
