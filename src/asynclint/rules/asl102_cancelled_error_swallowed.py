@@ -218,6 +218,7 @@ class CancelledErrorSwallowed(Rule):
             or _delegates_raise(ctx, node)
             or self._only_while_cancelled()
             or self._trio_checkpoint(node)
+            or self._knowingly_broad(node)
         ):
             return
         ctx.report(
@@ -226,6 +227,21 @@ class CancelledErrorSwallowed(Rule):
             help="Re-raise it" + (" after cleaning up" if kind == "cancelled" else ", or catch `Exception` instead"),
             fix=self.fix(node),
         )
+
+    def _knowingly_broad(self, handler: _Handler) -> bool:
+        """A catch-all whose author has written down that it takes the cancellation too: its
+        body tells a CancelledError apart (`if isinstance(e, asyncio.CancelledError)`), or a
+        comment on its `except` line or in its body speaks of cancellation or of ignoring
+        every error (`pass  # Silently ignore (includes CancelledError)`), and is no to-do note. The swallow is a decision on record, as a
+        conditional `raise` is; the linter would only repeat it."""
+        if self._catches(handler) == "cancelled":
+            return False  # ASL107's handlers name the cancellation: that is what it reports
+        # Comments on the `except` line and in the body; one above the `except` may be about
+        # the `try`, and a to-do note is a problem on record, not a decision.
+        return any(
+            _DELIBERATE.search(comment.value) and not _TO_DO.search(comment.value)
+            for comment in _comments(handler.body)
+        ) or any(self.ctx.qualname(name) in knowledge.CANCELLED_ERROR for name in _references(handler.body))
 
     def _only_while_cancelled(self) -> bool:
         """In a private function of the module (`_drain`) that the module only ever calls
@@ -759,6 +775,44 @@ def _same_named_methods(method: cst.FunctionDef, scopes: _Scopes) -> list[cst.Fu
         and found.parent is not None
         and found.parent.kind == "class"
     ]
+
+
+# What a comment says when the author means a catch-all to take everything: cancellation by
+# name, or every error ignored. A bare "ignore errors" is not enough: it says nothing of breadth.
+_DELIBERATE = re.compile(
+    r"cancel|\bsilently\b|\bignore (?:all|any|every)|\b(?:all|any|every) (?:\w+ )?(?:errors?|exceptions?)\b", re.I
+)
+
+_TO_DO = re.compile(r"\b(?:TODO|FIXME|XXX|HACK|BUG)\b")
+
+
+class _CommentsAndNames(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.comments: list[cst.Comment] = []
+        self.names: list[cst.Name | cst.Attribute] = []
+
+    def visit_Comment(self, node: cst.Comment) -> None:
+        self.comments.append(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self.names.append(node)
+        return False  # `asyncio.CancelledError` whole, not its parts
+
+
+def _comments(node: cst.CSTNode) -> list[cst.Comment]:
+    """The comments inside `node` (for a handler's body: its `except` line's too)."""
+    found = _CommentsAndNames()
+    node.visit(found)
+    return found.comments
+
+
+def _references(node: cst.CSTNode) -> list[cst.Name | cst.Attribute]:
+    found = _CommentsAndNames()
+    node.visit(found)
+    return found.names
 
 
 def _is_pass_line(statement: cst.CSTNode) -> bool:
