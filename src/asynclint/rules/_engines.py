@@ -4,6 +4,7 @@ to drop a pooled connection (ASL503), and a query is local file I/O, not a round
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -185,6 +186,10 @@ def _named_in_process(ctx: Context, call: cst.Call) -> bool:
     # its user gives (`create_engine(db_url)`) is still a SQLite engine; so is one whose
     # own constants do (`_DIALECT = "sqlite"`, `_DB_NAME = "run_metadata.sqlite"`).
     if any(isinstance(node, cst.ClassDef) and _class_names_in_process(node) for node in ctx.ancestors()):
+        return True
+    # So does the module's file: `storage/agent/sqlite.py` is the SQLite back end of a
+    # storage layer that has others beside it (`postgres.py`).
+    if _names_in_process(os.path.splitext(os.path.basename(ctx.path))[0]):
         return True
     # Anything in the call that names one: `_sqlite_url(path)`, `sqlite_connection_factory()`.
     if _mentions_in_process(call, skip=call.func):

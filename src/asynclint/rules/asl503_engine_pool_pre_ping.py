@@ -16,7 +16,8 @@ starting with `sqlite` or `duckdb`, an f-string or a concatenation starting so, 
 to one, anything in the call naming either such as `_sqlite_url(path)`, or
 `connect_args={"check_same_thread": ...}`, which only SQLite takes, an engine made in a class
 whose name, or a string constant of whose body, names either (`class SqliteDb`,
-`_DIALECT = "sqlite"`), or a connect listener on
+`_DIALECT = "sqlite"`), or in a module whose file name does (`storage/sqlite.py`), or a
+connect listener on
 the engine, registered where it is created, that runs `PRAGMA ...`, neither under an `if`);
 an engine used once in place, never bound (`create_engine(url).raw_connection()`);
 a one-off engine bound to
