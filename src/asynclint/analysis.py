@@ -141,8 +141,55 @@ def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
     if key not in ctx.cache:
         ctx.cache[key] = (
             function.asynchronous is not None
-            and (is_cli_command(ctx, function) or _run_as_main(ctx, function))
+            and (is_cli_command(ctx, function) or _run_as_main(ctx, function) or _run_by_decorator(ctx, function))
             and _serves_nothing(ctx, function)
+        )
+    return bool(ctx.cache[key])
+
+
+def decorated_main(ctx: Context, function: cst.FunctionDef) -> bool:
+    """`lone_main` for the one kind ASL207 cannot learn from the index: a coroutine function
+    that a decorator of this module runs on a loop of its own (`_run_by_decorator`)."""
+    return function.asynchronous is not None and _run_by_decorator(ctx, function) and _serves_nothing(ctx, function)
+
+
+def _run_by_decorator(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Is `function` decorated by a function of this module that runs what it decorates on
+    a loop of its own (`asyncio.run(f(*args))` in its wrapper, as a decorator does that hands
+    a heavy route to a thread: `run_in_executor(pool, lambda: asyncio.run(f(request)))`)?
+    Wherever that wrapper runs, the body runs alone on the new loop: a running loop refuses
+    `asyncio.run`."""
+    scope = ctx.scopes.get(function)
+    outer = scope.parent if scope is not None else None
+    if outer is None:
+        return False
+    for decorator in function.decorators:
+        expr = decorator.decorator
+        found = outer.lookup(expr.value) if isinstance(expr, cst.Name) else None
+        if found is None:
+            continue
+        definitions = [binding.node for binding in found[1] if binding.kind != "import"]
+        if len(definitions) == 1 and isinstance(definitions[0], cst.FunctionDef):
+            if _runs_first_parameter(ctx, definitions[0]):
+                return True
+    return False
+
+
+def _runs_first_parameter(ctx: Context, decorator: cst.FunctionDef) -> bool:
+    """Does `decorator` (a def of the module) hand its first parameter, or a call of it, to
+    a runner (`asyncio.run(f(request))`, `anyio.run(f)`) anywhere in its body?"""
+    key = f"runs_first_parameter:{id(decorator)}"
+    if key not in ctx.cache:
+        params = [*decorator.params.posonly_params, *decorator.params.params]
+        first = params[0].name.value if params else None
+        # (Names in nested defs resolve through the decorator's scope: the runner is an import.)
+        scope = ctx.scopes.get(decorator)
+        ctx.cache[key] = first is not None and any(
+            isinstance(node, cst.Call)
+            and node.args
+            and _called_name(node.args[0].value) == first
+            and ctx.call_name(node, scope) in knowledge.RUN_MAIN
+            for node in nodes(decorator.body, into_functions=True)
         )
     return bool(ctx.cache[key])
 
@@ -183,6 +230,12 @@ def _run_as_main(ctx: Context, function: cst.FunctionDef) -> bool:
         if isinstance(node, cst.FunctionDef):
             owner = node
     return function.name.value in _run_names(ctx, owner)
+
+
+def _called_name(value: cst.BaseExpression) -> str | None:
+    """`f` for `f` or `f(...)`."""
+    value = value.func if isinstance(value, cst.Call) else value
+    return value.value if isinstance(value, cst.Name) else None
 
 
 def _run_names(ctx: Context, owner: cst.CSTNode) -> frozenset[str]:

@@ -38,7 +38,7 @@ from typing import cast
 
 import libcst as cst
 
-from asynclint.project.arguments import EMPTY, GIVEN
+from asynclint.project.arguments import EMPTY, FLAG, GIVEN
 from asynclint.rules._resources import set_by_own_methods
 from asynclint.rules._statements import conditions, descendants
 from asynclint.scope import Scope, dotted_name
@@ -224,9 +224,18 @@ def handed(call: cst.Call, scope: Scope | None = None) -> list[str]:
             found.append(f"{keyword}:{EMPTY}")
         elif scope is not None and isinstance(value, cst.Name) and _handed_on(scope, value.value):
             found.append(f"{keyword}:{value.value}")
+        elif scope is not None and isinstance(value, cst.Name) and _flag_handed_on(scope, value.value):
+            found.append(f"{keyword}:{FLAG}{value.value}")
         else:
             found.append(f"{keyword}:{GIVEN}")
     return found
+
+
+def _flag_handed_on(scope: Scope, name: str) -> bool:
+    """Is `name` a flag of the function with a true default (`blocking=True`), never bound
+    again, handed on as it came? Left out, the callee gets a true value; passed `False`,
+    the callee gets that: the caller's call decides, as for `~p`."""
+    return name != scope.self_name and _defaults_truthy(scope, name)
 
 
 def _handed_on(scope: Scope, name: str) -> bool:

@@ -4,7 +4,8 @@ blocking paths (`ProjectIndex.guards`).
 A call's arguments are recorded one string each: `"*"` and `"**"` for a splat, else
 `keyword:value` (keyword empty for a positional argument) where value is `""` (something
 given), `"0"` (an empty constant: None, False, 0, "", an empty literal) or the name of a
-parameter of the calling function handed on as it is (`inline_remote`).
+parameter of the calling function handed on as it is (`inline_remote`; `~blocking` for a
+flag with a true default).
 
 A guard is a set of marks on a blocking path, each on a parameter `p` of the function:
 `p`, the path runs unless `p` is given (`if p is None: p = load()`); `+p`, only if `p` is
@@ -14,7 +15,9 @@ called with `create=False`). "Given" means given something other than an empty c
 A path of a helper reached through a call inherits the call's arguments:
 `fetch(image, inline_remote)` in `def to_content(..., inline_remote=False)` runs the
 helper's `+inline_remote` path only if `to_content`'s own `inline_remote` is given, and
-`to_content(prompt)` never runs it.
+`to_content(prompt)` never runs it; `lock(path, blocking=blocking)` in `def
+carrier_lock(path, blocking=True)` runs a `+blocking` path of `lock` unless
+`carrier_lock(path, blocking=False)` turns it off (`~blocking`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 GIVEN, EMPTY = "", "0"
+# Before a parameter's name: a flag of the caller with a true default handed on as it came
+# (`blocking=blocking` in `def lock(path, blocking=True)`).
+FLAG = "~"
 
 # (positional parameter names as a caller fills them, keyword-only names)
 Signature = tuple[Sequence[str], Iterable[str]]
@@ -73,6 +79,13 @@ def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | 
         if value is None or value in (GIVEN, EMPTY):
             if not runs([mark], {name: value} if value is not None else {}):
                 return None
+        elif value.startswith(FLAG):
+            # The caller's flag, true unless it is passed an empty constant: a path run only
+            # when the callee's parameter is given runs unless that flag is turned off (`~`);
+            # one run unless it is given never runs, as with anything given.
+            if kind == "":
+                return None
+            marks.append(value)
         else:  # the caller's own parameter decides
             marks.append(value if kind == "" else f"+{value}")
     return tuple(marks)

@@ -16,10 +16,14 @@ Not flagged, because the maintainer would not act on it:
   and not reported where the async function fills one);
 - calls in code that runs only at startup or shutdown, or in a program's main coroutine that
   runs alone on its loop (`asyncio.run(main())`, starting no tasks or server itself)
-  (`ProjectIndex.startup`), or in a coroutine that itself waits for its user on the terminal
-  (`input()`, `Confirm.ask(...)`: `analysis.reads_terminal`);
+  (`ProjectIndex.startup`), or that a decorator of its module runs on a loop of its own
+  (`asyncio.run(f(request))` in the wrapper, handed to a thread: `analysis.decorated_main`),
+  or in a coroutine that itself waits for its user on the terminal (`input()`,
+  `Confirm.ask(...)`: `analysis.reads_terminal`);
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
+- anything in a module no import reaches (`x.py` beside a package `x/`, which `import x`
+  finds first);
 - anything when project analysis is off.
 
 The first pass has no index yet: there the rule records each call in async code (its
@@ -34,9 +38,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
-from asynclint.analysis import reads_terminal
+from asynclint.analysis import decorated_main, reads_terminal
 from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
+from asynclint.modules import SHADOWED
 from asynclint.project.arguments import Signature, bind, runs
 from asynclint.rule import Rule
 from asynclint.rules._resources import function_path
@@ -74,12 +79,15 @@ class BlockingCallInHelper(Rule):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self._names: dict[cst.CSTNode, str | None] = {}
+        # `x.py` beside a package `x/`: `import x` finds the package, no import reaches the
+        # file, and no call takes a chain written there.
+        self._dead = SHADOWED in (ctx.module_name or "")
 
     def visit_Call(self, node: cst.Call) -> None:
         ctx = self.ctx
         project = ctx.project
         function = ctx.function_scope  # in async code: that function's scope
-        if not ctx.in_async or function is None or (project is None and not ctx.recording):
+        if not ctx.in_async or function is None or (project is None and not ctx.recording) or self._dead:
             return
         callee = ctx.call_name(node)
         if not callee or (project is not None and callee not in project.blocking):
@@ -116,9 +124,12 @@ class BlockingCallInHelper(Rule):
         """Does the call fill a lazy singleton or a memo right here in the async function
         (`if self._client is None: self._client = Client()`), as `asynclint.guards` leaves
         such calls out of the chains; or does that function wait for its user on the terminal
-        (`analysis.reads_terminal`)?"""
+        (`analysis.reads_terminal`), or run alone on a loop a decorator of the module gives
+        it (`analysis.decorated_main`)?"""
         ctx = self.ctx
-        if isinstance(function.node, cst.FunctionDef) and reads_terminal(ctx, function.node):
+        if isinstance(function.node, cst.FunctionDef) and (
+            reads_terminal(ctx, function.node) or decorated_main(ctx, function.node)
+        ):
             return True
         return guard_of(function_path(ctx), ctx.scopes[function.node]) == LAZY
 
