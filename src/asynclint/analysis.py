@@ -7,7 +7,7 @@ is this function a FastAPI route handler? is this call spawning a task?
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeGuard, cast
 
 import libcst as cst
@@ -145,6 +145,77 @@ def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
             and _serves_nothing(ctx, function)
         )
     return bool(ctx.cache[key])
+
+
+def in_opening_of_main(ctx: Context, function: cst.FunctionDef, call: cst.Call) -> bool:
+    """Is `call` in the opening of a program's main coroutine (`in_opening`): one run by a
+    runner here, a command-line command, or run by a decorator of the module on a loop of
+    its own, whatever it starts later? `asyncio.run` makes a new loop with this coroutine as
+    its only task; until the coroutine first suspends nothing else can run on the loop, so
+    what blocks there delays the program's start and stalls no one. (ASL207 asks the index
+    which functions are mains, across modules: `ProjectIndex.mains`.)"""
+    return (
+        function.asynchronous is not None
+        and in_opening(ctx, function, call)
+        and (is_cli_command(ctx, function) or _run_as_main(ctx, function) or _run_by_decorator(ctx, function))
+    )
+
+
+def in_opening(ctx: Context, function: cst.FunctionDef, call: cst.Call) -> bool:
+    """Does `call` run before the coroutine function `function` first suspends or starts a
+    task (`_opening`)?"""
+    key = f"opening:{id(function)}"
+    opening = ctx.cache.get(key)
+    if opening is None:
+        found: set[int] = set()
+        _opening(ctx, function.body.body, found)
+        opening = ctx.cache[key] = frozenset(found)
+    return id(call) in cast("frozenset[int]", opening)
+
+
+def _opening(ctx: Context, statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement], found: set[int]) -> bool:
+    """Add to `found` the calls in `statements` that run before the first suspension point
+    (`await`, `async for`, `async with`) or the first task or group of tasks started (what
+    blocks after `create_task(heartbeat())` holds the heartbeat back, which the author meant
+    to run beside it); True once one is reached. Both branches of an `if` and the body of a
+    `try` or a sync `with` are read up to their first one; a loop that suspends anywhere in
+    it ends the opening where it starts (its second round comes after)."""
+    for statement in statements:
+        if not _ends_opening(ctx, statement):
+            found.update(id(node) for node in nodes(statement) if isinstance(node, cst.Call))
+            continue
+        if isinstance(statement, cst.If) and not _ends_opening(ctx, statement.test):
+            found.update(id(node) for node in nodes(statement.test) if isinstance(node, cst.Call))
+            _opening(ctx, statement.body.body, found)
+            orelse = statement.orelse
+            if isinstance(orelse, cst.Else):
+                _opening(ctx, orelse.body.body, found)
+            elif isinstance(orelse, cst.If):
+                _opening(ctx, [orelse], found)
+        elif isinstance(statement, cst.Try):
+            _opening(ctx, statement.body.body, found)
+        elif isinstance(statement, cst.With) and statement.asynchronous is None:
+            if not any(_ends_opening(ctx, item) for item in statement.items):
+                found.update(id(node) for item in statement.items for node in nodes(item) if isinstance(node, cst.Call))
+                _opening(ctx, statement.body.body, found)
+        return True
+    return False
+
+
+def _ends_opening(ctx: Context, node: cst.CSTNode) -> bool:
+    """Does `node` hold a suspension point of its function (not in a nested def), or a call
+    starting a task, a group of tasks or a server?"""
+    for found in nodes(node):
+        kind = type(found)
+        if kind is cst.Await:
+            return True
+        if kind in (cst.For, cst.With, cst.CompFor) and cast("cst.For | cst.With | cst.CompFor", found).asynchronous:
+            return True
+        if kind is cst.Call:
+            call = cast(cst.Call, found)
+            if starts_task(ctx, call) or starts_concurrent_work(call, ctx.call_name(call)):
+                return True
+    return False
 
 
 def decorated_main(ctx: Context, function: cst.FunctionDef) -> bool:

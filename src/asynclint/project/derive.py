@@ -207,12 +207,13 @@ def _guards(
     return (tuple(positional), tuple(keyword_only)), tuple(sorted(items, key=lambda item: bool(item[0])))
 
 
-def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozenset[str]:
+def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> tuple[frozenset[str], frozenset[str]]:
     """Async functions run only at startup or shutdown: the ones registered as such, a
     program's main coroutine (`asyncio.run(main())`) that starts no tasks or server of its
     own and that no coroutine of the project awaits and nothing hands on, and, to a fixed
     point, those that only they await (not decorated, handed on, spawned, or called from
-    sync code: any of those may run them while the app serves)."""
+    sync code: any of those may run them while the app serves). And the program's mains
+    alone at their start, whatever they start later (`ProjectIndex.mains`)."""
     functions = project.functions
     current = [facts for facts in all_facts if facts.get("version") == FACTS_VERSION]
     startup = {found for facts in current for found in map(project.function, facts.get("startup", ())) if found}
@@ -228,7 +229,7 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
                     if found:
                         mains.add(found)
     if not startup and not mains:
-        return frozenset()
+        return frozenset(), frozenset()
     escapes = {
         project.function(name) or project.resolve(name) for facts in current for name in facts.get("escapes", ())
     }
@@ -249,14 +250,14 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
     # awaited by a coroutine (or started, handed on), it may run beside anything.
     # A command-line command is called by its framework, and its name, a command object once
     # decorated, is handed on to register it (`cli.add_command(setup)`): neither runs it elsewhere.
-    startup |= {
+    alone = frozenset(
         name
         for name in mains
         if functions[name]["async"]
-        and not functions[name].get("concurrent")
         and (functions[name].get("cli") or (not functions[name].get("entry") and name not in escapes))
         and awaited_by.get(name, set()) <= {""}
-    }
+    )
+    startup |= {name for name in alone if not functions[name].get("concurrent")}
     # Only an async function with every caller at startup can join, and it joins for good (the
     # set only grows): so to a fixed point, look again only at what a new member awaits.
     awaits: dict[str, set[str]] = {}
@@ -271,7 +272,7 @@ def startup_functions(project: Joined, all_facts: list[ModuleFacts]) -> frozense
         if name not in startup and awaited_by[name] <= startup:
             startup.add(name)
             todo.extend(awaits.get(name, ()))
-    return frozenset(startup)
+    return frozenset(startup), alone
 
 
 # What calling a function that hands back a value gives, by how the value was had:

@@ -44,6 +44,9 @@ class ProjectIndex:
       startup/shutdown handlers, a coroutine run to completion on a loop that then serves for
       good (`facts.FactsCollector._run_before_serving`), a program's main coroutine alone on
       its loop (`asyncio.run(main())`: facts' `mains`), and what only they await.
+    - `mains`: a program's main coroutines, run by a runner or as a command-line command and
+      awaited by no coroutine, whatever they start: the opening of each, before it first
+      suspends, runs alone on a new loop (ASL207).
     - `sessions`: project function -> how a caller gets an AsyncSession from it: "call"
       (`s = f()`), "await" (`s = await f()`), "enter" (`async with f() as s`) or "iterate"
       (`async for s in f()`, and `Depends(f)`: a FastAPI dependency that yields one).
@@ -79,6 +82,7 @@ class ProjectIndex:
     blocking: dict[str, list[str]] = field(default_factory=dict)
     guards: dict[str, derive.Guards] = field(default_factory=dict)
     startup: frozenset[str] = frozenset()
+    mains: frozenset[str] = frozenset()
     sessions: dict[str, str] = field(default_factory=dict)
     session_params: dict[str, SessionParams] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
@@ -188,6 +192,7 @@ class ProjectIndex:
             self.resource_churn,
             self.task_roots,
             self.startup,
+            self.mains,
         )
         found: dict[str, set[str]] = {}
         for table in tables:
@@ -225,7 +230,7 @@ class ProjectIndex:
         functions, exports, values, aliases = project.functions, project.exports, project.values, project.aliases
         index = cls()
         index.blocking, index.guards = derive.chains(project, targets)
-        index.startup = derive.startup_functions(project, all_facts)
+        index.startup, index.mains = derive.startup_functions(project, all_facts)
         index.sessions = derive.session_givers(project, values)
         index.session_params = {
             name: (
@@ -395,9 +400,9 @@ class IndexBuild:
         # function this module does not define in the end changes nothing.
         effective = [name for name, info in old.get("functions", {}).items() if functions.get(name) is info]
         changed = [name for name in changed if functions.get(name) is old["functions"][name]]
-        if index.startup:
-            # A sync caller keeps a coroutine function out of `startup`: which ones it calls
-            # must stay the same.
+        if index.startup or index.mains:
+            # A sync caller keeps a coroutine function out of `startup` and `mains`: which
+            # ones it calls must stay the same.
             for name in changed:
                 if not functions[name]["async"]:
                     before = {project.function(call) for call in derive.project_calls(old["functions"][name])}
@@ -508,6 +513,7 @@ def index_from_json(text: str) -> ProjectIndex:
         raise ValueError("not a project index")
     sets = {
         "startup",
+        "mains",
         "session_names",
         "param_names",
         "resource_names",

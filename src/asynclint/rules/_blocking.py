@@ -43,8 +43,12 @@ class BlockingCallRule(Rule):
         if found is not None:
             function = self.ctx.function_scope
             if function is not None and isinstance(function.node, cst.FunctionDef):
-                if analysis.lone_main(self.ctx, function.node) or analysis.reads_terminal(self.ctx, function.node):
-                    return  # a program's main alone on its loop, or one waiting for its user
+                if (
+                    analysis.lone_main(self.ctx, function.node)
+                    or analysis.in_opening_of_main(self.ctx, function.node, node)
+                    or analysis.reads_terminal(self.ctx, function.node)
+                ):
+                    return  # a program's main alone on its loop (or not yet suspended), or one waiting for its user
             name, subject = found
             fix = self.fix(node, name) if name else None
             self.ctx.report(node, f"{subject} blocks the event loop in async code", fix=fix, help=self.remedy_for(name))

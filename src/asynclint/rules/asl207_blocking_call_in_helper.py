@@ -20,6 +20,9 @@ Not flagged, because the maintainer would not act on it:
   (`asyncio.run(f(request))` in the wrapper, handed to a thread: `analysis.decorated_main`),
   or in a coroutine that itself waits for its user on the terminal (`input()`,
   `Confirm.ask(...)`: `analysis.reads_terminal`);
+- calls in the opening of a program's main coroutine (`ProjectIndex.mains`), before it first
+  suspends or starts a task (`analysis.in_opening`): the new loop has no other task yet,
+  whatever the main starts later;
 - a helper that blocks only under `if p is None:` on a parameter this call passes
   (`ProjectIndex.guards`);
 - anything in a module no import reaches (`x.py` beside a package `x/`, which `import x`
@@ -27,7 +30,8 @@ Not flagged, because the maintainer would not act on it:
 - anything when project analysis is off.
 
 The first pass has no index yet: there the rule records each call in async code (its
-callee, what it passes, the async function it is in), and `from_site` judges those places
+callee, what it passes, the async function it is in, whether the call is in its opening),
+and `from_site` judges those places
 once the index exists, so the file is not parsed again for this rule.
 """
 
@@ -38,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
-from asynclint.analysis import decorated_main, reads_terminal
+from asynclint.analysis import decorated_main, in_opening, reads_terminal
 from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
 from asynclint.modules import SHADOWED
@@ -97,7 +101,9 @@ class BlockingCallInHelper(Rule):
             return
         if self._quiet_here(function):
             return
-        site = [callee, handed(node), self._function_name(function)]
+        # Whether the function is a program's main the index says, across modules.
+        opening = isinstance(function.node, cst.FunctionDef) and in_opening(ctx, function.node, node)
+        site = [callee, handed(node), self._function_name(function), opening]
         if project is None:
             ctx.report(node, "", site=site)
             return
@@ -107,7 +113,7 @@ class BlockingCallInHelper(Rule):
 
     @classmethod
     def from_site(cls, data: Any, index: ProjectIndex) -> tuple[str, str | None] | None:
-        callee, arguments, function = data
+        callee, arguments, function, opening = data
         chain = index.blocking.get(callee)
         if not chain:
             return None
@@ -116,7 +122,7 @@ class BlockingCallInHelper(Rule):
             chain = _chain_when_called(arguments, *guarded)
             if chain is None:
                 return None
-        if function in index.startup:
+        if function in index.startup or (opening and function in index.mains):
             return None
         return f"`{chain[0]}` blocks the event loop in async code: {_shown(chain)}", HELP
 
