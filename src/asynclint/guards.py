@@ -30,6 +30,8 @@ does not:
   parameter `p` with a true default, never bound again (`def __init__(self, create=True):
   if create: self._connect()`): a call site passing `create=False` never runs it. Marked
   `~p`.
+- a flag turned on: the call sits in the `else:` of `if p:` (or after `if p: return`) on
+  such a parameter: only a call site passing `create=False` runs it. Marked `-p`.
 """
 
 from __future__ import annotations
@@ -69,7 +71,9 @@ def guard_of(path: list[cst.CSTNode], scope: Scope) -> str | frozenset[str]:
             continue
         memo = _memo_of(scope, target, branch)
         if memo is None and "." not in target and _is_param(scope, target):
-            params.add(target)
+            # `else:` of `if activate:` with `activate=True` by default: only a call passing
+            # an empty constant runs it (`-p`); with an empty default, any call not passing `p`.
+            params.add(f"-{target}" if _names(branch.test, target) and _defaults_truthy(scope, target) else target)
         elif _persistent(scope, memo or target) and _stores(branch.body if holds else func, memo or target, scope):
             return LAZY
     return frozenset(params)

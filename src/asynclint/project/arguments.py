@@ -11,7 +11,8 @@ A guard is a set of marks on a blocking path, each on a parameter `p` of the fun
 `p`, the path runs unless `p` is given (`if p is None: p = load()`); `+p`, only if `p` is
 given (`if p: download()`, `p` defaulting to None or another empty constant); `~p`, unless
 `p` is given as an empty constant (`if create: connect()` with `create=True` by default,
-called with `create=False`). "Given" means given something other than an empty constant.
+called with `create=False`); `-p`, only if `p` is given as an empty constant (the `else:` of
+that `if`). "Given" means given something other than an empty constant.
 A path of a helper reached through a call inherits the call's arguments:
 `fetch(image, inline_remote)` in `def to_content(..., inline_remote=False)` runs the
 helper's `+inline_remote` path only if `to_content`'s own `inline_remote` is given, and
@@ -62,7 +63,12 @@ def runs(guard: Iterable[str], bound: dict[str, str]) -> bool:
         kind, name = _split(mark)
         value = bound.get(name)
         given = value is not None and value != EMPTY
-        if (kind == "" and given) or (kind == "+" and not given) or (kind == "~" and value == EMPTY):
+        if (
+            (kind == "" and given)
+            or (kind == "+" and not given)
+            or (kind == "~" and value == EMPTY)
+            or (kind == "-" and value != EMPTY)
+        ):
             return False
     return True
 
@@ -82,9 +88,11 @@ def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | 
         elif value.startswith(FLAG):
             # The caller's flag, true unless it is passed an empty constant: a path run only
             # when the callee's parameter is given runs unless that flag is turned off (`~`);
-            # one run unless it is given never runs, as with anything given.
-            if kind == "":
-                return None
+            # one run only when it is not given, or given empty, runs only when the flag is
+            # turned off (`-`).
+            marks.append(value if kind in ("+", "~") else f"-{value[len(FLAG) :]}")
+        elif kind == "-":
+            # The caller's parameter with an empty default: empty unless it is given.
             marks.append(value)
         else:  # the caller's own parameter decides
             marks.append(value if kind == "" else f"+{value}")
@@ -92,5 +100,5 @@ def inherited(guard: Iterable[str], bound: dict[str, str]) -> tuple[str, ...] | 
 
 
 def _split(mark: str) -> tuple[str, str]:
-    """`+p` -> ("+", "p"), `~p` -> ("~", "p"), `p` -> ("", "p")."""
-    return (mark[0], mark[1:]) if mark[:1] in ("+", "~") else ("", mark)
+    """`+p` -> ("+", "p"), `~p` -> ("~", "p"), `-p` -> ("-", "p"), `p` -> ("", "p")."""
+    return (mark[0], mark[1:]) if mark[:1] in ("+", "~", "-") else ("", mark)
