@@ -102,6 +102,21 @@ def test_fixes_parse_are_idempotent_and_remove_their_findings(text):
     assert outcome.text.count("import asyncio") <= 1 or text.count("import asyncio") >= 1
 
 
+@pytest.mark.parametrize(
+    "statement",
+    ["results = await asyncio.gather(fetch(), fetch())", "await asyncio.wait_for(fetch(), 5)"],
+)
+def test_a_new_block_is_indented_without_the_form_feed_of_the_first_indented_line(statement):
+    # LibCST takes a module's indentation unit from its first indented line, form feed and
+    # all; a block a fix makes must not carry the form feed into the middle of a line.
+    text = f"import asyncio\n\n\nasync def fetch():\n\f    return 1\n\n\nasync def run():\n    {statement}\n"
+    outcome = fix_text(text, "ff.py", FIX_SETTINGS, unsafe=True)
+    assert not outcome.failures and len(outcome.fixed) == 1
+    compile(outcome.text, "ff.py", "exec")
+    assert "\f    return 1\n" in outcome.text and outcome.text.count("\f") == 1
+    assert "\n        " in outcome.text.split("async def run():")[1]  # the new block: 4 spaces in
+
+
 def test_fix_examples_copy_leaves_only_unfixable_and_compiles(tmp_path):
     copy = tmp_path / "examples"
     shutil.copytree(EXAMPLES, copy, ignore=shutil.ignore_patterns(".asynclint_cache", "__pycache__"))

@@ -378,6 +378,15 @@ def _edit_at_end_of_file(before: str, after: str, edit: Edit, newline: str) -> E
     return Edit(after[start:], row, col, end_row, end_col)
 
 
+def _indenting(module: cst.Module) -> cst.Module:
+    """`module` with an indentation unit a new block can take: LibCST takes the unit from the
+    first indented line, form feed and all (`\f    return 1`), and a form feed only counts
+    at the start of a line (`positions.render` does the same)."""
+    if "\f" not in module.default_indent:
+        return module
+    return module.with_changes(default_indent=module.default_indent.replace("\f", "") or "    ")
+
+
 def build_fix(
     spec: FixSpec,
     module: cst.Module,
@@ -412,7 +421,7 @@ def build_fix(
         before = module.code_for_node(statement)
         # A FlattenSentinel would fail here: no rule replaces a module-level statement with
         # several (ASL101's only replaces lines inside async functions).
-        after = module.code_for_node(statement.visit(_Replace(replacements)))  # type: ignore[arg-type]
+        after = _indenting(module).code_for_node(statement.visit(_Replace(replacements)))  # type: ignore[arg-type]
         edit = _edit_between(before, after, _LineIndex(before))
         if edit is not None and _lacks_final_newline(module, statement, before):
             edit = _edit_at_end_of_file(before, after, edit, module.default_newline)
@@ -421,7 +430,7 @@ def build_fix(
         )
     else:
         original = module.code
-        edit = _edit_between(original, module.visit(_Replace(replacements)).code, _LineIndex(original))
+        edit = _edit_between(original, _indenting(module).visit(_Replace(replacements)).code, _LineIndex(original))
     if edit is None:
         return None
     edits = [edit]
