@@ -247,8 +247,12 @@ def _run_by_decorator(ctx: Context, function: cst.FunctionDef) -> bool:
 
 
 def _runs_first_parameter(ctx: Context, decorator: cst.FunctionDef) -> bool:
-    """Does `decorator` (a def of the module) hand its first parameter, or a call of it, to
-    a runner (`asyncio.run(f(request))`, `anyio.run(f)`) anywhere in its body?"""
+    """Does `decorator` (a def of the module), or a def nested in it, always hand the
+    decorator's first parameter, or a call of it, to a runner: `return asyncio.run(f(request))`
+    (or `anyio.run(f)`) as a statement of that def's own body that nothing returns before?
+    A runner under an `if` or `try` is a fallback: prefect-style `sync_compatible` runs the
+    coroutine on its own loop only where no loop is running, and hands it back to be
+    awaited on the caller's loop otherwise."""
     key = f"runs_first_parameter:{id(decorator)}"
     if key not in ctx.cache:
         params = [*decorator.params.posonly_params, *decorator.params.params]
@@ -256,13 +260,30 @@ def _runs_first_parameter(ctx: Context, decorator: cst.FunctionDef) -> bool:
         # (Names in nested defs resolve through the decorator's scope: the runner is an import.)
         scope = ctx.scopes.get(decorator)
         ctx.cache[key] = first is not None and any(
-            isinstance(node, cst.Call)
-            and node.args
-            and _called_name(node.args[0].value) == first
-            and ctx.call_name(node, scope) in knowledge.RUN_MAIN
-            for node in nodes(decorator.body, into_functions=True)
+            isinstance(node, cst.FunctionDef) and _always_runs(ctx, node, first, scope)
+            for node in nodes(decorator, into_functions=True)
         )
     return bool(ctx.cache[key])
+
+
+def _always_runs(ctx: Context, function: cst.FunctionDef, name: str, scope: Scope | None) -> bool:
+    """Is a call of a runner with `name` (or `name(...)`) first a statement of `function`'s
+    own body, before any `return`?"""
+    for statement in function.body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                value = getattr(small, "value", None)
+                if (
+                    isinstance(small, (cst.Return, cst.Expr, cst.Assign))
+                    and isinstance(value, cst.Call)
+                    and value.args
+                    and _called_name(value.args[0].value) == name
+                    and ctx.call_name(value, scope) in knowledge.RUN_MAIN
+                ):
+                    return True
+        if any(isinstance(node, cst.Return) for node in nodes(statement)):
+            return False
+    return False
 
 
 # The last part of every `knowledge.TERMINAL_PROMPTS` name, as a word.
