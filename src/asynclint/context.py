@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, TypeGuard
 
 import libcst as cst
 
-from asynclint.knowledge import TEST_FIXTURE_DECORATORS
+from asynclint.knowledge import DEPRECATED_DECORATOR, TEST_FIXTURE_DECORATORS
 from asynclint.registry import NOT_IN_TESTS
 from asynclint.resolve import Resolver
-from asynclint.scope import Scope
+from asynclint.scope import Scope, last_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -174,9 +174,25 @@ class Context:
         code = code or self.current_code
         if code in NOT_IN_TESTS and self.settings.test_files and self._in_test_fixture():
             return  # test code, wherever the file is (`test-files`)
+        if self._in_deprecated():
+            return  # on its way out: the change goes into what replaces it
         statement = self.stack[1] if len(self.stack) > 1 else None
         call = self.calls - 1 if site is not None and isinstance(node, cst.Call) and node is self.stack[-1] else None
         self.reports.append(Report(code, node, message, fix, help, statement, site, call))
+
+    def _in_deprecated(self) -> bool:
+        """Inside a class or function decorated `@deprecated(...)` (`typing_extensions`,
+        `warnings`, the `deprecated` package: `knowledge.DEPRECATED_DECORATOR`)?"""
+        scope: Scope | None = self.scope
+        while scope is not None:
+            node = scope.node
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                for decorator in node.decorators:
+                    expr = decorator.decorator
+                    if last_name(expr.func if isinstance(expr, cst.Call) else expr) == DEPRECATED_DECORATOR:
+                        return True
+            scope = scope.parent
+        return False
 
     def _in_test_fixture(self) -> bool:
         """Inside a function decorated as a pytest fixture (`@pytest.fixture`,
