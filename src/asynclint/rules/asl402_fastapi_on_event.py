@@ -10,6 +10,10 @@ Flags the `@` of an `@X.on_event(...)` decorator, the decorator applied by hand
 module that imports fastapi, an object of unknown type given the literal event name
 `"startup"` or `"shutdown"`, other than `self`/`cls` (a class forwarding the API, as FastAPI's
 own routers do). An `.on_event(...)` of anything else (an entity, an event bus) is not FastAPI's.
+Not flagged either: a use inside `with warnings.catch_warnings():` whose body silences a
+DeprecationWarning (`warnings.filterwarnings("ignore", ..., category=DeprecationWarning)`,
+`warnings.simplefilter("ignore")`): its author knows, and chose it (langserve hooks a banner
+into its user's app, which it cannot give a lifespan).
 
 No fix: moving code into a lifespan (and migrating every handler at once) is a refactoring.
 """
@@ -22,9 +26,11 @@ import libcst as cst
 
 from asynclint import analysis
 from asynclint.rule import Rule
+from asynclint.walk import nodes
 
 _EVENT_METHODS = ("on_event", "add_event_handler")
 _EVENTS = ("startup", "shutdown")
+_DEPRECATIONS = frozenset({"builtins.DeprecationWarning", "builtins.PendingDeprecationWarning", "builtins.Warning"})
 
 
 class FastapiOnEvent(Rule):
@@ -35,7 +41,7 @@ class FastapiOnEvent(Rule):
 
     def visit_Decorator(self, node: cst.Decorator) -> None:
         expr = node.decorator
-        if isinstance(expr, cst.Call) and self._method(expr) == "on_event":
+        if isinstance(expr, cst.Call) and self._method(expr) == "on_event" and not self._silenced():
             self.ctx.report(node, self._message(expr, decorator=True), help=_HELP)
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -48,7 +54,33 @@ class FastapiOnEvent(Rule):
                 return
         elif method is None:
             return
-        self.ctx.report(node, self._message(node, decorator=False), help=_HELP)
+        if not self._silenced():
+            self.ctx.report(node, self._message(node, decorator=False), help=_HELP)
+
+    def _silenced(self) -> bool:
+        """Inside `with warnings.catch_warnings():` whose body ignores a DeprecationWarning?"""
+        for ancestor in self.ctx.ancestors():
+            if isinstance(ancestor, cst.With) and any(
+                isinstance(item.item, cst.Call) and self.ctx.call_name(item.item) == "warnings.catch_warnings"
+                for item in ancestor.items
+            ):
+                if any(isinstance(node, cst.Call) and self._ignores_deprecation(node) for node in nodes(ancestor.body)):
+                    return True
+        return False
+
+    def _ignores_deprecation(self, call: cst.Call) -> bool:
+        """`warnings.filterwarnings("ignore", ..., category=DeprecationWarning)` or
+        `warnings.simplefilter("ignore")` (every category, or DeprecationWarning)."""
+        name = self.ctx.call_name(call)
+        if name not in ("warnings.filterwarnings", "warnings.simplefilter") or not call.args:
+            return False
+        action = call.args[0].value
+        if not (isinstance(action, cst.SimpleString) and action.evaluated_value == "ignore"):
+            return False
+        category = analysis.argument(call, "category", 2 if name == "warnings.filterwarnings" else 1)
+        if category is None:
+            return name == "warnings.simplefilter"  # every category; filterwarnings' default too, but by message
+        return self.ctx.qualname(category.value) in _DEPRECATIONS
 
     def _method(self, call: cst.Call) -> str | None:
         """ "on_event"/"add_event_handler" when `call` is that method of a FastAPI/Starlette app."""
