@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import libcst as cst
 
-from asynclint.analysis import decorated_main, in_opening, reads_terminal
+from asynclint.analysis import decorated_main, in_opening, in_opening_of_main, lone_main, reads_terminal
 from asynclint.guards import LAZY, guard_of, handed
 from asynclint.knowledge import has_async_def
 from asynclint.modules import SHADOWED
@@ -101,9 +101,15 @@ class BlockingCallInHelper(Rule):
             return
         if self._quiet_here(function):
             return
-        # Whether the function is a program's main the index says, across modules.
+        # Whether the function is a program's main the index says, across modules; of a
+        # coroutine nested in a function (`def run(): async def main(): ...; asyncio.run(main())`),
+        # which the index does not name and nothing outside can await, the module says.
         opening = isinstance(function.node, cst.FunctionDef) and in_opening(ctx, function.node, node)
-        site = [callee, handed(node), self._function_name(function), opening]
+        name = self._function_name(function)
+        if name is None and isinstance(function.node, cst.FunctionDef):
+            if lone_main(ctx, function.node) or (opening and in_opening_of_main(ctx, function.node, node)):
+                return
+        site = [callee, handed(node), name, opening]
         if project is None:
             ctx.report(node, "", site=site)
             return
