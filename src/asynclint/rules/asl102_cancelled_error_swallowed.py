@@ -231,8 +231,8 @@ class CancelledErrorSwallowed(Rule):
     def _knowingly_broad(self, handler: _Handler) -> bool:
         """A catch-all whose author has written down that it takes the cancellation too: its
         body tells a CancelledError apart (`if isinstance(e, asyncio.CancelledError)`), or a
-        comment on its `except` line or in its body speaks of cancellation or of ignoring
-        every error (`pass  # Silently ignore (includes CancelledError)`), and is no to-do note. The swallow is a decision on record, as a
+        comment on its `except` line or in its body names `CancelledError` or says every error
+        is ignored (`pass  # Silently ignore (includes CancelledError)`), and is no to-do note. The swallow is a decision on record, as a
         conditional `raise` is; the linter would only repeat it."""
         if self._catches(handler) == "cancelled":
             return False  # ASL107's handlers name the cancellation: that is what it reports
@@ -779,8 +779,11 @@ def _same_named_methods(method: cst.FunctionDef, scopes: _Scopes) -> list[cst.Fu
 
 # What a comment says when the author means a catch-all to take everything: cancellation by
 # name, or every error ignored. A bare "ignore errors" is not enough: it says nothing of breadth.
+# ("cancel" alone is also a word of many domains: an order, a subscription, a booking.)
 _DELIBERATE = re.compile(
-    r"cancel|\bsilently\b|\bignore (?:all|any|every)|\b(?:all|any|every) (?:\w+ )?(?:errors?|exceptions?)\b", re.I
+    r"CancelledError|\bsilently\b|\bignore (?:all|any|every)\b"
+    r"|\b(?:all|any|every) (?:\w+ )?(?:errors?|exceptions?)\b",
+    re.I,
 )
 
 _TO_DO = re.compile(r"\b(?:TODO|FIXME|XXX|HACK|BUG)\b")
