@@ -140,11 +140,15 @@ def lone_main(ctx: Context, function: cst.FunctionDef) -> bool:
     key = f"lone_main:{id(function)}"
     if key not in ctx.cache:
         ctx.cache[key] = (
-            function.asynchronous is not None
-            and (is_cli_command(ctx, function) or _run_as_main(ctx, function) or _run_by_decorator(ctx, function))
-            and _serves_nothing(ctx, function)
+            function.asynchronous is not None and _is_main(ctx, function) and _serves_nothing(ctx, function)
         )
     return bool(ctx.cache[key])
+
+
+def _is_main(ctx: Context, function: cst.FunctionDef) -> bool:
+    """Is the coroutine function a program's main, as this module shows: a command-line
+    command, run by a runner here, or run by a decorator of the module on a loop of its own?"""
+    return is_cli_command(ctx, function) or _run_as_main(ctx, function) or _run_by_decorator(ctx, function)
 
 
 def in_opening_of_main(ctx: Context, function: cst.FunctionDef, call: cst.Call) -> bool:
@@ -154,11 +158,7 @@ def in_opening_of_main(ctx: Context, function: cst.FunctionDef, call: cst.Call) 
     its only task; until the coroutine first suspends nothing else can run on the loop, so
     what blocks there delays the program's start and stalls no one. (ASL207 asks the index
     which functions are mains, across modules: `ProjectIndex.mains`.)"""
-    return (
-        function.asynchronous is not None
-        and in_opening(ctx, function, call)
-        and (is_cli_command(ctx, function) or _run_as_main(ctx, function) or _run_by_decorator(ctx, function))
-    )
+    return function.asynchronous is not None and in_opening(ctx, function, call) and _is_main(ctx, function)
 
 
 def in_opening(ctx: Context, function: cst.FunctionDef, call: cst.Call) -> bool:

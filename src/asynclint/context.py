@@ -183,29 +183,29 @@ class Context:
     def _in_deprecated(self) -> bool:
         """Inside a class or function decorated `@deprecated(...)` (`typing_extensions`,
         `warnings`, the `deprecated` package: `knowledge.DEPRECATED_DECORATOR`)?"""
-        scope: Scope | None = self.scope
-        while scope is not None:
-            node = scope.node
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-                for decorator in node.decorators:
-                    expr = decorator.decorator
-                    if last_name(expr.func if isinstance(expr, cst.Call) else expr) == DEPRECATED_DECORATOR:
-                        return True
-            scope = scope.parent
-        return False
+        return any(
+            last_name(callee) == DEPRECATED_DECORATOR
+            for callee, _ in self._enclosing_decorators(self.scope, (cst.FunctionDef, cst.ClassDef))
+        )
 
     def _in_test_fixture(self) -> bool:
         """Inside a function decorated as a pytest fixture (`@pytest.fixture`,
         `@pytest_asyncio.fixture(scope="session")`): test code in a module the `test-files`
         globs do not name, such as a plugin package of fixtures (`redbot/pytest/`)."""
-        scope: Scope | None = self.function_scope
+        return any(
+            self.qualname(callee, scope.parent) in TEST_FIXTURE_DECORATORS
+            for callee, scope in self._enclosing_decorators(self.function_scope, (cst.FunctionDef,))
+        )
+
+    @staticmethod
+    def _enclosing_decorators(
+        scope: Scope | None, kinds: tuple[type[cst.FunctionDef | cst.ClassDef], ...]
+    ) -> Iterator[tuple[cst.BaseExpression, Scope]]:
+        """The callee of each decorator (`pytest.fixture` of `@pytest.fixture(scope=...)`) of
+        the defs of `kinds` around the code, from `scope` out, with the scope of that def."""
         while scope is not None:
-            node = scope.node
-            if isinstance(node, cst.FunctionDef):
-                for decorator in node.decorators:
+            if isinstance(scope.node, kinds):
+                for decorator in scope.node.decorators:
                     expr = decorator.decorator
-                    name = self.qualname(expr.func if isinstance(expr, cst.Call) else expr, scope.parent)
-                    if name in TEST_FIXTURE_DECORATORS:
-                        return True
+                    yield (expr.func if isinstance(expr, cst.Call) else expr), scope
             scope = scope.parent
-        return False

@@ -379,12 +379,12 @@ def _edit_at_end_of_file(before: str, after: str, edit: Edit, newline: str) -> E
 
 
 def _indenting(module: cst.Module) -> cst.Module:
-    """`module` with an indentation unit a new block can take: LibCST takes the unit from the
-    first indented line, form feed and all (`\f    return 1`), and a form feed only counts
-    at the start of a line (`positions.render` does the same)."""
+    """`module` with an indentation unit a new block can take (`positions.indent_unit`)."""
+    from asynclint.positions import indent_unit
+
     if "\f" not in module.default_indent:
         return module
-    return module.with_changes(default_indent=module.default_indent.replace("\f", "") or "    ")
+    return module.with_changes(default_indent=indent_unit(module))
 
 
 def build_fix(

@@ -294,15 +294,20 @@ def leading_rows(statement: cst.CSTNode) -> int:
     return rows
 
 
+def indent_unit(module: cst.Module) -> str:
+    """What a block a fix makes is indented by: the module's unit, which LibCST takes from the
+    first indented line, form feed and all (`\f    return 1`). A form feed only counts at
+    the start of a line: inside a block's indentation it would break the fixed file."""
+    return module.default_indent.replace("\f", "") or "    "
+
+
 def render(module: cst.Module, node: cst.CSTNode, indents: list[str]) -> str:
     """`node`'s code inside blocks indented by `indents`: as it reads in the file."""
     from libcst._nodes.internal import CodegenState
 
-    # A block the fix makes is indented by the module's unit, which LibCST takes from the first
-    # indented line, form feed and all (`\f    return 1`). A form feed only counts at the
-    # start of a line: inside a block's indentation it would break the fixed file.
-    unit = module.default_indent.replace("\f", "") or "    "
-    state = CodegenState(default_indent=unit, default_newline=module.default_newline, indent_tokens=list(indents))
+    state = CodegenState(
+        default_indent=indent_unit(module), default_newline=module.default_newline, indent_tokens=list(indents)
+    )
     node._codegen(state)
     return "".join(state.tokens)
 

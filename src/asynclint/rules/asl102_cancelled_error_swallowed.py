@@ -218,7 +218,7 @@ class CancelledErrorSwallowed(Rule):
             or _delegates_raise(ctx, node)
             or self._only_while_cancelled()
             or self._trio_checkpoint(node)
-            or self._knowingly_broad(node)
+            or self._knowingly_broad(node, kind)
         ):
             return
         ctx.report(
@@ -228,20 +228,22 @@ class CancelledErrorSwallowed(Rule):
             fix=self.fix(node),
         )
 
-    def _knowingly_broad(self, handler: _Handler) -> bool:
-        """A catch-all whose author has written down that it takes the cancellation too: its
-        body tells a CancelledError apart (`if isinstance(e, asyncio.CancelledError)`), or a
-        comment on its `except` line or in its body names `CancelledError` or says every error
-        is ignored (`pass  # Silently ignore (includes CancelledError)`), and is no to-do note. The swallow is a decision on record, as a
+    def _knowingly_broad(self, handler: _Handler, kind: str) -> bool:
+        """A catch-all (`kind`, as `_catches` says) whose author has written down that it takes
+        the cancellation too: its body tells a CancelledError apart (`if isinstance(e,
+        asyncio.CancelledError)`), or a comment on its `except` line or in its body names
+        `CancelledError` or says every error is ignored (`pass  # Silently ignore (includes
+        CancelledError)`), and is no to-do note. The swallow is a decision on record, as a
         conditional `raise` is; the linter would only repeat it."""
-        if self._catches(handler) == "cancelled":
+        if kind == "cancelled":
             return False  # ASL107's handlers name the cancellation: that is what it reports
         # Comments on the `except` line and in the body; one above the `except` may be about
         # the `try`, and a to-do note is a problem on record, not a decision.
+        found = _CommentsAndNames()
+        handler.body.visit(found)
         return any(
-            _DELIBERATE.search(comment.value) and not _TO_DO.search(comment.value)
-            for comment in _comments(handler.body)
-        ) or any(self.ctx.qualname(name) in knowledge.CANCELLED_ERROR for name in _references(handler.body))
+            _DELIBERATE.search(comment.value) and not _TO_DO.search(comment.value) for comment in found.comments
+        ) or any(self.ctx.qualname(name) in knowledge.CANCELLED_ERROR for name in found.names)
 
     def _only_while_cancelled(self) -> bool:
         """In a private function of the module (`_drain`) that the module only ever calls
@@ -790,6 +792,9 @@ _TO_DO = re.compile(r"\b(?:TODO|FIXME|XXX|HACK|BUG)\b")
 
 
 class _CommentsAndNames(cst.CSTVisitor):
+    """The comments and names in what it visits (for a handler's body: its `except` line's
+    comment too)."""
+
     def __init__(self) -> None:
         self.comments: list[cst.Comment] = []
         self.names: list[cst.Name | cst.Attribute] = []
@@ -803,19 +808,6 @@ class _CommentsAndNames(cst.CSTVisitor):
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         self.names.append(node)
         return False  # `asyncio.CancelledError` whole, not its parts
-
-
-def _comments(node: cst.CSTNode) -> list[cst.Comment]:
-    """The comments inside `node` (for a handler's body: its `except` line's too)."""
-    found = _CommentsAndNames()
-    node.visit(found)
-    return found.comments
-
-
-def _references(node: cst.CSTNode) -> list[cst.Name | cst.Attribute]:
-    found = _CommentsAndNames()
-    node.visit(found)
-    return found.names
 
 
 def _is_pass_line(statement: cst.CSTNode) -> bool:
